@@ -1,0 +1,113 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+var tenantIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// ValidTenantID reports whether id can name a tenant (it appears in URLs: /t/{id}).
+func ValidTenantID(id string) bool { return tenantIDPattern.MatchString(id) }
+
+// GrantTypes UMM implements.
+var GrantTypes = []string{"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"}
+
+// AuthMethods are the token endpoint authentication methods UMM implements.
+var AuthMethods = []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
+
+func validateTenants(ts []TenantSeed) Problems {
+	var p Problems
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	seen := map[string]bool{}
+	for i, t := range ts {
+		tp := fmt.Sprintf("tenants[%d]", i)
+		if !ValidTenantID(t.ID) {
+			add("%s.id: %q must be 1-63 lower-case letters, digits or hyphens", tp, t.ID)
+		} else if seen[t.ID] {
+			add("%s.id: %q appears twice", tp, t.ID)
+		}
+		seen[t.ID] = true
+		clients := map[string]bool{}
+		for j, c := range t.Clients {
+			cp := fmt.Sprintf("%s.clients[%d]", tp, j)
+			if c.ClientID == "" || len(c.ClientID) > 128 {
+				add("%s.client_id: must be 1-128 characters", cp)
+			} else if clients[c.ClientID] {
+				add("%s.client_id: %q appears twice", cp, c.ClientID)
+			}
+			clients[c.ClientID] = true
+			for _, g := range c.GrantTypes {
+				if !slices.Contains(GrantTypes, g) {
+					add("%s.grant_types: %q is not one of %s", cp, g, strings.Join(GrantTypes, ", "))
+				}
+			}
+			m := c.TokenEndpointAuthMethod
+			if m != "" && !slices.Contains(AuthMethods, m) {
+				add("%s.token_endpoint_auth_method: %q is not one of %s", cp, m, strings.Join(AuthMethods, ", "))
+			}
+			switch {
+			case m == "none" && c.ClientSecret != "":
+				add("%s.client_secret: a client with token_endpoint_auth_method none has no secret", cp)
+			case (m == "client_secret_basic" || m == "client_secret_post") && c.ClientSecret == "":
+				add("%s.client_secret: required for %s", cp, m)
+			case m == "private_key_jwt" && c.JWKS == "" && c.JWKSURI == "":
+				add("%s.jwks: private_key_jwt needs jwks or jwks_uri", cp)
+			}
+			if c.ClientSecret != "" && len(c.ClientSecret) < 8 {
+				add("%s.client_secret: must be at least 8 characters", cp)
+			}
+			if slices.Contains(c.GrantTypes, "client_credentials") && c.ClientSecret == "" && m != "private_key_jwt" {
+				add("%s.grant_types: client_credentials needs a confidential client (a secret or private_key_jwt)", cp)
+			}
+			for k, u := range c.RedirectURIs {
+				if err := CheckRedirectURI(u); err != nil {
+					add("%s.redirect_uris[%d]: %v", cp, k, err)
+				}
+			}
+			for k, u := range c.PostLogoutRedirectURIs {
+				if err := CheckRedirectURI(u); err != nil {
+					add("%s.post_logout_redirect_uris[%d]: %v", cp, k, err)
+				}
+			}
+			if slices.Contains(c.GrantTypes, "authorization_code") && len(c.RedirectURIs) == 0 {
+				add("%s.redirect_uris: authorization_code needs at least one redirect URI", cp)
+			}
+			switch c.IDTokenSignedResponseAlg {
+			case "", "RS256", "ES256":
+			default:
+				add("%s.id_token_signed_response_alg: %q must be RS256 or ES256", cp, c.IDTokenSignedResponseAlg)
+			}
+		}
+		emails := map[string]bool{}
+		for j, u := range t.Users {
+			up := fmt.Sprintf("%s.users[%d]", tp, j)
+			if !strings.Contains(u.Email, "@") {
+				add("%s.email: %q is not an email address", up, u.Email)
+			} else if e := strings.ToLower(u.Email); emails[e] {
+				add("%s.email: %q appears twice", up, u.Email)
+			} else {
+				emails[e] = true
+			}
+		}
+	}
+	return p
+}
+
+// CheckRedirectURI reports why u cannot be registered as a redirect URI (RFC 6749 §3.1.2: absolute, no fragment).
+func CheckRedirectURI(u string) error {
+	pu, err := url.Parse(u)
+	if err != nil || !pu.IsAbs() {
+		return fmt.Errorf("%q must be an absolute URI", u)
+	}
+	if pu.Fragment != "" || strings.Contains(u, "#") {
+		return fmt.Errorf("%q must not contain a fragment", u)
+	}
+	if (pu.Scheme == "http" || pu.Scheme == "https") && pu.Host == "" {
+		return fmt.Errorf("%q has no host", u)
+	}
+	return nil
+}
