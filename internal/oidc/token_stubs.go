@@ -11,7 +11,9 @@ func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) { no
 
 func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) { notImplemented(w) }
 
-func (p *Provider) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) { notImplemented(w) }
+func (p *Provider) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
+	notImplemented(w)
+}
 
 func notImplemented(w http.ResponseWriter) {
 	http.Error(w, "not implemented", http.StatusNotImplemented)
