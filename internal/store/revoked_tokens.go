@@ -1,0 +1,47 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// RevokeAccessToken records that the access token with jti is revoked until expiresAt (its exp). Revoking
+// it again is not an error.
+func (q *queries) RevokeAccessToken(ctx context.Context, tenantID, jti string, expiresAt time.Time) error {
+	_, err := q.exec(ctx, `INSERT INTO revoked_tokens (tenant_id, jti, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (tenant_id, jti) DO NOTHING`, tenantID, jti, expiresAt.Unix())
+	if err != nil {
+		return fmt.Errorf("revoke access token: %w", err)
+	}
+	return nil
+}
+
+// AccessTokenRevoked reports, in one indexed read, whether the access token with jti was revoked, or the
+// grant grantID it belongs to was (grantID may be empty: client_credentials tokens have no grant).
+func (q *queries) AccessTokenRevoked(ctx context.Context, tenantID, jti, grantID string) (bool, error) {
+	marker := ""
+	if grantID != "" {
+		marker = GrantMarker(grantID)
+	}
+	var n int
+	err := q.row(ctx, `SELECT COUNT(*) FROM revoked_tokens WHERE tenant_id = ? AND jti IN (?, ?)`, tenantID, jti, marker).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("check revoked token: %w", scanErr(err))
+	}
+	return n > 0, nil
+}
+
+// DeleteExpiredRevokedTokens removes revocation records (and used client assertion ids) past their
+// expiry: the tokens they name are dead anyway.
+func (q *queries) DeleteExpiredRevokedTokens(ctx context.Context, before time.Time) (int64, error) {
+	res, err := q.exec(ctx, `DELETE FROM revoked_tokens WHERE expires_at < ?`, before.Unix())
+	if err != nil {
+		return 0, fmt.Errorf("delete expired revoked tokens: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if _, err := q.exec(ctx, `DELETE FROM client_assertion_jtis WHERE expires_at < ?`, before.Unix()); err != nil {
+		return n, fmt.Errorf("delete expired client assertion ids: %w", err)
+	}
+	return n, nil
+}
