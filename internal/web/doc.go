@@ -1,0 +1,69 @@
+// Package web is the HTTP plumbing shared by every UMM surface (oidc, login, admin, ...): middleware
+// (request ID, panic recovery, access log, security headers, body limit), client IP behind trusted
+// proxies, CSRF protection, per-node rate limits, Prometheus metrics, JSON and no-store helpers, and the
+// html/template layout, error page and embedded static assets of the hosted pages. It imports only the
+// standard library and Prometheus; surfaces and server import it.
+//
+// # Wiring (server)
+//
+//	web.SetTrustedProxies(prefixes)
+//	h := web.Chain(mux, web.RequestID, web.AccessLog(log), web.Recover(log),
+//		web.SecurityHeaders(cfg.Server.PublicURL), web.MaxBody(cfg.Server.MaxBodyBytes), metrics.Middleware)
+//	mux.Handle("GET /static/", web.Static())
+//
+// metrics.Middleware must wrap the mux directly: it reads r.Pattern, which ServeMux sets on the request
+// it routes. AccessLog, Recover and Metrics share one response recorder, so the access log sees the
+// route pattern too. Logs carry stable keys (request_id, route, status, client_ip) and never query
+// strings, headers, cookies or bodies. NewLogHandler adds request_id to every log record made with a
+// request's context.
+//
+// # Pages
+//
+// A surface embeds its page files and builds a Renderer:
+//
+//	//go:embed templates/*.html
+//	var pages embed.FS
+//	rd, err := web.NewRenderer(pages, "templates/*.html")
+//	rd.Render(w, r, http.StatusOK, "login", web.PageData{TenantName: t.Name, CSRFToken: csrf.Token(w, r), ...})
+//
+// Each page file defines "title" (the page title, without the tenant name, which the layout adds) and
+// "content" (inside <main>), and may define "scripts" (end of <body>, for <script src> tags only: the
+// Content-Security-Policy forbids inline script and style). The layout defines helpers:
+// {{template "csrf" .}} writes the hidden csrf_token input, {{template "form-error" .}} writes .Error as
+// a role="alert" box with id "form-error". Template functions: fieldError (the error of one input, ""
+// when none: {{with fieldError $ "email"}}), errorID ({{errorID "email"}} is "email-error"), and asset
+// (the versioned URL of a static file: {{asset "form_post.js"}}).
+//
+// Accessible markup (every page must follow it; pages must also work without JavaScript):
+//
+//   - Exactly one <h1> per page, inside "content"; the layout's header shows the tenant name as text,
+//     not as a heading. The layout sets <html lang> from PageData.Lang (default "en").
+//   - Every input has a visible <label for="id">; placeholder text is never the only label; use
+//     autocomplete tokens (username, email, current-password, new-password, one-time-code).
+//   - A field's error text has id {{errorID "name"}} and the input gets aria-invalid="true" and
+//     aria-describedby pointing at it (plus any hint's id); see the example below.
+//   - Form-level errors use {{template "form-error" .}} (role="alert") at the top of the form.
+//   - Actions are <button>s with visible text (allow/deny: name="decision" value="allow"/"deny"); links
+//     are for navigation only. Do not remove focus outlines; umm.css provides visible focus styles.
+//   - An auto-posting page (OIDC form_post) is a <form id="auto-submit" method="post"> with a visible
+//     submit button, plus <script src="{{asset "form_post.js"}}"> in "scripts"; the handler calls
+//     AllowFormAction(w, redirectURI) before rendering.
+//
+// A field with its error:
+//
+//	<div class="field">
+//	<label for="email">Email</label>
+//	<input id="email" name="email" type="email" autocomplete="username" required
+//	{{if fieldError $ "email"}}aria-invalid="true" aria-describedby="{{errorID "email"}}"{{end}}>
+//	{{with fieldError $ "email"}}<span class="field-error" id="{{errorID "email"}}">{{.}}</span>{{end}}
+//	</div>
+//
+// CSS classes in umm.css: card (the main box), field, hint, field-error, alert, notice, actions, button
+// (and .secondary, .danger, .block), list, scopes, muted, code-input.
+//
+// # Errors
+//
+// ErrorPage renders web's plain error page (for example a bad client or redirect URI, which must never be
+// redirected to). WriteJSON and NoStore serve APIs. Recover and LimitByIP choose JSON or a page with
+// WantsJSON.
+package web

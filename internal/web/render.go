@@ -1,0 +1,182 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// PageData is what every page template receives.
+type PageData struct {
+	TenantName  string            // shown in the header; "" shows the product name
+	Title       string            // the page's title, when the page's "title" block uses it
+	CSRFToken   string            // from (*CSRF).Token; {{template "csrf" .}} writes the hidden field
+	Error       string            // form-level error, shown with role=alert by {{template "form-error" .}}
+	FieldErrors map[string]string // per-field errors by input name, read with fieldError
+	Lang        string            // the html lang attribute; "" means "en"
+	Data        any               // the page's own data
+}
+
+// Renderer renders a surface's pages inside web's layout.
+type Renderer struct {
+	pages map[string]*template.Template
+	// Log receives template execution errors; nil uses slog.Default().
+	Log *slog.Logger
+}
+
+// NewRenderer parses web's layout with every page file of pages matching patterns (fs.Glob patterns such
+// as "templates/*.html"). Each page is parsed on its own (so pages can all define "title" and "content")
+// and is named by its file name, with or without ".html" ("login.html" or "login").
+func NewRenderer(pages fs.FS, patterns ...string) (*Renderer, error) {
+	base, err := baseTemplate()
+	if err != nil {
+		return nil, err
+	}
+	rd := &Renderer{pages: map[string]*template.Template{}}
+	for _, pat := range patterns {
+		files, err := fs.Glob(pages, pat)
+		if err != nil {
+			return nil, fmt.Errorf("glob %q: %w", pat, err)
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("glob %q: no page matches", pat)
+		}
+		for _, f := range files {
+			t, err := parsePage(base, pages, f)
+			if err != nil {
+				return nil, err
+			}
+			name := path.Base(f)
+			if _, dup := rd.pages[name]; dup {
+				return nil, fmt.Errorf("page %q: defined twice", name)
+			}
+			rd.pages[name] = t
+			rd.pages[strings.TrimSuffix(name, ".html")] = t
+		}
+	}
+	return rd, nil
+}
+
+func baseTemplate() (*template.Template, error) {
+	t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse layout: %w", err)
+	}
+	return t, nil
+}
+
+func parsePage(base *template.Template, fsys fs.FS, file string) (*template.Template, error) {
+	src, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil, fmt.Errorf("read page %s: %w", file, err)
+	}
+	// Parsed alone first to check the page itself defines its blocks (the layout has empty defaults).
+	own, err := template.New(path.Base(file)).Funcs(funcs).Parse(string(src))
+	if err != nil {
+		return nil, fmt.Errorf("parse page %s: %w", file, err)
+	}
+	for _, need := range []string{"title", "content"} {
+		if own.Lookup(need) == nil {
+			return nil, fmt.Errorf("page %s: defines no %q template", file, need)
+		}
+	}
+	t, err := base.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("clone layout for %s: %w", file, err)
+	}
+	if _, err := t.New(path.Base(file)).Parse(string(src)); err != nil {
+		return nil, fmt.Errorf("parse page %s: %w", file, err)
+	}
+	return t, nil
+}
+
+// Render writes page inside the layout with status, as text/html with Cache-Control: no-store. The page
+// is rendered to a buffer first: a template error answers a plain 500 page (and is logged) instead of
+// half a page.
+func (rd *Renderer) Render(w http.ResponseWriter, r *http.Request, status int, page string, data PageData) {
+	t, ok := rd.pages[page]
+	if !ok {
+		rd.fail(w, r, fmt.Errorf("render: no page %q", page))
+		return
+	}
+	if err := execute(w, t, status, data); err != nil {
+		rd.fail(w, r, fmt.Errorf("render %s: %w", page, err))
+	}
+}
+
+func (rd *Renderer) fail(w http.ResponseWriter, r *http.Request, err error) {
+	log := rd.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	log.ErrorContext(r.Context(), "render page", "request_id", RequestIDFrom(r.Context()), "err", err)
+	ErrorPage(w, r, http.StatusInternalServerError, "Something went wrong",
+		"The server could not complete your request. Please try again later.")
+}
+
+func execute(w http.ResponseWriter, t *template.Template, status int, data PageData) error {
+	if data.Lang == "" {
+		data.Lang = "en"
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	NoStore(w)
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+// errorPage is web's own page for ErrorPage, parsed once from the embedded templates.
+var errorPage = func() *template.Template {
+	base, err := baseTemplate()
+	if err != nil {
+		panic(err)
+	}
+	t, err := parsePage(base, templateFS, "templates/error.html")
+	if err != nil {
+		panic(err)
+	}
+	return t
+}()
+
+// errorData is the Data of web's error page.
+type errorData struct {
+	Message   string
+	RequestID string
+}
+
+// ErrorPage renders a plain, accessible error page (for example "bad client or redirect URI") with
+// status, a title (the page's h1) and a message. It shows the request ID as a reference for support.
+func ErrorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {
+	data := PageData{Title: title, Data: errorData{Message: message, RequestID: RequestIDFrom(r.Context())}}
+	if err := execute(w, errorPage, status, data); err != nil {
+		// Only a broken embedded template gets here; answer in plain text.
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		NoStore(w)
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(http.StatusText(status) + "\n"))
+	}
+}
+
+// funcs are the template functions available to every page.
+var funcs = template.FuncMap{
+	// fieldError returns the error of one input ("" when none): {{with fieldError $ "email"}}...{{end}}.
+	"fieldError": func(d PageData, name string) string { return d.FieldErrors[name] },
+	// errorID is the id of an input's error text, for aria-describedby: {{errorID "email"}} = "email-error".
+	"errorID": func(name string) string { return name + "-error" },
+	// asset is the versioned URL of an embedded static file: {{asset "umm.css"}}.
+	"asset": assetURL,
+}
