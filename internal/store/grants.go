@@ -27,14 +27,6 @@ type Grant struct {
 // Alive reports whether the grant is neither revoked nor expired at t.
 func (g Grant) Alive(t time.Time) bool { return g.RevokedAt.IsZero() && t.Before(g.ExpiresAt) }
 
-// GrantMarker is the revoked_tokens key under which a revoked grant is recorded, so that one lookup by
-// (jti, grant marker) tells whether an access token is revoked.
-func GrantMarker(grantID string) string { return "gid:" + grantID }
-
-// grantMarkerSlack is how long after a grant's expiry its revocation marker is kept: its last access
-// tokens may outlive it by up to their own lifetime.
-const grantMarkerSlack = 7 * 24 * time.Hour
-
 const grantCols = `tenant_id, id, client_id, user_id, session_id, scopes, auth_time, amr, acr, created_at, expires_at, revoked_at`
 
 // CreateGrant stores a new grant; an existing id is ErrConflict.
@@ -62,9 +54,10 @@ func (q *queries) GetGrant(ctx context.Context, tenantID, id string) (Grant, err
 	return g, nil
 }
 
-// RevokeGrant marks the grant revoked at t and records its marker in revoked_tokens (so its access tokens
-// stop introspecting). It reports whether this call revoked it (false when it was already revoked);
-// an unknown grant is ErrNotFound. Run it in the transaction that appends the grant.revoked event.
+// RevokeGrant marks the grant revoked at t: its refresh tokens stop working and the access tokens that
+// carry its id stop introspecting. It reports whether this call revoked it (false when it was already
+// revoked); an unknown grant is ErrNotFound. Run it in the transaction that appends the grant.revoked event.
+// (Bulk revocation by user and client is RevokeGrantsByUser in consents.go.)
 func (q *queries) RevokeGrant(ctx context.Context, tenantID, id string, t time.Time) (bool, error) {
 	err := q.execOne(ctx, `UPDATE grants SET revoked_at = ? WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL`,
 		t.Unix(), tenantID, id)
@@ -77,66 +70,7 @@ func (q *queries) RevokeGrant(ctx context.Context, tenantID, id string, t time.T
 	if err != nil {
 		return false, fmt.Errorf("revoke grant: %w", err)
 	}
-	if err := q.markGrantsRevoked(ctx, tenantID, `id = ?`, id); err != nil {
-		return false, err
-	}
 	return true, nil
-}
-
-// RevokeClientGrants revokes every live grant of userID for clientID (consent withdrawn on the account
-// page) and returns the ids it revoked.
-func (q *queries) RevokeClientGrants(ctx context.Context, tenantID, userID, clientID string, t time.Time) ([]string, error) {
-	return q.revokeGrantsWhere(ctx, tenantID, t, `user_id = ? AND client_id = ?`, userID, clientID)
-}
-
-// RevokeUserGrants revokes every live grant of userID (user disabled or deleted, password reset) and
-// returns the ids it revoked.
-func (q *queries) RevokeUserGrants(ctx context.Context, tenantID, userID string, t time.Time) ([]string, error) {
-	return q.revokeGrantsWhere(ctx, tenantID, t, `user_id = ?`, userID)
-}
-
-func (q *queries) revokeGrantsWhere(ctx context.Context, tenantID string, t time.Time, where string, args ...any) ([]string, error) {
-	rows, err := q.query(ctx, `SELECT id FROM grants WHERE tenant_id = ? AND revoked_at IS NULL AND `+where,
-		append([]any{tenantID}, args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("revoke grants: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("revoke grants: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("revoke grants: %w", err)
-	}
-	var revoked []string
-	for _, id := range ids {
-		ok, err := q.RevokeGrant(ctx, tenantID, id, t)
-		if err != nil {
-			return revoked, err
-		}
-		if ok {
-			revoked = append(revoked, id)
-		}
-	}
-	return revoked, nil
-}
-
-// markGrantsRevoked inserts the revoked_tokens marker of the grants matched by where.
-func (q *queries) markGrantsRevoked(ctx context.Context, tenantID, where string, args ...any) error {
-	_, err := q.exec(ctx, `INSERT INTO revoked_tokens (tenant_id, jti, expires_at)
-		SELECT tenant_id, 'gid:' || id, expires_at + ? FROM grants WHERE tenant_id = ? AND `+where+`
-		ON CONFLICT (tenant_id, jti) DO NOTHING`,
-		append([]any{int64(grantMarkerSlack / time.Second), tenantID}, args...)...)
-	if err != nil {
-		return fmt.Errorf("mark grant revoked: %w", err)
-	}
-	return nil
 }
 
 // DeleteExpiredGrants removes grants (and their refresh tokens) that expired before t.

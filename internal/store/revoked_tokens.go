@@ -17,19 +17,18 @@ func (q *queries) RevokeAccessToken(ctx context.Context, tenantID, jti string, e
 	return nil
 }
 
-// AccessTokenRevoked reports, in one indexed read, whether the access token with jti was revoked, or the
-// grant grantID it belongs to was (grantID may be empty: client_credentials tokens have no grant).
+// AccessTokenRevoked reports, in one statement of two primary-key lookups, whether the access token
+// with jti is dead before its exp: revoked by jti, or (grantID not empty) its grant is revoked or gone.
+// client_credentials tokens have no grant: pass "".
 func (q *queries) AccessTokenRevoked(ctx context.Context, tenantID, jti, grantID string) (bool, error) {
-	marker := ""
-	if grantID != "" {
-		marker = GrantMarker(grantID)
-	}
-	var n int
-	err := q.row(ctx, `SELECT COUNT(*) FROM revoked_tokens WHERE tenant_id = ? AND jti IN (?, ?)`, tenantID, jti, marker).Scan(&n)
+	var revoked, alive int
+	err := q.row(ctx, `SELECT (SELECT COUNT(*) FROM revoked_tokens WHERE tenant_id = ? AND jti = ?),
+		(SELECT COUNT(*) FROM grants WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL)`,
+		tenantID, jti, tenantID, grantID).Scan(&revoked, &alive)
 	if err != nil {
 		return false, fmt.Errorf("check revoked token: %w", scanErr(err))
 	}
-	return n > 0, nil
+	return revoked > 0 || (grantID != "" && alive == 0), nil
 }
 
 // DeleteExpiredRevokedTokens removes revocation records (and used client assertion ids) past their
