@@ -1,0 +1,11 @@
+// Package events is UMM's event catalogue. Every state change appends exactly one event row (or one per
+// affected object) with tx.AppendEvent in the transaction that makes the change, so the row is at once the
+// audit record, the outbox entry (webhooks, email, SMS are dispatched from it) and the input of analytics.
+//
+// Each event has a constructor here returning a store.Event; the Type constants name the catalogue.
+// Data never contains secrets (no passwords, tokens, codes, cookies or hashes of them) and, beyond ids,
+// no personal data that the subject's id already identifies.
+//
+// Owners of other packages may add constructors in their own file events/<pkg>.go. Core packages
+// (identity, session, ...) and surfaces import events; events imports only store, config (and later notify).
+package events

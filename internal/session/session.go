@@ -1,0 +1,308 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/umm-project/umm/internal/events"
+	"github.com/umm-project/umm/internal/keys"
+	"github.com/umm-project/umm/internal/store"
+)
+
+// Cookie names.
+const (
+	CookieName        = "umm_session"
+	BrowserCookieName = "umm_browser"
+)
+
+// touchEvery is the most often a session's idle expiry is written: at most one write per session per
+// period, whatever the request rate and the number of nodes.
+const touchEvery = time.Minute
+
+// browserCookieLife is the lifetime of the umm_browser cookie (it identifies the browser, not the user).
+const browserCookieLife = 400 * 24 * time.Hour // the maximum browsers accept (RFC 6265bis)
+
+// maxUserAgent bounds the stored User-Agent in bytes.
+const maxUserAgent = 512
+
+// Manager starts, finds and ends browser sessions. It is safe for concurrent use.
+type Manager struct {
+	// Now is the clock (time.Now by default); tests replace it before use.
+	Now func() time.Time
+	// ClientIP returns the client address of a request (server sets web.ClientIP, which honours trusted
+	// proxies); by default the host of r.RemoteAddr.
+	ClientIP func(r *http.Request) string
+
+	db     *store.DB
+	secure bool
+	log    *slog.Logger
+}
+
+// New returns a Manager. secure marks cookies Secure (set it when the public URL is https).
+func New(db *store.DB, secure bool, log *slog.Logger) *Manager {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Manager{Now: time.Now, ClientIP: remoteHost, db: db, secure: secure, log: log}
+}
+
+func remoteHost(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
+// cookiePath scopes cookies to one tenant's routes.
+func cookiePath(tenantID string) string { return "/t/" + tenantID + "/" }
+
+// tokenHash returns the hash of the request's session cookie, or nil when there is none.
+func tokenHash(r *http.Request) []byte {
+	c, err := r.Cookie(CookieName)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	return keys.HashToken(c.Value)
+}
+
+// valid reports whether s is live at now under the tenant's current lifetimes. The stored expiries are
+// checked, and so are the lifetimes as configured now, so that shortening a tenant's lifetimes takes effect
+// on existing sessions at once.
+func valid(s store.Session, settings store.TenantSettings, now time.Time) bool {
+	return s.EndedAt.IsZero() &&
+		now.Before(s.IdleExpiresAt) && now.Before(s.ExpiresAt) &&
+		now.Before(s.LastSeenAt.Add(settings.SessionIdleD())) && now.Before(s.CreatedAt.Add(settings.SessionAbsoluteD()))
+}
+
+// Current returns the browser's session when it is live (not ended, within the idle and absolute
+// lifetimes), and false otherwise. It slides the idle expiry, writing at most once a minute per session.
+func (m *Manager) Current(ctx context.Context, r *http.Request, tenant store.Tenant) (store.Session, bool, error) {
+	h := tokenHash(r)
+	if h == nil {
+		return store.Session{}, false, nil
+	}
+	s, err := m.db.GetSessionByToken(ctx, tenant.ID, h)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, false, nil
+	}
+	if err != nil {
+		return store.Session{}, false, fmt.Errorf("current session: %w", err)
+	}
+	now := m.Now()
+	if !valid(s, tenant.Settings, now) {
+		return store.Session{}, false, nil
+	}
+	if now.Sub(s.LastSeenAt) >= touchEvery {
+		idle := now.Add(tenant.Settings.SessionIdleD())
+		if idle.After(s.ExpiresAt) {
+			idle = s.ExpiresAt
+		}
+		ok, err := m.db.TouchSession(ctx, tenant.ID, s.ID, now, idle, now.Add(-touchEvery))
+		if err != nil {
+			return store.Session{}, false, fmt.Errorf("current session: %w", err)
+		}
+		if ok {
+			s.LastSeenAt, s.IdleExpiresAt = time.Unix(now.Unix(), 0), time.Unix(idle.Unix(), 0)
+		}
+	}
+	return s, true, nil
+}
+
+// Start signs the user in on this browser: it ends the browser's previous session (if its cookie names
+// one), creates a new session with a new id and a new cookie token (rotation at every sign-in, so a cookie
+// planted before sign-in is worthless after it), appends session.started and login.succeeded, and runs
+// inTx (may be nil) in the same transaction; any error rolls all of it back and sets no cookie.
+func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Request, tenant store.Tenant, userID string,
+	amr []string, acr string, inTx func(tx *store.Tx, s store.Session) error) (store.Session, error) {
+	now := m.Now()
+	ip := m.ClientIP(r)
+	ua := r.UserAgent()
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	if amr == nil {
+		amr = []string{}
+	}
+	token := keys.NewToken()
+	sec := time.Unix(now.Unix(), 0) // the store keeps seconds; return what a later read returns
+	s := store.Session{TenantID: tenant.ID, ID: keys.NewID(), UserID: userID, AuthTime: sec, AMR: amr, ACR: acr,
+		UserAgent: ua, IP: ip, CreatedAt: sec, LastSeenAt: sec,
+		IdleExpiresAt: sec.Add(tenant.Settings.SessionIdleD()), ExpiresAt: sec.Add(tenant.Settings.SessionAbsoluteD())}
+	if s.IdleExpiresAt.After(s.ExpiresAt) {
+		s.IdleExpiresAt = s.ExpiresAt
+	}
+	old := tokenHash(r)
+	err := m.db.InTx(ctx, func(tx *store.Tx) error {
+		if old != nil {
+			prev, err := tx.GetSessionByToken(ctx, tenant.ID, old)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+			case err != nil:
+				return err
+			case prev.EndedAt.IsZero():
+				if err := tx.EndSession(ctx, tenant.ID, prev.ID, now); err != nil {
+					return err
+				}
+				if err := tx.AppendEvent(ctx, at(events.SessionEnded(tenant.ID, prev.UserID, prev.ID, userID, events.ReasonReplaced), now)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := tx.CreateSession(ctx, s, keys.HashToken(token)); err != nil {
+			return err
+		}
+		if err := tx.AppendEvent(ctx, at(events.SessionStarted(tenant.ID, userID, s.ID, ip), now)); err != nil {
+			return err
+		}
+		if err := tx.AppendEvent(ctx, at(events.LoginSucceeded(tenant.ID, userID, s.ID, ip, amr, acr), now)); err != nil {
+			return err
+		}
+		if inTx != nil {
+			return inTx(tx, s)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Session{}, fmt.Errorf("start session: %w", err)
+	}
+	// A session cookie (no Max-Age): the server-side lifetimes decide; closing the browser also ends it.
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: cookiePath(tenant.ID), HttpOnly: true,
+		Secure: m.secure, SameSite: http.SameSiteLaxMode})
+	return s, nil
+}
+
+// End ends the browser's current session (logout) and clears the cookie. It returns the session that was
+// ended and true, or false when the browser had no live session (the cookie is cleared anyway).
+func (m *Manager) End(ctx context.Context, w http.ResponseWriter, r *http.Request, tenantID string) (store.Session, bool, error) {
+	m.clearCookie(w, tenantID)
+	h := tokenHash(r)
+	if h == nil {
+		return store.Session{}, false, nil
+	}
+	var ended store.Session
+	err := m.db.InTx(ctx, func(tx *store.Tx) error {
+		s, err := tx.GetSessionByToken(ctx, tenantID, h)
+		if err != nil {
+			return err
+		}
+		now := m.Now()
+		if err := tx.EndSession(ctx, tenantID, s.ID, now); err != nil {
+			return err
+		}
+		s.EndedAt = time.Unix(now.Unix(), 0)
+		ended = s
+		return tx.AppendEvent(ctx, at(events.SessionEnded(tenantID, s.UserID, s.ID, s.UserID, events.ReasonLogout), now))
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, false, nil
+	}
+	if err != nil {
+		return store.Session{}, false, fmt.Errorf("end session: %w", err)
+	}
+	return ended, true, nil
+}
+
+func (m *Manager) clearCookie(w http.ResponseWriter, tenantID string) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: cookiePath(tenantID), MaxAge: -1, HttpOnly: true,
+		Secure: m.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// EndByID ends the session sid of userID (the account page's "sign out there", the admin). A session of
+// another user, or one already ended, is store.ErrNotFound.
+func (m *Manager) EndByID(ctx context.Context, tenantID, userID, sid, actor string) error {
+	err := m.db.InTx(ctx, func(tx *store.Tx) error {
+		s, err := tx.GetSession(ctx, tenantID, sid)
+		if err != nil {
+			return err
+		}
+		if s.UserID != userID {
+			return store.ErrNotFound
+		}
+		now := m.Now()
+		if err := tx.EndSession(ctx, tenantID, sid, now); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, at(events.SessionEnded(tenantID, userID, sid, actor, events.ReasonRevoked), now))
+	})
+	if err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	return nil
+}
+
+// EndAll ends every live session of the user, one session.ended event each.
+func (m *Manager) EndAll(ctx context.Context, tenantID, userID, actor string) error {
+	err := m.db.InTx(ctx, func(tx *store.Tx) error {
+		now := m.Now()
+		sids, err := tx.EndUserSessions(ctx, tenantID, userID, now)
+		if err != nil {
+			return err
+		}
+		for _, sid := range sids {
+			if err := tx.AppendEvent(ctx, at(events.SessionEnded(tenantID, userID, sid, actor, events.ReasonRevoked), now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("end all sessions: %w", err)
+	}
+	return nil
+}
+
+// List returns the user's live sessions, newest first.
+func (m *Manager) List(ctx context.Context, tenantID, userID string) ([]store.Session, error) {
+	return m.db.ListUserSessions(ctx, tenantID, userID, m.Now())
+}
+
+// AddClient records that clientID received tokens within session sid (for logout and the account page).
+func (m *Manager) AddClient(ctx context.Context, tenantID, sid, clientID string) error {
+	return m.db.AddSessionClient(ctx, tenantID, sid, clientID, m.Now())
+}
+
+// Clients returns the client ids that received tokens within session sid, sorted.
+func (m *Manager) Clients(ctx context.Context, tenantID, sid string) ([]string, error) {
+	return m.db.SessionClients(ctx, tenantID, sid)
+}
+
+// BrowserHash returns the hash of the browser's umm_browser cookie, setting a new random cookie first when
+// there is none. A login request stores it so that only the browser that started a flow can resume it.
+// The cookie is HttpOnly, SameSite=Lax, scoped to /t/{tenant}/, long-lived and Secure when the Manager's
+// secure flag is set; it says nothing about the user.
+func (m *Manager) BrowserHash(w http.ResponseWriter, r *http.Request, tenantID string) []byte {
+	return browserHash(w, r, tenantID, m.secure)
+}
+
+// BrowserHash is (*Manager).BrowserHash for callers without a Manager: the cookie is Secure when the
+// request arrived over TLS or through a proxy that says so (X-Forwarded-Proto: https). Prefer the method,
+// which follows the configured public URL.
+func BrowserHash(w http.ResponseWriter, r *http.Request, tenantID string) []byte {
+	return browserHash(w, r, tenantID, r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
+}
+
+func browserHash(w http.ResponseWriter, r *http.Request, tenantID string, secure bool) []byte {
+	for _, c := range r.CookiesNamed(BrowserCookieName) {
+		if len(c.Value) >= 32 {
+			return keys.HashToken(c.Value)
+		}
+	}
+	v := keys.NewToken()
+	http.SetCookie(w, &http.Cookie{Name: BrowserCookieName, Value: v, Path: cookiePath(tenantID),
+		MaxAge: int(browserCookieLife / time.Second), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
+	// A later call in the same request (before the browser sends the cookie back) must agree.
+	r.AddCookie(&http.Cookie{Name: BrowserCookieName, Value: v})
+	return keys.HashToken(v)
+}
+
+// at stamps an event with the manager clock's time.
+func at(e store.Event, t time.Time) store.Event {
+	e.CreatedAt = t
+	return e
+}
