@@ -1,0 +1,75 @@
+package admin
+
+import (
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/umm-project/umm/internal/identity"
+	"github.com/umm-project/umm/internal/keys"
+	"github.com/umm-project/umm/internal/store"
+)
+
+// Deps is what the service needs; server builds it.
+type Deps struct {
+	DB       *store.DB
+	Keyring  *keys.Keyring
+	Identity *identity.Service
+	Log      *slog.Logger
+	Now      func() time.Time // the clock; time.Now when nil
+}
+
+// Service manages tenants, clients and users. It is safe for concurrent use.
+type Service struct {
+	db       *store.DB
+	keyring  *keys.Keyring
+	identity *identity.Service
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// New builds the service.
+func New(d Deps) *Service {
+	s := &Service{db: d.DB, keyring: d.Keyring, identity: d.Identity, log: d.Log, now: d.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
+}
+
+// InvalidError is input the caller must fix. Each problem names the field to change and how.
+type InvalidError struct {
+	Problems []string
+	cause    error
+}
+
+func (e *InvalidError) Unwrap() error { return e.cause }
+
+func (e *InvalidError) Error() string {
+	if len(e.Problems) == 1 {
+		return e.Problems[0]
+	}
+	return "invalid input:\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+// IsInvalid reports whether err is (or wraps) an *InvalidError.
+func IsInvalid(err error) bool {
+	var ie *InvalidError
+	return errors.As(err, &ie)
+}
+
+// problems collects validation problems.
+type problems []string
+
+func (p *problems) add(field, reason string) { *p = append(*p, field+": "+reason) }
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return &InvalidError{Problems: p}
+}
