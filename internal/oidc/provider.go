@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/umm-project/umm/internal/config"
@@ -52,12 +53,16 @@ type Provider struct {
 	limiter   *web.Limiter
 	pages     *web.Renderer
 
-	tenants   sync.Map // tenant id -> tenantEntry
-	discovery sync.Map // tenant id -> discoveryEntry (discovery.go)
+	tenants      sync.Map // tenant id -> *tenantEntry
+	tenantMisses atomic.Int64
+	discovery    sync.Map // tenant id -> *discoveryEntry (discovery.go)
 }
 
 // tenantCacheTTL bounds how long a node serves a tenant's cached row (settings, existence).
 const tenantCacheTTL = 30 * time.Second
+
+// maxTenantMisses bounds the unknown tenant ids a node remembers.
+const maxTenantMisses = 4096
 
 type tenantEntry struct {
 	t       store.Tenant
@@ -128,29 +133,33 @@ func (p *Provider) tenant(r *http.Request) (store.Tenant, error) {
 }
 
 func (p *Provider) loadTenant(ctx context.Context, id string) (store.Tenant, error) {
-	if !config.ValidTenantID(id) {
-		return store.Tenant{}, fmt.Errorf("%w: %w", errUnknownTenant, store.ErrNotFound)
-	}
 	now := time.Now()
 	if v, ok := p.tenants.Load(id); ok {
-		e := v.(tenantEntry)
-		if now.Before(e.expires) {
+		if e := v.(*tenantEntry); now.Before(e.expires) {
 			if !e.found {
 				return store.Tenant{}, fmt.Errorf("%w: %w", errUnknownTenant, store.ErrNotFound)
 			}
 			return e.t, nil
 		}
 	}
+	if !config.ValidTenantID(id) {
+		return store.Tenant{}, fmt.Errorf("%w: %w", errUnknownTenant, store.ErrNotFound)
+	}
 	t, err := p.db.GetTenant(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		// Remember misses briefly too, so a flood of requests for a missing tenant costs no queries.
-		p.tenants.Store(id, tenantEntry{expires: now.Add(tenantCacheTTL / 6)})
+		// Remember misses briefly too, so a flood of requests for a missing tenant costs few queries; but
+		// only a bounded number of them, so requests for random ids cannot grow the cache without end.
+		if p.tenantMisses.Load() < maxTenantMisses {
+			if _, loaded := p.tenants.Swap(id, &tenantEntry{expires: now.Add(tenantCacheTTL / 6)}); !loaded {
+				p.tenantMisses.Add(1)
+			}
+		}
 		return store.Tenant{}, fmt.Errorf("%w: %w", errUnknownTenant, err)
 	case err != nil:
 		return store.Tenant{}, fmt.Errorf("load tenant: %w", err)
 	}
-	p.tenants.Store(id, tenantEntry{t: t, found: true, expires: now.Add(tenantCacheTTL)})
+	p.tenants.Store(id, &tenantEntry{t: t, found: true, expires: now.Add(tenantCacheTTL)})
 	return t, nil
 }
 
@@ -162,13 +171,13 @@ func (p *Provider) tenantOrPage(w http.ResponseWriter, r *http.Request) (store.T
 		return t, true
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		p.errorPage(w, r, store.Tenant{}, http.StatusNotFound, "Unknown tenant",
+		p.errorPage(w, r, http.StatusNotFound, "Unknown tenant",
 			"There is no tenant at this address. Check the link you followed.")
 		return t, false
 	}
 	p.log.ErrorContext(r.Context(), "load tenant", "tenant", r.PathValue("tenant"), "err", err,
 		"request_id", web.RequestIDFrom(r.Context()))
-	p.errorPage(w, r, store.Tenant{}, http.StatusInternalServerError, "Something went wrong",
+	p.errorPage(w, r, http.StatusInternalServerError, "Something went wrong",
 		"The server could not handle this request. Please try again later.")
 	return t, false
 }

@@ -1,0 +1,160 @@
+package oidc
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/store"
+	"github.com/umm-project/umm/internal/web"
+)
+
+// discoveryTTL is how long a node reuses a tenant's computed document. It only changes when a client
+// registers a new custom scope, so a short per-node cache is enough.
+const discoveryTTL = time.Minute
+
+// discoveryMaxAge is what clients and proxies may cache the document for.
+const discoveryMaxAge = 300
+
+// metadata is the OpenID Provider Metadata (OIDC Discovery 1.0 §3) and the OAuth 2.0 Authorization Server
+// Metadata (RFC 8414 §2): the same document, field order fixed for readability.
+type metadata struct {
+	Issuer                                     string   `json:"issuer"`
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
+	TokenEndpoint                              string   `json:"token_endpoint"`
+	UserinfoEndpoint                           string   `json:"userinfo_endpoint"`
+	JWKSURI                                    string   `json:"jwks_uri"`
+	EndSessionEndpoint                         string   `json:"end_session_endpoint"`
+	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
+	RevocationEndpoint                         string   `json:"revocation_endpoint"`
+	DeviceAuthorizationEndpoint                string   `json:"device_authorization_endpoint"`
+	ScopesSupported                            []string `json:"scopes_supported"`
+	ResponseTypesSupported                     []string `json:"response_types_supported"`
+	ResponseModesSupported                     []string `json:"response_modes_supported"`
+	GrantTypesSupported                        []string `json:"grant_types_supported"`
+	SubjectTypesSupported                      []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
+	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgValues          []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
+	ClaimsSupported                            []string `json:"claims_supported"`
+	ClaimTypesSupported                        []string `json:"claim_types_supported"`
+	PromptValuesSupported                      []string `json:"prompt_values_supported"`
+	ACRValuesSupported                         []string `json:"acr_values_supported"`
+	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	RequestParameterSupported                  bool     `json:"request_parameter_supported"`
+	RequestURIParameterSupported               bool     `json:"request_uri_parameter_supported"`
+	ClaimsParameterSupported                   bool     `json:"claims_parameter_supported"`
+	BackchannelLogoutSupported                 bool     `json:"backchannel_logout_supported"`
+	FrontchannelLogoutSupported                bool     `json:"frontchannel_logout_supported"`
+}
+
+// discoverySigningAlgs are the JWS algorithms UMM signs ID tokens with and accepts in client assertions.
+var discoverySigningAlgs = []string{"RS256", "ES256"}
+
+// buildMetadata returns the document of tenant t whose clients register scopes.
+func (p *Provider) buildMetadata(t store.Tenant, clients []store.Client) metadata {
+	iss := p.issuer(t.ID)
+	// introspection and revocation take the same client authentication as the token endpoint, except
+	// "none": a public client cannot introspect, but it may revoke its own tokens (RFC 7009 §5).
+	confidential := []string{"client_secret_basic", "client_secret_post", "private_key_jwt"}
+	return metadata{
+		Issuer:                                     iss,
+		AuthorizationEndpoint:                      iss + "/authorize",
+		TokenEndpoint:                              iss + "/token",
+		UserinfoEndpoint:                           iss + "/userinfo",
+		JWKSURI:                                    iss + "/jwks.json",
+		EndSessionEndpoint:                         iss + "/logout",
+		IntrospectionEndpoint:                      iss + "/introspect",
+		RevocationEndpoint:                         iss + "/revoke",
+		DeviceAuthorizationEndpoint:                iss + "/device_authorization",
+		ScopesSupported:                            tenantScopes(clients),
+		ResponseTypesSupported:                     []string{"code"},
+		ResponseModesSupported:                     []string{modeQuery, modeFormPost},
+		GrantTypesSupported:                        config.GrantTypes,
+		SubjectTypesSupported:                      []string{"public"},
+		IDTokenSigningAlgValuesSupported:           discoverySigningAlgs,
+		TokenEndpointAuthMethodsSupported:          config.AuthMethods,
+		TokenEndpointAuthSigningAlgValues:          discoverySigningAlgs,
+		IntrospectionEndpointAuthMethodsSupported:  confidential,
+		RevocationEndpointAuthMethodsSupported:     config.AuthMethods,
+		CodeChallengeMethodsSupported:              []string{"S256"},
+		ClaimsSupported:                            claimsSupported,
+		ClaimTypesSupported:                        []string{"normal"},
+		PromptValuesSupported:                      []string{promptNone, promptLogin, promptConsent, "select_account"},
+		ACRValuesSupported:                         []string{acrPassword},
+		AuthorizationResponseIssParameterSupported: true,
+	}
+}
+
+type discoveryEntry struct {
+	body    []byte
+	expires time.Time
+}
+
+// metadataJSON returns the tenant's document, computed at most once per discoveryTTL per node.
+func (p *Provider) metadataJSON(r *http.Request, t store.Tenant) ([]byte, error) {
+	now := time.Now()
+	if v, ok := p.discovery.Load(t.ID); ok {
+		if e := v.(*discoveryEntry); now.Before(e.expires) {
+			return e.body, nil
+		}
+	}
+	clients, err := p.db.ListClients(r.Context(), t.ID)
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	body, err := json.Marshal(p.buildMetadata(t, clients))
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	p.discovery.Store(t.ID, &discoveryEntry{body: body, expires: now.Add(discoveryTTL)})
+	return body, nil
+}
+
+// handleDiscovery serves /t/{tenant}/.well-known/openid-configuration (OIDC Discovery 1.0 §4).
+func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) { p.serveMetadata(w, r) }
+
+// handleMetadata serves the RFC 8414 document, both at /.well-known/oauth-authorization-server/t/{tenant}
+// (RFC 8414 §3.1, the well-known segment inserted before the issuer's path) and at
+// /t/{tenant}/.well-known/oauth-authorization-server (what many clients try).
+func (p *Provider) handleMetadata(w http.ResponseWriter, r *http.Request) { p.serveMetadata(w, r) }
+
+func (p *Provider) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	t, ok := p.tenantOrJSON(w, r)
+	if !ok {
+		return
+	}
+	body, err := p.metadataJSON(r, t)
+	if err != nil {
+		p.log.ErrorContext(r.Context(), "discovery", "tenant", t.ID, "err", err, "request_id", web.RequestIDFrom(r.Context()))
+		web.NoStore(w)
+		web.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": "internal error"})
+		return
+	}
+	writePublicJSON(w, "application/json", body, discoveryMaxAge)
+}
+
+var (
+	hdrContentType   = http.CanonicalHeaderKey("Content-Type")
+	hdrContentLength = http.CanonicalHeaderKey("Content-Length")
+	hdrCacheControl  = http.CanonicalHeaderKey("Cache-Control")
+	hdrACAO          = http.CanonicalHeaderKey("Access-Control-Allow-Origin")
+)
+
+// writePublicJSON writes a public, cacheable JSON document (discovery, JWKS). Browsers may read it from
+// any origin: it holds nothing secret, and single-page apps fetch it directly.
+func writePublicJSON(w http.ResponseWriter, contentType string, body []byte, maxAge int) {
+	h := w.Header()
+	h[hdrContentType] = []string{contentType}
+	h[hdrContentLength] = []string{strconv.Itoa(len(body))}
+	h[hdrCacheControl] = []string{"public, max-age=" + strconv.Itoa(maxAge)}
+	h[hdrACAO] = []string{"*"}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}

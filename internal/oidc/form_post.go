@@ -1,0 +1,57 @@
+package oidc
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/umm-project/umm/internal/web"
+)
+
+// formPostData is what templates/form_post.html receives.
+type formPostData struct {
+	Action template.URL // the client's registered redirect URI
+	Fields []formField
+}
+
+type formField struct{ Name, Value string }
+
+// formPost answers with an HTML page whose form posts v to the client's redirect URI (OAuth 2.0 Form Post
+// Response Mode). /static/form_post.js submits it on load; a visible button does the same without
+// JavaScript. The page's Content-Security-Policy allows a form action to that origin only.
+func (p *Provider) formPost(w http.ResponseWriter, r *http.Request, uri string, v url.Values) {
+	if !safeFormAction(uri) {
+		// Only reachable through a registered URI such as javascript:..., which must never be a form target.
+		p.errorPage(w, r, http.StatusBadRequest, "This sign-in request cannot be used",
+			"The application's redirect URI cannot receive a form post.")
+		return
+	}
+	d := formPostData{Action: template.URL(uri)}
+	names := make([]string, 0, len(v))
+	for k := range v {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, val := range v[k] {
+			d.Fields = append(d.Fields, formField{k, val})
+		}
+	}
+	web.AllowFormAction(w, uri)
+	p.pages.Render(w, r, http.StatusOK, "form_post", web.PageData{Title: "Signing you in", Data: d})
+}
+
+// safeFormAction refuses schemes that would run script or read local data when used as a form action.
+func safeFormAction(uri string) bool {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme == "" {
+		return false
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "javascript", "data", "vbscript", "blob", "file", "filesystem":
+		return false
+	}
+	return true
+}

@@ -1,0 +1,29 @@
+package oidc
+
+import (
+	"net/http"
+
+	"github.com/umm-project/umm/internal/web"
+)
+
+// jwksMaxAge is what clients may cache the key set for: short, so a rotation's next key and a retired
+// key's removal are seen quickly (the next key is published a full rotation ahead anyway).
+const jwksMaxAge = 60
+
+// handleJWKS serves /t/{tenant}/jwks.json: the tenant's public signing keys (RFC 7517 §5) as keys.Manager
+// renders and caches them. It is on every relying party's hot path, so it does no work beyond two cache
+// lookups.
+func (p *Provider) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	t, ok := p.tenantOrJSON(w, r)
+	if !ok {
+		return
+	}
+	body, err := p.keys.JWKS(r.Context(), t.ID)
+	if err != nil {
+		p.log.ErrorContext(r.Context(), "jwks", "tenant", t.ID, "err", err, "request_id", web.RequestIDFrom(r.Context()))
+		web.NoStore(w)
+		web.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": "internal error"})
+		return
+	}
+	writePublicJSON(w, "application/json", body, jwksMaxAge)
+}

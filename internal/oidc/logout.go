@@ -1,0 +1,257 @@
+package oidc
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/umm-project/umm/internal/keys"
+	"github.com/umm-project/umm/internal/store"
+	"github.com/umm-project/umm/internal/web"
+)
+
+// logoutRequest is a validated RP-Initiated Logout request (OpenID Connect RP-Initiated Logout 1.0 §2).
+type logoutRequest struct {
+	Client      *store.Client // from client_id or the hint's audience; nil when neither names one
+	RedirectURI string        // a registered post_logout_redirect_uri, or ""
+	State       string
+	Hint        *idTokenHint // nil without a (valid) id_token_hint
+}
+
+// idTokenHint is what logout reads from an ID token it issued.
+type idTokenHint struct {
+	Sub string
+	Sid string
+	Aud []string
+	Azp string
+}
+
+// hintAudience is a JWT aud claim: one string or a list (RFC 7519 §4.1.3).
+type hintAudience []string
+
+func (a *hintAudience) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*a = []string{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*a = many
+	return nil
+}
+
+// logoutPageData is what templates/logout.html receives.
+type logoutPageData struct {
+	Action      string // the form's own URL
+	ClientID    string
+	ClientName  string
+	RedirectURI string
+	State       string
+}
+
+// handleLogout is the end_session_endpoint, GET and POST. With a valid id_token_hint for the browser's
+// session (or no session at all) it signs out at once; otherwise it asks for confirmation with a
+// CSRF-protected form, which posts back here with action=logout. It then redirects to the registered
+// post_logout_redirect_uri with state, or shows a "signed out" page. A post_logout_redirect_uri that is
+// not registered for the client is shown as an error page, never followed.
+func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
+	t, ok := p.tenantOrPage(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	v, err := logoutValues(r)
+	if err != nil {
+		p.logoutErrorPage(w, r, "The sign-out link is malformed.")
+		return
+	}
+	lo, msg, err := p.parseLogout(r, t, v)
+	if err != nil {
+		p.logoutServerError(w, r, t, err)
+		return
+	}
+	if msg != "" {
+		p.logoutErrorPage(w, r, msg)
+		return
+	}
+
+	confirmed := r.Method == http.MethodPost && v.Get("action") == "logout"
+	if confirmed && !p.csrf.Valid(r) {
+		p.logoutErrorPage(w, r, "The sign-out form expired. Please try again.")
+		return
+	}
+	if !confirmed {
+		sess, hasSession, err := p.sessions.Current(ctx, r, t)
+		if err != nil {
+			p.logoutServerError(w, r, t, err)
+			return
+		}
+		// OIDC RP-Initiated Logout §2: without a hint, or when the hint is about another user or session,
+		// the user is asked; a logout request is otherwise a cross-site sign-out anyone could trigger.
+		hintMatches := lo.Hint != nil && (!hasSession ||
+			(lo.Hint.Sub == sess.UserID && (lo.Hint.Sid == "" || lo.Hint.Sid == sess.ID)))
+		if hasSession && !hintMatches {
+			p.logoutConfirmPage(w, r, t, lo)
+			return
+		}
+	}
+
+	if _, _, err := p.sessions.End(ctx, w, r, t.ID); err != nil {
+		p.logoutServerError(w, r, t, err)
+		return
+	}
+	if lo.RedirectURI != "" {
+		q := url.Values{}
+		if lo.State != "" {
+			q.Set("state", lo.State)
+		}
+		target := lo.RedirectURI
+		if len(q) > 0 {
+			target = withQuery(target, q)
+		}
+		web.NoStore(w)
+		w.Header().Set("Location", target)
+		w.WriteHeader(http.StatusFound)
+		return
+	}
+	p.pages.Render(w, r, http.StatusOK, "logged_out", web.PageData{TenantName: t.Name, Title: "You are signed out"})
+}
+
+// logoutValues returns the request's parameters: the query of a GET, the form body of a POST.
+func logoutValues(r *http.Request) (url.Values, error) {
+	if r.Method != http.MethodPost {
+		return url.ParseQuery(r.URL.RawQuery)
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "application/x-www-form-urlencoded" {
+		return nil, errors.New("the body must be application/x-www-form-urlencoded")
+	}
+	if err := r.ParseForm(); err != nil {
+		return nil, err
+	}
+	return r.PostForm, nil
+}
+
+// parseLogout validates the request. A problem the user must see is returned as msg (an error page);
+// err is an internal failure.
+func (p *Provider) parseLogout(r *http.Request, t store.Tenant, v url.Values) (lo logoutRequest, msg string, err error) {
+	ctx := r.Context()
+	for _, name := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state"} {
+		if len(v[name]) > 1 {
+			return lo, "The sign-out link names " + name + " more than once.", nil
+		}
+	}
+	hint, clientID := v.Get("id_token_hint"), v.Get("client_id")
+	lo.State = v.Get("state")
+	if len(lo.State) > maxStateLen || !validText(lo.State) {
+		return lo, "The sign-out link's state is malformed or too long.", nil
+	}
+	if len(clientID) > maxClientIDLen || !validText(clientID) {
+		return lo, "The sign-out link names an unknown application.", nil
+	}
+	if hint != "" {
+		h, ok, err := p.verifyIDTokenHint(r, t, hint)
+		if err != nil {
+			return lo, "", err
+		}
+		if !ok {
+			return lo, "The sign-out link carries an ID token that was not issued here.", nil
+		}
+		switch {
+		case clientID != "" && !slices.Contains(h.Aud, clientID):
+			return lo, "The sign-out link's client_id does not match its ID token.", nil
+		case clientID == "" && h.Azp != "":
+			clientID = h.Azp
+		case clientID == "" && len(h.Aud) == 1:
+			clientID = h.Aud[0]
+		}
+		lo.Hint = &h
+	}
+	if clientID != "" {
+		c, err := p.db.GetClient(ctx, t.ID, clientID)
+		if errors.Is(err, store.ErrNotFound) {
+			return lo, "The sign-out link names an unknown application.", nil
+		}
+		if err != nil {
+			return lo, "", fmt.Errorf("logout: %w", err)
+		}
+		lo.Client = &c
+	}
+	if uri := v.Get("post_logout_redirect_uri"); uri != "" {
+		switch {
+		case lo.Client == nil:
+			return lo, "The sign-out link has a post_logout_redirect_uri but names no application (client_id or id_token_hint).", nil
+		case !slices.Contains(lo.Client.PostLogoutRedirectURIs, uri):
+			// Exact string comparison, as for redirect_uri: an open redirector otherwise.
+			return lo, "The sign-out link's post_logout_redirect_uri is not registered for this application.", nil
+		}
+		lo.RedirectURI = uri
+	}
+	return lo, "", nil
+}
+
+// verifyIDTokenHint checks that hint is an ID token this tenant issued: a valid signature by one of its
+// published keys and iss equal to the tenant's issuer. Expired hints are accepted (OIDC RP-Initiated
+// Logout §2: the hint is typically expired by the time the user signs out). Access tokens (typ at+jwt)
+// are refused. ok is false for any token problem; err is a failure to load keys.
+func (p *Provider) verifyIDTokenHint(r *http.Request, t store.Tenant, hint string) (idTokenHint, bool, error) {
+	var h idTokenHint
+	if len(hint) > maxIDTokenHintLen {
+		return h, false, nil
+	}
+	payload, header, err := p.keys.Verify(r.Context(), t.ID, hint, keys.RS256, keys.ES256)
+	if errors.Is(err, keys.ErrInvalidToken) {
+		p.log.InfoContext(r.Context(), "logout id_token_hint rejected", "tenant", t.ID, "err", err)
+		return h, false, nil
+	}
+	if err != nil {
+		return h, false, fmt.Errorf("verify id_token_hint: %w", err)
+	}
+	if typ, _ := header.ExtraHeaders[jose.HeaderType].(string); typ != "" && typ != "JWT" {
+		return h, false, nil
+	}
+	var c struct {
+		Iss string       `json:"iss"`
+		Sub string       `json:"sub"`
+		Aud hintAudience `json:"aud"`
+		Azp string       `json:"azp"`
+		Sid string       `json:"sid"`
+	}
+	if err := json.Unmarshal(payload, &c); err != nil || c.Iss != p.issuer(t.ID) || c.Sub == "" || len(c.Aud) == 0 {
+		return h, false, nil
+	}
+	if c.Azp != "" && !slices.Contains(c.Aud, c.Azp) {
+		return h, false, nil
+	}
+	return idTokenHint{Sub: c.Sub, Sid: c.Sid, Aud: c.Aud, Azp: c.Azp}, true, nil
+}
+
+func (p *Provider) logoutConfirmPage(w http.ResponseWriter, r *http.Request, t store.Tenant, lo logoutRequest) {
+	d := logoutPageData{Action: "/t/" + t.ID + "/logout", RedirectURI: lo.RedirectURI, State: lo.State}
+	if lo.Client != nil {
+		d.ClientID, d.ClientName = lo.Client.ClientID, lo.Client.Name
+	}
+	p.pages.Render(w, r, http.StatusOK, "logout", web.PageData{
+		TenantName: t.Name, Title: "Sign out?", CSRFToken: p.csrf.Token(w, r), Data: d,
+	})
+}
+
+func (p *Provider) logoutErrorPage(w http.ResponseWriter, r *http.Request, msg string) {
+	p.log.InfoContext(r.Context(), "logout request rejected", "reason", msg, "request_id", web.RequestIDFrom(r.Context()))
+	p.errorPage(w, r, http.StatusBadRequest, "This sign-out request cannot be used", msg)
+}
+
+func (p *Provider) logoutServerError(w http.ResponseWriter, r *http.Request, t store.Tenant, err error) {
+	p.log.ErrorContext(r.Context(), "logout", "tenant", t.ID, "err", err, "request_id", web.RequestIDFrom(r.Context()))
+	p.errorPage(w, r, http.StatusInternalServerError, "Something went wrong",
+		"The server could not sign you out. Please try again later.")
+}
