@@ -6,7 +6,9 @@
 //
 // # Wiring (server)
 //
+//	prefixes, err := web.ParseTrustedProxies(cfg.Security.TrustedProxies)
 //	web.SetTrustedProxies(prefixes)
+//	csrf := web.NewCSRF(keyring.MAC("umm csrf", nil), https, cfg.Server.PublicURL)
 //	h := web.Chain(mux, web.RequestID, web.AccessLog(log), web.Recover(log),
 //		web.SecurityHeaders(cfg.Server.PublicURL), web.MaxBody(cfg.Server.MaxBodyBytes), metrics.Middleware)
 //	mux.Handle("GET /static/", web.Static())

@@ -65,10 +65,15 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 }
 
 // Middleware counts and times requests by route pattern (r.Pattern, which ServeMux sets on the request
-// it routes; wrap the mux directly). A nil m returns next.
+// it routes; wrap the mux directly). It also hands the pattern to AccessLog, which may see only a copy of
+// the request. A nil m records nothing but still hands the pattern on.
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	if m == nil {
-		return next
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := record(w)
+			defer rec.notePattern(r)
+			next.ServeHTTP(rec, r)
+		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()

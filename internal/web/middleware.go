@@ -131,18 +131,29 @@ func AccessLog(log *slog.Logger) Middleware {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			rec := record(w)
+			defer func() {
+				// Deferred so that a panic no inner Recover caught is logged too, as the 500 it becomes.
+				status := rec.statusCode()
+				p := recover()
+				if p != nil && !rec.wroteHeader {
+					status = http.StatusInternalServerError
+				}
+				rec.notePattern(r)
+				log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+					slog.String("method", safeMethod(r.Method)),
+					slog.String("path", r.URL.EscapedPath()),
+					slog.String("route", rec.route()),
+					slog.Int("status", status),
+					slog.Int64("bytes", rec.bytes),
+					slog.Duration("duration", time.Since(start)),
+					slog.String("request_id", RequestIDFrom(r.Context())),
+					slog.String("client_ip", ClientIP(r)),
+				)
+				if p != nil {
+					panic(p)
+				}
+			}()
 			next.ServeHTTP(rec, r)
-			rec.notePattern(r)
-			log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
-				slog.String("method", safeMethod(r.Method)),
-				slog.String("path", r.URL.EscapedPath()),
-				slog.String("route", rec.route()),
-				slog.Int("status", rec.statusCode()),
-				slog.Int64("bytes", rec.bytes),
-				slog.Duration("duration", time.Since(start)),
-				slog.String("request_id", RequestIDFrom(r.Context())),
-				slog.String("client_ip", ClientIP(r)),
-			)
 		})
 	}
 }
@@ -165,7 +176,8 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'se
 // SecurityHeaders sets the security headers of every response: a Content-Security-Policy without
 // unsafe-inline (extend form-action per response with AllowFormAction), nosniff, Referrer-Policy
 // no-referrer, X-Frame-Options DENY, Cross-Origin-Opener-Policy same-origin, and
-// Strict-Transport-Security when publicURL is https.
+// Strict-Transport-Security (two years, without includeSubDomains, which is the operator's choice for
+// their domain) when publicURL is https.
 func SecurityHeaders(publicURL string) Middleware {
 	hsts := strings.HasPrefix(strings.ToLower(publicURL), "https://")
 	return func(next http.Handler) http.Handler {
@@ -177,7 +189,7 @@ func SecurityHeaders(publicURL string) Middleware {
 			h.Set("X-Frame-Options", "DENY")
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")
 			if hsts {
-				h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+				h.Set("Strict-Transport-Security", "max-age=63072000")
 			}
 			next.ServeHTTP(w, r)
 		})
