@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/umm-project/umm/internal/admin"
+	"github.com/umm-project/umm/internal/server"
+)
+
+// actorCLI is the actor recorded in the events of changes made with these commands.
+const actorCLI = "cli"
+
+func tenantsCreateCommand() *command {
+	return &command{
+		name:    "tenants create",
+		short:   "create a tenant",
+		summary: "Create a tenant: an isolated user pool with its own issuer {public_url}/t/{id}.",
+		flags: func(fs *flag.FlagSet) {
+			fs.String("id", "", "tenant `id`: 1-63 lower-case letters, digits or hyphens (appears in URLs)")
+			fs.String("name", "", "display `name` (default: the id)")
+		},
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+			if err := noArgs(args); err != nil {
+				return err
+			}
+			if err := required(fs, "id"); err != nil {
+				return err
+			}
+			return withServices(ctx, e, fs, func(s *server.Services) error {
+				t, err := s.Admin.CreateTenant(ctx, admin.TenantInput{ID: stringFlag(fs, "id"), Name: stringFlag(fs, "name")}, actorCLI)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "created tenant %s (%s)\nissuer: %s\n", t.ID, t.Name, s.Issuer(t.ID))
+				return nil
+			})
+		},
+	}
+}
+
+func tenantsListCommand() *command {
+	return &command{
+		name:    "tenants list",
+		short:   "list tenants and their issuers",
+		summary: "List the tenants with their issuers.",
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+			if err := noArgs(args); err != nil {
+				return err
+			}
+			return withServices(ctx, e, fs, func(s *server.Services) error {
+				ts, err := s.Admin.ListTenants(ctx)
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tNAME\tISSUER\tCREATED")
+				for _, t := range ts {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.ID, t.Name, s.Issuer(t.ID), t.CreatedAt.UTC().Format("2006-01-02 15:04"))
+				}
+				return w.Flush()
+			})
+		},
+	}
+}

@@ -1,0 +1,84 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Banner is the human-readable text umm serve prints to stderr at start: where everything is and, while
+// no tenant has a user, how to create the first one. configPath is the --config value ("" for none), so
+// the suggested command uses the same configuration.
+func (s *Server) Banner(configPath string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var b strings.Builder
+	cfg := s.cfg
+	fmt.Fprintf(&b, "\nUMM is starting on %s (public URL %s)\n\n", cfg.Server.Addr, cfg.Server.PublicURL)
+
+	tenants, err := s.Admin.ListTenants(ctx)
+	if err != nil {
+		tenants = nil
+	}
+	const maxShown = 5
+	for i, t := range tenants {
+		if i == maxShown {
+			fmt.Fprintf(&b, "  ... and %d more tenants (umm tenants list)\n\n", len(tenants)-maxShown)
+			break
+		}
+		iss := s.Issuer(t.ID)
+		fmt.Fprintf(&b, "  Tenant %q\n", t.ID)
+		fmt.Fprintf(&b, "    issuer:        %s\n", iss)
+		fmt.Fprintf(&b, "    discovery:     %s/.well-known/openid-configuration\n", iss)
+		fmt.Fprintf(&b, "    account page:  %s/account\n\n", iss)
+	}
+
+	fmt.Fprintf(&b, "  database:        %s\n", describeDatabase(cfg.Database.URL))
+	switch {
+	case cfg.Secrets.MasterKey != "":
+		fmt.Fprintf(&b, "  master key:      from secrets.master_key\n")
+	case s.MasterKeyCreated:
+		fmt.Fprintf(&b, "  master key file: %s (just created, mode 0600: back it up; without it the secrets at rest cannot be read)\n", absPath(cfg.Secrets.MasterKeyFile))
+	default:
+		fmt.Fprintf(&b, "  master key file: %s\n", absPath(cfg.Secrets.MasterKeyFile))
+	}
+	fmt.Fprintf(&b, "  health:          %s/healthz, %s/readyz, metrics at %s/metrics\n", cfg.Server.PublicURL, cfg.Server.PublicURL, cfg.Server.PublicURL)
+
+	if len(tenants) > 0 && !s.anyUser(ctx, tenants[0].ID) {
+		flag := ""
+		if configPath != "" {
+			flag = " --config " + configPath
+		}
+		fmt.Fprintf(&b, "\nNo users yet. Create the first one (you will be asked for a password):\n\n")
+		fmt.Fprintf(&b, "  go run ./cmd/umm users create%s --tenant %s --email you@example.com\n\n", flag, tenants[0].ID)
+		fmt.Fprintf(&b, "then sign in at %s/account\n", s.Issuer(tenants[0].ID))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func (s *Server) anyUser(ctx context.Context, tenantID string) bool {
+	us, err := s.Identity.ListUsers(ctx, tenantID, "", 1)
+	return err != nil || len(us) > 0 // on error, say nothing rather than something wrong
+}
+
+// describeDatabase shows the database without a password.
+func describeDatabase(raw string) string {
+	if path, ok := strings.CutPrefix(raw, "sqlite:"); ok {
+		return "SQLite (WAL) at " + absPath(strings.TrimPrefix(path, "//"))
+	}
+	if u, err := url.Parse(raw); err == nil {
+		return "PostgreSQL at " + u.Redacted()
+	}
+	return "PostgreSQL"
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}

@@ -1,0 +1,248 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/umm-project/umm/internal/admin"
+	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/login"
+	"github.com/umm-project/umm/internal/oidc"
+	"github.com/umm-project/umm/internal/session"
+	"github.com/umm-project/umm/internal/web"
+)
+
+// DefaultGCInterval is how often expired flow state is deleted.
+const DefaultGCInterval = 5 * time.Minute
+
+// Option changes how New builds the server (tests use them).
+type Option func(*options)
+
+type options struct {
+	now        func() time.Time
+	gcInterval time.Duration
+}
+
+// WithClock makes every component read time from now instead of time.Now.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithGCInterval sets how often expired flow state is deleted (DefaultGCInterval).
+func WithGCInterval(d time.Duration) Option { return func(o *options) { o.gcInterval = d } }
+
+// Server is a built UMM: its services, its HTTP handler and its workers.
+type Server struct {
+	*Services
+	cfg      config.Config
+	log      *slog.Logger
+	opts     options
+	handler  http.Handler
+	registry *prometheus.Registry
+	sessions *session.Manager
+	seed     admin.SeedResult
+
+	mu      sync.Mutex
+	closed  bool
+	serving bool
+}
+
+// New builds everything from cfg: it opens and migrates the store, loads (or creates) the master key,
+// applies the seed (the tenants: block, or tenant "default" on an empty database) through admin, and wires
+// the surfaces on one mux behind the middleware chain. It does not listen: call Run, or Serve with a
+// listener. log should be the process logger (cmd/umm builds it from cfg.Log).
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (*Server, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = slog.New(web.NewLogHandler(log.Handler()))
+	o := options{now: time.Now, gcInterval: DefaultGCInterval}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	proxies, err := web.ParseTrustedProxies(cfg.Security.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("security.trusted_proxies: %w", err)
+	}
+
+	svc, err := OpenServices(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Services: svc, cfg: cfg, log: log, opts: o}
+	if err := s.build(ctx, proxies); err != nil {
+		svc.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
+	cfg, log, now := s.cfg, s.log, s.opts.now
+	s.Identity.Now = now
+
+	res, err := s.Admin.ApplySeed(ctx, cfg.Tenants)
+	if err != nil {
+		return err
+	}
+	s.seed = res
+	if res.DefaultTenantCreated {
+		log.InfoContext(ctx, "created tenant default", "tenant", admin.DefaultTenantID)
+	}
+	for _, item := range res.Applied {
+		log.InfoContext(ctx, "seed applied", "item", item)
+	}
+
+	web.SetTrustedProxies(proxies)
+	secure := strings.HasPrefix(cfg.Server.PublicURL, "https://")
+	sessions := session.New(s.DB, secure, log)
+	sessions.Now = now
+	sessions.ClientIP = web.ClientIP
+	s.sessions = sessions
+	csrf := web.NewCSRF(s.Keyring.MAC("umm csrf", nil), secure, cfg.Server.PublicURL)
+
+	s.registry = prometheus.NewRegistry()
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := web.NewMetrics(s.registry)
+	perMinute := cfg.Security.IPLimitPerMinute
+	limiter := web.NewLimiter(float64(perMinute)/60, perMinute)
+
+	provider, err := oidc.New(oidc.Deps{
+		DB: s.DB, Keys: s.Keys, Keyring: s.Keyring, Identity: s.Identity, Sessions: sessions, Metrics: metrics,
+		CSRF: csrf, PublicURL: cfg.Server.PublicURL, Log: log, Now: now, Limiter: limiter,
+	})
+	if err != nil {
+		return err
+	}
+	pages, err := login.New(login.Deps{
+		DB: s.DB, Identity: s.Identity, Sessions: sessions, CSRF: csrf, Metrics: metrics, Keyring: s.Keyring,
+		PublicURL: cfg.Server.PublicURL, Log: log, Now: now,
+	})
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.Handle("GET /metrics", metricsHandler(s.registry))
+	mux.Handle("GET /static/", web.Static())
+	provider.Routes(mux)
+	pages.Routes(mux)
+
+	s.handler = web.Chain(mux,
+		web.RequestID,
+		web.AccessLog(log),
+		web.Recover(log),
+		web.SecurityHeaders(cfg.Server.PublicURL),
+		web.MaxBody(cfg.Server.MaxBodyBytes),
+		metrics.Middleware,
+	)
+	return nil
+}
+
+// Handler is the server's whole HTTP handler (mux and middleware).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Registry is the server's own Prometheus registry, served at /metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Sessions is the browser session manager.
+func (s *Server) Sessions() *session.Manager { return s.sessions }
+
+// Seed reports what the seed application at New changed.
+func (s *Server) Seed() admin.SeedResult { return s.seed }
+
+// Run listens on server.addr and serves until ctx ends (cmd/umm cancels it on SIGINT or SIGTERM), then
+// shuts down gracefully and closes the store.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Server.Addr)
+	if err != nil {
+		s.Close()
+		return fmt.Errorf("listen on %s (server.addr): %w", s.cfg.Server.Addr, err)
+	}
+	s.log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "public_url", s.cfg.Server.PublicURL)
+	err = s.Serve(ctx, ln)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Serve serves HTTP on ln and runs the background workers until ctx ends. Then it stops accepting
+// connections, lets requests in flight finish within server.shutdown_timeout, stops the workers and
+// returns. It does not close the store (Close does).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed || s.serving {
+		s.mu.Unlock()
+		ln.Close()
+		return errClosed
+	}
+	s.serving = true
+	s.mu.Unlock()
+
+	c := s.cfg.Server
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: c.ReadHeaderTimeout.D(),
+		ReadTimeout:       c.ReadTimeout.D(),
+		WriteTimeout:      c.WriteTimeout.D(),
+		IdleTimeout:       c.IdleTimeout.D(),
+		MaxHeaderBytes:    c.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+
+	workers, stopWorkers := context.WithCancel(ctx)
+	defer stopWorkers()
+	var wg sync.WaitGroup
+	wg.Go(func() { s.Keys.Run(workers) })
+	wg.Go(func() { s.collectGarbage(workers) })
+
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+
+	var err error
+	select {
+	case err = <-served: // the listener failed
+		err = fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+		s.log.Info("shutting down: finishing requests in flight", "timeout", c.ShutdownTimeout.String())
+		sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout.D())
+		if serr := hs.Shutdown(sctx); serr != nil {
+			s.log.Warn("requests still in flight at the shutdown timeout were cut", "err", serr)
+			hs.Close()
+		}
+		cancel()
+		if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+			err = fmt.Errorf("serve: %w", serr)
+		}
+	}
+	stopWorkers()
+	wg.Wait()
+	s.log.Info("stopped")
+	return err
+}
+
+// Close closes the store. Call it after Serve returned (Run does).
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.Services.Close()
+}
