@@ -1,0 +1,150 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/umm-project/umm/internal/keys"
+	"github.com/umm-project/umm/internal/store"
+	"github.com/umm-project/umm/internal/web"
+)
+
+// introspection is an RFC 7662 §2.2 response. An inactive token is {"active":false} and nothing else.
+type introspection struct {
+	Active    bool     `json:"active"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	Subject   string   `json:"sub,omitempty"`
+	ExpiresAt int64    `json:"exp,omitempty"`
+	IssuedAt  int64    `json:"iat,omitempty"`
+	TokenType string   `json:"token_type,omitempty"` // Bearer for access tokens, refresh_token for refresh tokens
+	Audience  []string `json:"aud,omitempty"`
+	Issuer    string   `json:"iss,omitempty"`
+	JTI       string   `json:"jti,omitempty"`
+	AuthTime  int64    `json:"auth_time,omitempty"`
+	ACR       string   `json:"acr,omitempty"`
+	AMR       []string `json:"amr,omitempty"`
+	SessionID string   `json:"sid,omitempty"`
+}
+
+// handleIntrospect is the introspection endpoint (RFC 7662). Any client of the tenant may introspect
+// after authenticating; a public client (which has no credentials) sees only its own tokens as active.
+// Access tokens are checked without a database read when the node's revocation cache knows the jti.
+func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	resp, err := p.introspect(w, r)
+	if err != nil {
+		p.writeTokenError(w, r, err)
+		return
+	}
+	web.NoStore(w)
+	web.WriteJSON(w, http.StatusOK, resp)
+}
+
+func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) (introspection, error) {
+	ctx := r.Context()
+	t, form, c, err := p.backChannelRequest(w, r)
+	if err != nil {
+		return introspection{}, err
+	}
+	token := form.Get("token")
+	if token == "" {
+		return introspection{}, errInvalidRequest("token is required")
+	}
+	// token_type_hint is only a hint (RFC 7662 §2.1): the token's shape decides, since a JWT can only be
+	// an access token and UMM's refresh tokens are opaque.
+	var res introspection
+	if looksLikeJWT(token) {
+		res, err = p.introspectAccessToken(ctx, t, token)
+	} else {
+		res, err = p.introspectRefreshToken(ctx, t, token)
+	}
+	if err != nil {
+		return introspection{}, err
+	}
+	if res.Active && c.Public() && res.ClientID != c.ClientID {
+		return introspection{}, nil
+	}
+	return res, nil
+}
+
+// looksLikeJWT reports whether token has the shape of a compact JWS.
+func looksLikeJWT(token string) bool { return strings.Count(token, ".") == 2 }
+
+func (p *Provider) introspectAccessToken(ctx context.Context, t store.Tenant, token string) (introspection, error) {
+	c, err := p.verifyAccessToken(ctx, t, token)
+	if err != nil {
+		if _, ok := errors.AsType[*Error](err); ok {
+			return introspection{}, nil // invalid, expired or revoked: inactive
+		}
+		return introspection{}, err
+	}
+	return introspection{
+		Active: true, Scope: c.Scope, ClientID: c.ClientID, Subject: c.Subject, ExpiresAt: c.ExpiresAt,
+		IssuedAt: c.IssuedAt, TokenType: "Bearer", Audience: c.Audience, Issuer: c.Issuer, JTI: c.JTI,
+		AuthTime: c.AuthTime, ACR: c.ACR, AMR: c.AMR, SessionID: c.SessionID,
+	}, nil
+}
+
+func (p *Provider) introspectRefreshToken(ctx context.Context, t store.Tenant, token string) (introspection, error) {
+	if len(token) > maxRefreshTokenLen {
+		return introspection{}, nil
+	}
+	rt, g, err := p.db.GetRefreshToken(ctx, t.ID, keys.HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return introspection{}, nil
+	}
+	if err != nil {
+		return introspection{}, err
+	}
+	now := p.now()
+	if !rt.UsedAt.IsZero() || !now.Before(rt.ExpiresAt) || !g.Alive(now) {
+		return introspection{}, nil
+	}
+	if _, revoked := p.state().grantsRv.get(t.ID + "\x00" + g.ID); revoked {
+		return introspection{}, nil
+	}
+	res := introspection{
+		Active: true, Scope: strings.Join(g.Scopes, " "), ClientID: g.ClientID, Subject: g.UserID,
+		ExpiresAt: rt.ExpiresAt.Unix(), IssuedAt: rt.CreatedAt.Unix(), TokenType: "refresh_token",
+		Issuer: p.issuer(t.ID), ACR: g.ACR, AMR: g.AMR, SessionID: g.SessionID,
+	}
+	if !g.AuthTime.IsZero() {
+		res.AuthTime = g.AuthTime.Unix()
+	}
+	return res, nil
+}
+
+// accessTokenRevoked reports whether the access token jti (of grant gid, "" for none) was revoked. The
+// answer comes from this node's cache when it can: revocations made on this node are known at once, and a
+// "not revoked" answer from the database is believed for revokedCacheTTL (so a revocation made on another
+// node takes effect here within that time).
+func (p *Provider) accessTokenRevoked(ctx context.Context, tenantID, jti, gid string) (bool, error) {
+	bc := p.state()
+	if gid != "" {
+		if _, ok := bc.grantsRv.get(tenantID + "\x00" + gid); ok {
+			return true, nil
+		}
+	}
+	key := tenantID + "\x00" + jti
+	if revoked, ok := bc.revoked.get(key); ok {
+		return revoked, nil
+	}
+	revoked, err := p.db.AccessTokenRevoked(ctx, tenantID, jti, gid)
+	if err != nil {
+		return false, err
+	}
+	ttl := revokedCacheTTL
+	if revoked {
+		ttl = revokedGrantCacheTTL // revocation is permanent
+	}
+	bc.revoked.put(key, revoked, ttl)
+	return revoked, nil
+}
+
+// noteAccessTokenRevoked records on this node that jti is revoked until exp.
+func (p *Provider) noteAccessTokenRevoked(tenantID, jti string, exp time.Time) {
+	p.state().revoked.put(tenantID+"\x00"+jti, true, max(time.Until(exp), time.Second))
+}

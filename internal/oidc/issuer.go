@@ -1,0 +1,223 @@
+package oidc
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/umm-project/umm/internal/keys"
+	"github.com/umm-project/umm/internal/store"
+)
+
+// authorization is what a grant decided to issue: who the tokens are about, for which client and scopes,
+// and what must be stored with them. Every grant produces one; issue mints the tokens from it.
+type authorization struct {
+	grantType string
+	client    store.Client
+	subject   string      // the user id, or the client id for client_credentials
+	user      *store.User // nil for client_credentials: no ID token
+	scopes    []string
+	grantID   string // the grant (refresh family) the tokens belong to; "" for client_credentials
+	sessionID string
+	authTime  time.Time
+	amr       []string
+	acr       string
+	nonce     string // ID token nonce (authorization code only)
+
+	// refreshExpires, when not zero, asks for a refresh token in grantID's family expiring then.
+	refreshExpires time.Time
+	// persist, when set, runs in the transaction that stores the refresh token: it consumes what the grant
+	// redeemed (code, refresh token, device code), creates the grant and appends the events.
+	persist func(ctx context.Context, tx *store.Tx) error
+}
+
+// accessClaims are the claims of UMM's access tokens: JWTs per RFC 9068 (header typ at+jwt).
+type accessClaims struct {
+	Issuer    string   `json:"iss"`
+	Subject   string   `json:"sub"`
+	Audience  audience `json:"aud"`
+	ClientID  string   `json:"client_id"`
+	Scope     string   `json:"scope,omitempty"`
+	IssuedAt  int64    `json:"iat"`
+	ExpiresAt int64    `json:"exp"`
+	JTI       string   `json:"jti"`
+	AuthTime  int64    `json:"auth_time,omitempty"`
+	ACR       string   `json:"acr,omitempty"`
+	AMR       []string `json:"amr,omitempty"`
+	SessionID string   `json:"sid,omitempty"`
+	GrantID   string   `json:"gid,omitempty"` // revoking the grant makes the token inactive
+}
+
+// Scopes returns the token's scopes.
+func (c accessClaims) Scopes() []string { return strings.Fields(c.Scope) }
+
+// tokenResponse is a successful token endpoint answer (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	Scope        string `json:"scope,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+}
+
+// Access tokens are signed ES256 (fast to sign and verify); ID tokens RS256 unless the client asks ES256.
+const (
+	accessTokenAlg = keys.ES256
+	typAccessToken = "at+jwt"
+	typIDToken     = "JWT"
+)
+
+// issue is the one place that mints tokens: the access token, the ID token when the user granted openid,
+// and the refresh token when the grant asked for one. It stores what must be stored (a.persist, the
+// refresh token) in one transaction; when there is nothing to store it writes nothing.
+func (p *Provider) issue(ctx context.Context, t store.Tenant, a *authorization) (*tokenResponse, error) {
+	now := p.now()
+	ttl := t.Settings.AccessTokenTTLD()
+	iss := p.issuer(t.ID)
+	scope := strings.Join(a.scopes, " ")
+	at := accessClaims{
+		Issuer: iss, Subject: a.subject, Audience: audience{a.client.ClientID}, ClientID: a.client.ClientID,
+		Scope: scope, IssuedAt: now.Unix(), ExpiresAt: now.Add(ttl).Unix(), JTI: keys.NewID(),
+		ACR: a.acr, AMR: a.amr, SessionID: a.sessionID, GrantID: a.grantID,
+	}
+	if !a.authTime.IsZero() {
+		at.AuthTime = a.authTime.Unix()
+	}
+	accessToken, err := p.keys.Sign(ctx, t.ID, accessTokenAlg, typAccessToken, &at)
+	if err != nil {
+		return nil, fmt.Errorf("sign access token: %w", err)
+	}
+	resp := &tokenResponse{AccessToken: accessToken, TokenType: "Bearer", ExpiresIn: int64(ttl / time.Second), Scope: scope}
+
+	if a.user != nil && slices.Contains(a.scopes, scopeOpenID) {
+		if resp.IDToken, err = p.idToken(ctx, t, a, accessToken, now); err != nil {
+			return nil, err
+		}
+	}
+	var rt store.RefreshToken
+	if !a.refreshExpires.IsZero() {
+		resp.RefreshToken = keys.NewToken()
+		rt = store.RefreshToken{TenantID: t.ID, TokenHash: keys.HashToken(resp.RefreshToken), GrantID: a.grantID,
+			CreatedAt: now, ExpiresAt: a.refreshExpires}
+	}
+	if a.persist != nil || rt.TokenHash != nil {
+		err := p.db.InTx(ctx, func(tx *store.Tx) error {
+			if a.persist != nil {
+				if err := a.persist(ctx, tx); err != nil {
+					return err
+				}
+			}
+			if rt.TokenHash != nil {
+				return tx.CreateRefreshToken(ctx, rt)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	p.metrics.TokenIssued(a.grantType)
+	return resp, nil
+}
+
+// idToken mints the ID token (OIDC Core §2, §3.1.3.6): the user's claims released by the scopes, plus
+// at_hash binding it to the access token issued with it.
+func (p *Provider) idToken(ctx context.Context, t store.Tenant, a *authorization, accessToken string, now time.Time) (string, error) {
+	alg := keys.RS256
+	if a.client.IDTokenAlg == keys.ES256 {
+		alg = keys.ES256
+	}
+	claims := userClaims(*a.user, a.scopes)
+	claims["iss"] = p.issuer(t.ID)
+	claims["sub"] = a.subject
+	claims["aud"] = a.client.ClientID
+	claims["azp"] = a.client.ClientID
+	claims["iat"] = now.Unix()
+	claims["exp"] = now.Add(t.Settings.IDTokenTTLD()).Unix()
+	if !a.authTime.IsZero() {
+		claims["auth_time"] = a.authTime.Unix()
+	}
+	if a.nonce != "" {
+		claims["nonce"] = a.nonce
+	}
+	if len(a.amr) > 0 {
+		claims["amr"] = a.amr
+	}
+	if a.acr != "" {
+		claims["acr"] = a.acr
+	}
+	if a.sessionID != "" {
+		claims["sid"] = a.sessionID
+	}
+	claims["at_hash"] = atHash(accessToken)
+	tok, err := p.keys.Sign(ctx, t.ID, alg, typIDToken, claims)
+	if err != nil {
+		return "", fmt.Errorf("sign id token: %w", err)
+	}
+	return tok, nil
+}
+
+// atHash is the left half of SHA-256 of the access token, base64url (OIDC Core §3.1.3.6); SHA-256 is the
+// hash of both RS256 and ES256.
+func atHash(accessToken string) string {
+	h := sha256.Sum256([]byte(accessToken))
+	return base64.RawURLEncoding.EncodeToString(h[:len(h)/2])
+}
+
+// verifyAccessToken checks an access token presented to this tenant (introspection, UserInfo): signed by
+// one of the tenant's published keys, typ at+jwt, iss the tenant's issuer, not expired, not revoked by jti
+// and its grant not revoked. Invalid tokens are *Error invalid_token (401); other errors are server errors.
+func (p *Provider) verifyAccessToken(ctx context.Context, tenant store.Tenant, token string) (accessClaims, error) {
+	c, err := p.parseAccessToken(ctx, tenant, token)
+	if err != nil {
+		return c, err
+	}
+	if !p.now().Before(time.Unix(c.ExpiresAt, 0)) {
+		return c, errInvalidToken(nil, "the access token has expired")
+	}
+	revoked, err := p.accessTokenRevoked(ctx, tenant.ID, c.JTI, c.GrantID)
+	if err != nil {
+		return c, err
+	}
+	if revoked {
+		return c, errInvalidToken(nil, "the access token has been revoked")
+	}
+	return c, nil
+}
+
+// maxAccessTokenLen bounds what is handed to the JWS parser.
+const maxAccessTokenLen = 8 << 10
+
+// parseAccessToken verifies the signature, type and issuer of an access token, and nothing about its
+// lifetime (revocation uses it on tokens that may be expired).
+func (p *Provider) parseAccessToken(ctx context.Context, tenant store.Tenant, token string) (accessClaims, error) {
+	var c accessClaims
+	if len(token) > maxAccessTokenLen || strings.Count(token, ".") != 2 {
+		return c, errInvalidToken(nil, "the access token is not a JWT issued by this server")
+	}
+	payload, hdr, err := p.keys.Verify(ctx, tenant.ID, token, accessTokenAlg)
+	if errors.Is(err, keys.ErrInvalidToken) {
+		return c, errInvalidToken(err, "the access token is not signed by this issuer")
+	}
+	if err != nil {
+		return c, fmt.Errorf("verify access token: %w", err)
+	}
+	if typ, _ := hdr.ExtraHeaders["typ"].(string); !strings.EqualFold(typ, typAccessToken) &&
+		!strings.EqualFold(typ, "application/"+typAccessToken) {
+		return c, errInvalidToken(errors.New("typ "+typ), "the token is not an access token (typ must be at+jwt)")
+	}
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return c, errInvalidToken(err, "the access token's claims are malformed")
+	}
+	if c.Issuer != p.issuer(tenant.ID) || c.JTI == "" || c.ExpiresAt == 0 {
+		return c, errInvalidToken(nil, "the access token was not issued by this tenant")
+	}
+	return c, nil
+}
