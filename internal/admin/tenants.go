@@ -126,7 +126,11 @@ func (s *Service) upsertTenant(ctx context.Context, tx *store.Tx, in TenantInput
 
 // GetTenant returns the tenant or an error wrapping store.ErrNotFound.
 func (s *Service) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
-	return s.db.GetTenant(ctx, id)
+	t, err := s.db.GetTenant(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, fmt.Errorf("tenant %q does not exist (umm tenants list shows the tenants): %w", id, store.ErrNotFound)
+	}
+	return t, err
 }
 
 // ListTenants returns every tenant ordered by id.
@@ -136,11 +140,6 @@ func (s *Service) ListTenants(ctx context.Context) ([]store.Tenant, error) {
 
 // requireTenant gives a not-found error that says what to do.
 func (s *Service) requireTenant(ctx context.Context, id string) error {
-	if _, err := s.db.GetTenant(ctx, id); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("tenant %q does not exist (umm tenants list shows the tenants): %w", id, store.ErrNotFound)
-		}
-		return err
-	}
-	return nil
+	_, err := s.GetTenant(ctx, id)
+	return err
 }
