@@ -1,0 +1,32 @@
+// Package login is UMM's hosted, server-rendered pages: sign-in, consent, device-code entry and approval,
+// and the account page (who am I, my sessions, my connected apps, sign out). Every page works without
+// JavaScript, uses web's accessible layout and CSS, and every form carries a CSRF token (web.CSRF); a POST
+// without a valid one is answered 403 before anything changes. Successful POSTs answer 303.
+//
+// The pages run on a store.LoginRequest that a protocol surface (oidc) stored and handed over with a
+// redirect to /t/{tenant}/login?lr={id} (docs/DESIGN.md, "The LoginRequest handoff"). A request is only
+// usable from the browser that started it (its BrowserHash, compared in constant time), before it expires,
+// and in the status the step expects. When the user has signed in (and consented), one transaction marks
+// the request authenticated and appends its event; the browser then goes to /t/{tenant}/authorize/resume
+// (Kind authorize) or back to /t/{tenant}/device (Kind device).
+//
+// # Who consents
+//
+// The consent page acts for the user of the browser's current session, and for nobody else: the pending
+// user is never stored in the request or passed in a URL. This is safe because the request is bound to
+// the browser (BrowserHash) and so is the session cookie, so the person consenting is the one who just
+// signed in here. When the request demands a fresh sign-in (RequireLogin: prompt=login or max_age), the
+// session must have been started after the request was created; otherwise the browser is sent back to
+// the sign-in form. Without a session the consent page redirects to the sign-in form too.
+//
+// # Device flow
+//
+// /t/{tenant}/device takes the user code (prefilled from ?user_code=, RFC 8628 §3.3.1), looks it up by
+// keys.HashToken(keys.NormalizeUserCode(code)), and counts wrong codes against the client IP
+// (identity.Service.FailIP, scope "device"). A good code creates a device-kind LoginRequest: pending (and
+// the browser goes to sign in) or, when a session exists, already authenticated with that session. The
+// approve page (/t/{tenant}/device?lr={id}) shows the client, the scopes and the code; allow or deny
+// changes the device code and consumes the request in one transaction.
+//
+// Only package server imports login; login imports web, identity, session, events, keys, store and config.
+package login

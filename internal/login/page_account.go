@@ -1,0 +1,287 @@
+package login
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/umm-project/umm/internal/store"
+	"github.com/umm-project/umm/internal/web"
+)
+
+// accountData is the Data of account.html.
+type accountData struct {
+	Name          string
+	Email         string
+	EmailVerified bool
+	Notice        string
+	Sessions      []sessionView
+	Apps          []appView
+	EndPath       string
+	RevokePath    string
+	LogoutPath    string
+}
+
+type sessionView struct {
+	ID       string
+	N        int // 1-based position, for element ids
+	Device   string
+	IP       string
+	Created  timeView
+	LastSeen timeView
+	Current  bool
+}
+
+type appView struct {
+	ClientID string
+	N        int
+	Name     string
+	Scopes   []string
+	Since    timeView
+}
+
+// timeView is a time for a <time> element: machine-readable and for people.
+type timeView struct {
+	ISO, Text string
+}
+
+func newTimeView(t time.Time) timeView {
+	if t.IsZero() {
+		return timeView{}
+	}
+	return timeView{ISO: t.UTC().Format(time.RFC3339), Text: t.UTC().Format("2 Jan 2006, 15:04 UTC")}
+}
+
+// Outcomes of the account page's actions, shown after their 303 (?done= and ?error= take only these keys).
+var (
+	accountNotices = map[string]string{
+		"session_ended": "The session was signed out.",
+		"app_revoked":   "The app no longer has access to your account.",
+	}
+	accountErrors = map[string]string{
+		"session_unknown": "That session had already ended.",
+		"app_unknown":     "That app had no access to remove.",
+		"no_choice":       "Choose what to sign out or remove.",
+	}
+)
+
+// handleAccount is GET /t/{tenant}/account: who I am, my sessions, my connected apps, sign out.
+func (p *Pages) handleAccount(w http.ResponseWriter, r *http.Request) {
+	t, ok := p.tenant(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	cur, u, signedIn, err := p.signedInUser(ctx, r, t)
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return
+	}
+	if !signedIn {
+		seeOther(w, loginPath(t, ""))
+		return
+	}
+	sessions, err := p.sessions.List(ctx, t.ID, u.ID)
+	if err != nil {
+		p.serverError(w, r, t, fmt.Errorf("list sessions: %w", err))
+		return
+	}
+	consents, err := p.identity.ListConsents(ctx, t.ID, u.ID)
+	if err != nil {
+		p.serverError(w, r, t, fmt.Errorf("list consents: %w", err))
+		return
+	}
+	d := accountData{
+		Name: strings.TrimSpace(u.GivenName + " " + u.FamilyName), Email: u.Email, EmailVerified: u.EmailVerified,
+		Notice:  accountNotices[r.URL.Query().Get("done")],
+		EndPath: accountPath(t) + "/sessions/end", RevokePath: accountPath(t) + "/apps/revoke",
+		LogoutPath: accountPath(t) + "/logout",
+	}
+	// This browser's session first, then the others as the session manager lists them.
+	for _, s := range sessions {
+		if s.ID == cur.ID {
+			d.Sessions = append(d.Sessions, viewSession(s, true))
+		}
+	}
+	for _, s := range sessions {
+		if s.ID != cur.ID {
+			d.Sessions = append(d.Sessions, viewSession(s, false))
+		}
+	}
+	for i := range d.Sessions {
+		d.Sessions[i].N = i + 1
+	}
+	for i, c := range consents {
+		name := c.ClientID
+		if cl, err := p.db.GetClient(ctx, t.ID, c.ClientID); err == nil {
+			name = clientLabel(cl)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			p.serverError(w, r, t, fmt.Errorf("consent client: %w", err))
+			return
+		}
+		d.Apps = append(d.Apps, appView{ClientID: c.ClientID, N: i + 1, Name: name, Scopes: describeScopes(c.Scopes),
+			Since: newTimeView(c.CreatedAt)})
+	}
+	p.render(w, r, t, http.StatusOK, "account", web.PageData{
+		Title: "Your account", Error: accountErrors[r.URL.Query().Get("error")], Data: d})
+}
+
+func viewSession(s store.Session, current bool) sessionView {
+	return sessionView{ID: s.ID, Device: describeUserAgent(s.UserAgent), IP: s.IP, Created: newTimeView(s.CreatedAt),
+		LastSeen: newTimeView(s.LastSeenAt), Current: current}
+}
+
+// accountUser is the signed-in user of an account POST; without one the browser goes to sign in.
+func (p *Pages) accountUser(w http.ResponseWriter, r *http.Request, t store.Tenant) (store.Session, store.User, bool) {
+	s, u, signedIn, err := p.signedInUser(r.Context(), r, t)
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return s, u, false
+	}
+	if !signedIn {
+		seeOther(w, loginPath(t, ""))
+		return s, u, false
+	}
+	return s, u, true
+}
+
+// handleEndSessions is POST /t/{tenant}/account/sessions/end with sid (one session) or all=1 (every
+// session of the user, this one included).
+func (p *Pages) handleEndSessions(w http.ResponseWriter, r *http.Request) {
+	t, ok := p.tenant(w, r)
+	if !ok || !p.checkCSRF(w, r, t) {
+		return
+	}
+	cur, u, ok := p.accountUser(w, r, t)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	if r.PostFormValue("all") == "1" {
+		// This browser's first, so its cookie is cleared too, then every other one.
+		if _, _, err := p.sessions.End(ctx, w, r, t.ID); err != nil {
+			p.serverError(w, r, t, fmt.Errorf("end session: %w", err))
+			return
+		}
+		if err := p.sessions.EndAll(ctx, t.ID, u.ID, u.ID); err != nil {
+			p.serverError(w, r, t, fmt.Errorf("end all sessions: %w", err))
+			return
+		}
+		seeOther(w, accountPath(t)+"/signed-out")
+		return
+	}
+	sid := r.PostFormValue("sid")
+	if sid == "" || len(sid) > maxIDLen {
+		seeOther(w, accountPath(t)+"?error=no_choice")
+		return
+	}
+	if sid == cur.ID {
+		if _, _, err := p.sessions.End(ctx, w, r, t.ID); err != nil {
+			p.serverError(w, r, t, fmt.Errorf("end session: %w", err))
+			return
+		}
+		seeOther(w, accountPath(t)+"/signed-out")
+		return
+	}
+	err := p.sessions.EndByID(ctx, t.ID, u.ID, sid, u.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		seeOther(w, accountPath(t)+"?error=session_unknown")
+	case err != nil:
+		p.serverError(w, r, t, fmt.Errorf("end session: %w", err))
+	default:
+		seeOther(w, accountPath(t)+"?done=session_ended")
+	}
+}
+
+// handleRevokeApp is POST /t/{tenant}/account/apps/revoke with client_id: withdraw the consent (and the
+// app's grants, which identity revokes with it).
+func (p *Pages) handleRevokeApp(w http.ResponseWriter, r *http.Request) {
+	t, ok := p.tenant(w, r)
+	if !ok || !p.checkCSRF(w, r, t) {
+		return
+	}
+	_, u, ok := p.accountUser(w, r, t)
+	if !ok {
+		return
+	}
+	clientID := r.PostFormValue("client_id")
+	if clientID == "" || len(clientID) > maxClientIDLen {
+		seeOther(w, accountPath(t)+"?error=no_choice")
+		return
+	}
+	err := p.identity.RevokeConsent(r.Context(), t.ID, u.ID, clientID, u.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		seeOther(w, accountPath(t)+"?error=app_unknown")
+	case err != nil:
+		p.serverError(w, r, t, fmt.Errorf("revoke consent: %w", err))
+	default:
+		seeOther(w, accountPath(t)+"?done=app_revoked")
+	}
+}
+
+// handleLogout is POST /t/{tenant}/account/logout: end this browser's session, then the signed-out page.
+func (p *Pages) handleLogout(w http.ResponseWriter, r *http.Request) {
+	t, ok := p.tenant(w, r)
+	if !ok || !p.checkCSRF(w, r, t) {
+		return
+	}
+	if _, _, err := p.sessions.End(r.Context(), w, r, t.ID); err != nil {
+		p.serverError(w, r, t, fmt.Errorf("end session: %w", err))
+		return
+	}
+	seeOther(w, accountPath(t)+"/signed-out")
+}
+
+// handleSignedOut is GET /t/{tenant}/account/signed-out, where signing out lands (after its 303).
+func (p *Pages) handleSignedOut(w http.ResponseWriter, r *http.Request) {
+	t, ok := p.tenant(w, r)
+	if !ok {
+		return
+	}
+	p.render(w, r, t, http.StatusOK, "signed_out", web.PageData{Title: "You have signed out",
+		Data: struct{ Login string }{Login: loginPath(t, "")}})
+}
+
+// describeUserAgent names a browser and system in a few words ("Firefox on Linux"), or shows the start
+// of the raw string when it is not recognised.
+func describeUserAgent(ua string) string {
+	if ua == "" {
+		return "Unknown browser"
+	}
+	browser := ""
+	for _, b := range []struct{ token, name string }{
+		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"},
+		{"Safari/", "Safari"}, {"curl/", "curl"},
+	} {
+		if strings.Contains(ua, b.token) {
+			browser = b.name
+			break
+		}
+	}
+	system := ""
+	for _, s := range []struct{ token, name string }{
+		{"Android", "Android"}, {"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Windows", "Windows"},
+		{"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(ua, s.token) {
+			system = s.name
+			break
+		}
+	}
+	switch {
+	case browser != "" && system != "":
+		return browser + " on " + system
+	case browser != "":
+		return browser
+	case system != "":
+		return "A browser on " + system
+	}
+	if r := []rune(ua); len(r) > 60 {
+		return string(r[:60]) + "…"
+	}
+	return ua
+}

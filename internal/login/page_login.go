@@ -1,0 +1,299 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/umm-project/umm/internal/identity"
+	"github.com/umm-project/umm/internal/store"
+	"github.com/umm-project/umm/internal/web"
+)
+
+// msgBadCredentials is the one answer to a failed sign-in, whether or not the account exists.
+const msgBadCredentials = "Email or password is incorrect."
+
+// loginData is the Data of login.html.
+type loginData struct {
+	Action     string
+	Email      string
+	ClientName string // the application the user signs in to, when known
+	Device     bool   // signing in to approve a device
+	// CredentialsError ties both inputs to the form-level error (aria-describedby="form-error").
+	CredentialsError bool
+}
+
+// handleLoginForm is GET /t/{tenant}/login[?lr=]: the sign-in form, or straight on when the browser's
+// session may be reused (valid session and the request does not demand a fresh sign-in).
+func (p *Pages) handleLoginForm(w http.ResponseWriter, r *http.Request) {
+	t, ok := p.tenant(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	var lr *store.LoginRequest
+	if r.URL.Query().Has("lr") {
+		l, ok := p.loadRequest(w, r, t)
+		if !ok || !p.requestPending(w, r, t, l) {
+			return
+		}
+		lr = &l
+	}
+	s, u, signedIn, err := p.signedInUser(ctx, r, t)
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return
+	}
+	if signedIn && (lr == nil || !lr.Params.RequireLogin) {
+		p.continueSignedIn(w, r, t, lr, s, u)
+		return
+	}
+	email := ""
+	if lr != nil && len(lr.Params.LoginHint) <= maxEmailLen {
+		email = lr.Params.LoginHint
+	}
+	p.renderLogin(w, r, t, lr, http.StatusOK, email, web.PageData{})
+}
+
+// handleLoginSubmit is POST /t/{tenant}/login[?lr=]: check the password, start (rotate) the session,
+// then consent or complete the request.
+func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
+	t, ok := p.tenant(w, r)
+	if !ok || !p.checkCSRF(w, r, t) {
+		return
+	}
+	ctx := r.Context()
+	var lr *store.LoginRequest
+	if r.URL.Query().Has("lr") {
+		l, ok := p.loadRequest(w, r, t)
+		if !ok || !p.requestPending(w, r, t, l) {
+			return
+		}
+		lr = &l
+	}
+
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	password := r.PostFormValue("password")
+	fe := map[string]string{}
+	switch {
+	case email == "":
+		fe["email"] = "Enter your email address."
+	case len(email) > maxEmailLen:
+		fe["email"] = "Enter an email address in the correct format, like name@example.com."
+	default:
+		if _, err := identity.NormalizeEmail(email); err != nil {
+			fe["email"] = "Enter an email address in the correct format, like name@example.com."
+		}
+	}
+	if password == "" {
+		fe["password"] = "Enter your password."
+	}
+	if len(fe) > 0 {
+		p.renderLogin(w, r, t, lr, http.StatusUnprocessableEntity, email,
+			web.PageData{FieldErrors: fe, Error: errorSummary(fe, "email", "password")})
+		return
+	}
+
+	ip := web.ClientIP(r)
+	var u store.User
+	err := identity.ErrInvalidCredentials
+	if len(password) <= maxPasswordLen { // longer is no password of ours: not worth hashing
+		u, err = p.identity.Authenticate(ctx, t.ID, email, password, ip)
+	}
+	var te *identity.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		p.metrics.Login("throttled")
+		p.log.InfoContext(ctx, "sign-in throttled", "tenant", t.ID, "client_ip", ip,
+			"request_id", web.RequestIDFrom(ctx))
+		w.Header().Set("Retry-After", strconv.Itoa(te.RetryAfterSeconds()))
+		p.renderLogin(w, r, t, lr, http.StatusTooManyRequests, email, web.PageData{
+			Error: "Too many failed attempts. Wait " + waitText(te.RetryAfter) + " and try again."})
+		return
+	case errors.Is(err, identity.ErrInvalidCredentials):
+		p.metrics.Login("failure")
+		p.log.InfoContext(ctx, "sign-in failed", "tenant", t.ID, "client_ip", ip, "request_id", web.RequestIDFrom(ctx))
+		p.renderLogin(w, r, t, lr, http.StatusUnprocessableEntity, email,
+			web.PageData{Error: msgBadCredentials, Data: loginData{CredentialsError: true}})
+		return
+	case err != nil:
+		p.metrics.Login("error")
+		p.serverError(w, r, t, fmt.Errorf("authenticate: %w", err))
+		return
+	}
+	p.metrics.Login("success")
+
+	needConsent := false
+	if lr != nil {
+		needConsent, _, err = p.consentNeeded(ctx, t, *lr, u.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			p.clientGone(w, r, t, *lr)
+			return
+		}
+		if err != nil {
+			p.serverError(w, r, t, err)
+			return
+		}
+	}
+	var inTx func(tx *store.Tx, s store.Session) error
+	if lr != nil && !needConsent {
+		// The request completes in the session's own transaction: both happen, or neither.
+		inTx = func(tx *store.Tx, s store.Session) error {
+			return completeRequest(ctx, tx, *lr, s, grantedScopes(*lr), ip)
+		}
+	}
+	if _, err := p.sessions.Start(ctx, w, r, t, u.ID, passwordAMR, passwordACR, inTx); err != nil {
+		if lr != nil && errors.Is(err, store.ErrConflict) {
+			// Completed meanwhile (a second tab or a double submit): nothing was written; carry on.
+			seeOther(w, continuePath(t, *lr))
+			return
+		}
+		p.serverError(w, r, t, fmt.Errorf("start session: %w", err))
+		return
+	}
+	switch {
+	case lr == nil:
+		seeOther(w, accountPath(t))
+	case needConsent:
+		seeOther(w, consentPath(t, lr.ID))
+	default:
+		seeOther(w, continuePath(t, *lr))
+	}
+}
+
+// requestPending reports whether lr still waits for the user; otherwise it answers: a request signed in or
+// refused already goes on to its next step (the back button), a consumed one gets a page.
+func (p *Pages) requestPending(w http.ResponseWriter, r *http.Request, t store.Tenant, lr store.LoginRequest) bool {
+	switch lr.Status {
+	case store.LoginPending:
+		return true
+	case store.LoginAuthenticated, store.LoginDenied:
+		seeOther(w, continuePath(t, lr))
+	default:
+		p.alreadyUsed(w, r, t, lr)
+	}
+	return false
+}
+
+// continueSignedIn reuses the browser's SSO session s (its auth_time, amr and acr) for lr: consent when
+// needed, else complete the request and go on. Without a request it goes to the account page.
+func (p *Pages) continueSignedIn(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest,
+	s store.Session, u store.User) {
+	if lr == nil {
+		seeOther(w, accountPath(t))
+		return
+	}
+	ctx := r.Context()
+	needConsent, _, err := p.consentNeeded(ctx, t, *lr, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		p.clientGone(w, r, t, *lr)
+		return
+	}
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return
+	}
+	if needConsent {
+		seeOther(w, consentPath(t, lr.ID))
+		return
+	}
+	p.complete(w, r, t, *lr, s, grantedScopes(*lr))
+}
+
+// complete marks lr authenticated by s (in one transaction with its event) and sends the browser on.
+func (p *Pages) complete(w http.ResponseWriter, r *http.Request, t store.Tenant, lr store.LoginRequest, s store.Session, scopes []string) {
+	ctx := r.Context()
+	err := p.db.InTx(ctx, func(tx *store.Tx) error {
+		return completeRequest(ctx, tx, lr, s, scopes, web.ClientIP(r))
+	})
+	if err != nil && !errors.Is(err, store.ErrConflict) { // conflict: completed meanwhile; go on
+		p.serverError(w, r, t, err)
+		return
+	}
+	seeOther(w, continuePath(t, lr))
+}
+
+// grantedScopes are the scopes a completed request grants: all the requested scopes of an authorization
+// request; none for a device request (its approval page grants the device code's scopes).
+func grantedScopes(lr store.LoginRequest) []string {
+	if lr.Kind != store.LoginKindAuthorize {
+		return nil
+	}
+	return lr.Params.Scopes
+}
+
+// consentNeeded reports whether lr needs the consent page for userID: an authorization request from a
+// client that is not first party, when prompt=consent asked for it or the stored consent does not cover
+// the requested scopes. The client is returned; store.ErrNotFound when it was deleted.
+func (p *Pages) consentNeeded(ctx context.Context, t store.Tenant, lr store.LoginRequest, userID string) (bool, store.Client, error) {
+	if lr.Kind != store.LoginKindAuthorize {
+		return false, store.Client{}, nil
+	}
+	client, err := p.db.GetClient(ctx, t.ID, lr.ClientID)
+	if err != nil {
+		return false, client, fmt.Errorf("consent: %w", err)
+	}
+	if client.FirstParty {
+		return false, client, nil
+	}
+	if lr.Params.RequireConsent {
+		return true, client, nil
+	}
+	granted, err := p.identity.Consent(ctx, t.ID, userID, client.ClientID)
+	if err != nil {
+		return false, client, fmt.Errorf("stored consent: %w", err)
+	}
+	return !covers(granted, lr.Params.Scopes), client, nil
+}
+
+// clientGone answers a request whose client was deleted meanwhile.
+func (p *Pages) clientGone(w http.ResponseWriter, r *http.Request, t store.Tenant, lr store.LoginRequest) {
+	p.message(w, r, t, http.StatusBadRequest, "This application is not available",
+		"The application you are signing in to is no longer registered.", startAgainLinks(t, lr.Kind)...)
+}
+
+// renderLogin renders the sign-in form for lr (nil: a direct sign-in) with email prefilled.
+func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, status int,
+	email string, pd web.PageData) {
+	d, _ := pd.Data.(loginData)
+	d.Email = email
+	d.Action = loginPath(t, "")
+	if lr != nil {
+		d.Action = loginPath(t, lr.ID)
+		d.Device = lr.Kind == store.LoginKindDevice
+		if c, err := p.db.GetClient(r.Context(), t.ID, lr.ClientID); err == nil {
+			d.ClientName = clientLabel(c)
+		}
+		if lr.Kind == store.LoginKindAuthorize {
+			// The answer to this form ends in a redirect to the client (through resume); browsers apply
+			// the form's form-action to that redirect too.
+			web.AllowFormAction(w, lr.Params.RedirectURI)
+		}
+	}
+	pd.Title = "Sign in"
+	pd.Data = d
+	p.render(w, r, t, status, "login", pd)
+}
+
+// waitText says how long to wait in words: "30 seconds", "1 minute", "15 minutes".
+func waitText(d time.Duration) string {
+	s := int((d + time.Second - 1) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	if s < 60 {
+		if s == 1 {
+			return "1 second"
+		}
+		return strconv.Itoa(s) + " seconds"
+	}
+	m := (s + 59) / 60
+	if m == 1 {
+		return "1 minute"
+	}
+	return strconv.Itoa(m) + " minutes"
+}

@@ -1,0 +1,345 @@
+package login
+
+import (
+	"context"
+	"crypto/subtle"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/umm-project/umm/internal/identity"
+	"github.com/umm-project/umm/internal/keys"
+	"github.com/umm-project/umm/internal/session"
+	"github.com/umm-project/umm/internal/store"
+	"github.com/umm-project/umm/internal/web"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// Authentication method and level recorded for a password sign-in (RFC 8176 "pwd"; acr "1": one factor).
+var passwordAMR = []string{"pwd"}
+
+const passwordACR = "1"
+
+// Bounds on what the pages accept in URLs and forms; longer values are refused without a lookup.
+const (
+	maxIDLen       = 64  // login request ids (keys.NewID is 26 characters), session ids
+	maxClientIDLen = 255 // client ids
+	maxEmailLen    = 320
+	maxPasswordLen = 1024
+	maxUserCodeLen = 32
+)
+
+// Deps is what the pages need; server fills it.
+type Deps struct {
+	DB       *store.DB
+	Identity *identity.Service
+	Sessions *session.Manager
+	CSRF     *web.CSRF
+	Metrics  *web.Metrics // nil records nothing
+	// Keyring and PublicURL complete the wiring contract (docs/DESIGN.md); the pages use neither yet: every
+	// redirect and form action is a path on our own origin, and CSRF already has its key.
+	Keyring   *keys.Keyring
+	PublicURL string
+	Log       *slog.Logger     // nil discards
+	Now       func() time.Time // nil is time.Now
+}
+
+// Pages serves the hosted pages of every tenant.
+type Pages struct {
+	db       *store.DB
+	identity *identity.Service
+	sessions *session.Manager
+	csrf     *web.CSRF
+	metrics  *web.Metrics
+	log      *slog.Logger
+	now      func() time.Time
+	rd       *web.Renderer
+}
+
+// New checks d and parses the page templates.
+func New(d Deps) (*Pages, error) {
+	var missing []string
+	if d.DB == nil {
+		missing = append(missing, "DB")
+	}
+	if d.Identity == nil {
+		missing = append(missing, "Identity")
+	}
+	if d.Sessions == nil {
+		missing = append(missing, "Sessions")
+	}
+	if d.CSRF == nil {
+		missing = append(missing, "CSRF")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("login: missing dependencies: %s", strings.Join(missing, ", "))
+	}
+	rd, err := web.NewRenderer(templates, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	p := &Pages{db: d.DB, identity: d.Identity, sessions: d.Sessions, csrf: d.CSRF, metrics: d.Metrics,
+		log: d.Log, now: d.Now, rd: rd}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	rd.Log = p.log
+	return p, nil
+}
+
+// Routes registers the hosted pages (docs/DESIGN.md, "URLs").
+func (p *Pages) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /t/{tenant}/login", p.handleLoginForm)
+	mux.HandleFunc("POST /t/{tenant}/login", p.handleLoginSubmit)
+	mux.HandleFunc("GET /t/{tenant}/consent", p.handleConsentForm)
+	mux.HandleFunc("POST /t/{tenant}/consent", p.handleConsentSubmit)
+	mux.HandleFunc("GET /t/{tenant}/device", p.handleDevice)
+	mux.HandleFunc("POST /t/{tenant}/device", p.handleDeviceSubmit)
+	mux.HandleFunc("GET /t/{tenant}/account", p.handleAccount)
+	mux.HandleFunc("POST /t/{tenant}/account/sessions/end", p.handleEndSessions)
+	mux.HandleFunc("POST /t/{tenant}/account/apps/revoke", p.handleRevokeApp)
+	mux.HandleFunc("POST /t/{tenant}/account/logout", p.handleLogout)
+	mux.HandleFunc("GET /t/{tenant}/account/signed-out", p.handleSignedOut)
+}
+
+// Paths of the pages and of the oidc resume step, relative to the host (the browser stays on our origin).
+func tenantPath(t store.Tenant) string { return "/t/" + t.ID }
+func loginPath(t store.Tenant, lrID string) string {
+	if lrID == "" {
+		return tenantPath(t) + "/login"
+	}
+	return tenantPath(t) + "/login?lr=" + url.QueryEscape(lrID)
+}
+func consentPath(t store.Tenant, lrID string) string {
+	return tenantPath(t) + "/consent?lr=" + url.QueryEscape(lrID)
+}
+func devicePath(t store.Tenant, lrID string) string {
+	if lrID == "" {
+		return tenantPath(t) + "/device"
+	}
+	return tenantPath(t) + "/device?lr=" + url.QueryEscape(lrID)
+}
+func resumePath(t store.Tenant, lrID string) string {
+	return tenantPath(t) + "/authorize/resume?lr=" + url.QueryEscape(lrID)
+}
+func accountPath(t store.Tenant) string { return tenantPath(t) + "/account" }
+
+// continuePath is where a signed-in login request goes next: oidc's resume step or the device page.
+func continuePath(t store.Tenant, lr store.LoginRequest) string {
+	if lr.Kind == store.LoginKindDevice {
+		return devicePath(t, lr.ID)
+	}
+	return resumePath(t, lr.ID)
+}
+
+// seeOther answers 303 with a Location on our own origin.
+func seeOther(w http.ResponseWriter, location string) {
+	web.NoStore(w)
+	w.Header().Set("Location", location)
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+var tenantIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// tenant loads the tenant named in the path, answering a page itself when it cannot.
+func (p *Pages) tenant(w http.ResponseWriter, r *http.Request) (store.Tenant, bool) {
+	id := r.PathValue("tenant")
+	if !tenantIDPattern.MatchString(id) {
+		web.ErrorPage(w, r, http.StatusNotFound, "Page not found", "There is no such page. Check the address.")
+		return store.Tenant{}, false
+	}
+	t, err := p.db.GetTenant(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		web.ErrorPage(w, r, http.StatusNotFound, "Page not found", "There is no such page. Check the address.")
+		return t, false
+	}
+	if err != nil {
+		p.serverError(w, r, store.Tenant{}, fmt.Errorf("load tenant: %w", err))
+		return t, false
+	}
+	return t, true
+}
+
+// link is a navigation link on a message page.
+type link struct {
+	Href, Text string
+}
+
+// messageData is the Data of message.html: a page with a heading, a message and ways to go on.
+type messageData struct {
+	Message string
+	Links   []link
+}
+
+// render writes page with the tenant's name and a fresh CSRF token.
+func (p *Pages) render(w http.ResponseWriter, r *http.Request, t store.Tenant, status int, page string, pd web.PageData) {
+	pd.TenantName = t.Name
+	if pd.TenantName == "" {
+		pd.TenantName = t.ID
+	}
+	if pd.CSRFToken == "" {
+		pd.CSRFToken = p.csrf.Token(w, r)
+	}
+	p.rd.Render(w, r, status, page, pd)
+}
+
+// message renders a plain page: a title (the h1), a message and links.
+func (p *Pages) message(w http.ResponseWriter, r *http.Request, t store.Tenant, status int, title, msg string, links ...link) {
+	p.render(w, r, t, status, "message", web.PageData{Title: title, Data: messageData{Message: msg, Links: links}})
+}
+
+// serverError logs err with the request id and answers a 500 page that reveals nothing of it.
+func (p *Pages) serverError(w http.ResponseWriter, r *http.Request, t store.Tenant, err error) {
+	p.log.ErrorContext(r.Context(), "hosted page", "tenant", t.ID, "request_id", web.RequestIDFrom(r.Context()), "err", err)
+	if t.ID == "" {
+		web.ErrorPage(w, r, http.StatusInternalServerError, "Something went wrong",
+			"The server could not complete your request. Please try again later.")
+		return
+	}
+	p.message(w, r, t, http.StatusInternalServerError, "Something went wrong",
+		"The server could not complete your request. Please try again in a moment.",
+		link{Href: r.URL.Path, Text: "Try again"})
+}
+
+// checkCSRF answers 403 (changing nothing) when the POST lacks a valid CSRF token.
+func (p *Pages) checkCSRF(w http.ResponseWriter, r *http.Request, t store.Tenant) bool {
+	if p.csrf.Valid(r) {
+		return true
+	}
+	p.log.InfoContext(r.Context(), "form refused: bad csrf token", "tenant", t.ID, "route", r.Pattern,
+		"request_id", web.RequestIDFrom(r.Context()))
+	again := r.URL.Path
+	if q := r.URL.RawQuery; q != "" {
+		again += "?" + q
+	}
+	p.message(w, r, t, http.StatusForbidden, "This form has expired",
+		"For your security the form could not be accepted: it is too old or did not come from this site. Nothing was changed. Open the page again and resubmit it.",
+		link{Href: again, Text: "Open the page again"})
+	return false
+}
+
+// startAgainLinks are the ways to begin a flow anew when its login request cannot be used.
+func startAgainLinks(t store.Tenant, kind string) []link {
+	if kind == store.LoginKindDevice {
+		return []link{{Href: devicePath(t, ""), Text: "Enter the code from your device again"}}
+	}
+	return []link{{Href: loginPath(t, ""), Text: "Sign in to your account"}}
+}
+
+// loadRequest loads the login request named by ?lr= and checks that it belongs to this browser and has not
+// expired. When it cannot be used it answers a page explaining how to start again and returns false.
+func (p *Pages) loadRequest(w http.ResponseWriter, r *http.Request, t store.Tenant) (store.LoginRequest, bool) {
+	q := r.URL.Query()
+	id := q.Get("lr")
+	if len(q["lr"]) != 1 || id == "" || len(id) > maxIDLen {
+		p.message(w, r, t, http.StatusBadRequest, "This sign-in link cannot be used",
+			"The link is incomplete. Go back to the application you came from and start signing in again.",
+			startAgainLinks(t, "")...)
+		return store.LoginRequest{}, false
+	}
+	lr, err := p.db.GetLoginRequest(r.Context(), t.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		p.message(w, r, t, http.StatusBadRequest, "This sign-in link cannot be used",
+			"This sign-in request is unknown or has expired. Go back to the application you came from and start signing in again.",
+			startAgainLinks(t, "")...)
+		return lr, false
+	}
+	if err != nil {
+		p.serverError(w, r, t, fmt.Errorf("load login request: %w", err))
+		return lr, false
+	}
+	// Bound to the browser that started it: a link forwarded to or planted in another browser is useless.
+	if len(lr.BrowserHash) == 0 || subtle.ConstantTimeCompare(p.sessions.BrowserHash(w, r, t.ID), lr.BrowserHash) != 1 {
+		p.message(w, r, t, http.StatusBadRequest, "This sign-in link cannot be used",
+			"This sign-in was started in another browser. Start again from this browser.",
+			startAgainLinks(t, lr.Kind)...)
+		return lr, false
+	}
+	if !p.now().Before(lr.ExpiresAt) {
+		p.message(w, r, t, http.StatusBadRequest, "This sign-in has expired",
+			"The sign-in took too long, so it was cancelled for your security. Start again.",
+			startAgainLinks(t, lr.Kind)...)
+		return lr, false
+	}
+	return lr, true
+}
+
+// alreadyUsed answers a login request that was consumed already.
+func (p *Pages) alreadyUsed(w http.ResponseWriter, r *http.Request, t store.Tenant, lr store.LoginRequest) {
+	p.message(w, r, t, http.StatusBadRequest, "This sign-in was already completed",
+		"This sign-in request has already been used. If you are not signed in to the application, start again from there.",
+		startAgainLinks(t, lr.Kind)...)
+}
+
+// signedInUser returns the browser's valid session and its user, or ok false when there is none (or its
+// user is gone or disabled).
+func (p *Pages) signedInUser(ctx context.Context, r *http.Request, t store.Tenant) (store.Session, store.User, bool, error) {
+	s, ok, err := p.sessions.Current(ctx, r, t)
+	if err != nil || !ok {
+		return s, store.User{}, false, err
+	}
+	u, err := p.identity.GetUser(ctx, t.ID, s.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return s, u, false, nil
+	}
+	if err != nil {
+		return s, u, false, fmt.Errorf("session user: %w", err)
+	}
+	if u.Disabled {
+		return s, u, false, nil
+	}
+	return s, u, true, nil
+}
+
+// completeRequest marks lr authenticated by session s with scopes granted, and appends its event, in tx.
+func completeRequest(ctx context.Context, tx *store.Tx, lr store.LoginRequest, s store.Session, scopes []string, ip string) error {
+	lr.UserID, lr.SessionID = s.UserID, s.ID
+	lr.AuthTime, lr.AMR, lr.ACR = s.AuthTime, s.AMR, s.ACR
+	lr.GrantedScopes = scopes
+	if err := tx.CompleteLoginRequest(ctx, lr); err != nil {
+		return fmt.Errorf("complete login request: %w", err)
+	}
+	e := eventLoginRequestCompleted(lr, ip)
+	if err := tx.AppendEvent(ctx, e); err != nil {
+		return err
+	}
+	return nil
+}
+
+// userLabel is how a user is named on the pages: "Given Family", else the email.
+func userLabel(u store.User) string {
+	if n := strings.TrimSpace(u.GivenName + " " + u.FamilyName); n != "" {
+		return n
+	}
+	return u.Email
+}
+
+// clientLabel is how a client is named on the pages.
+func clientLabel(c store.Client) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ClientID
+}
+
+// errorSummary joins the field errors in form order for the role=alert summary at the top of a form.
+func errorSummary(fields map[string]string, order ...string) string {
+	var msgs []string
+	for _, name := range order {
+		if m := fields[name]; m != "" {
+			msgs = append(msgs, m)
+		}
+	}
+	return strings.Join(msgs, " ")
+}
