@@ -2,6 +2,6 @@
 // configuration's tenants: block (the seed). Service is the one code path behind the seed, the umm CLI and
 // (later) the admin REST API, so every change is validated the same way and commits with its event.
 //
-// It imports web, the core (identity, session, events) and the base (keys, store, config); server builds
-// it and cmd/umm calls it through server.
+// As a surface it may import web, the core (identity, session, events) and the base (keys, store, config),
+// never another surface; server builds it and cmd/umm reaches it through server.Services.
 package admin

@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +241,64 @@ func TestGarbageCollectionDeletesExpiredFlowState(t *testing.T) {
 	// The assertion id is forgotten, so the same jti could be recorded again (its exp protects it).
 	if err := srv.DB.UseClientAssertion(ctx, servertest.TenantID, servertest.ConfidentialClientID, "jti-1", now.Add(time.Minute)); err != nil {
 		t.Fatalf("the expired client assertion id was not collected: %v", err)
+	}
+}
+
+func TestShutdownFinishesRequestsInFlight(t *testing.T) {
+	ctx := context.Background()
+	cfg := servertest.Config("http://127.0.0.1:1", storetest.URL(t, "sqlite"), t.TempDir())
+	srv, err := server.New(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(runCtx, ln) }()
+
+	// A token request whose body arrives slowly: the handler is running, reading it, when shutdown starts.
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := "grant_type=client_credentials&client_id=nobody&client_secret=wrong-secret"
+	head := "POST /t/" + servertest.TenantID + "/token HTTP/1.1\r\nHost: " + ln.Addr().String() +
+		"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
+	if _, err := io.WriteString(conn, head+body[:10]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned (%v) with a request in flight", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := io.WriteString(conn, body[10:]); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("the request in flight got no response: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status %d, want the token endpoint's answer (401 or 400)", resp.StatusCode)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after the last request finished")
+	}
+	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		t.Fatal("the listener still accepts connections after shutdown")
 	}
 }

@@ -63,6 +63,11 @@ func OpenServices(ctx context.Context, cfg config.Config, log *slog.Logger) (*Se
 			return nil, err
 		}
 		log.InfoContext(ctx, "generated a new master key", "file", cfg.Secrets.MasterKeyFile)
+		if db.Kind() == "postgres" {
+			log.WarnContext(ctx, "generated a master key file for a PostgreSQL database: every node must use this same key "+
+				"(copy the file or set secrets.master_key), or secrets sealed by one node cannot be read by another",
+				"file", cfg.Secrets.MasterKeyFile)
+		}
 	}
 	kr := keys.NewKeyring(master)
 	id := identity.New(db, cfg.Security, log)
