@@ -16,8 +16,8 @@ import (
 // registers a new custom scope, so a short per-node cache is enough.
 const discoveryTTL = time.Minute
 
-// discoveryMaxAge is what clients and proxies may cache the document for.
-const discoveryMaxAge = 300
+// discoveryCacheControl lets clients and proxies cache the document for five minutes.
+const discoveryCacheControl = "public, max-age=300"
 
 // metadata is the OpenID Provider Metadata (OIDC Discovery 1.0 §3) and the OAuth 2.0 Authorization Server
 // Metadata (RFC 8414 §2): the same document, field order fixed for readability.
@@ -137,7 +137,7 @@ func (p *Provider) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		web.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": "internal error"})
 		return
 	}
-	writePublicJSON(w, "application/json", body, discoveryMaxAge)
+	writePublicJSON(w, body, discoveryCacheControl)
 }
 
 var (
@@ -149,11 +149,11 @@ var (
 
 // writePublicJSON writes a public, cacheable JSON document (discovery, JWKS). Browsers may read it from
 // any origin: it holds nothing secret, and single-page apps fetch it directly.
-func writePublicJSON(w http.ResponseWriter, contentType string, body []byte, maxAge int) {
+func writePublicJSON(w http.ResponseWriter, body []byte, cacheControl string) {
 	h := w.Header()
-	h[hdrContentType] = []string{contentType}
+	h[hdrContentType] = []string{"application/json"}
 	h[hdrContentLength] = []string{strconv.Itoa(len(body))}
-	h[hdrCacheControl] = []string{"public, max-age=" + strconv.Itoa(maxAge)}
+	h[hdrCacheControl] = []string{cacheControl}
 	h[hdrACAO] = []string{"*"}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)

@@ -6,9 +6,9 @@ import (
 	"github.com/umm-project/umm/internal/web"
 )
 
-// jwksMaxAge is what clients may cache the key set for: short, so a rotation's next key and a retired
-// key's removal are seen quickly (the next key is published a full rotation ahead anyway).
-const jwksMaxAge = 60
+// jwksCacheControl lets clients cache the key set for a minute: short, so a retired key's removal is seen
+// quickly (the next key is published a full rotation ahead anyway).
+const jwksCacheControl = "public, max-age=60"
 
 // handleJWKS serves /t/{tenant}/jwks.json: the tenant's public signing keys (RFC 7517 §5) as keys.Manager
 // renders and caches them. It is on every relying party's hot path, so it does no work beyond two cache
@@ -25,5 +25,5 @@ func (p *Provider) handleJWKS(w http.ResponseWriter, r *http.Request) {
 		web.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": "internal error"})
 		return
 	}
-	writePublicJSON(w, "application/json", body, jwksMaxAge)
+	writePublicJSON(w, body, jwksCacheControl)
 }

@@ -1,0 +1,123 @@
+package oidc
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/umm-project/umm/internal/store"
+	"github.com/umm-project/umm/internal/store/storetest"
+)
+
+func TestDiscovery(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		iss := testPublicURL + "/t/" + f.tenant.ID
+		paths := []string{
+			"/t/" + f.tenant.ID + "/.well-known/openid-configuration",
+			"/.well-known/oauth-authorization-server/t/" + f.tenant.ID,
+			"/t/" + f.tenant.ID + "/.well-known/oauth-authorization-server",
+		}
+		var first []byte
+		for _, path := range paths {
+			t.Run("the document at "+path+" describes the tenant", func(t *testing.T) {
+				w := f.browser().get(path)
+				if w.Code != http.StatusOK {
+					t.Fatalf("status %d", w.Code)
+				}
+				h := w.Header()
+				if h.Get("Content-Type") != "application/json" || h.Get("Cache-Control") != "public, max-age=300" ||
+					h.Get("Access-Control-Allow-Origin") != "*" {
+					t.Errorf("headers %v", h)
+				}
+				if first == nil {
+					first = w.Body.Bytes()
+				} else if string(first) != w.Body.String() {
+					t.Error("the documents differ between paths")
+				}
+				var m map[string]any
+				if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {
+					t.Fatal(err)
+				}
+				strs := func(k string) []string {
+					var out []string
+					for _, v := range m[k].([]any) {
+						out = append(out, v.(string))
+					}
+					return out
+				}
+				wantStr := map[string]string{
+					"issuer":                        iss,
+					"authorization_endpoint":        iss + "/authorize",
+					"token_endpoint":                iss + "/token",
+					"userinfo_endpoint":             iss + "/userinfo",
+					"jwks_uri":                      iss + "/jwks.json",
+					"end_session_endpoint":          iss + "/logout",
+					"introspection_endpoint":        iss + "/introspect",
+					"revocation_endpoint":           iss + "/revoke",
+					"device_authorization_endpoint": iss + "/device_authorization",
+				}
+				for k, v := range wantStr {
+					if m[k] != v {
+						t.Errorf("%s = %v, want %s", k, m[k], v)
+					}
+				}
+				wantList := map[string][]string{
+					"scopes_supported":                                 {"openid", "profile", "email", "offline_access", "roles", "orders:read"},
+					"response_types_supported":                         {"code"},
+					"response_modes_supported":                         {"query", "form_post"},
+					"grant_types_supported":                            {"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"},
+					"subject_types_supported":                          {"public"},
+					"id_token_signing_alg_values_supported":            {"RS256", "ES256"},
+					"token_endpoint_auth_methods_supported":            {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
+					"token_endpoint_auth_signing_alg_values_supported": {"RS256", "ES256"},
+					"code_challenge_methods_supported":                 {"S256"},
+					"acr_values_supported":                             {"1"},
+				}
+				for k, want := range wantList {
+					if got := strs(k); !slices.Equal(got, want) {
+						t.Errorf("%s = %v, want %v", k, got, want)
+					}
+				}
+				for _, c := range []string{"sub", "iss", "auth_time", "acr", "amr", "sid", "name", "given_name", "family_name",
+					"updated_at", "email", "email_verified", "roles", "nonce"} {
+					if !slices.Contains(strs("claims_supported"), c) {
+						t.Errorf("claims_supported lacks %s", c)
+					}
+				}
+				wantBool := map[string]bool{
+					"authorization_response_iss_parameter_supported": true,
+					"request_parameter_supported":                    false,
+					"request_uri_parameter_supported":                false,
+					"claims_parameter_supported":                     false,
+					"backchannel_logout_supported":                   false,
+					"frontchannel_logout_supported":                  false,
+				}
+				for k, want := range wantBool {
+					if got, ok := m[k].(bool); !ok || got != want {
+						t.Errorf("%s = %v, want %v", k, m[k], want)
+					}
+				}
+			})
+		}
+		t.Run("another tenant's document names its own issuer", func(t *testing.T) {
+			other := storetest.Tenant(t, db)
+			var m map[string]any
+			w := f.browser().get("/t/" + other + "/.well-known/openid-configuration")
+			if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil || m["issuer"] != testPublicURL+"/t/"+other {
+				t.Errorf("issuer %v (%v)", m["issuer"], err)
+			}
+			if slices.Contains(m["scopes_supported"].([]any), any("orders:read")) {
+				t.Error("a custom scope of another tenant leaked")
+			}
+		})
+		t.Run("an unknown tenant has no document", func(t *testing.T) {
+			for _, path := range []string{"/t/nope/.well-known/openid-configuration", "/.well-known/oauth-authorization-server/t/nope"} {
+				if w := f.browser().get(path); w.Code != http.StatusNotFound {
+					t.Errorf("%s: status %d, want 404", path, w.Code)
+				}
+			}
+		})
+	})
+}
