@@ -153,5 +153,6 @@ func (s *Service) VerifyPassword(ctx context.Context, phc, password string) (boo
 		return false, err
 	}
 	defer s.release()
+	s.verifies.Add(1)
 	return VerifyPassword(phc, password)
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/umm-project/umm/internal/events"
@@ -277,17 +276,6 @@ func (m *Manager) Clients(ctx context.Context, tenantID, sid string) ([]string, 
 // The cookie is HttpOnly, SameSite=Lax, scoped to /t/{tenant}/, long-lived and Secure when the Manager's
 // secure flag is set; it says nothing about the user.
 func (m *Manager) BrowserHash(w http.ResponseWriter, r *http.Request, tenantID string) []byte {
-	return browserHash(w, r, tenantID, m.secure)
-}
-
-// BrowserHash is (*Manager).BrowserHash for callers without a Manager: the cookie is Secure when the
-// request arrived over TLS or through a proxy that says so (X-Forwarded-Proto: https). Prefer the method,
-// which follows the configured public URL.
-func BrowserHash(w http.ResponseWriter, r *http.Request, tenantID string) []byte {
-	return browserHash(w, r, tenantID, r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
-}
-
-func browserHash(w http.ResponseWriter, r *http.Request, tenantID string, secure bool) []byte {
 	for _, c := range r.CookiesNamed(BrowserCookieName) {
 		if len(c.Value) >= 32 {
 			return keys.HashToken(c.Value)
@@ -295,7 +283,7 @@ func browserHash(w http.ResponseWriter, r *http.Request, tenantID string, secure
 	}
 	v := keys.NewToken()
 	http.SetCookie(w, &http.Cookie{Name: BrowserCookieName, Value: v, Path: cookiePath(tenantID),
-		MaxAge: int(browserCookieLife / time.Second), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
+		MaxAge: int(browserCookieLife / time.Second), HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode})
 	// A later call in the same request (before the browser sends the cookie back) must agree.
 	r.AddCookie(&http.Cookie{Name: BrowserCookieName, Value: v})
 	return keys.HashToken(v)
