@@ -173,6 +173,9 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 	for name, vals := range v {
 		if len(vals) > 1 {
 			if _, once := get(name); !once {
+				if len(name) > 40 || strings.ContainsFunc(name, func(r rune) bool { return r <= 0x20 || r >= 0x7f || r == '"' || r == '\\' }) {
+					name = "a parameter" // error_description is ASCII without quotes (RFC 6749 §4.1.2.1)
+				}
 				return ar, target, errInvalidRequest(name + " appears more than once")
 			}
 		}
