@@ -115,13 +115,27 @@ func presentedCredentials(r *http.Request, form url.Values) (clientCredentials, 
 		}
 		cc.clientID = id
 	}
-	if cc.clientID == "" || len(cc.clientID) > maxClientIDLen || !utf8.ValidString(cc.clientID) {
+	if !validIdentifier(cc.clientID, maxClientIDLen) {
 		return cc, errClientAuthFailed(nil)
 	}
 	if len(cc.secret) > maxClientSecretLen || len(cc.assertion) > maxAssertionLen {
 		return cc, errClientAuthFailed(nil)
 	}
 	return cc, nil
+}
+
+// validIdentifier reports whether s can be an identifier stored as text (client_id, jti): not empty, at
+// most max bytes, valid UTF-8 without control characters (PostgreSQL refuses NUL in text).
+func validIdentifier(s string, max int) bool {
+	if s == "" || len(s) > max || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // authenticateClient authenticates the client of a back-channel request (token, introspection,
@@ -315,8 +329,8 @@ func (p *Provider) verifyClientAssertion(ctx context.Context, r *http.Request, t
 		return errClientAuthFailed(errors.New("client assertion aud must be the issuer or the token endpoint URL"))
 	case claims.ExpiresAt == nil:
 		return errClientAuthFailed(errors.New("client assertion has no exp"))
-	case claims.JTI == "" || len(claims.JTI) > 255:
-		return errClientAuthFailed(errors.New("client assertion has no jti"))
+	case !validIdentifier(claims.JTI, 255):
+		return errClientAuthFailed(errors.New("client assertion has no usable jti"))
 	}
 	exp := time.Unix(int64(*claims.ExpiresAt), 0)
 	switch {

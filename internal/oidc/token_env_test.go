@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -41,7 +42,9 @@ type tokenEnv struct {
 	other    store.Tenant // a second tenant with the same clients and secrets
 	user     store.User
 	ip       string
+	master   []byte
 	skew     atomic.Int64
+	clock    *tokenEnv // another node's env whose clock this one shares
 }
 
 // Secrets of the test clients.
@@ -55,10 +58,36 @@ type envOption func(*config.Security)
 
 func newTokenEnv(t *testing.T, db *store.DB, opts ...envOption) *tokenEnv {
 	t.Helper()
-	ctx := context.Background()
-	e := &tokenEnv{t: t, db: db}
 	master := make([]byte, 32)
 	_, _ = rand.Read(master)
+	e := buildTokenEnv(t, db, master, opts...)
+	var rb [1]byte
+	_, _ = rand.Read(rb[:])
+	e.ip = fmt.Sprintf("198.51.100.%d", 1+rb[0]%250)
+	e.tenant = e.newTenant()
+	e.other = e.newTenant()
+	u, err := e.identity.CreateUser(context.Background(), e.tenant.ID, identity.NewUser{
+		Email: "alice@example.com", GivenName: "Alice", FamilyName: "Liddell", EmailVerified: true,
+	}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.user = u
+	return e
+}
+
+// newTokenEnvOn returns a second node: another Provider (with its own caches) on base's database, master
+// key, tenants and user, sharing base's clock.
+func newTokenEnvOn(t *testing.T, base *tokenEnv, opts ...envOption) *tokenEnv {
+	t.Helper()
+	e := buildTokenEnv(t, base.db, base.master, opts...)
+	e.ip, e.tenant, e.other, e.user = base.ip, base.tenant, base.other, base.user
+	e.clock = base
+	return e
+}
+
+func buildTokenEnv(t *testing.T, db *store.DB, master []byte, opts ...envOption) *tokenEnv {
+	e := &tokenEnv{t: t, db: db, master: master}
 	e.kr = keys.NewKeyring(master)
 	e.keys = keys.NewManager(db, e.kr, config.Keys{}, nil)
 	sec := config.Default().Security
@@ -80,22 +109,17 @@ func newTokenEnv(t *testing.T, db *store.DB, opts ...envOption) *tokenEnv {
 	mux := http.NewServeMux()
 	p.Routes(mux)
 	e.h = mux
-	var rb [4]byte
-	_, _ = rand.Read(rb[:])
-	e.ip = "198.51.100." + string(rune('1'+rb[0]%9))
-	e.tenant = e.newTenant()
-	e.other = e.newTenant()
-	u, err := e.identity.CreateUser(ctx, e.tenant.ID, identity.NewUser{
-		Email: "alice@example.com", GivenName: "Alice", FamilyName: "Liddell", EmailVerified: true,
-	}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.user = u
 	return e
 }
 
-func (e *tokenEnv) now() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) }
+func identityUser(email string) identity.NewUser { return identity.NewUser{Email: email} }
+
+func (e *tokenEnv) now() time.Time {
+	if e.clock != nil {
+		return e.clock.now()
+	}
+	return time.Now().Add(time.Duration(e.skew.Load()))
+}
 
 // advance moves the provider's clock.
 func (e *tokenEnv) advance(d time.Duration) { e.skew.Add(int64(d)) }
@@ -358,4 +382,14 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// encodeSegment encodes v as a JWT segment.
+func encodeSegment(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
 }
