@@ -82,66 +82,81 @@ func (a *agent) onServer(u *url.URL) bool {
 // flowOpts says how an agent answers the pages of a flow.
 type flowOpts struct {
 	Email, Password string // filled into the sign-in form; empty: a sign-in form is an error
-	Consent         string // "allow" or "deny" on a consent page; empty: a consent page is an error
+	Consent         string // "allow" or "deny" on a consent or device approval page; empty: such a page is an error
+	UserCode        bool   // submit the device user-code form as it is (prefilled by verification_uri_complete)
 }
 
 // authorize starts at authURL and follows the flow until a redirect leaves the server, which it returns
 // (the client's redirect URI with code or error). It fails when a page it was not told to expect appears.
 func (a *agent) authorize(authURL string, o flowOpts) (*url.URL, error) {
-	p, err := a.get(authURL)
+	leave, last, err := a.walk(authURL, o)
 	if err != nil {
 		return nil, err
+	}
+	if leave == nil {
+		return nil, fmt.Errorf("unexpected page at %s: %s", last.URL, snippet(last.Body))
+	}
+	return leave, nil
+}
+
+// walk starts at start and answers pages as o says. It returns the first redirect that leaves the server,
+// or the first 200 page without a form it knows (leave nil), or an error for any other answer.
+func (a *agent) walk(start string, o flowOpts) (leave *url.URL, last *page, err error) {
+	p, err := a.get(start)
+	if err != nil {
+		return nil, nil, err
 	}
 	for range 20 {
 		switch {
 		case p.Status >= 300 && p.Status < 400:
 			loc, err := p.URL.Parse(p.Header.Get("Location"))
 			if err != nil || p.Header.Get("Location") == "" {
-				return nil, fmt.Errorf("%d from %s with Location %q", p.Status, p.URL.Path, p.Header.Get("Location"))
+				return nil, p, fmt.Errorf("%d from %s with Location %q", p.Status, p.URL.Path, p.Header.Get("Location"))
 			}
 			if !a.onServer(loc) {
-				return loc, nil
+				return loc, p, nil
 			}
 			if p, err = a.get(loc.String()); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		case p.Status == http.StatusOK:
 			forms := parseForms(p.Body)
-			if f := findForm(forms, func(f form) bool {
+			var (
+				f    *form
+				vals url.Values
+			)
+			if f = findForm(forms, func(f form) bool {
 				return f.input("autocomplete", "current-password") != nil || f.input("autocomplete", "username") != nil
 			}); f != nil {
 				if o.Email == "" {
-					return nil, fmt.Errorf("a sign-in form was shown at %s", p.URL.Path)
+					return nil, p, fmt.Errorf("a sign-in form was shown at %s", p.URL.Path)
 				}
-				vals := f.values()
+				vals = f.values()
 				if in := f.input("autocomplete", "username"); in != nil {
 					vals.Set(in["name"], o.Email)
 				}
 				if in := f.input("autocomplete", "current-password"); in != nil {
 					vals.Set(in["name"], o.Password)
 				}
-				if p, err = a.submit(p, f, vals); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			if f := findForm(forms, func(f form) bool { return f.button("name", "decision") != nil }); f != nil {
+			} else if f = findForm(forms, func(f form) bool { return f.button("name", "decision") != nil }); f != nil {
 				if o.Consent == "" {
-					return nil, fmt.Errorf("a consent page was shown at %s", p.URL.Path)
+					return nil, p, fmt.Errorf("a consent page was shown at %s", p.URL.Path)
 				}
-				vals := f.values()
+				vals = f.values()
 				vals.Set("decision", o.Consent)
-				if p, err = a.submit(p, f, vals); err != nil {
-					return nil, err
-				}
-				continue
+			} else if f = findForm(forms, func(f form) bool { return f.input("name", "user_code") != nil }); f != nil && o.UserCode {
+				vals = f.values()
+			} else {
+				return nil, p, nil
 			}
-			return nil, fmt.Errorf("unexpected page at %s: %s", p.URL, snippet(p.Body))
+			if p, err = a.submit(p, f, vals); err != nil {
+				return nil, nil, err
+			}
 		default:
-			return nil, fmt.Errorf("%d at %s: %s", p.Status, p.URL, snippet(p.Body))
+			return nil, p, fmt.Errorf("%d at %s: %s", p.Status, p.URL, snippet(p.Body))
 		}
 	}
-	return nil, fmt.Errorf("more than 20 steps from %s", authURL)
+	return nil, p, fmt.Errorf("more than 20 steps from %s", start)
 }
 
 // submit posts f (as found on p) with vals.

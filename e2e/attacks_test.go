@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +32,11 @@ func TestAttacks(t *testing.T) {
 			t.Run("a login POST without a valid CSRF token is refused with 403 and starts no session", func(t *testing.T) { testLoginCSRF(t, s) })
 			t.Run("a reused refresh token revokes its family", func(t *testing.T) { testRefreshReuse(t, s) })
 			t.Run("oversized and malformed requests get 4xx and never 5xx", func(t *testing.T) { testMalformed(t, s) })
+			t.Run("pages forbid framing and token responses forbid caching", func(t *testing.T) { testHeaders(t, s) })
+			t.Run("logout never redirects to an unregistered post_logout_redirect_uri", func(t *testing.T) { testLogoutRedirect(t, s) })
+			t.Run("a wrong password and an unknown account get the same answer and no session", func(t *testing.T) { testLoginEnumeration(t, s) })
+			t.Run("a session cookie of tenant acme is no session at tenant other", func(t *testing.T) { testCrossTenantSession(t, s) })
+			t.Run("a device code stays pending until the user denies it, then answers access_denied", func(t *testing.T) { testDeviceDeny(t, s) })
 		})
 	}
 }
@@ -355,18 +361,7 @@ func testLoginCSRF(t *testing.T, s *server) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newAgent(s)
 			q := codeParams("web", s.RP.URL+"/cb")
-			p, err := a.get(authorizeURL(s, "acme", q))
-			for i := 0; err == nil && p.Status/100 == 3 && i < 10; i++ {
-				loc, _ := p.URL.Parse(p.Header.Get("Location"))
-				p, err = a.get(loc.String())
-			}
-			if err != nil || p.Status != http.StatusOK {
-				t.Fatalf("no sign-in page: %v %v", err, p)
-			}
-			f := findForm(parseForms(p.Body), func(f form) bool { return f.input("autocomplete", "username") != nil })
-			if f == nil {
-				t.Fatalf("no sign-in form at %s: %s", p.URL, snippet(p.Body))
-			}
+			p, f := signInPage(t, a, authorizeURL(s, "acme", q))
 			if _, ok := f.values()["csrf_token"]; !ok {
 				t.Errorf("the sign-in form has no csrf_token field")
 			}
@@ -521,4 +516,157 @@ func mustPort(u string) string {
 		panic(fmt.Sprintf("parse %q: %v", u, err))
 	}
 	return pu.Port()
+}
+
+// signInPage follows an authorization request of a fresh agent to the sign-in page.
+func signInPage(t *testing.T, a *agent, authURL string) (*page, *form) {
+	t.Helper()
+	p, err := a.get(authURL)
+	for i := 0; err == nil && p.Status/100 == 3 && i < 10; i++ {
+		loc, _ := p.URL.Parse(p.Header.Get("Location"))
+		p, err = a.get(loc.String())
+	}
+	if err != nil || p.Status != http.StatusOK {
+		t.Fatalf("no sign-in page: %v %v", err, p)
+	}
+	f := findForm(parseForms(p.Body), func(f form) bool { return f.input("autocomplete", "username") != nil })
+	if f == nil {
+		t.Fatalf("no sign-in form at %s: %s", p.URL, snippet(p.Body))
+	}
+	return p, f
+}
+
+func testHeaders(t *testing.T, s *server) {
+	p, _ := signInPage(t, newAgent(s), authorizeURL(s, "acme", codeParams("web", s.RP.URL+"/cb")))
+	if csp := p.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("the sign-in page's Content-Security-Policy %q lacks frame-ancestors 'none' (clickjacking)", csp)
+	}
+	if got := p.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("X-Content-Type-Options = %q, want nosniff", got)
+	}
+	resp, body, err := s.postForm("/t/acme/token", "web", webSecret, url.Values{"grant_type": {"client_credentials"}})
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("client_credentials: %v %s", errOrStatus(resp, err), snippet(string(body)))
+	}
+	if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+		t.Errorf("token response Cache-Control = %q, want no-store (RFC 6749 §5.1)", cc)
+	}
+}
+
+func testLogoutRedirect(t *testing.T, s *server) {
+	a := newAgent(s)
+	verifier := oauth2.GenerateVerifier()
+	tr := s.redeem(t, a.mustCode(t, verifier), verifier)
+	if tr.IDToken == "" {
+		t.Fatalf("no id_token: %s", snippet(tr.Raw))
+	}
+	for _, uri := range []string{"http://attacker.example/bye", s.RP.URL + "/bye/", s.RP.URL + "/cb"} {
+		q := url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {uri}, "state": {"s"}}
+		p, err := a.get(s.Issuer("acme") + "/logout?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loc := p.Header.Get("Location"); loc != "" {
+			if u, err := p.URL.Parse(loc); err != nil || !a.onServer(u) {
+				t.Errorf("logout with post_logout_redirect_uri %s redirected to %q, want an error page", uri, loc)
+			}
+		}
+	}
+}
+
+var alertRE = regexp.MustCompile(`(?s)role="alert"[^>]*>(.*?)</`)
+
+func testLoginEnumeration(t *testing.T, s *server) {
+	try := func(email, password string) (status int, alert string, a *agent) {
+		a = newAgent(s)
+		p, f := signInPage(t, a, authorizeURL(s, "acme", codeParams("web", s.RP.URL+"/cb")))
+		vals := f.values()
+		vals.Set(f.input("autocomplete", "username")["name"], email)
+		if pw := f.input("autocomplete", "current-password"); pw != nil {
+			vals.Set(pw["name"], password)
+		}
+		res, err := a.submit(p, f, vals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := alertRE.FindStringSubmatch(res.Body)
+		if m == nil {
+			t.Errorf("sign-in with %s answered %d without an alert: %s", email, res.Status, snippet(res.Body))
+			return res.Status, "", a
+		}
+		return res.Status, strings.TrimSpace(m[1]), a
+	}
+	s1, alert1, a1 := try(aliceEmail, "Wrong-Horse-9")
+	s2, alert2, a2 := try("nobody@example.com", "Wrong-Horse-9")
+	if s1 != s2 || alert1 != alert2 {
+		t.Errorf("wrong password: %d %q; unknown account: %d %q; want the same answer", s1, alert1, s2, alert2)
+	}
+	if s1/100 == 3 {
+		t.Errorf("a wrong password answered %d, want the form again", s1)
+	}
+	for _, a := range []*agent{a1, a2} {
+		q := codeParams("web", s.RP.URL+"/cb")
+		q.Set("prompt", "none")
+		if loc, err := a.authorize(authorizeURL(s, "acme", q), flowOpts{}); err != nil || loc.Query().Get("error") != "login_required" {
+			t.Errorf("prompt=none after a failed sign-in: %v %v, want error=login_required", loc, err)
+		}
+	}
+}
+
+func testCrossTenantSession(t *testing.T, s *server) {
+	a := newAgent(s)
+	a.mustCode(t, oauth2.GenerateVerifier())
+	acme, _ := url.Parse(s.Issuer("acme") + "/")
+	other, _ := url.Parse(s.Issuer("other") + "/")
+	var moved []*http.Cookie
+	for _, c := range a.c.Jar.Cookies(acme) {
+		moved = append(moved, &http.Cookie{Name: c.Name, Value: c.Value, Path: "/t/other/"})
+	}
+	if len(moved) == 0 {
+		t.Fatal("no cookies after signing in at acme")
+	}
+	b := newAgent(s)
+	b.c.Jar.SetCookies(other, moved)
+	q := codeParams("otherweb", s.RP.URL+"/cb")
+	q.Set("prompt", "none")
+	loc, err := b.authorize(authorizeURL(s, "other", q), flowOpts{})
+	if err != nil {
+		t.Fatalf("prompt=none at other with acme's cookies: %v", err)
+	}
+	if loc.Query().Get("error") != "login_required" || loc.Query().Get("code") != "" {
+		t.Errorf("prompt=none at other with acme's session cookie = %s, want error=login_required", loc.Redacted())
+	}
+}
+
+func testDeviceDeny(t *testing.T, s *server) {
+	resp, body, err := s.postForm("/t/acme/device_authorization", "web", webSecret, url.Values{"scope": {"openid"}})
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("device authorization: %v %s", errOrStatus(resp, err), snippet(string(body)))
+	}
+	var da struct {
+		DeviceCode string `json:"device_code"`
+		Complete   string `json:"verification_uri_complete"`
+		Interval   int    `json:"interval"`
+	}
+	if err := json.Unmarshal(body, &da); err != nil || da.DeviceCode == "" || da.Complete == "" {
+		t.Fatalf("device authorization answered %s", snippet(string(body)))
+	}
+	poll := func() tokenResponse {
+		return s.token(t, "acme", "web", webSecret, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {da.DeviceCode}})
+	}
+	if r := poll(); r.Status != http.StatusBadRequest || r.Error != "authorization_pending" {
+		t.Errorf("polling before the user acted answered %d %q, want 400 authorization_pending (RFC 8628 §3.5)", r.Status, r.Error)
+	}
+	polled := time.Now()
+	a := newAgent(s)
+	leave, last, err := a.walk(da.Complete, flowOpts{Email: aliceEmail, Password: alicePassword, Consent: "deny", UserCode: true})
+	if err != nil || leave != nil {
+		t.Fatalf("the device pages ended at %v / %v, want a page: %v", leave, last, err)
+	}
+	if wait := time.Duration(da.Interval)*time.Second - time.Since(polled); wait > 0 {
+		time.Sleep(wait) // keep to the interval so that the answer is not slow_down
+	}
+	if r := poll(); r.Status != http.StatusBadRequest || r.Error != "access_denied" {
+		t.Errorf("polling after the user denied answered %d %q, want 400 access_denied (RFC 8628 §3.5)", r.Status, r.Error)
+	}
 }

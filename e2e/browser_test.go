@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -170,15 +169,29 @@ func (p *tab) signIn(t *testing.T, email, password string) {
 		chromedp.Click(chromedp.CSS(selSubmit)))
 }
 
-// location is the page's URL now.
-func (p *tab) location() string {
-	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
-	defer cancel()
-	loc, err := chromedp.Run(ctx, chromedp.Location())
-	if err != nil {
-		return "(unknown: " + err.Error() + ")"
+// markDocument marks the current document, so that waitNewDocument can tell when the browser has
+// loaded another one (a form post may answer at the same URL).
+func (p *tab) markDocument(t *testing.T) {
+	t.Helper()
+	p.do(t, "mark the document", chromedp.Evaluate[chromedp.Void](`window.__e2eMark = true`))
+}
+
+// waitNewDocument waits until the marked document has been replaced and the new one has loaded.
+func (p *tab) waitNewDocument(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__e2eMark !== true && document.readyState === "complete"`))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the browser did not load a new page within 15s\npage: %s", p.where())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return loc
 }
 
 // where describes the page for failure messages: URL and visible text.
@@ -200,19 +213,4 @@ func (p *tab) waitRP(t *testing.T, r *rp, path, state string) url.Values {
 		t.Fatalf("%v\nbrowser page: %s", err, p.where())
 	}
 	return v
-}
-
-// onPath waits until the browser is on a page whose path starts with prefix.
-func (p *tab) onPath(t *testing.T, prefix string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if u, err := url.Parse(p.location()); err == nil && strings.HasPrefix(u.Path, prefix) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the browser did not reach %s within %s\npage: %s", prefix, timeout, p.where())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

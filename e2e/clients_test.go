@@ -218,6 +218,12 @@ func testClients(t *testing.T, backend string) {
 		if m["client_id"] != "web" || !strings.Contains(str(m["scope"]), "api:read") {
 			t.Errorf("introspection = %v, want client_id web and scope api:read", m)
 		}
+		// A resource server checks the JWT itself: signature from the JWKS, iss, exp (RFC 9068 §4).
+		rs := oidc.NewVerifier(s.Issuer("acme"), oidc.NewRemoteKeySet(ctx, meta.JWKSURI),
+			&oidc.Config{SkipClientIDCheck: true, SupportedSigningAlgs: []string{"ES256", "RS256"}})
+		if _, err := rs.Verify(ctx, tok.AccessToken); err != nil {
+			t.Errorf("the access token does not verify against the JWKS: %v", err)
+		}
 		if s.active(t, "not-a-token") {
 			t.Error("a made-up token is active at introspection")
 		}
@@ -272,6 +278,15 @@ func testClients(t *testing.T, backend string) {
 		exchange(t, web, webVerifier, cb)
 	})
 
+	t.Run("response_mode=form_post delivers the code in a POST that the page's CSP allows", func(t *testing.T) {
+		state, cb := start(t, alice, web, oauth2.SetAuthURLParam("response_mode", "form_post"))
+		cb.vals = alice.waitRP(t, s.RP, "/cb", state)
+		if cb.vals.Get("method") != http.MethodPost {
+			t.Errorf("the callback came by %s, want POST", cb.vals.Get("method"))
+		}
+		exchange(t, web, webVerifier, cb)
+	})
+
 	t.Run("prompt=login shows the sign-in form again despite the session", func(t *testing.T) {
 		state, cb := start(t, alice, web, oauth2.SetAuthURLParam("prompt", "login"))
 		alice.signIn(t, aliceEmail, alicePassword)
@@ -283,8 +298,9 @@ func testClients(t *testing.T, backend string) {
 		aliceRawID, _ = tok.Extra("id_token").(string)
 	})
 
+	var thirdTok *oauth2.Token
 	third := &oauth2.Config{ClientID: "thirdparty", ClientSecret: thirdSecret, Endpoint: provider.Endpoint(),
-		RedirectURL: rpURL + "/cb", Scopes: []string{oidc.ScopeOpenID, "email"}}
+		RedirectURL: rpURL + "/cb", Scopes: []string{oidc.ScopeOpenID, "email", oidc.ScopeOfflineAccess}}
 	third.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
 
 	t.Run("a third-party client asks for consent and deny answers access_denied", func(t *testing.T) {
@@ -305,11 +321,33 @@ func testClients(t *testing.T, backend string) {
 		alice.waitFor(t, 15*time.Second, selAllow)
 		alice.click(t, selAllow)
 		cb.vals = alice.waitRP(t, s.RP, "/cb", state)
-		exchange(t, third, provider.Verifier(&oidc.Config{ClientID: "thirdparty"}), cb)
+		thirdTok, _, _ = exchange(t, third, provider.Verifier(&oidc.Config{ClientID: "thirdparty"}), cb)
 
 		state, cb = start(t, alice, third)
 		cb.vals = alice.waitRP(t, s.RP, "/cb", state)
 		exchange(t, third, provider.Verifier(&oidc.Config{ClientID: "thirdparty"}), cb)
+	})
+
+	t.Run("removing a connected app on the account page revokes its tokens and its consent", func(t *testing.T) {
+		if thirdTok == nil {
+			t.Fatal("needs the third-party tokens of the previous test")
+		}
+		alice.navigate(t, s.Issuer("acme")+"/account")
+		remove := `form:has(input[name=client_id][value=thirdparty]) button[type=submit]`
+		alice.waitFor(t, 15*time.Second, remove)
+		alice.markDocument(t)
+		alice.click(t, remove)
+		alice.waitNewDocument(t)
+		if alice.has(remove) {
+			t.Errorf("the account page still lists the app after removing it\npage: %s", alice.where())
+		}
+		_, err := third.TokenSource(ctx, &oauth2.Token{RefreshToken: thirdTok.RefreshToken}).Token()
+		wantOAuthError(t, "the refresh token of a removed app", err, "invalid_grant")
+		if active, m := s.introspect(t, "acme", "thirdparty", thirdSecret, thirdTok.AccessToken); active {
+			t.Errorf("the access token of a removed app is active: %v", m)
+		}
+		start(t, alice, third)
+		alice.waitFor(t, 15*time.Second, selAllow) // consent is asked again
 	})
 
 	t.Run("prompt=none without a session answers login_required at the redirect URI", func(t *testing.T) {
@@ -347,18 +385,18 @@ func testClients(t *testing.T, backend string) {
 		phone.navigate(t, da.VerificationURIComplete)
 		allowed := false
 		for step := 0; step < 8 && !allowed; step++ {
-			before := phone.location()
-			switch phone.waitFor(t, 15*time.Second, selAllow, selUsername, selPassword, selSubmit) {
+			sel := phone.waitFor(t, 15*time.Second, selAllow, selUsername, selPassword, selSubmit)
+			phone.markDocument(t)
+			switch sel {
 			case selAllow:
 				phone.click(t, selAllow)
 				allowed = true
-				continue
 			case selUsername, selPassword:
 				phone.signIn(t, aliceEmail, alicePassword)
 			default: // the user-code confirmation
 				phone.click(t, selSubmit)
 			}
-			waitChange(t, phone, before)
+			phone.waitNewDocument(t)
 		}
 		if !allowed {
 			t.Fatalf("never reached the allow button\npage: %s", phone.where())
@@ -403,28 +441,14 @@ func testClients(t *testing.T, backend string) {
 		}
 		laptop.navigate(t, meta.EndSessionEndpoint)
 		laptop.waitFor(t, 15*time.Second, selLogout)
-		before := laptop.location()
+		laptop.markDocument(t)
 		laptop.click(t, selLogout)
-		waitChange(t, laptop, before)
+		laptop.waitNewDocument(t)
 		st, _ = start(t, laptop, web, oauth2.SetAuthURLParam("prompt", "none"))
 		if v := laptop.waitRP(t, s.RP, "/cb", st); v.Get("error") != "login_required" {
 			t.Errorf("prompt=none after confirmed logout = %v, want error=login_required", v)
 		}
 	})
-}
-
-// waitChange waits until the tab has left the page it was on (a form post answered with a redirect or a
-// new page); a page that answers at the same URL counts once its document reloads.
-func waitChange(t *testing.T, p *tab, before string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if loc := p.location(); loc != before && !strings.HasPrefix(loc, "(unknown") {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	// Same URL: the server answered the post with a page at the form's own address.
 }
 
 // basicAuthAt adds HTTP Basic client authentication to requests for one URL. x/oauth2's DeviceAuth sends

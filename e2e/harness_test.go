@@ -62,6 +62,8 @@ type server struct {
 	RP      *rp
 	dbURL   string
 	cfgPath string
+	// masterKeyFile is shared by the nodes of one deployment; publicURL is set for a peer node only.
+	masterKeyFile, publicURL string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -74,6 +76,16 @@ type server struct {
 // The process gets SIGTERM when the test ends, and the test fails if it did not exit cleanly or logged a panic.
 func startServer(t *testing.T, backend string) *server {
 	t.Helper()
+	s := newServer(t, backend)
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// newServer writes the configuration of a server on backend without starting it.
+func newServer(t *testing.T, backend string) *server {
+	t.Helper()
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
@@ -81,31 +93,51 @@ func startServer(t *testing.T, backend string) *server {
 	port := freePort(t)
 	s.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	s.dbURL = storetest.URL(t, backend)
-	dir := t.TempDir()
-	s.cfgPath = filepath.Join(dir, "umm.yaml")
-	if err := os.WriteFile(s.cfgPath, []byte(s.config(port, filepath.Join(dir, "secrets", "master.key"))), 0o600); err != nil {
+	s.masterKeyFile = filepath.Join(t.TempDir(), "secrets", "master.key")
+	s.writeConfig(port)
+	return s
+}
+
+// peer returns a second node of the same deployment: same database, master key, seed and public URL
+// (so the same issuer), listening on its own port. It is not started.
+func (s *server) peer() *server {
+	t := s.t
+	t.Helper()
+	p := &server{t: t, Backend: s.Backend, RP: s.RP, logs: &logBuffer{}, dbURL: s.dbURL, masterKeyFile: s.masterKeyFile, publicURL: s.URL}
+	port := freePort(t)
+	p.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	p.writeConfig(port)
+	return p
+}
+
+func (s *server) writeConfig(port int) {
+	t := s.t
+	t.Helper()
+	s.cfgPath = filepath.Join(t.TempDir(), "umm.yaml")
+	public := s.publicURL
+	if public == "" {
+		public = s.URL
+	}
+	if err := os.WriteFile(s.cfgPath, []byte(s.config(port, public)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.start()
 	t.Cleanup(func() {
 		s.stop()
 		logs := s.logs.String()
 		if strings.Contains(logs, "panic:") || strings.Contains(logs, "DATA RACE") {
-			t.Errorf("the server logged a panic or race:\n%s", tail(logs, 16<<10))
+			t.Errorf("the server on %s logged a panic or race:\n%s", s.URL, tail(logs, 16<<10))
 		} else if t.Failed() {
-			t.Logf("server log (tail):\n%s", tail(logs, 8<<10))
+			t.Logf("log of the server on %s (tail):\n%s", s.URL, tail(logs, 8<<10))
 		}
 	})
-	return s
 }
 
 // config is the YAML configuration: low argon2 cost, high per-IP limits, and the seed tenants acme (web,
 // native, thirdparty; alice), other (otherweb; bob) and short (web with a one-second code lifetime; alice).
-func (s *server) config(port int, masterKeyFile string) string {
-	rp := s.RP.URL
+func (s *server) config(port int, publicURL string) string {
 	return fmt.Sprintf(`server:
   addr: 127.0.0.1:%[1]d
-  public_url: http://127.0.0.1:%[1]d
+  public_url: %[12]s
   shutdown_timeout: 10s
 database:
   url: %[2]q
@@ -187,22 +219,20 @@ tenants:
       - email: %[8]s
         password: %[9]q
         email_verified: true
-`, port, s.dbURL, masterKeyFile, rp, webSecret, thirdSecret, otherSecret, aliceEmail, alicePassword, bobEmail, bobPassword)
+`, port, s.dbURL, s.masterKeyFile, s.RP.URL, webSecret, thirdSecret, otherSecret, aliceEmail, alicePassword, bobEmail, bobPassword, publicURL)
 }
 
 // Issuer is the OIDC issuer of tenant.
 func (s *server) Issuer(tenant string) string { return s.URL + "/t/" + tenant }
 
 // start runs the binary on the config file and waits until /readyz answers 200.
-func (s *server) start() {
-	t := s.t
-	t.Helper()
+func (s *server) start() error {
 	cmd := exec.Command(ummBin, "serve", "--config", s.cfgPath)
 	cmd.Env = serverEnv()
 	cmd.Stdout = s.logs
 	cmd.Stderr = s.logs
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start umm: %v", err)
+		return fmt.Errorf("start umm: %w", err)
 	}
 	exited := make(chan struct{})
 	s.mu.Lock()
@@ -221,18 +251,18 @@ func (s *server) start() {
 	for {
 		select {
 		case <-exited:
-			t.Fatalf("umm exited before it was ready (%v):\n%s", s.exitErr(), tail(s.logs.String(), 8<<10))
+			return fmt.Errorf("umm on %s exited before it was ready (%v):\n%s", s.URL, s.exitErr(), tail(s.logs.String(), 8<<10))
 		default:
 		}
 		resp, err := c.Get(s.URL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("umm was not ready within 90s (last: %v):\n%s", errOrStatus(resp, err), tail(s.logs.String(), 8<<10))
+			return fmt.Errorf("umm on %s was not ready within 90s (last: %v):\n%s", s.URL, errOrStatus(resp, err), tail(s.logs.String(), 8<<10))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -298,7 +328,12 @@ func (s *server) kill() {
 }
 
 // restart starts a new process on the same configuration and database.
-func (s *server) restart() { s.start() }
+func (s *server) restart() {
+	s.t.Helper()
+	if err := s.start(); err != nil {
+		s.t.Fatal(err)
+	}
+}
 
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort(t *testing.T) int {
@@ -367,6 +402,7 @@ func newRP(t *testing.T) *rp {
 		for k, v := range req.Form {
 			vals[k] = v
 		}
+		vals.Set("method", req.Method)
 		select {
 		case r.ch(req.URL.Path, vals.Get("state")) <- vals:
 		default: // nobody waits for this many: drop it rather than block the RP
