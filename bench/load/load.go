@@ -64,7 +64,7 @@ func runLoad(pid int, concurrency int, d time.Duration, setup func(c *http.Clien
 		if setup != nil {
 			clients[i] = newClient(2)
 			if err := setup(clients[i]); err != nil {
-				return result{Failures: 1, FirstErr: "setup: " + err.Error()}
+				return result{Failures: 1, FirstErr: "setup: " + err.Error(), Duration: time.Nanosecond}
 			}
 		}
 	}
@@ -88,6 +88,7 @@ func runLoad(pid int, concurrency int, d time.Duration, setup func(c *http.Clien
 				t0 := time.Now()
 				err := work(ctx, clients[i])
 				if ctx.Err() != nil && err != nil {
+					firstErr.CompareAndSwap(nil, "unfinished at the end of the phase: "+err.Error())
 					return // cut off by the end of the phase
 				}
 				if err != nil {

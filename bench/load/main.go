@@ -42,8 +42,13 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/out", "directory for logs and the results table")
 	flag.IntVar(&o.serverCore, "server-core", 0, "CPU core the servers are pinned to")
 	flag.IntVar(&o.loadCore, "load-core", 1, "CPU core the load generator is pinned to")
+	probe := flag.Bool("probe", false, "run one Hydra code flow with timings and exit (debugging the harness)")
 	flag.Parse()
 	pinSelf(o.loadCore)
+	if *probe {
+		probeHydra(o)
+		return
+	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		log.Fatal(err)
 	}
@@ -59,7 +64,7 @@ func main() {
 
 // pinSelf re-executes the harness under taskset so every thread runs on the load core.
 func pinSelf(core int) {
-	if os.Getenv("UMM_BENCH_PINNED") != "" {
+	if os.Getenv("BENCH_LOADGEN_PINNED") != "" {
 		return
 	}
 	exe, err := os.Executable()
@@ -67,7 +72,7 @@ func pinSelf(core int) {
 		log.Fatal(err)
 	}
 	cmd := exec.Command("taskset", append([]string{"-c", fmt.Sprint(core), exe}, os.Args[1:]...)...)
-	cmd.Env = append(os.Environ(), "UMM_BENCH_PINNED=1")
+	cmd.Env = append(os.Environ(), "BENCH_LOADGEN_PINNED=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -339,4 +344,25 @@ func pureArgon2Rate(d time.Duration) float64 {
 		n++
 	}
 	return float64(n) / time.Since(start).Seconds()
+}
+
+func probeHydra(o options) {
+	dir, _ := os.MkdirTemp("", "hydra-probe-")
+	defer os.RemoveAll(dir)
+	dsn := "sqlite://" + filepath.Join(dir, "hydra.db") + "?_fk=true&mode=rwc"
+	if err := migrateHydra(o, dsn, dir); err != nil {
+		log.Fatal(err)
+	}
+	h, _, _, err := startHydra(o, dir, "hydra-probe", dsn, []string{"OAUTH2_HASHERS_ALGORITHM=pbkdf2", "OAUTH2_HASHERS_PBKDF2_ITERATIONS=1"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer h.proc.stop()
+	c := newClient(2)
+	t0 := time.Now()
+	log.Printf("sign in: %v (%s)", h.SignIn(c), time.Since(t0))
+	for range 3 {
+		t0 = time.Now()
+		log.Printf("code flow: %v (%s)", h.CodeFlow(context.Background(), c), time.Since(t0))
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -146,8 +147,12 @@ func (u *ummTarget) submitLogin(ctx context.Context, c *http.Client, loc string)
 }
 
 // PasswordLogin signs in directly (no client): GET the form, POST the credentials.
+// Each login uses a fresh cookie jar (a new browser) over the worker's connections.
 func (u *ummTarget) PasswordLogin(ctx context.Context, c *http.Client) error {
-	_, err := u.submitLogin(ctx, c, u.issuer+"/login")
+	jar, _ := cookiejar.New(nil)
+	fresh := *c
+	fresh.Jar = jar
+	_, err := u.submitLogin(ctx, &fresh, u.issuer+"/login")
 	return err
 }
 
