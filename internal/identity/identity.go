@@ -56,8 +56,7 @@ type Service struct {
 	verifies atomic.Int64 // argon2id verifications done (tests check that every sign-in does one)
 }
 
-// New returns a Service hashing with sec's argon2id parameters. It computes one hash at once (the dummy
-// used for unknown accounts), so it costs one password hash.
+// New returns a Service hashing with sec's argon2id parameters.
 func New(db *store.DB, sec config.Security, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -67,8 +66,7 @@ func New(db *store.DB, sec config.Security, log *slog.Logger) *Service {
 		n = runtime.NumCPU()
 	}
 	s := &Service{Now: time.Now, db: db, sec: sec, log: log, sem: make(chan struct{}, n)}
-	// The dummy's password is never typed by anyone: a fixed string that fails the policy on length.
-	s.dummy = hashPassword("\x00dummy", sec)
+	s.dummy = dummyPHC(sec)
 	return s
 }
 

@@ -67,8 +67,22 @@ func hashPassword(password string, sec config.Security) string {
 	salt := make([]byte, saltLen)
 	_, _ = rand.Read(salt) // crypto/rand.Read never fails (Go 1.24+)
 	key := argon2.IDKey([]byte(password), salt, p.time, p.memory, p.threads, keyLen)
+	return formatPHC(p, salt, key)
+}
+
+func formatPHC(p argonParams, salt, key []byte) string {
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.memory, p.time, p.threads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+// dummyPHC is a PHC string with sec's parameters and random salt and key: verifying any password against it
+// costs exactly one argon2id computation and never matches (no password hashes to 32 random bytes), and
+// making it costs nothing, so start-up does not pay for a hash.
+func dummyPHC(sec config.Security) string {
+	salt, key := make([]byte, saltLen), make([]byte, keyLen)
+	_, _ = rand.Read(salt)
+	_, _ = rand.Read(key)
+	return formatPHC(paramsOf(sec), salt, key)
 }
 
 // VerifyPassword reports whether password matches the PHC string phc. The parameters are read from phc, so
