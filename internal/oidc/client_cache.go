@@ -22,6 +22,7 @@ const (
 	ipCheckCacheTTL   = 2 * time.Second
 	revokedCacheTTL   = 2 * time.Second // how long "not revoked" is believed
 	maxCacheEntries   = 100_000         // per cache; a full cache is emptied (the entries are cheap to refetch)
+	maxVerifiedTokens = 20_000          // access tokens whose signature this node has checked
 	jwksCacheTTL      = 5 * time.Minute
 	jwksRefetchWindow = 30 * time.Second // a kid not in a JWKS older than this triggers a refetch
 )
@@ -29,13 +30,13 @@ const (
 // backChannel holds the token endpoint's per-node state for one Provider. It never refers to the
 // Provider, so that the Provider can be collected (see state).
 type backChannel struct {
-	clients  ttlCache[clientEntry] // tenant \x00 client_id
-	ipCheck  ttlCache[time.Time]   // tenant \x00 ip -> zero: not throttled; else throttled until then
-	revoked  ttlCache[bool]        // tenant \x00 jti -> revoked
-	grantsRv ttlCache[bool]        // tenant \x00 grant id -> revoked on this node
-	jwks     ttlCache[jwksEntry]   // jwks_uri -> fetched key set
-	jwksMu   sync.Mutex            // one fetch at a time per node
-	fetchSem chan struct{}         // bounds concurrent jwks_uri fetches
+	clients  ttlCache[clientEntry]  // tenant \x00 client_id
+	ipCheck  ttlCache[time.Time]    // tenant \x00 ip -> zero: not throttled; else throttled until then
+	revoked  ttlCache[bool]         // tenant \x00 jti -> revoked
+	grantsRv ttlCache[bool]         // tenant \x00 grant id -> revoked on this node
+	verified ttlCache[accessClaims] // tenant \x00 SHA-256(access token) -> its verified claims, until exp
+	jwks     ttlCache[jwksEntry]    // jwks_uri -> fetched key set
+	jwksMu   sync.Mutex             // one fetch at a time per node
 	httpGet  func(ctx context.Context, uri string) ([]byte, error)
 }
 
@@ -54,7 +55,8 @@ func (p *Provider) state() *backChannel {
 	if v, ok := backChannels.Load(key); ok {
 		return v.(*backChannel)
 	}
-	bc := &backChannel{fetchSem: make(chan struct{}, 4), httpGet: fetchURL}
+	bc := &backChannel{httpGet: fetchURL}
+	bc.verified.limit = maxVerifiedTokens
 	v, loaded := backChannels.LoadOrStore(key, bc)
 	if !loaded {
 		runtime.AddCleanup(p, func(k weak.Pointer[Provider]) { backChannels.Delete(k) }, key)
@@ -88,8 +90,9 @@ func (p *Provider) client(ctx context.Context, tenantID, clientID string) (store
 // ttlCache is a concurrent map whose entries expire. It is bounded: when it holds maxCacheEntries it
 // is emptied, which only costs refetches.
 type ttlCache[V any] struct {
-	m sync.Map // string -> ttlEntry[V]
-	n atomic.Int64
+	m     sync.Map // string -> ttlEntry[V]
+	n     atomic.Int64
+	limit int64 // entries; 0 means maxCacheEntries
 }
 
 type ttlEntry[V any] struct {
@@ -109,7 +112,11 @@ func (c *ttlCache[V]) get(key string) (V, bool) {
 }
 
 func (c *ttlCache[V]) put(key string, v V, ttl time.Duration) {
-	if c.n.Load() >= maxCacheEntries {
+	limit := c.limit
+	if limit == 0 {
+		limit = maxCacheEntries
+	}
+	if c.n.Load() >= limit {
 		c.m.Clear()
 		c.n.Store(0)
 	}

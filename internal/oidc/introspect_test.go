@@ -89,6 +89,9 @@ func TestIntrospection(t *testing.T) {
 		})
 		t.Run("an expired access token is inactive", func(t *testing.T) {
 			fresh := e.login()["access_token"].(string)
+			if e.introspect(e.tenant.ID, fresh)["active"] != true { // verified now, and remembered by this node
+				t.Fatal("inactive before expiry")
+			}
 			e.advance(store.DefaultAccessTokenTTL + time.Second)
 			defer e.advance(-store.DefaultAccessTokenTTL - time.Second)
 			inactive(t, e.introspect(e.tenant.ID, fresh))

@@ -31,7 +31,7 @@ const tokenTestURL = "https://id.example.test"
 
 // tokenEnv is a provider with one tenant (and a second one for isolation tests), its clients and a user.
 type tokenEnv struct {
-	t        *testing.T
+	t        testing.TB
 	db       *store.DB
 	p        *Provider
 	h        http.Handler
@@ -56,7 +56,7 @@ const (
 
 type envOption func(*config.Security)
 
-func newTokenEnv(t *testing.T, db *store.DB, opts ...envOption) *tokenEnv {
+func newTokenEnv(t testing.TB, db *store.DB, opts ...envOption) *tokenEnv {
 	t.Helper()
 	master := make([]byte, 32)
 	_, _ = rand.Read(master)
@@ -78,7 +78,7 @@ func newTokenEnv(t *testing.T, db *store.DB, opts ...envOption) *tokenEnv {
 
 // newTokenEnvOn returns a second node: another Provider (with its own caches) on base's database, master
 // key, tenants and user, sharing base's clock.
-func newTokenEnvOn(t *testing.T, base *tokenEnv, opts ...envOption) *tokenEnv {
+func newTokenEnvOn(t testing.TB, base *tokenEnv, opts ...envOption) *tokenEnv {
 	t.Helper()
 	e := buildTokenEnv(t, base.db, base.master, opts...)
 	e.ip, e.tenant, e.other, e.user = base.ip, base.tenant, base.other, base.user
@@ -86,7 +86,7 @@ func newTokenEnvOn(t *testing.T, base *tokenEnv, opts ...envOption) *tokenEnv {
 	return e
 }
 
-func buildTokenEnv(t *testing.T, db *store.DB, master []byte, opts ...envOption) *tokenEnv {
+func buildTokenEnv(t testing.TB, db *store.DB, master []byte, opts ...envOption) *tokenEnv {
 	e := &tokenEnv{t: t, db: db, master: master}
 	e.kr = keys.NewKeyring(master)
 	e.keys = keys.NewManager(db, e.kr, config.Keys{}, nil)
@@ -213,7 +213,7 @@ func (e *tokenEnv) token(a clientAuth, form url.Values) *httptest.ResponseRecord
 }
 
 // decode decodes a JSON response body.
-func decodeJSON(t *testing.T, w *httptest.ResponseRecorder) map[string]any {
+func decodeJSON(t testing.TB, w *httptest.ResponseRecorder) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {
@@ -223,7 +223,7 @@ func decodeJSON(t *testing.T, w *httptest.ResponseRecorder) map[string]any {
 }
 
 // wantError checks an OAuth error response.
-func wantOAuthError(t *testing.T, w *httptest.ResponseRecorder, status int, code string) map[string]any {
+func wantOAuthError(t testing.TB, w *httptest.ResponseRecorder, status int, code string) map[string]any {
 	t.Helper()
 	if w.Code != status {
 		t.Fatalf("status = %d, want %d; body %s", w.Code, status, w.Body)
@@ -242,7 +242,7 @@ func wantOAuthError(t *testing.T, w *httptest.ResponseRecorder, status int, code
 }
 
 // wantTokens checks a successful token response and returns it.
-func wantTokenResponse(t *testing.T, w *httptest.ResponseRecorder) map[string]any {
+func wantTokenResponse(t testing.TB, w *httptest.ResponseRecorder) map[string]any {
 	t.Helper()
 	if w.Code != http.StatusOK {
 		t.Fatalf("status = %d; body %s", w.Code, w.Body)
@@ -258,7 +258,7 @@ func wantTokenResponse(t *testing.T, w *httptest.ResponseRecorder) map[string]an
 }
 
 // claims returns the (unverified) payload of a JWT.
-func jwtClaims(t *testing.T, jwt string) map[string]any {
+func jwtClaims(t testing.TB, jwt string) map[string]any {
 	t.Helper()
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
@@ -276,7 +276,7 @@ func jwtClaims(t *testing.T, jwt string) map[string]any {
 }
 
 // header returns the (unverified) header of a JWT.
-func jwtHeader(t *testing.T, jwt string) map[string]any {
+func jwtHeader(t testing.TB, jwt string) map[string]any {
 	t.Helper()
 	b, err := base64.RawURLEncoding.DecodeString(strings.Split(jwt, ".")[0])
 	if err != nil {
@@ -385,7 +385,7 @@ func randomHex(n int) string {
 }
 
 // encodeSegment encodes v as a JWT segment.
-func encodeSegment(t *testing.T, v any) string {
+func encodeSegment(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
