@@ -103,18 +103,18 @@ type TenantSettings struct {
 
 // ClientSeed is an OAuth client in the seed block.
 type ClientSeed struct {
-	ClientID                string   `yaml:"client_id"`
-	ClientSecret            string   `yaml:"client_secret"`
-	Name                    string   `yaml:"name"`
-	RedirectURIs            []string `yaml:"redirect_uris"`
-	PostLogoutRedirectURIs  []string `yaml:"post_logout_redirect_uris"`
-	GrantTypes              []string `yaml:"grant_types"`
-	TokenEndpointAuthMethod string   `yaml:"token_endpoint_auth_method"`
-	Scopes                  []string `yaml:"scopes"`
-	FirstParty              bool     `yaml:"first_party"`
-	JWKS                    string   `yaml:"jwks"`
-	JWKSURI                 string   `yaml:"jwks_uri"`
-	IDTokenSignedResponseAlg string  `yaml:"id_token_signed_response_alg"`
+	ClientID                 string   `yaml:"client_id"`
+	ClientSecret             string   `yaml:"client_secret"`
+	Name                     string   `yaml:"name"`
+	RedirectURIs             []string `yaml:"redirect_uris"`
+	PostLogoutRedirectURIs   []string `yaml:"post_logout_redirect_uris"`
+	GrantTypes               []string `yaml:"grant_types"`
+	TokenEndpointAuthMethod  string   `yaml:"token_endpoint_auth_method"`
+	Scopes                   []string `yaml:"scopes"`
+	FirstParty               bool     `yaml:"first_party"`
+	JWKS                     string   `yaml:"jwks"`
+	JWKSURI                  string   `yaml:"jwks_uri"`
+	IDTokenSignedResponseAlg string   `yaml:"id_token_signed_response_alg"`
 }
 
 // UserSeed is a user in the seed block.
@@ -292,11 +292,12 @@ func Load(path string, environ []string) (Config, error) {
 		p = append(p, decodeYAML(data, &cfg)...)
 	}
 	p = append(p, applyEnv(&cfg, environ)...)
+	// Validate even when decoding found problems, so that one run lists every problem at once.
+	if err := cfg.Validate(); err != nil {
+		p = append(p, err.(Problems)...)
+	}
 	if len(p) > 0 {
 		return cfg, p
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, err
 	}
 	return cfg, nil
 }

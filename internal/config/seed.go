@@ -106,6 +106,10 @@ func CheckRedirectURI(u string) error {
 	if pu.Fragment != "" || strings.Contains(u, "#") {
 		return fmt.Errorf("%q must not contain a fragment", u)
 	}
+	switch strings.ToLower(pu.Scheme) {
+	case "javascript", "data", "vbscript", "file", "blob":
+		return fmt.Errorf("%q uses the %s: scheme, which can never be a redirect target", u, pu.Scheme)
+	}
 	if (pu.Scheme == "http" || pu.Scheme == "https") && pu.Host == "" {
 		return fmt.Errorf("%q has no host", u)
 	}

@@ -39,14 +39,18 @@ func orDefault(v int64, d time.Duration) time.Duration {
 }
 
 // Lifetimes with defaults applied.
-func (s TenantSettings) SessionIdleD() time.Duration { return orDefault(s.SessionIdle, DefaultSessionIdle) }
+func (s TenantSettings) SessionIdleD() time.Duration {
+	return orDefault(s.SessionIdle, DefaultSessionIdle)
+}
 func (s TenantSettings) SessionAbsoluteD() time.Duration {
 	return orDefault(s.SessionAbsolute, DefaultSessionAbsolute)
 }
 func (s TenantSettings) AccessTokenTTLD() time.Duration {
 	return orDefault(s.AccessTokenTTL, DefaultAccessTokenTTL)
 }
-func (s TenantSettings) IDTokenTTLD() time.Duration { return orDefault(s.IDTokenTTL, DefaultIDTokenTTL) }
+func (s TenantSettings) IDTokenTTLD() time.Duration {
+	return orDefault(s.IDTokenTTL, DefaultIDTokenTTL)
+}
 func (s TenantSettings) RefreshTokenTTLD() time.Duration {
 	return orDefault(s.RefreshTokenTTL, DefaultRefreshTokenTTL)
 }

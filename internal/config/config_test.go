@@ -1,0 +1,187 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "umm.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultIsValid(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Default() is invalid: %v", err)
+	}
+	if c.Server.Addr != "localhost:8080" || c.Server.PublicURL != "http://localhost:8080" || c.Database.URL != "sqlite:data/umm.db" {
+		t.Fatalf("unexpected defaults: %+v", c.Server)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	tests := []struct {
+		name  string
+		yaml  string
+		env   []string
+		want  []string // substrings that must all appear in the error; nil means success
+		check func(t *testing.T, c Config)
+	}{
+		{
+			name: "a full file with the seed block loads",
+			yaml: `
+server:
+  addr: 0.0.0.0:9000
+  public_url: https://id.example.com
+  write_timeout: 45s
+database:
+  url: postgres://u@db/umm
+log:
+  level: debug
+  format: text
+tenants:
+  - id: acme
+    name: Acme
+    clients:
+      - client_id: web
+        client_secret: web-secret
+        redirect_uris: [http://127.0.0.1:9100/cb]
+        grant_types: [authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code]
+        token_endpoint_auth_method: client_secret_basic
+        scopes: [openid, profile]
+        first_party: true
+    users:
+      - email: alice@example.com
+        password: "Correct-Horse-9"
+        roles: [admin]
+`,
+			check: func(t *testing.T, c Config) {
+				if c.Server.PublicURL != "https://id.example.com" || c.Server.WriteTimeout.D() != 45*time.Second {
+					t.Errorf("server = %+v", c.Server)
+				}
+				if len(c.Tenants) != 1 || c.Tenants[0].Clients[0].ClientSecret != "web-secret" || !c.Tenants[0].Clients[0].FirstParty {
+					t.Errorf("tenants = %+v", c.Tenants)
+				}
+				if c.Tenants[0].Users[0].Roles[0] != "admin" {
+					t.Errorf("users = %+v", c.Tenants[0].Users)
+				}
+			},
+		},
+		{
+			name: "an unknown key is named by its path",
+			yaml: "server:\n  adress: x\n",
+			want: []string{"server.adress: unknown key"},
+		},
+		{
+			name: "every problem is listed at once, decoding and validation alike",
+			yaml: "server:\n  adress: x\n  read_timeout: soon\nlog:\n  level: loud\ntenants:\n  - id: Bad_ID\n    clients:\n      - client_id: c\n        grant_types: [implicit]\n        redirect_uris: [\"javascript:alert(1)\"]\n",
+			want: []string{"server.adress: unknown key", "server.read_timeout", "log.level", "tenants[0].id", "tenants[0].clients[0].grant_types", "tenants[0].clients[0].redirect_uris[0]"},
+		},
+		{
+			name: "a bad value names its key and line",
+			yaml: "server:\n  max_body_bytes: lots\n",
+			want: []string{"server.max_body_bytes", "not a whole number", "line 2"},
+		},
+		{
+			name: "an environment variable overrides the file",
+			yaml: "server:\n  public_url: http://a.example\n",
+			env:  []string{"UMM_SERVER_PUBLIC_URL=https://b.example", "UMM_LOG_LEVEL=warn", "UMM_SECURITY_TRUSTED_PROXIES=10.0.0.0/8, 192.168.0.0/16"},
+			check: func(t *testing.T, c Config) {
+				if c.Server.PublicURL != "https://b.example" || c.Log.Level != "warn" || len(c.Security.TrustedProxies) != 2 {
+					t.Errorf("env not applied: %+v %+v %v", c.Server, c.Log, c.Security.TrustedProxies)
+				}
+			},
+		},
+		{
+			name: "an unknown UMM_ variable stops the start",
+			env:  []string{"UMM_SERVER_PUBLIK_URL=x"},
+			want: []string{"UMM_SERVER_PUBLIK_URL: unknown environment variable"},
+		},
+		{
+			name: "test-suite variables are left alone",
+			env:  []string{"UMM_TEST_POSTGRES_URL=postgres://x"},
+		},
+		{
+			name: "a bad environment value names the key and the variable",
+			env:  []string{"UMM_SERVER_IDLE_TIMEOUT=forever"},
+			want: []string{"server.idle_timeout (UMM_SERVER_IDLE_TIMEOUT)"},
+		},
+		{
+			name: "a public client with a secret is refused",
+			yaml: "tenants:\n  - id: a\n    clients:\n      - client_id: c\n        client_secret: abcdefghij\n        token_endpoint_auth_method: none\n",
+			want: []string{"tenants[0].clients[0].client_secret"},
+		},
+		{
+			name: "a duplicate user email is refused case-insensitively",
+			yaml: "tenants:\n  - id: a\n    users:\n      - email: A@example.com\n      - email: a@EXAMPLE.com\n",
+			want: []string{"tenants[0].users[1].email"},
+		},
+		{
+			name: "a redirect URI with a fragment is refused",
+			yaml: "tenants:\n  - id: a\n    clients:\n      - client_id: c\n        client_secret: abcdefghij\n        grant_types: [authorization_code]\n        redirect_uris: [\"https://a.example/cb#x\"]\n",
+			want: []string{"fragment"},
+		},
+		{
+			name: "a bad master key is explained",
+			env:  []string{"UMM_SECRETS_MASTER_KEY=c2hvcnQ="},
+			want: []string{"secrets.master_key", "32"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := ""
+			if tt.yaml != "" {
+				path = writeFile(t, tt.yaml)
+			}
+			c, err := Load(path, tt.env)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				if tt.check != nil {
+					tt.check(t, c)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Load succeeded; want errors containing %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestEnvNamesAreDerivedFromKeys(t *testing.T) {
+	names := EnvNames()
+	for env, path := range map[string]string{
+		"UMM_SERVER_PUBLIC_URL":          "server.public_url",
+		"UMM_DATABASE_URL":               "database.url",
+		"UMM_SECRETS_MASTER_KEY_FILE":    "secrets.master_key_file",
+		"UMM_SECURITY_ARGON2_MEMORY_KIB": "security.argon2_memory_kib",
+		"UMM_KEYS_ROTATION_INTERVAL":     "keys.rotation_interval",
+		"UMM_TENANTS":                    "tenants",
+	} {
+		if names[env] != path {
+			t.Errorf("%s maps to %q, want %q", env, names[env], path)
+		}
+	}
+}
+
+func TestMissingFileIsReported(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "absent.yaml"), nil)
+	if err == nil || !strings.Contains(err.Error(), "absent.yaml") {
+		t.Fatalf("err = %v", err)
+	}
+}
