@@ -31,16 +31,12 @@ func (q *queries) AccessTokenRevoked(ctx context.Context, tenantID, jti, grantID
 	return revoked > 0 || (grantID != "" && alive == 0), nil
 }
 
-// DeleteExpiredRevokedTokens removes revocation records (and used client assertion ids) past their
-// expiry: the tokens they name are dead anyway.
+// DeleteExpiredRevokedTokens removes revocation records past the expiry of the tokens they name (which
+// are dead anyway).
 func (q *queries) DeleteExpiredRevokedTokens(ctx context.Context, before time.Time) (int64, error) {
 	res, err := q.exec(ctx, `DELETE FROM revoked_tokens WHERE expires_at < ?`, before.Unix())
 	if err != nil {
 		return 0, fmt.Errorf("delete expired revoked tokens: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	if _, err := q.exec(ctx, `DELETE FROM client_assertion_jtis WHERE expires_at < ?`, before.Unix()); err != nil {
-		return n, fmt.Errorf("delete expired client assertion ids: %w", err)
-	}
-	return n, nil
+	return res.RowsAffected()
 }
