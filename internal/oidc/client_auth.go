@@ -78,6 +78,11 @@ func presentedCredentials(r *http.Request, form url.Values) (clientCredentials, 
 			return cc, errInvalidClient(nil, "the Basic credentials are malformed: client_id and client_secret must be form-urlencoded")
 		}
 		cc.method, cc.secret = authSecretBasic, keys.Secret(secret)
+		if secret == "" {
+			// Basic with an empty password presents a client_id only: that is how some libraries
+			// (golang.org/x/oauth2 among them) send a public client's id.
+			cc.method = authNone
+		}
 		n++
 	}
 	if formSecret != "" {
@@ -214,7 +219,7 @@ func (p *Provider) checkIP(ctx context.Context, tenantID, ip string) error {
 			return errThrottled(int((d + time.Second - 1) / time.Second))
 		}
 	}
-	err := p.identity.CheckIP(ctx, tenantID, "token", ip)
+	err := p.identity.CheckIP(ctx, tenantID, identity.ScopeToken, ip)
 	var te *identity.ThrottledError
 	if errors.As(err, &te) {
 		bc.ipCheck.put(key, time.Now().Add(te.RetryAfter), te.RetryAfter)
@@ -236,7 +241,7 @@ func (p *Provider) failClientAuth(ctx context.Context, tenantID, ip string, auth
 	bc := p.state()
 	key := tenantID + "\x00" + ip
 	bc.ipCheck.del(key)
-	err := p.identity.FailIP(ctx, tenantID, "token", ip)
+	err := p.identity.FailIP(ctx, tenantID, identity.ScopeToken, ip)
 	var te *identity.ThrottledError
 	switch {
 	case errors.As(err, &te):

@@ -153,6 +153,12 @@ func TestClientAuthentication(t *testing.T) {
 			{"a public client authenticates with its client_id", func() clientAuth { return publicAuth("public-cc") }, 400, "unauthorized_client"},
 			{"a public client may not present a secret", func() clientAuth { return postAuth("public-cc", "anything") }, 401, "invalid_client"},
 			{"an unknown public client fails", func() clientAuth { return publicAuth("ghost") }, 401, "invalid_client"},
+			{"a public client may send its client_id as Basic with an empty password", func() clientAuth {
+				return basicAuth("public-cc", "")
+			}, 400, "unauthorized_client"},
+			{"a confidential client sending Basic with an empty password fails", func() clientAuth {
+				return basicAuth("m2m", "")
+			}, 401, "invalid_client"},
 			{"no credentials at all fail", func() clientAuth { return clientAuth{} }, 401, "invalid_client"},
 			// private_key_jwt
 			{"private_key_jwt signed RS256 passes", func() clientAuth { return jwtAuth(rsaKey.sign(t, claims(nil))) }, 200, ""},
