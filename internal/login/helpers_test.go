@@ -151,7 +151,7 @@ func (e *env) fakeAuthorize(w http.ResponseWriter, r *http.Request) {
 		Params: store.AuthorizeParams{ResponseType: "code", RedirectURI: redirectURI, Scopes: strings.Fields(q.Get("scope")),
 			MaxAge: -1, LoginHint: q.Get("login_hint"), RequireLogin: q.Has("require_login"),
 			RequireConsent: q.Has("require_consent")},
-		BrowserHash: session.BrowserHash(w, r, e.tenant.ID),
+		BrowserHash: e.sessions.BrowserHash(w, r, e.tenant.ID),
 	}
 	if err := e.db.CreateLoginRequest(r.Context(), lr); err != nil {
 		http.Error(w, err.Error(), 500)
