@@ -13,13 +13,13 @@ import (
 
 // result is what one load phase measured.
 type result struct {
-	Requests  int64
-	Failures  int64
-	Duration  time.Duration
-	P50, P99  time.Duration
-	CPUTicks  int64 // server CPU during the phase
-	PeakRSS   int64 // KiB
-	FirstErr  string
+	Requests int64
+	Failures int64
+	Duration time.Duration
+	P50, P99 time.Duration
+	CPUTicks int64 // server CPU during the phase
+	PeakRSS  int64 // KiB
+	FirstErr string
 }
 
 func (r result) rate() float64 {
