@@ -83,7 +83,7 @@ func (a *agent) onServer(u *url.URL) bool {
 type flowOpts struct {
 	Email, Password string // filled into the sign-in form; empty: a sign-in form is an error
 	Consent         string // "allow" or "deny" on a consent or device approval page; empty: such a page is an error
-	UserCode        bool   // submit the device user-code form as it is (prefilled by verification_uri_complete)
+	UserCode        string // typed into the device user-code form; empty: such a form is an error
 }
 
 // authorize starts at authURL and follows the flow until a redirect leaves the server, which it returns
@@ -106,6 +106,7 @@ func (a *agent) walk(start string, o flowOpts) (leave *url.URL, last *page, err 
 	if err != nil {
 		return nil, nil, err
 	}
+	sentPassword := false
 	for range 20 {
 		switch {
 		case p.Status >= 300 && p.Status < 400:
@@ -136,7 +137,11 @@ func (a *agent) walk(start string, o flowOpts) (leave *url.URL, last *page, err 
 					vals.Set(in["name"], o.Email)
 				}
 				if in := f.input("autocomplete", "current-password"); in != nil {
+					if sentPassword {
+						return nil, p, fmt.Errorf("the sign-in form came back after the password was sent: %s", snippet(p.Body))
+					}
 					vals.Set(in["name"], o.Password)
+					sentPassword = true
 				}
 			} else if f = findForm(forms, func(f form) bool { return f.button("name", "decision") != nil }); f != nil {
 				if o.Consent == "" {
@@ -144,8 +149,9 @@ func (a *agent) walk(start string, o flowOpts) (leave *url.URL, last *page, err 
 				}
 				vals = f.values()
 				vals.Set("decision", o.Consent)
-			} else if f = findForm(forms, func(f form) bool { return f.input("name", "user_code") != nil }); f != nil && o.UserCode {
+			} else if f = findForm(forms, func(f form) bool { return f.input("name", "user_code") != nil }); f != nil && o.UserCode != "" {
 				vals = f.values()
+				vals.Set("user_code", o.UserCode)
 			} else {
 				return nil, p, nil
 			}

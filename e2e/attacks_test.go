@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
 	"github.com/umm-project/umm/internal/store/storetest"
@@ -36,7 +37,11 @@ func TestAttacks(t *testing.T) {
 			t.Run("logout never redirects to an unregistered post_logout_redirect_uri", func(t *testing.T) { testLogoutRedirect(t, s) })
 			t.Run("a wrong password and an unknown account get the same answer and no session", func(t *testing.T) { testLoginEnumeration(t, s) })
 			t.Run("a session cookie of tenant acme is no session at tenant other", func(t *testing.T) { testCrossTenantSession(t, s) })
-			t.Run("a device code stays pending until the user denies it, then answers access_denied", func(t *testing.T) { testDeviceDeny(t, s) })
+			t.Run("a device code stays pending until the user types it and denies, then answers access_denied", func(t *testing.T) { testDeviceDeny(t, s) })
+			t.Run("a refresh may narrow the scope but not widen it", func(t *testing.T) { testRefreshScope(t, s) })
+			t.Run("userinfo refuses an access token without a user", func(t *testing.T) { testUserinfoClientToken(t, s) })
+			t.Run("a client cannot revoke another client's token", func(t *testing.T) { testRevokeOtherClient(t, s) })
+			t.Run("each tenant signs in only its own users under its own issuer", func(t *testing.T) { testTenantUsers(t, s) })
 		})
 	}
 }
@@ -639,16 +644,18 @@ func testCrossTenantSession(t *testing.T, s *server) {
 }
 
 func testDeviceDeny(t *testing.T, s *server) {
+	t.Helper()
 	resp, body, err := s.postForm("/t/acme/device_authorization", "web", webSecret, url.Values{"scope": {"openid"}})
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("device authorization: %v %s", errOrStatus(resp, err), snippet(string(body)))
 	}
 	var da struct {
 		DeviceCode string `json:"device_code"`
-		Complete   string `json:"verification_uri_complete"`
+		UserCode   string `json:"user_code"`
+		URI        string `json:"verification_uri"`
 		Interval   int    `json:"interval"`
 	}
-	if err := json.Unmarshal(body, &da); err != nil || da.DeviceCode == "" || da.Complete == "" {
+	if err := json.Unmarshal(body, &da); err != nil || da.DeviceCode == "" || da.URI == "" || da.UserCode == "" {
 		t.Fatalf("device authorization answered %s", snippet(string(body)))
 	}
 	poll := func() tokenResponse {
@@ -659,7 +666,9 @@ func testDeviceDeny(t *testing.T, s *server) {
 	}
 	polled := time.Now()
 	a := newAgent(s)
-	leave, last, err := a.walk(da.Complete, flowOpts{Email: aliceEmail, Password: alicePassword, Consent: "deny", UserCode: true})
+	// The user types the code as people do: lower case, without the hyphen.
+	typed := strings.ToLower(strings.ReplaceAll(da.UserCode, "-", ""))
+	leave, last, err := a.walk(da.URI, flowOpts{Email: aliceEmail, Password: alicePassword, Consent: "deny", UserCode: typed})
 	if err != nil || leave != nil {
 		t.Fatalf("the device pages ended at %v / %v, want a page: %v", leave, last, err)
 	}
@@ -668,5 +677,97 @@ func testDeviceDeny(t *testing.T, s *server) {
 	}
 	if r := poll(); r.Status != http.StatusBadRequest || r.Error != "access_denied" {
 		t.Errorf("polling after the user denied answered %d %q, want 400 access_denied (RFC 8628 §3.5)", r.Status, r.Error)
+	}
+}
+
+func testRefreshScope(t *testing.T, s *server) {
+	a := newAgent(s)
+	verifier := oauth2.GenerateVerifier()
+	tr := s.redeem(t, a.mustCode(t, verifier), verifier) // scope openid email offline_access
+	if tr.Status != http.StatusOK {
+		t.Fatalf("redeem: %d %s", tr.Status, snippet(tr.Raw))
+	}
+	wide := s.token(t, "acme", "web", webSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken},
+		"scope": {"openid email offline_access api:read"}})
+	if wide.Status != http.StatusBadRequest || wide.Error != "invalid_scope" {
+		t.Errorf("a refresh asking for a scope the grant lacks answered %d %q, want 400 invalid_scope (RFC 6749 §6)", wide.Status, wide.Error)
+	}
+	narrow := s.token(t, "acme", "web", webSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken},
+		"scope": {"openid offline_access"}})
+	if narrow.Status != http.StatusOK {
+		t.Fatalf("a refresh narrowing the scope answered %d %s, want 200", narrow.Status, snippet(narrow.Raw))
+	}
+	if _, m := s.introspect(t, "acme", "web", webSecret, narrow.AccessToken); strings.Contains(str(m["scope"]), "email") {
+		t.Errorf("the narrowed access token still has scope %v", m["scope"])
+	}
+}
+
+func testUserinfoClientToken(t *testing.T, s *server) {
+	cc := s.token(t, "acme", "web", webSecret, url.Values{"grant_type": {"client_credentials"}, "scope": {"api:read"}})
+	if cc.Status != http.StatusOK {
+		t.Fatalf("client_credentials: %d %s", cc.Status, snippet(cc.Raw))
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.Issuer("acme")+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+cc.AccessToken)
+	resp, err := httpClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+		t.Errorf("userinfo with a client_credentials token answered %s, want 401 or 403 (OIDC Core §5.3: openid scope needed)", resp.Status)
+	}
+}
+
+func testRevokeOtherClient(t *testing.T, s *server) {
+	a := newAgent(s)
+	verifier := oauth2.GenerateVerifier()
+	tr := s.redeem(t, a.mustCode(t, verifier), verifier)
+	if tr.Status != http.StatusOK {
+		t.Fatalf("redeem: %d %s", tr.Status, snippet(tr.Raw))
+	}
+	resp, body, err := s.postForm("/t/acme/revoke", "thirdparty", thirdSecret, url.Values{"token": {tr.RefreshToken}})
+	if err != nil || resp.StatusCode >= 500 {
+		t.Fatalf("revoke as another client: %v %s", errOrStatus(resp, err), snippet(string(body)))
+	}
+	if r := s.refresh(t, tr.RefreshToken); r.Status != http.StatusOK {
+		t.Errorf("after another client tried to revoke it, the refresh token answered %d %s; RFC 7009 §2.1 refuses such a request", r.Status, snippet(r.Raw))
+	}
+}
+
+func testTenantUsers(t *testing.T, s *server) {
+	q := codeParams("otherweb", s.RP.URL+"/cb")
+	if _, err := newAgent(s).authorize(authorizeURL(s, "other", q), flowOpts{Email: aliceEmail, Password: alicePassword}); err == nil {
+		t.Error("alice, a user of acme, signed in at tenant other")
+	}
+	a := newAgent(s)
+	verifier := oauth2.GenerateVerifier()
+	v := a.code(t, "other", "otherweb", s.RP.URL+"/cb", verifier, flowOpts{Email: bobEmail, Password: bobPassword}, nil)
+	if v.Get("iss") != s.Issuer("other") {
+		t.Errorf("callback iss = %q, want %q", v.Get("iss"), s.Issuer("other"))
+	}
+	tr := s.token(t, "other", "otherweb", otherSecret, url.Values{"grant_type": {"authorization_code"}, "code": {v.Get("code")},
+		"redirect_uri": {s.RP.URL + "/cb"}, "code_verifier": {verifier}})
+	if tr.Status != http.StatusOK {
+		t.Fatalf("redeem at other: %d %s", tr.Status, snippet(tr.Raw))
+	}
+	ctx := oidc.ClientContext(testCtx(t, time.Minute), httpClient())
+	p, err := oidc.NewProvider(ctx, s.Issuer("other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idt, err := p.Verifier(&oidc.Config{ClientID: "otherweb"}).Verify(ctx, tr.IDToken)
+	if err != nil {
+		t.Fatalf("bob's ID token does not verify at other's issuer: %v", err)
+	}
+	var c idClaims
+	_ = idt.Claims(&c)
+	if c.Email != bobEmail {
+		t.Errorf("ID token email = %q, want %q", c.Email, bobEmail)
+	}
+	// acme's keys do not verify other's tokens.
+	acme := oidc.NewVerifier(s.Issuer("other"), oidc.NewRemoteKeySet(ctx, s.Issuer("acme")+"/jwks.json"), &oidc.Config{ClientID: "otherweb"})
+	if _, err := acme.Verify(ctx, tr.IDToken); err == nil {
+		t.Error("tenant other's ID token verifies with tenant acme's JWKS: the tenants share a signing key")
 	}
 }

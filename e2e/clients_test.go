@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -77,6 +78,16 @@ func testClients(t *testing.T, backend string) {
 		}
 		if !slices.Contains(meta.CodeChallengeMethods, "S256") || slices.Contains(meta.CodeChallengeMethods, "plain") {
 			t.Errorf("code_challenge_methods_supported = %q, want S256 and not plain (RFC 9700 §2.1.1)", meta.CodeChallengeMethods)
+		}
+		var rfc8414 discovery
+		resp, err := httpClient().Get(s.URL + "/.well-known/oauth-authorization-server/t/acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&rfc8414)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || rfc8414.Issuer != s.Issuer("acme") || rfc8414.TokenEndpoint != meta.TokenEndpoint {
+			t.Errorf("RFC 8414 metadata at /.well-known/oauth-authorization-server/t/acme: %s %v issuer %q, want issuer %q", resp.Status, err, rfc8414.Issuer, s.Issuer("acme"))
 		}
 		if !meta.IssParameter {
 			t.Errorf("authorization_response_iss_parameter_supported is not true (RFC 9207 §3)")
@@ -167,8 +178,24 @@ func testClients(t *testing.T, backend string) {
 		if err != nil {
 			t.Fatalf("userinfo: %v", err)
 		}
-		if ui.Subject != idt.Subject || ui.Email != aliceEmail {
-			t.Errorf("userinfo sub=%q email=%q, want sub=%q email=%q", ui.Subject, ui.Email, idt.Subject, aliceEmail)
+		if ui.Subject != idt.Subject || ui.Email != aliceEmail || !ui.EmailVerified {
+			t.Errorf("userinfo sub=%q email=%q verified=%v, want sub=%q email=%q verified", ui.Subject, ui.Email, ui.EmailVerified, idt.Subject, aliceEmail)
+		}
+		var profile struct {
+			GivenName  string `json:"given_name"`
+			FamilyName string `json:"family_name"`
+		}
+		if err := ui.Claims(&profile); err != nil || profile.GivenName != "Alice" || profile.FamilyName != "Example" {
+			t.Errorf("userinfo profile claims = %+v (%v), want given_name Alice and family_name Example for scope profile", profile, err)
+		}
+		// RFC 9068: a JWT access token with typ at+jwt and the claims a resource server needs.
+		h, at := jwtParts(t, tok.AccessToken)
+		if h["typ"] != "at+jwt" {
+			t.Errorf("access token typ = %v, want at+jwt (RFC 9068 §2.1)", h["typ"])
+		}
+		if at["iss"] != s.Issuer("acme") || at["sub"] != idt.Subject || at["client_id"] != "web" || str(at["jti"]) == "" ||
+			at["exp"] == nil || at["iat"] == nil || !strings.Contains(str(at["scope"]), "openid") || !audHas(at["aud"], "web") {
+			t.Errorf("access token claims = %v, want iss, sub, aud with web, client_id web, jti, exp, iat and scope (RFC 9068 §2.2)", at)
 		}
 		if !s.active(t, tok.AccessToken) {
 			t.Error("the fresh access token is not active at introspection")
@@ -475,6 +502,21 @@ func wantOAuthError(t *testing.T, what string, err error, code string) {
 	case re.ErrorCode != code:
 		t.Errorf("%s: error %q (%s), want %q", what, re.ErrorCode, re.ErrorDescription, code)
 	}
+}
+
+// audHas reports whether a JWT aud claim (a string or a list) contains want.
+func audHas(aud any, want string) bool {
+	switch v := aud.(type) {
+	case string:
+		return v == want
+	case []any:
+		for _, a := range v {
+			if a == want {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func random() string { return oauth2.GenerateVerifier()[:22] }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
 	"github.com/umm-project/umm/internal/store/storetest"
@@ -30,7 +31,11 @@ func TestCrashSafety(t *testing.T) {
 func testCrash(t *testing.T, backend string) {
 	s := startServer(t, backend)
 	a := newAgent(s)
-	a.mustCode(t, oauth2.GenerateVerifier()) // alice signs in; the burst rides on her SSO session
+	verifier := oauth2.GenerateVerifier()
+	before := s.redeem(t, a.mustCode(t, verifier), verifier) // alice signs in; the burst rides on her SSO session
+	if before.Status != http.StatusOK || before.IDToken == "" {
+		t.Fatalf("redeem: %d %s", before.Status, snippet(before.Raw))
+	}
 
 	// Each worker loops: authorize (SSO, no form) -> code -> token, and records the refresh token of every
 	// redemption the server answered 200. A recorded token is never used before the restart, so no
@@ -113,6 +118,12 @@ func testCrash(t *testing.T, backend string) {
 	check.Wait()
 	if n := lost.Load(); n > 0 {
 		t.Errorf("%d of %d acknowledged refresh tokens were lost in the crash", n, len(tokens))
+	}
+
+	ctx := oidc.ClientContext(testCtx(t, time.Minute), httpClient())
+	v := oidc.NewVerifier(s.Issuer("acme"), oidc.NewRemoteKeySet(ctx, s.Issuer("acme")+"/jwks.json"), &oidc.Config{ClientID: "web"})
+	if _, err := v.Verify(ctx, before.IDToken); err != nil {
+		t.Errorf("an ID token signed before the crash does not verify against the JWKS after it: %v", err)
 	}
 
 	q := codeParams("web", redirect)
