@@ -152,6 +152,25 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	return int(v.Int64), nil
 }
 
+// AppliedMigrations lists the versions recorded in schema_migrations, in order (the table's primary key
+// allows each once).
+func (db *DB) AppliedMigrations(ctx context.Context) ([]int, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT version FROM schema_migrations ORDER BY version")
+	if err != nil {
+		return nil, fmt.Errorf("applied migrations: %w", err)
+	}
+	defer rows.Close()
+	var vs []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("applied migrations: %w", err)
+		}
+		vs = append(vs, v)
+	}
+	return vs, rows.Err()
+}
+
 // Ready reports whether the database answers and every embedded migration is applied (/readyz).
 func (db *DB) Ready(ctx context.Context) error {
 	v, err := db.SchemaVersion(ctx)
