@@ -209,9 +209,8 @@ func (p *Provider) checkIP(ctx context.Context, tenantID, ip string) error {
 	if p.identity == nil || ip == "" {
 		return nil
 	}
-	bc := p.state()
 	key := tenantID + "\x00" + ip
-	if until, ok := bc.ipCheck.get(key); ok {
+	if until, ok := p.ipCheck.get(key); ok {
 		if until.IsZero() {
 			return nil
 		}
@@ -222,13 +221,13 @@ func (p *Provider) checkIP(ctx context.Context, tenantID, ip string) error {
 	err := p.identity.CheckIP(ctx, tenantID, identity.ScopeToken, ip)
 	var te *identity.ThrottledError
 	if errors.As(err, &te) {
-		bc.ipCheck.put(key, time.Now().Add(te.RetryAfter), te.RetryAfter)
+		p.ipCheck.put(key, time.Now().Add(te.RetryAfter), te.RetryAfter)
 		return errThrottled(te.RetryAfterSeconds())
 	}
 	if err != nil {
 		return fmt.Errorf("check client ip: %w", err)
 	}
-	bc.ipCheck.put(key, time.Time{}, ipCheckCacheTTL)
+	p.ipCheck.put(key, time.Time{}, ipCheckCacheTTL)
 	return nil
 }
 
@@ -238,14 +237,13 @@ func (p *Provider) failClientAuth(ctx context.Context, tenantID, ip string, auth
 	if p.identity == nil || ip == "" {
 		return authErr
 	}
-	bc := p.state()
 	key := tenantID + "\x00" + ip
-	bc.ipCheck.del(key)
+	p.ipCheck.del(key)
 	err := p.identity.FailIP(ctx, tenantID, identity.ScopeToken, ip)
 	var te *identity.ThrottledError
 	switch {
 	case errors.As(err, &te):
-		bc.ipCheck.put(key, time.Now().Add(te.RetryAfter), te.RetryAfter)
+		p.ipCheck.put(key, time.Now().Add(te.RetryAfter), te.RetryAfter)
 	case err != nil:
 		p.log.ErrorContext(ctx, "count client authentication failure", "tenant", tenantID, "err", err,
 			"request_id", web.RequestIDFrom(ctx))
@@ -399,18 +397,17 @@ func (p *Provider) clientKeys(ctx context.Context, c store.Client, kid string) (
 	if c.JWKSURI == "" {
 		return nil, errors.New("the client has neither jwks nor jwks_uri")
 	}
-	bc := p.state()
-	if e, ok := bc.jwks.get(c.JWKSURI); ok && (kid == "" || hasKid(e.set, kid) || time.Since(e.fetched) < jwksRefetchWindow) {
+	if e, ok := p.clientJWKS.get(c.JWKSURI); ok && (kid == "" || hasKid(e.set, kid) || time.Since(e.fetched) < jwksRefetchWindow) {
 		return e.set, nil
 	}
-	bc.jwksMu.Lock()
-	defer bc.jwksMu.Unlock()
-	if e, ok := bc.jwks.get(c.JWKSURI); ok && (kid == "" || hasKid(e.set, kid) || time.Since(e.fetched) < jwksRefetchWindow) {
+	p.clientJWKSMu.Lock()
+	defer p.clientJWKSMu.Unlock()
+	if e, ok := p.clientJWKS.get(c.JWKSURI); ok && (kid == "" || hasKid(e.set, kid) || time.Since(e.fetched) < jwksRefetchWindow) {
 		return e.set, nil // fetched by another request meanwhile
 	}
 	fctx, cancel := context.WithTimeout(ctx, jwksFetchTimeout)
 	defer cancel()
-	body, err := bc.httpGet(fctx, c.JWKSURI)
+	body, err := fetchURL(fctx, c.JWKSURI)
 	if err != nil {
 		return nil, fmt.Errorf("fetch jwks_uri: %w", err)
 	}
@@ -418,7 +415,7 @@ func (p *Provider) clientKeys(ctx context.Context, c store.Client, kid string) (
 	if err := json.Unmarshal(body, &set); err != nil {
 		return nil, fmt.Errorf("jwks_uri document: %w", err)
 	}
-	bc.jwks.put(c.JWKSURI, jwksEntry{set: &set, fetched: time.Now()}, jwksCacheTTL)
+	p.clientJWKS.put(c.JWKSURI, jwksEntry{set: &set, fetched: time.Now()}, jwksCacheTTL)
 	return &set, nil
 }
 

@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-	"weak"
 
 	"github.com/umm-project/umm/internal/store"
 )
 
-// Per-node caches of the back channel. They keep the hot paths (client_credentials, introspection) free of
+// Per-node caches of the back channel (fields of Provider). They keep the hot paths (client_credentials, introspection) free of
 // database reads: every entry lives a few seconds, so a change made on another node (a client's secret
 // rotated, an access token revoked) is seen by this node within that time, and at once on the node that
 // made it (which updates its own cache).
@@ -27,49 +25,17 @@ const (
 	jwksRefetchWindow = 30 * time.Second // a kid not in a JWKS older than this triggers a refetch
 )
 
-// backChannel holds the token endpoint's per-node state for one Provider. It never refers to the
-// Provider, so that the Provider can be collected (see state).
-type backChannel struct {
-	clients  ttlCache[clientEntry]  // tenant \x00 client_id
-	ipCheck  ttlCache[time.Time]    // tenant \x00 ip -> zero: not throttled; else throttled until then
-	revoked  ttlCache[bool]         // tenant \x00 jti -> revoked
-	grantsRv ttlCache[bool]         // tenant \x00 grant id -> revoked on this node
-	verified ttlCache[accessClaims] // tenant \x00 SHA-256(access token) -> its verified claims, until exp
-	jwks     ttlCache[jwksEntry]    // jwks_uri -> fetched key set
-	jwksMu   sync.Mutex             // one fetch at a time per node
-	httpGet  func(ctx context.Context, uri string) ([]byte, error)
-}
-
+// clientEntry is a cached client lookup; found is false for a client that does not exist.
 type clientEntry struct {
 	c     store.Client
 	found bool
 }
 
-var backChannels sync.Map // weak.Pointer[Provider] -> *backChannel
-
-// state returns p's back-channel state, creating it on first use. The state lives in a side table keyed
-// by a weak pointer (Provider is declared in provider.go, owned by the front-channel code), removed when
-// the Provider is collected.
-func (p *Provider) state() *backChannel {
-	key := weak.Make(p)
-	if v, ok := backChannels.Load(key); ok {
-		return v.(*backChannel)
-	}
-	bc := &backChannel{httpGet: fetchURL}
-	bc.verified.limit = maxVerifiedTokens
-	v, loaded := backChannels.LoadOrStore(key, bc)
-	if !loaded {
-		runtime.AddCleanup(p, func(k weak.Pointer[Provider]) { backChannels.Delete(k) }, key)
-	}
-	return v.(*backChannel)
-}
-
 // client returns the tenant's client from the per-node cache (clientCacheTTL), reading the database on a
 // miss. An unknown client is cached too (briefly), so a flood of requests naming one costs no queries.
 func (p *Provider) client(ctx context.Context, tenantID, clientID string) (store.Client, error) {
-	bc := p.state()
 	key := tenantID + "\x00" + clientID
-	if e, ok := bc.clients.get(key); ok {
+	if e, ok := p.clients.get(key); ok {
 		if !e.found {
 			return store.Client{}, fmt.Errorf("client %s: %w", clientID, store.ErrNotFound)
 		}
@@ -78,12 +44,12 @@ func (p *Provider) client(ctx context.Context, tenantID, clientID string) (store
 	c, err := p.db.GetClient(ctx, tenantID, clientID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		bc.clients.put(key, clientEntry{}, clientCacheTTL)
+		p.clients.put(key, clientEntry{}, clientCacheTTL)
 		return store.Client{}, err
 	case err != nil:
 		return store.Client{}, err
 	}
-	bc.clients.put(key, clientEntry{c: c, found: true}, clientCacheTTL)
+	p.clients.put(key, clientEntry{c: c, found: true}, clientCacheTTL)
 	return c, nil
 }
 

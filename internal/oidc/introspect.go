@@ -103,7 +103,7 @@ func (p *Provider) introspectRefreshToken(ctx context.Context, t store.Tenant, t
 	if !rt.UsedAt.IsZero() || !now.Before(rt.ExpiresAt) || !g.Alive(now) {
 		return introspection{}, nil
 	}
-	if _, revoked := p.state().grantsRv.get(t.ID + "\x00" + g.ID); revoked {
+	if _, revoked := p.grantsRv.get(t.ID + "\x00" + g.ID); revoked {
 		return introspection{}, nil
 	}
 	res := introspection{
@@ -122,14 +122,13 @@ func (p *Provider) introspectRefreshToken(ctx context.Context, t store.Tenant, t
 // "not revoked" answer from the database is believed for revokedCacheTTL (so a revocation made on another
 // node takes effect here within that time).
 func (p *Provider) accessTokenRevoked(ctx context.Context, tenantID, jti, gid string) (bool, error) {
-	bc := p.state()
 	if gid != "" {
-		if _, ok := bc.grantsRv.get(tenantID + "\x00" + gid); ok {
+		if _, ok := p.grantsRv.get(tenantID + "\x00" + gid); ok {
 			return true, nil
 		}
 	}
 	key := tenantID + "\x00" + jti
-	if revoked, ok := bc.revoked.get(key); ok {
+	if revoked, ok := p.revoked.get(key); ok {
 		return revoked, nil
 	}
 	revoked, err := p.db.AccessTokenRevoked(ctx, tenantID, jti, gid)
@@ -140,11 +139,11 @@ func (p *Provider) accessTokenRevoked(ctx context.Context, tenantID, jti, gid st
 	if revoked {
 		ttl = revokedGrantCacheTTL // revocation is permanent
 	}
-	bc.revoked.put(key, revoked, ttl)
+	p.revoked.put(key, revoked, ttl)
 	return revoked, nil
 }
 
 // noteAccessTokenRevoked records on this node that jti is revoked until exp.
 func (p *Provider) noteAccessTokenRevoked(tenantID, jti string, exp time.Time) {
-	p.state().revoked.put(tenantID+"\x00"+jti, true, max(time.Until(exp), time.Second))
+	p.revoked.put(tenantID+"\x00"+jti, true, max(time.Until(exp), time.Second))
 }

@@ -208,8 +208,7 @@ func (p *Provider) parseAccessToken(ctx context.Context, tenant store.Tenant, to
 	}
 	sum := sha256.Sum256([]byte(token))
 	key := tenant.ID + "\x00" + string(sum[:])
-	bc := p.state()
-	if c, ok := bc.verified.get(key); ok {
+	if c, ok := p.verified.get(key); ok {
 		return c, nil
 	}
 	c, err := p.verifyAccessTokenSignature(ctx, tenant, token)
@@ -217,7 +216,7 @@ func (p *Provider) parseAccessToken(ctx context.Context, tenant store.Tenant, to
 		return c, err
 	}
 	if ttl := time.Until(time.Unix(c.ExpiresAt, 0)); ttl > 0 {
-		bc.verified.put(key, c, min(ttl, time.Hour))
+		p.verified.put(key, c, min(ttl, time.Hour))
 	}
 	return c, nil
 }

@@ -56,6 +56,15 @@ type Provider struct {
 	tenants      sync.Map // tenant id -> *tenantEntry
 	tenantMisses atomic.Int64
 	discovery    sync.Map // tenant id -> *discoveryEntry (discovery.go)
+
+	// Per-node caches of the back channel (client_cache.go).
+	clients      ttlCache[clientEntry]  // tenant \x00 client_id
+	ipCheck      ttlCache[time.Time]    // tenant \x00 ip -> zero: not throttled; else throttled until then
+	revoked      ttlCache[bool]         // tenant \x00 jti -> revoked
+	grantsRv     ttlCache[bool]         // tenant \x00 grant id -> revoked on this node
+	verified     ttlCache[accessClaims] // tenant \x00 SHA-256(access token) -> its verified claims, until exp
+	clientJWKS   ttlCache[jwksEntry]    // jwks_uri -> fetched key set
+	clientJWKSMu sync.Mutex             // one jwks_uri fetch at a time per node
 }
 
 // tenantCacheTTL bounds how long a node serves a tenant's cached row (settings, existence).
@@ -87,6 +96,7 @@ func New(d Deps) (*Provider, error) {
 		metrics: d.Metrics, csrf: d.CSRF, publicURL: strings.TrimSuffix(d.PublicURL, "/"),
 		log: d.Log, now: d.Now, limiter: d.Limiter, pages: pages,
 	}
+	p.verified.limit = maxVerifiedTokens
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}

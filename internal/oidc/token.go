@@ -147,7 +147,7 @@ func (p *Provider) revokeGrant(ctx context.Context, t store.Tenant, g store.Gran
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("revoke grant: %w", err)
 	}
-	p.state().grantsRv.put(t.ID+"\x00"+g.ID, true, revokedGrantCacheTTL)
+	p.grantsRv.put(t.ID+"\x00"+g.ID, true, revokedGrantCacheTTL)
 	return nil
 }
 
