@@ -84,6 +84,7 @@ type flowOpts struct {
 	Email, Password string // filled into the sign-in form; empty: a sign-in form is an error
 	Consent         string // "allow" or "deny" on a consent or device approval page; empty: such a page is an error
 	UserCode        string // typed into the device user-code form; empty: such a form is an error
+	StopAt          string // a path on the server: walk returns the redirect to it instead of following it
 }
 
 // authorize starts at authURL and follows the flow until a redirect leaves the server, which it returns
@@ -114,7 +115,7 @@ func (a *agent) walk(start string, o flowOpts) (leave *url.URL, last *page, err 
 			if err != nil || p.Header.Get("Location") == "" {
 				return nil, p, fmt.Errorf("%d from %s with Location %q", p.Status, p.URL.Path, p.Header.Get("Location"))
 			}
-			if !a.onServer(loc) {
+			if !a.onServer(loc) || (o.StopAt != "" && loc.Path == o.StopAt) {
 				return loc, p, nil
 			}
 			if p, err = a.get(loc.String()); err != nil {

@@ -42,6 +42,11 @@ func TestAttacks(t *testing.T) {
 			t.Run("userinfo refuses an access token without a user", func(t *testing.T) { testUserinfoClientToken(t, s) })
 			t.Run("a client cannot revoke another client's token", func(t *testing.T) { testRevokeOtherClient(t, s) })
 			t.Run("each tenant signs in only its own users under its own issuer", func(t *testing.T) { testTenantUsers(t, s) })
+			t.Run("a refresh token used by 20 requests at once succeeds at most once", func(t *testing.T) { testRefreshRace(t, s) })
+			t.Run("an approved device code yields one token set however often it is polled", func(t *testing.T) { testDevicePollRace(t, s) })
+			t.Run("a login request resumes once and only in the browser that started it", func(t *testing.T) { testResumeBinding(t, s) })
+			t.Run("signing in again rotates the session and the old cookie is worthless", func(t *testing.T) { testSessionRotation(t, s) })
+			t.Run("signing out everywhere on the account page ends the other browsers' sessions", func(t *testing.T) { testEndAllSessions(t, s) })
 		})
 	}
 }
@@ -469,6 +474,7 @@ func testMalformed(t *testing.T, s *server) {
 		{"a duplicated client_id at device authorization", "POST", "/t/acme/device_authorization", form, "client_id=web&client_id=web", basic, false},
 		{"a 10k-character bearer token at userinfo", "GET", "/t/acme/userinfo", "", "", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+big) }, false},
 		{"a non-ASCII bearer token at userinfo", "GET", "/t/acme/userinfo", "", "", func(r *http.Request) { r.Header.Set("Authorization", "Bearer \xff\xfe") }, false},
+		{"a 2 MB login POST", "POST", "/t/acme/login?lr=x", form, "email=" + strings.Repeat("e", 2<<20), nil, false},
 		{"a login POST for an unknown login request", "POST", "/t/acme/login?lr=nosuchrequest", form, "email=a%40b.c&password=x", nil, false},
 		{"a 10k-character login request id", "GET", "/t/acme/login?lr=" + big, "", "", nil, false},
 		{"non-UTF-8 in a login POST", "POST", "/t/acme/login?lr=%ff", form, "email=%ff%fe&password=%ff", nil, false},
