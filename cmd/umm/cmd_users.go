@@ -130,9 +130,10 @@ func usersListCommand() *command {
 func usersSetPasswordCommand() *command {
 	return &command{
 		name:  "users set-password",
-		short: "set a user's password (from a prompt or stdin)",
+		short: "set a user's password, ending their sessions and grants",
 		summary: `Set a user's password. It is asked for twice without echo, or read from the first line of
-standard input when it is not a terminal.`,
+standard input when it is not a terminal. As after any password reset, the user's sessions end and their
+grants are revoked (refresh tokens stop working), so whoever knew the old password is signed out.`,
 		flags: userFlags,
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
 			if err := noArgs(args); err != nil {
@@ -153,7 +154,7 @@ standard input when it is not a terminal.`,
 				if err := s.Admin.SetPassword(ctx, u.TenantID, u.ID, keys.Secret(pw), actorCLI); err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "password set for %s\n", u.Email)
+				fmt.Fprintf(e.stdout, "password set for %s; their sessions and grants have ended\n", u.Email)
 				return nil
 			})
 		},

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/store"
@@ -78,9 +80,73 @@ func (s *Service) ListUsers(ctx context.Context, tenantID, after string, limit i
 	return s.identity.ListUsers(ctx, tenantID, after, limit)
 }
 
-// SetPassword replaces a user's password after checking the password policy.
+// SetPassword replaces a user's password after checking the password policy. It is an operator's reset
+// (CLI, seed, later the admin API), so, as after a reset in other identity providers, whoever held the old
+// password loses what it gave them: in the same transaction as the new hash and its password.changed
+// event, every session of the user ends (session.ended, reason password_reset) and every grant is revoked
+// (grant.revoked, reason password_reset), so refresh tokens stop working and access tokens stop
+// introspecting.
 func (s *Service) SetPassword(ctx context.Context, tenantID, userID string, password keys.Secret, actor string) error {
-	return invalidUser(s.identity.SetPassword(ctx, tenantID, userID, string(password), actor))
+	return s.setPassword(ctx, tenantID, userID, password, actor, nil)
+}
+
+// setPassword is SetPassword running also, in its transaction, inTx (when not nil).
+func (s *Service) setPassword(ctx context.Context, tenantID, userID string, password keys.Secret, actor string, inTx func(tx *store.Tx) error) error {
+	u, err := s.identity.GetUser(ctx, tenantID, userID)
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	if err := identity.CheckPasswordPolicy(string(password), u.Email); err != nil {
+		return invalidUser(err)
+	}
+	hash, err := s.identity.HashPassword(ctx, string(password))
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	now := s.now()
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.GetUser(ctx, tenantID, userID); err != nil { // deleted meanwhile
+			return err
+		}
+		if err := tx.SetPasswordHash(ctx, tenantID, userID, hash, now); err != nil {
+			return err
+		}
+		if err := tx.AppendEvent(ctx, at(events.PasswordChanged(tenantID, userID, actor), now)); err != nil {
+			return err
+		}
+		sids, err := tx.EndUserSessions(ctx, tenantID, userID, now)
+		if err != nil {
+			return err
+		}
+		for _, sid := range sids {
+			if err := tx.AppendEvent(ctx, at(events.SessionEnded(tenantID, userID, sid, actor, events.ReasonPasswordReset), now)); err != nil {
+				return err
+			}
+		}
+		grants, err := tx.RevokeGrantsByUser(ctx, tenantID, userID, "", now)
+		if err != nil {
+			return err
+		}
+		for _, g := range grants {
+			if err := tx.AppendEvent(ctx, at(events.GrantRevoked(tenantID, userID, g.ClientID, g.ID, actor, events.ReasonPasswordReset), now)); err != nil {
+				return err
+			}
+		}
+		if inTx != nil {
+			return inTx(tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	return nil
+}
+
+// at stamps an event with the service clock's time.
+func at(e store.Event, t time.Time) store.Event {
+	e.CreatedAt = t
+	return e
 }
 
 // SetDisabled disables (or enables again) a user.
