@@ -157,24 +157,39 @@ func (s *Service) seedClient(ctx context.Context, tenantID string, c config.Clie
 	})
 }
 
-// seedUser creates the user, or brings an existing one to what the seed says (names, verified flag,
-// roles and, when the seed has one, the password). identity writes each change with its event; the
-// fingerprint is recorded afterwards, so an interrupted start applies the item again (which is harmless).
+// seedUser creates the user, or brings an existing one to what the seed says. The entry has two
+// fingerprints: its profile (names, verified flag, roles) and its password. Each part is applied only when
+// its own fingerprint changed, so editing a seeded user's name does not reset a password the user or an
+// operator has changed since; editing the seed's password does (as an operator's reset, which ends the
+// user's sessions and grants). The password's fingerprint commits in the transaction that sets it; the
+// profile's is recorded after identity wrote the profile, so a start interrupted in between applies the
+// profile again, which changes nothing.
 func (s *Service) seedUser(ctx context.Context, tenantID string, u config.UserSeed, res *SeedResult) error {
 	email, err := identity.NormalizeEmail(u.Email)
 	if err != nil {
 		return &InvalidError{Problems: []string{"email: " + err.Error()}}
 	}
-	item := "user:" + email
-	fp, err := s.fingerprint("user", tenantID, u)
+	profileItem, passwordItem := "user:"+email, "user-password:"+email
+	profile := u
+	profile.Password = ""
+	fpProfile, err := s.fingerprint("user", tenantID, profile)
 	if err != nil {
 		return err
 	}
-	old, err := s.db.GetSeedFingerprint(ctx, tenantID, item)
+	fpPassword, err := s.fingerprint("user-password", tenantID, struct{ Email, Password string }{email, u.Password})
 	if err != nil {
 		return err
 	}
-	if old == fp {
+	oldProfile, err := s.db.GetSeedFingerprint(ctx, tenantID, profileItem)
+	if err != nil {
+		return err
+	}
+	oldPassword, err := s.db.GetSeedFingerprint(ctx, tenantID, passwordItem)
+	if err != nil {
+		return err
+	}
+	profileChanged, passwordChanged := oldProfile != fpProfile, oldPassword != fpPassword
+	if !profileChanged && !passwordChanged {
 		res.Unchanged++
 		return nil
 	}
@@ -185,17 +200,43 @@ func (s *Service) seedUser(ctx context.Context, tenantID string, u config.UserSe
 		if _, err := s.CreateUser(ctx, tenantID, in, events.ActorSeed); err != nil {
 			return err
 		}
+		err = s.db.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.SetSeedFingerprint(ctx, tenantID, profileItem, fpProfile); err != nil {
+				return err
+			}
+			return tx.SetSeedFingerprint(ctx, tenantID, passwordItem, fpPassword)
+		})
+		if err != nil {
+			return err
+		}
 	case err != nil:
 		return err
 	default:
-		if err := s.updateSeededUser(ctx, existing, in); err != nil {
-			return err
+		if profileChanged {
+			if err := s.updateSeededUser(ctx, existing, in); err != nil {
+				return err
+			}
+			if err := s.db.SetSeedFingerprint(ctx, tenantID, profileItem, fpProfile); err != nil {
+				return err
+			}
+		}
+		if passwordChanged {
+			record := func(tx *store.Tx) error { return tx.SetSeedFingerprint(ctx, tenantID, passwordItem, fpPassword) }
+			if in.Password == "" { // the seed no longer sets one: keep the user's, remember the change
+				err = s.db.InTx(ctx, record)
+			} else {
+				err = s.setPassword(ctx, tenantID, existing.ID, in.Password, events.ActorSeed, record)
+			}
+			if err != nil {
+				return err
+			}
 		}
 	}
 	res.Applied = append(res.Applied, "user "+tenantID+"/"+email)
-	return s.db.SetSeedFingerprint(ctx, tenantID, item, fp)
+	return nil
 }
 
+// updateSeededUser brings an existing user's profile and roles to what the seed says.
 func (s *Service) updateSeededUser(ctx context.Context, u store.User, in UserInput) error {
 	if u.GivenName != in.GivenName || u.FamilyName != in.FamilyName || u.EmailVerified != in.EmailVerified {
 		if _, err := s.identity.UpdateUser(ctx, u.TenantID, u.ID, identity.Profile{
@@ -208,11 +249,6 @@ func (s *Service) updateSeededUser(ctx context.Context, u store.User, in UserInp
 	slices.Sort(roles)
 	if !slices.Equal(roles, u.Roles) {
 		if err := s.SetRoles(ctx, u.TenantID, u.ID, in.Roles, events.ActorSeed); err != nil {
-			return err
-		}
-	}
-	if in.Password != "" {
-		if err := s.SetPassword(ctx, u.TenantID, u.ID, in.Password, events.ActorSeed); err != nil {
 			return err
 		}
 	}

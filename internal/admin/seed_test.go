@@ -103,6 +103,31 @@ func TestApplySeed(t *testing.T) {
 				t.Fatalf("the seed reset the client: %v", c.RedirectURIs)
 			}
 		})
+		t.Run("a seed whose user entry changed but not its password keeps a password changed since", func(t *testing.T) {
+			seed := testSeed()
+			seed[0].Users[0].GivenName = "Augusta"
+			res, err := f.admin.ApplySeed(ctx, seed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"user acme/ada@example.com"}; !slices.Equal(res.Applied, want) {
+				t.Fatalf("applied %v, want %v", res.Applied, want)
+			}
+			u, _ := f.admin.FindUser(ctx, "acme", "ada@example.com")
+			if u.GivenName != "Augusta" {
+				t.Fatalf("given name = %q, want the seed's new one", u.GivenName)
+			}
+			if !signIn(t, "changed by the owner") || signIn(t, "first password 1") {
+				t.Fatal("a seed that changed only the name reset the password")
+			}
+			seed[0].Users[0].Password = ""
+			if res, err := f.admin.ApplySeed(ctx, seed); err != nil || !slices.Equal(res.Applied, []string{"user acme/ada@example.com"}) {
+				t.Fatalf("ApplySeed = %+v, %v", res, err)
+			}
+			if !signIn(t, "changed by the owner") {
+				t.Fatal("a seed that dropped the password changed the user's password")
+			}
+		})
 		t.Run("a seed entry that changed is applied again", func(t *testing.T) {
 			seed := testSeed()
 			seed[0].Users[0].Password = "second password 2"
