@@ -40,7 +40,9 @@ type metadata struct {
 	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
 	TokenEndpointAuthSigningAlgValues          []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthSigningAlgValues  []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
 	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthSigningAlgValues     []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
 	ClaimsSupported                            []string `json:"claims_supported"`
 	ClaimTypesSupported                        []string `json:"claim_types_supported"`
@@ -54,15 +56,25 @@ type metadata struct {
 	FrontchannelLogoutSupported                bool     `json:"frontchannel_logout_supported"`
 }
 
-// discoverySigningAlgs are the JWS algorithms UMM signs ID tokens with and accepts in client assertions.
-var discoverySigningAlgs = []string{"RS256", "ES256"}
+// idTokenSigningAlgs are the JWS algorithms UMM signs ID tokens with.
+var idTokenSigningAlgs = []string{"RS256", "ES256"}
+
+// assertionSigningAlgs are the JWS algorithms accepted in private_key_jwt client assertions (assertionAlgs),
+// at every endpoint that authenticates clients.
+var assertionSigningAlgs = func() []string {
+	out := make([]string, len(assertionAlgs))
+	for i, a := range assertionAlgs {
+		out[i] = string(a)
+	}
+	return out
+}()
 
 // buildMetadata returns the document of tenant t whose clients register scopes.
 func (p *Provider) buildMetadata(t store.Tenant, clients []store.Client) metadata {
 	iss := p.issuer(t.ID)
-	// introspection and revocation take the same client authentication as the token endpoint, except
-	// "none": a public client cannot introspect, but it may revoke its own tokens (RFC 7009 §5).
-	confidential := []string{"client_secret_basic", "client_secret_post", "private_key_jwt"}
+	// Introspection and revocation authenticate clients exactly as the token endpoint does. A public
+	// client ("none") may revoke its own tokens (RFC 7009 §5) and introspect them: it sees only its own
+	// tokens as active. RFC 8414 §2: with private_key_jwt listed, the signing algorithms must be listed too.
 	return metadata{
 		Issuer:                                     iss,
 		AuthorizationEndpoint:                      iss + "/authorize",
@@ -78,11 +90,13 @@ func (p *Provider) buildMetadata(t store.Tenant, clients []store.Client) metadat
 		ResponseModesSupported:                     []string{modeQuery, modeFormPost},
 		GrantTypesSupported:                        config.GrantTypes,
 		SubjectTypesSupported:                      []string{"public"},
-		IDTokenSigningAlgValuesSupported:           discoverySigningAlgs,
+		IDTokenSigningAlgValuesSupported:           idTokenSigningAlgs,
 		TokenEndpointAuthMethodsSupported:          config.AuthMethods,
-		TokenEndpointAuthSigningAlgValues:          discoverySigningAlgs,
-		IntrospectionEndpointAuthMethodsSupported:  confidential,
+		TokenEndpointAuthSigningAlgValues:          assertionSigningAlgs,
+		IntrospectionEndpointAuthMethodsSupported:  config.AuthMethods,
+		IntrospectionEndpointAuthSigningAlgValues:  assertionSigningAlgs,
 		RevocationEndpointAuthMethodsSupported:     config.AuthMethods,
+		RevocationEndpointAuthSigningAlgValues:     assertionSigningAlgs,
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		ClaimsSupported:                            claimsSupported,
 		ClaimTypesSupported:                        []string{"normal"},

@@ -3,6 +3,7 @@ package oidc
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"testing"
 
@@ -71,9 +72,16 @@ func TestDiscovery(t *testing.T) {
 					"subject_types_supported":                          {"public"},
 					"id_token_signing_alg_values_supported":            {"RS256", "ES256"},
 					"token_endpoint_auth_methods_supported":            {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
-					"token_endpoint_auth_signing_alg_values_supported": {"RS256", "ES256"},
-					"code_challenge_methods_supported":                 {"S256"},
-					"acr_values_supported":                             {"1"},
+					"token_endpoint_auth_signing_alg_values_supported": {"RS256", "ES256", "PS256"},
+					// Public clients may introspect and revoke their own tokens; with private_key_jwt listed,
+					// RFC 8414 §2 requires the signing algorithms too.
+					"introspection_endpoint_auth_methods_supported":            {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
+					"introspection_endpoint_auth_signing_alg_values_supported": {"RS256", "ES256", "PS256"},
+					"revocation_endpoint_auth_methods_supported":               {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
+					"revocation_endpoint_auth_signing_alg_values_supported":    {"RS256", "ES256", "PS256"},
+					"prompt_values_supported":                                  {"none", "login", "consent", "select_account"},
+					"code_challenge_methods_supported":                         {"S256"},
+					"acr_values_supported":                                     {"1"},
 				}
 				for k, want := range wantList {
 					if got := strs(k); !slices.Equal(got, want) {
@@ -101,6 +109,29 @@ func TestDiscovery(t *testing.T) {
 				}
 			})
 		}
+		t.Run("every endpoint the document names is served", func(t *testing.T) {
+			var m map[string]any
+			if err := json.Unmarshal(f.browser().get(paths[0]).Body.Bytes(), &m); err != nil {
+				t.Fatal(err)
+			}
+			methods := map[string]string{
+				"authorization_endpoint": http.MethodGet, "token_endpoint": http.MethodPost, "userinfo_endpoint": http.MethodGet,
+				"jwks_uri": http.MethodGet, "end_session_endpoint": http.MethodGet, "introspection_endpoint": http.MethodPost,
+				"revocation_endpoint": http.MethodPost, "device_authorization_endpoint": http.MethodPost,
+			}
+			for k, method := range methods {
+				uri, _ := m[k].(string)
+				if uri == "" {
+					t.Errorf("%s is missing", k)
+					continue
+				}
+				b := f.browser()
+				w := b.serve(b.request(method, uri, url.Values{}))
+				if w.Code == http.StatusNotFound || w.Code == http.StatusMethodNotAllowed || w.Code >= 500 {
+					t.Errorf("%s %s (%s): status %d", method, uri, k, w.Code)
+				}
+			}
+		})
 		t.Run("another tenant's document names its own issuer", func(t *testing.T) {
 			other := storetest.Tenant(t, db)
 			var m map[string]any
