@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -259,6 +260,20 @@ func TestClientAuthentication(t *testing.T) {
 			w = e.token(postAuth("m2m-noscope", "wrong"), cc)
 			if got := w.Header().Get("WWW-Authenticate"); got != "" {
 				t.Fatalf("WWW-Authenticate without Basic = %q", got)
+			}
+		})
+		t.Run("a client that sent another Authorization scheme is asked for Basic credentials", func(t *testing.T) {
+			// RFC 6749 §5.2: "If the client attempted to authenticate via the Authorization request header
+			// field, the authorization server MUST respond with an HTTP 401 ... and include the WWW-Authenticate
+			// response header field".
+			for _, endpoint := range []string{"token", "introspect", "revoke", "device_authorization"} {
+				r := e.request(e.tenant.ID, endpoint, url.Values{"grant_type": {grantClientCredentials}, "token": {"x"}})
+				r.Header.Set("Authorization", "Bearer abc")
+				w := e.serve(r)
+				wantOAuthError(t, w, 401, "invalid_client")
+				if got := w.Header().Get("WWW-Authenticate"); !strings.HasPrefix(got, `Basic realm="`+tokenTestURL+"/t/"+e.tenant.ID+`"`) {
+					t.Errorf("%s: WWW-Authenticate = %q, want a Basic challenge", endpoint, got)
+				}
 			}
 		})
 		t.Run("unknown clients and wrong secrets get the same answer", func(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/web"
@@ -43,7 +42,7 @@ func errClientAuthFailed(cause error) *Error {
 
 // writeTokenError is the one writer of JSON errors for the back-channel endpoints (token, introspection,
 // revocation, device authorization): RFC 6749 §5.2 body and status, Cache-Control: no-store,
-// WWW-Authenticate when a client that tried HTTP Basic failed to authenticate (§5.2: 401), and
+// WWW-Authenticate when a client that used the Authorization header failed to authenticate (§5.2: 401), and
 // Retry-After for 429 and slow_down. Errors that are not *Error are logged with the request id and
 // answered as server_error without their text.
 func (p *Provider) writeTokenError(w http.ResponseWriter, r *http.Request, err error) {
@@ -59,7 +58,9 @@ func (p *Provider) writeTokenError(w http.ResponseWriter, r *http.Request, err e
 	}
 	h := w.Header()
 	web.NoStore(w)
-	if oe.Status == http.StatusUnauthorized && strings.HasPrefix(r.Header.Get("Authorization"), "Basic ") {
+	// RFC 6749 §5.2: a client that tried the Authorization header gets 401 with a challenge. Basic is the
+	// only scheme a client authenticates with here, so a client that sent another scheme is told so too.
+	if oe.Status == http.StatusUnauthorized && r.Header.Get("Authorization") != "" {
 		h.Set("WWW-Authenticate", `Basic realm="`+p.realm(r)+`", charset="UTF-8"`)
 	}
 	if oe.RetryAfter > 0 {
