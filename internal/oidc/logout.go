@@ -240,6 +240,10 @@ func (p *Provider) logoutConfirmPage(w http.ResponseWriter, r *http.Request, t s
 	if lo.Client != nil {
 		d.ClientID, d.ClientName = lo.Client.ClientID, lo.Client.Name
 	}
+	if lo.RedirectURI != "" {
+		// Confirming ends in a redirect to the client, which browsers check against form-action too.
+		web.AllowFormAction(w, lo.RedirectURI)
+	}
 	p.pages.Render(w, r, http.StatusOK, "logout", web.PageData{
 		TenantName: t.Name, Title: "Sign out?", CSRFToken: p.csrf.Token(w, r), Data: d,
 	})

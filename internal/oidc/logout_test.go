@@ -67,6 +67,14 @@ func TestLogout(t *testing.T) {
 			if live(t, b) {
 				t.Error("the session is still live")
 			}
+			// SSO ended with it: the next authorization request cannot skip the sign-in form.
+			q := location(t, b.get(f.authorizeURL(codeParams(set("client_id", "first"),
+				set("redirect_uri", "https://first.example.com/cb"), set("prompt", "none"))))).Query()
+			if q.Get("error") != "login_required" {
+				t.Errorf("prompt=none after logout: %v, want login_required", q)
+			}
+			f.loginRequestID(t, b.get(f.authorizeURL(codeParams(set("client_id", "first"),
+				set("redirect_uri", "https://first.example.com/cb")))))
 			if w.Header().Get("Cache-Control") != "no-store" {
 				t.Error("no Cache-Control: no-store")
 			}
@@ -115,6 +123,9 @@ func TestLogout(t *testing.T) {
 			}
 			if !live(t, b) {
 				t.Fatal("the session ended before confirmation")
+			}
+			if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' https://app.example.com") {
+				t.Errorf("CSP %q: confirming redirects to the client, so form-action must allow it", csp)
 			}
 			for _, want := range []string{`<button type="submit" name="action" value="logout">`, `method="post"`,
 				`action="/t/` + f.tenant.ID + `/logout"`, `name="post_logout_redirect_uri" value="https://app.example.com/bye"`,
