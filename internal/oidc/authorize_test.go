@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -379,19 +380,19 @@ func TestAuthorizeWithSession(t *testing.T) {
 			age     time.Duration
 			disable bool
 			params  url.Values
-			want    string // "code", "login", or an error code
+			want    string // "code", "login", "relogin" (login page, the form required), or an error code
 		}{
 			{"no session and prompt=none is login_required", nil, 0, false, first(set("prompt", "none")), "login_required"},
 			{"no session goes to the login page", nil, 0, false, first(), "login"},
 			{"a session for a first-party client gets a code at once", &f.alice, 0, false, first(), "code"},
 			{"a session with prompt=none for a first-party client gets a code", &f.alice, 0, false, first(set("prompt", "none")), "code"},
-			{"a session with prompt=login goes to the login page", &f.alice, 0, false, first(set("prompt", "login")), "login"},
+			{"a session with prompt=login goes to the login page", &f.alice, 0, false, first(set("prompt", "login")), "relogin"},
 			{"a session with prompt=consent goes to the login page", &f.alice, 0, false, first(set("prompt", "consent")), "login"},
-			{"a session older than max_age goes to the login page", &f.alice, 2 * time.Minute, false, first(set("max_age", "60")), "login"},
+			{"a session older than max_age goes to the login page", &f.alice, 2 * time.Minute, false, first(set("max_age", "60")), "relogin"},
 			{"a session older than max_age with prompt=none is login_required", &f.alice, 2 * time.Minute, false,
 				first(set("max_age", "60"), set("prompt", "none")), "login_required"},
 			{"a session within max_age gets a code", &f.alice, 0, false, first(set("max_age", "600")), "code"},
-			{"max_age=0 always goes to the login page", &f.alice, 0, false, first(set("max_age", "0")), "login"},
+			{"max_age=0 always goes to the login page", &f.alice, 0, false, first(set("max_age", "0")), "relogin"},
 			{"a third-party client without consent goes to the login page", &f.alice, 0, false, codeParams(), "login"},
 			{"a third-party client without consent and prompt=none is consent_required", &f.alice, 0, false,
 				codeParams(set("prompt", "none")), "consent_required"},
@@ -418,8 +419,16 @@ func TestAuthorizeWithSession(t *testing.T) {
 				defer f.skew.Store(0)
 				w := b.get(f.authorizeURL(tt.params))
 				switch tt.want {
-				case "login":
-					f.loginRequestID(t, w)
+				case "login", "relogin":
+					// The login page shows the form only when the request requires it; otherwise it reuses a
+					// valid session. So a session that must not be reused must be marked here.
+					lr, err := db.GetLoginRequest(ctx, f.tenant.ID, f.loginRequestID(t, w))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if lr.Params.RequireLogin != (tt.want == "relogin") {
+						t.Errorf("RequireLogin = %v, want %v", lr.Params.RequireLogin, tt.want == "relogin")
+					}
 				case "code":
 					c := f.code(t, w, tt.params.Get("redirect_uri"), tt.params.Get("state"))
 					if c.UserID != tt.user.ID || c.SessionID != sess.ID || c.ClientID != tt.params.Get("client_id") ||
@@ -444,5 +453,66 @@ func TestAuthorizeWithSession(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// TestAuthorizeAfterConsentRevoked checks that a consent removed from the account page is asked for again.
+func TestAuthorizeAfterConsentRevoked(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		if err := db.InTx(ctx, func(tx *store.Tx) error {
+			return f.identity.GrantConsent(ctx, tx, f.tenant.ID, f.alice.ID, "web", []string{"openid", "profile", "email"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		b := f.browser()
+		b.signIn(f.alice)
+		f.code(t, b.get(f.authorizeURL(codeParams(set("prompt", "none")))), "https://app.example.com/cb", "xyz-state")
+
+		if err := f.identity.RevokeConsent(ctx, f.tenant.ID, f.alice.ID, "web", f.alice.ID); err != nil {
+			t.Fatal(err)
+		}
+		q := location(t, b.get(f.authorizeURL(codeParams(set("prompt", "none"))))).Query()
+		if q.Get("error") != "consent_required" {
+			t.Errorf("prompt=none after the consent was revoked: %v, want consent_required", q)
+		}
+		f.loginRequestID(t, b.get(f.authorizeURL(codeParams())))
+	})
+}
+
+// TestAuthorizeSessionOfAnotherTenant checks that a session cookie is a session only at its own tenant,
+// even when a client sends it to another tenant's path.
+func TestAuthorizeSessionOfAnotherTenant(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		other := storetest.Tenant(t, db)
+		for _, c := range testClients(other) {
+			if err := db.UpsertClient(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b := f.browser()
+		b.signIn(f.alice)
+		var cookie string
+		for _, c := range b.jar.Cookies(&url.URL{Scheme: "https", Host: "id.example.test", Path: "/t/" + f.tenant.ID + "/"}) {
+			if c.Name == "umm_session" {
+				cookie = c.Value
+			}
+		}
+		if cookie == "" {
+			t.Fatal("no session cookie")
+		}
+		params := codeParams(set("client_id", "first"), set("redirect_uri", "https://first.example.com/cb"), set("prompt", "none"))
+		r := httptest.NewRequest(http.MethodGet, testPublicURL+"/t/"+other+"/authorize?"+params.Encode(), nil)
+		r.AddCookie(&http.Cookie{Name: "umm_session", Value: cookie})
+		w := httptest.NewRecorder()
+		f.handler.ServeHTTP(w, r)
+		if q := location(t, w).Query(); q.Get("error") != "login_required" || q.Get("iss") != testPublicURL+"/t/"+other {
+			t.Errorf("tenant %s with tenant %s's session: %v, want login_required from its own issuer", other, f.tenant.ID, q)
+		}
+		// The same cookie is still a session at its own tenant.
+		f.code(t, b.get(f.authorizeURL(params)), "https://first.example.com/cb", "xyz-state")
 	})
 }

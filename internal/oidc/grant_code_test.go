@@ -62,6 +62,16 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 			if ac["gid"] == nil || ac["jti"] == nil || ac["auth_time"] == nil || ac["amr"] == nil {
 				t.Errorf("access token claims %v", ac)
 			}
+			// RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat and jti are required.
+			if aud, _ := ac["aud"].([]any); len(aud) != 1 || aud[0] != "web" {
+				t.Errorf("access token aud = %v, want [web]", ac["aud"])
+			}
+			if iat, exp := ac["iat"].(float64), ac["exp"].(float64); exp-iat != e.tenant.Settings.AccessTokenTTLD().Seconds() {
+				t.Errorf("access token iat %v exp %v: want exp = iat + the tenant's access token lifetime", iat, exp)
+			}
+			if m["expires_in"] != e.tenant.Settings.AccessTokenTTLD().Seconds() {
+				t.Errorf("expires_in = %v", m["expires_in"])
+			}
 			idt := m["id_token"].(string)
 			if h := jwtHeader(t, idt); h["alg"] != "RS256" || h["typ"] != "JWT" {
 				t.Fatalf("id token header %v", h)
@@ -76,6 +86,16 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 			}
 			if ic["exp"] == nil || ic["iat"] == nil || ic["auth_time"] == nil {
 				t.Errorf("id token claims %v", ic)
+			}
+			if iat, exp := ic["iat"].(float64), ic["exp"].(float64); exp-iat != e.tenant.Settings.IDTokenTTLD().Seconds() {
+				t.Errorf("id token iat %v exp %v: want exp = iat + the tenant's ID token lifetime", iat, exp)
+			}
+			// The code carries the authentication's time (mintCode: a minute ago), not the time of redemption.
+			if at, iat := ic["auth_time"].(float64), ic["iat"].(float64); at != ac["auth_time"] || iat-at < 59 || iat-at > 61 {
+				t.Errorf("id token auth_time %v, iat %v: want the authentication's time, a minute before", at, iat)
+			}
+			if amr, _ := ic["amr"].([]any); len(amr) != 1 || amr[0] != "pwd" {
+				t.Errorf("id token amr = %v", ic["amr"])
 			}
 			if _, _, err := e.keys.Verify(ctx, e.tenant.ID, idt); err != nil {
 				t.Errorf("id token does not verify: %v", err)

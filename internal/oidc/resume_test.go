@@ -37,7 +37,8 @@ func TestResume(t *testing.T) {
 				t.Errorf("code scopes %v, want the granted ones", c.Scopes)
 			}
 			if c.UserID != f.alice.ID || c.SessionID != sess.ID || c.Nonce != "n-0S6_WzA2Mj" || c.CodeChallenge != testChallenge ||
-				c.RedirectURI != "https://app.example.com/cb" || c.ClientID != "web" || !c.RedeemedAt.IsZero() {
+				c.RedirectURI != "https://app.example.com/cb" || c.ClientID != "web" || !c.RedeemedAt.IsZero() ||
+				!c.AuthTime.Equal(sess.AuthTime) || !slices.Equal(c.AMR, sess.AMR) || c.ACR != sess.ACR {
 				t.Errorf("stored code %+v", c)
 			}
 			if ttl := f.tenant.Settings.CodeTTLD(); c.ExpiresAt.Before(before.Add(ttl-2*time.Second)) ||
