@@ -2,6 +2,7 @@ package login
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -113,6 +114,13 @@ func TestDevice(t *testing.T) {
 			lrID := lrOf(t, pg.Location)
 			if pg.Location != e.path("/login?lr="+lrID) {
 				t.Fatalf("after the code: %s, want the sign-in page", pg.Location)
+			}
+			stored, err := e.db.GetLoginRequest(context.Background(), e.tenant.ID, lrID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if params, _ := json.Marshal(stored.Params); strings.Contains(string(params), keys.NormalizeUserCode(code)) {
+				t.Fatalf("the login request stores the user code in the clear: %s", params)
 			}
 			login := b.get(pg.Location)
 			wantBody(t, login, "Living Room TV")

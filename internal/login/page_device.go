@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -106,9 +107,14 @@ func (p *Pages) deviceCodeEntry(w http.ResponseWriter, r *http.Request, t store.
 	now := p.now()
 	lr := store.LoginRequest{
 		TenantID: t.ID, ID: keys.NewID(), Kind: store.LoginKindDevice, ClientID: dc.ClientID,
-		Params:      store.AuthorizeParams{Scopes: dc.Scopes, MaxAge: -1, DeviceUserCode: code},
+		Params:      store.AuthorizeParams{Scopes: dc.Scopes, MaxAge: -1, DeviceUserCodeHash: dc.UserCodeHash},
 		BrowserHash: p.sessions.BrowserHash(w, r, t.ID), CreatedAt: now,
 		ExpiresAt: now.Add(t.Settings.LoginRequestTTLD()),
+	}
+	lr.Params.DeviceUserCodeSealed, err = p.keyring.Seal([]byte(code), userCodeAAD(t.ID, lr.ID))
+	if err != nil {
+		p.serverError(w, r, t, fmt.Errorf("seal user code: %w", err))
+		return
 	}
 	if dc.ExpiresAt.Before(lr.ExpiresAt) { // no longer than the code it approves
 		lr.ExpiresAt = dc.ExpiresAt
@@ -212,7 +218,7 @@ func (p *Pages) loadDeviceRequest(w http.ResponseWriter, r *http.Request, t stor
 			startAgainLinks(t, store.LoginKindDevice)...)
 		return dr, false
 	}
-	dc, err := p.db.GetDeviceCodeByUserCode(ctx, t.ID, keys.HashToken(lr.Params.DeviceUserCode))
+	dc, err := p.db.GetDeviceCodeByUserCode(ctx, t.ID, lr.Params.DeviceUserCodeHash)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.serverError(w, r, t, fmt.Errorf("find device code: %w", err))
 		return dr, false
@@ -255,7 +261,7 @@ func (p *Pages) deviceDecision(w http.ResponseWriter, r *http.Request, t store.T
 	ctx := r.Context()
 	ip := web.ClientIP(r)
 	lr := dr.lr
-	hash := keys.HashToken(lr.Params.DeviceUserCode)
+	hash := lr.Params.DeviceUserCodeHash
 	var err error
 	switch r.PostFormValue("decision") {
 	case "allow":
@@ -303,10 +309,26 @@ func (p *Pages) renderApprove(w http.ResponseWriter, r *http.Request, t store.Te
 		ClientName: clientLabel(dr.client),
 		UserName:   userLabel(dr.u),
 		UserEmail:  dr.u.Email,
-		UserCode:   displayUserCode(dr.lr.Params.DeviceUserCode),
+		UserCode:   displayUserCode(p.openUserCode(r.Context(), t.ID, dr.lr)),
 		Scopes:     describeScopes(dr.dc.Scopes),
 	}
 	p.render(w, r, t, status, "device_approve", pd)
+}
+
+// userCodeAAD binds a sealed user code to its tenant and login request.
+func userCodeAAD(tenantID, lrID string) []byte {
+	return []byte("device user code|" + tenantID + "|" + lrID)
+}
+
+// openUserCode returns the user code a device-kind request approves, for display ("" when it cannot be
+// opened, which only a changed master key explains; the page then shows no code).
+func (p *Pages) openUserCode(ctx context.Context, tenantID string, lr store.LoginRequest) string {
+	code, err := p.keyring.Open(lr.Params.DeviceUserCodeSealed, userCodeAAD(tenantID, lr.ID))
+	if err != nil {
+		p.log.WarnContext(ctx, "open sealed user code", "tenant", tenantID, "err", err, "request_id", web.RequestIDFrom(ctx))
+		return ""
+	}
+	return string(code)
 }
 
 // displayUserCode formats a normalised 8-character user code as the device shows it (BCDF-GHJK).

@@ -44,8 +44,9 @@ type Deps struct {
 	Sessions *session.Manager
 	CSRF     *web.CSRF
 	Metrics  *web.Metrics // nil records nothing
-	// Keyring and PublicURL complete the wiring contract (docs/DESIGN.md); the pages use neither yet: every
-	// redirect and form action is a path on our own origin, and CSRF already has its key.
+	// Keyring seals the user code a device-kind login request approves. PublicURL completes the wiring
+	// contract (docs/DESIGN.md) but is not used yet: every redirect and form action is a path on our own
+	// origin.
 	Keyring   *keys.Keyring
 	PublicURL string
 	Log       *slog.Logger     // nil discards
@@ -58,6 +59,7 @@ type Pages struct {
 	identity *identity.Service
 	sessions *session.Manager
 	csrf     *web.CSRF
+	keyring  *keys.Keyring
 	metrics  *web.Metrics
 	log      *slog.Logger
 	now      func() time.Time
@@ -79,6 +81,9 @@ func New(d Deps) (*Pages, error) {
 	if d.CSRF == nil {
 		missing = append(missing, "CSRF")
 	}
+	if d.Keyring == nil {
+		missing = append(missing, "Keyring")
+	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("login: missing dependencies: %s", strings.Join(missing, ", "))
 	}
@@ -86,7 +91,7 @@ func New(d Deps) (*Pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	p := &Pages{db: d.DB, identity: d.Identity, sessions: d.Sessions, csrf: d.CSRF, metrics: d.Metrics,
+	p := &Pages{db: d.DB, identity: d.Identity, sessions: d.Sessions, csrf: d.CSRF, keyring: d.Keyring, metrics: d.Metrics,
 		log: d.Log, now: d.Now, rd: rd}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)

@@ -37,8 +37,11 @@ type AuthorizeParams struct {
 	RequireLogin bool `json:"require_login,omitempty"`
 	// RequireConsent: show the consent page even if an earlier grant covers the scopes (prompt=consent).
 	RequireConsent bool `json:"require_consent,omitempty"`
-	// DeviceUserCode is the normalised user code a device-kind request approves.
-	DeviceUserCode string `json:"device_user_code,omitempty"`
+	// DeviceUserCodeHash is the hash (keys.HashToken) of the normalised user code a device-kind request
+	// approves, as device_codes.user_code_hash holds it. Only hashes of codes are stored in the clear.
+	DeviceUserCodeHash []byte `json:"device_user_code_hash,omitempty"`
+	// DeviceUserCodeSealed is that user code sealed with the master key, for the approve page to show.
+	DeviceUserCodeSealed []byte `json:"device_user_code_sealed,omitempty"`
 }
 
 // LoginRequest is the stored handoff between the protocol surfaces (oidc, later saml) and the hosted pages.
