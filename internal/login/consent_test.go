@@ -113,6 +113,13 @@ func TestConsent(t *testing.T) {
 			lrID, _ := b.beginAuthorize("client_id=third&scope=openid&require_login=1")
 			wantStatus(t, b.get(e.path("/consent?lr="+lrID)), http.StatusSeeOther, e.path("/login?lr="+lrID))
 		}},
+		{"the consent page with a session older than max_age sends the browser to sign in", func(t *testing.T, e *env) {
+			b := e.browser()
+			b.signInDirect()
+			lrID, _ := b.beginAuthorize("client_id=third&scope=openid&max_age=60")
+			e.clock.Advance(2 * time.Minute)
+			wantStatus(t, b.get(e.path("/consent?lr="+lrID)), http.StatusSeeOther, e.path("/login?lr="+lrID))
+		}},
 		{"the consent page acts only in the browser that started the request", func(t *testing.T, e *env) {
 			b := e.browser()
 			lrID, _ := signInToConsent(t, e, b, "client_id=third&scope=openid")

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -146,10 +147,14 @@ func (e *env) fakeAuthorize(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("ttl"); v != "" {
 		ttl, _ = time.ParseDuration(v)
 	}
+	maxAge := int64(-1)
+	if v := q.Get("max_age"); v != "" {
+		maxAge, _ = strconv.ParseInt(v, 10, 64)
+	}
 	lr := store.LoginRequest{TenantID: e.tenant.ID, ID: keys.NewID(), Kind: store.LoginKindAuthorize,
 		ClientID: q.Get("client_id"), CreatedAt: now, ExpiresAt: now.Add(ttl),
 		Params: store.AuthorizeParams{ResponseType: "code", RedirectURI: redirectURI, Scopes: strings.Fields(q.Get("scope")),
-			MaxAge: -1, LoginHint: q.Get("login_hint"), RequireLogin: q.Has("require_login"),
+			MaxAge: maxAge, LoginHint: q.Get("login_hint"), RequireLogin: q.Has("require_login"),
 			RequireConsent: q.Has("require_consent")},
 		BrowserHash: e.sessions.BrowserHash(w, r, e.tenant.ID),
 	}

@@ -175,6 +175,25 @@ func TestLogin(t *testing.T) {
 				t.Errorf("auth_time %v, want the new sign-in's %v", lr.AuthTime, e.clock.Now())
 			}
 		}},
+		{"a session that grew older than max_age while the request waited shows the form", nil, func(t *testing.T, e *env) {
+			b := e.browser()
+			lrID, loc := b.beginAuthorize("client_id=first&scope=openid&max_age=60")
+			b.signInDirect() // in another tab, after the request began: oidc saw no session to mark
+			e.clock.Advance(2 * time.Minute)
+			form := b.get(loc)
+			wantStatus(t, form, http.StatusOK, "")
+			wantStatus(t, b.signIn(form, testEmail, testPassword), http.StatusSeeOther, e.path("/authorize/resume?lr="+lrID))
+			if lr := e.loginRequest(lrID); !lr.AuthTime.Equal(e.clock.Now().Truncate(time.Second)) {
+				t.Errorf("auth_time %v, want the new sign-in's %v", lr.AuthTime, e.clock.Now())
+			}
+		}},
+		{"a session within max_age is reused", nil, func(t *testing.T, e *env) {
+			b := e.browser()
+			b.signInDirect()
+			lrID, loc := b.beginAuthorize("client_id=first&scope=openid&max_age=600")
+			e.clock.Advance(2 * time.Minute)
+			wantStatus(t, b.get(loc), http.StatusSeeOther, e.path("/authorize/resume?lr="+lrID))
+		}},
 		{"the login hint prefills the email", nil, func(t *testing.T, e *env) {
 			b := e.browser()
 			_, loc := b.beginAuthorize("client_id=first&scope=openid&login_hint=" + url.QueryEscape(testEmail))

@@ -45,8 +45,8 @@ func (p *Pages) loadConsent(w http.ResponseWriter, r *http.Request, t store.Tena
 		p.serverError(w, r, t, err)
 		return cs, false
 	}
-	// No session, or one older than a request that demands a fresh sign-in: sign in first.
-	if !signedIn || (lr.Params.RequireLogin && s.AuthTime.Before(lr.CreatedAt)) {
+	// No session, or one older than a request that demands a fresh sign-in or than its max_age: sign in first.
+	if !signedIn || (lr.Params.RequireLogin && s.AuthTime.Before(lr.CreatedAt)) || p.tooOld(lr, s) {
 		seeOther(w, loginPath(t, lr.ID))
 		return cs, false
 	}

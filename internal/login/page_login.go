@@ -48,7 +48,7 @@ func (p *Pages) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		p.serverError(w, r, t, err)
 		return
 	}
-	if signedIn && (lr == nil || !lr.Params.RequireLogin) {
+	if signedIn && (lr == nil || (!lr.Params.RequireLogin && !p.tooOld(*lr, s))) {
 		p.continueSignedIn(w, r, t, lr, s, u)
 		return
 	}
@@ -177,6 +177,14 @@ func (p *Pages) requestPending(w http.ResponseWriter, r *http.Request, t store.T
 		p.alreadyUsed(w, r, t, lr)
 	}
 	return false
+}
+
+// tooOld reports whether session s signed in longer ago than lr's max_age allows (OIDC Core §3.1.2.1: the
+// OP must then authenticate the user again). oidc already marks a request RequireLogin when the session it
+// saw was too old; this covers a session found later (signed in in another tab) that aged while the
+// request waited. max_age=0 is always RequireLogin.
+func (p *Pages) tooOld(lr store.LoginRequest, s store.Session) bool {
+	return lr.Params.MaxAge > 0 && p.now().Sub(s.AuthTime) > time.Duration(lr.Params.MaxAge)*time.Second
 }
 
 // continueSignedIn reuses the browser's SSO session s (its auth_time, amr and acr) for lr: consent when
