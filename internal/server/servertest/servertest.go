@@ -77,6 +77,7 @@ type options struct {
 	backend  string
 	clock    func() time.Time
 	logLevel slog.Level
+	logTo    io.Writer
 	user     config.UserSeed
 	seed     []func(*config.TenantSeed)
 	config   []func(*config.Config)
@@ -117,6 +118,10 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.clock 
 
 // WithLogLevel sets the level of the server log written to t.Log (default slog.LevelWarn).
 func WithLogLevel(l slog.Level) Option { return func(o *options) { o.logLevel = l } }
+
+// WithLogWriter sends the server log to w as JSON lines (the format umm serve writes by default) instead
+// of t.Log, at the level set by WithLogLevel; tests use it to inspect what the server logs.
+func WithLogWriter(w io.Writer) Option { return func(o *options) { o.logTo = w } }
 
 // Seed returns the tenant seed New applies (before options change it).
 func Seed() config.TenantSeed {
@@ -190,6 +195,9 @@ func New(t testing.TB, opts ...Option) *Server {
 	tw := &testWriter{t: t}
 	t.Cleanup(tw.stop) // runs after the server has stopped (cleanups run last-registered first)
 	log := slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: o.logLevel}))
+	if o.logTo != nil {
+		log = slog.New(slog.NewJSONHandler(o.logTo, &slog.HandlerOptions{Level: o.logLevel}))
+	}
 	var sopts []server.Option
 	if o.clock != nil {
 		sopts = append(sopts, server.WithClock(o.clock))
