@@ -161,7 +161,14 @@ type errorData struct {
 // ErrorPage renders a plain, accessible error page (for example "bad client or redirect URI") with
 // status, a title (the page's h1) and a message. It shows the request ID as a reference for support.
 func ErrorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {
-	data := PageData{Title: title, Data: errorData{Message: message, RequestID: RequestIDFrom(r.Context())}}
+	TenantErrorPage(w, r, "", status, title, message)
+}
+
+// TenantErrorPage is ErrorPage for a page of a known tenant: its header shows tenantName ("" shows the
+// product name).
+func TenantErrorPage(w http.ResponseWriter, r *http.Request, tenantName string, status int, title, message string) {
+	data := PageData{TenantName: tenantName, Title: title,
+		Data: errorData{Message: message, RequestID: RequestIDFrom(r.Context())}}
 	if err := execute(w, errorPage, status, data); err != nil {
 		// Only a broken embedded template gets here; answer in plain text.
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
