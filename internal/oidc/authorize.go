@@ -152,7 +152,7 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 
 	// From here on errors go back to the client. Settle how first: an unknown response_mode is itself an
 	// error, answered in the default (query) mode.
-	target := &redirectTarget{URI: redirectURI, Mode: modeQuery, Iss: p.issuer(t.ID)}
+	target := &redirectTarget{URI: redirectURI, Mode: modeQuery, Iss: p.issuer(t.ID), Brand: brand(t)}
 	state, stateOnce := get("state")
 	if stateOnce && len(state) <= maxStateLen && validText(state) {
 		target.State = state

@@ -16,6 +16,7 @@ type redirectTarget struct {
 	Mode  string // modeQuery or modeFormPost
 	State string // echoed when the client sent one
 	Iss   string // RFC 9207: the issuer, sent with every response
+	Brand string // the tenant's name, shown on a form_post page
 }
 
 // authorizeError is the one writer of authorization endpoint errors (authorize and resume). Before the
@@ -34,11 +35,11 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, t stor
 	}
 	if target == nil {
 		if oe.Status >= 500 {
-			p.errorPage(w, r, http.StatusInternalServerError, "Something went wrong",
+			p.errorPage(w, r, t, http.StatusInternalServerError, "Something went wrong",
 				"The server could not handle this sign-in request. Please try again later.")
 			return
 		}
-		p.errorPage(w, r, http.StatusBadRequest, "This sign-in request cannot be used",
+		p.errorPage(w, r, t, http.StatusBadRequest, "This sign-in request cannot be used",
 			oe.Description+" Go back to the application you came from and try again; if it keeps happening, tell its developers.")
 		return
 	}
@@ -54,7 +55,7 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, target *redir
 	}
 	v.Set("iss", target.Iss)
 	if target.Mode == modeFormPost {
-		p.formPost(w, r, target.URI, v)
+		p.formPost(w, r, target, v)
 		return
 	}
 	web.NoStore(w)
@@ -74,7 +75,16 @@ func withQuery(uri string, v url.Values) string {
 	return uri + sep + v.Encode()
 }
 
-// errorPage shows an error page (web's layout) with status; it never reveals internal errors.
-func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {
-	web.ErrorPage(w, r, status, title, message)
+// errorPage shows an error page (web's layout, with the tenant's name when t is known) with status; it
+// never reveals internal errors.
+func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, t store.Tenant, status int, title, message string) {
+	web.TenantErrorPage(w, r, brand(t), status, title, message)
+}
+
+// brand is how a tenant is named on its pages: its name, else its id ("" for no tenant).
+func brand(t store.Tenant) string {
+	if t.Name != "" {
+		return t.Name
+	}
+	return t.ID
 }

@@ -125,6 +125,9 @@ func TestAuthorizeErrorPage(t *testing.T) {
 				if strings.Contains(w.Body.String(), "evil.example") {
 					t.Error("the page echoes the attacker's URI")
 				}
+				if !strings.Contains(w.Body.String(), f.tenant.Name) {
+					t.Errorf("the page does not show the tenant's name %q", f.tenant.Name)
+				}
 			})
 		}
 		t.Run("a malformed query gets a page", func(t *testing.T) {

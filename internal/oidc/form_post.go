@@ -21,10 +21,11 @@ type formField struct{ Name, Value string }
 // formPost answers with an HTML page whose form posts v to the client's redirect URI (OAuth 2.0 Form Post
 // Response Mode). /static/form_post.js submits it on load; a visible button does the same without
 // JavaScript. The page's Content-Security-Policy allows a form action to that origin only.
-func (p *Provider) formPost(w http.ResponseWriter, r *http.Request, uri string, v url.Values) {
+func (p *Provider) formPost(w http.ResponseWriter, r *http.Request, target *redirectTarget, v url.Values) {
+	uri := target.URI
 	if !safeFormAction(uri) {
 		// Only reachable through a registered URI such as javascript:..., which must never be a form target.
-		p.errorPage(w, r, http.StatusBadRequest, "This sign-in request cannot be used",
+		web.TenantErrorPage(w, r, target.Brand, http.StatusBadRequest, "This sign-in request cannot be used",
 			"The application's redirect URI cannot receive a form post.")
 		return
 	}
@@ -40,7 +41,7 @@ func (p *Provider) formPost(w http.ResponseWriter, r *http.Request, uri string, 
 		}
 	}
 	web.AllowFormAction(w, uri)
-	p.pages.Render(w, r, http.StatusOK, "form_post", web.PageData{Title: "Signing you in", Data: d})
+	p.pages.Render(w, r, http.StatusOK, "form_post", web.PageData{TenantName: target.Brand, Title: "Signing you in", Data: d})
 }
 
 // safeFormAction refuses schemes that would run script or read local data when used as a form action.

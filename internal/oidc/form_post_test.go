@@ -84,6 +84,9 @@ func TestFormPost(t *testing.T) {
 			if strings.Contains(body, "<script>alert(1)") {
 				t.Error("state is not escaped")
 			}
+			if !strings.Contains(body, f.tenant.Name) {
+				t.Errorf("the page does not show the tenant's name %q", f.tenant.Name)
+			}
 			fp := parseFormPage(t, body)
 			if fp.id != "auto-submit" || !strings.EqualFold(fp.method, "post") || fp.action != wantAction {
 				t.Errorf("form id %q method %q action %q", fp.id, fp.method, fp.action)

@@ -71,7 +71,7 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	v, err := logoutValues(r)
 	if err != nil {
-		p.logoutErrorPage(w, r, "The sign-out link is malformed.")
+		p.logoutErrorPage(w, r, t, "The sign-out link is malformed.")
 		return
 	}
 	lo, msg, err := p.parseLogout(r, t, v)
@@ -80,13 +80,13 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if msg != "" {
-		p.logoutErrorPage(w, r, msg)
+		p.logoutErrorPage(w, r, t, msg)
 		return
 	}
 
 	confirmed := r.Method == http.MethodPost && v.Get("action") == "logout"
 	if confirmed && !p.csrf.Valid(r) {
-		p.logoutErrorPage(w, r, "The sign-out form expired. Please try again.")
+		p.logoutErrorPage(w, r, t, "The sign-out form expired. Please try again.")
 		return
 	}
 	if !confirmed {
@@ -123,7 +123,7 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusFound)
 		return
 	}
-	p.pages.Render(w, r, http.StatusOK, "logged_out", web.PageData{TenantName: t.Name, Title: "You are signed out"})
+	p.pages.Render(w, r, http.StatusOK, "logged_out", web.PageData{TenantName: brand(t), Title: "You are signed out"})
 }
 
 // logoutValues returns the request's parameters: the query of a GET, the form body of a POST.
@@ -245,17 +245,17 @@ func (p *Provider) logoutConfirmPage(w http.ResponseWriter, r *http.Request, t s
 		web.AllowFormAction(w, lo.RedirectURI)
 	}
 	p.pages.Render(w, r, http.StatusOK, "logout", web.PageData{
-		TenantName: t.Name, Title: "Sign out?", CSRFToken: p.csrf.Token(w, r), Data: d,
+		TenantName: brand(t), Title: "Sign out?", CSRFToken: p.csrf.Token(w, r), Data: d,
 	})
 }
 
-func (p *Provider) logoutErrorPage(w http.ResponseWriter, r *http.Request, msg string) {
+func (p *Provider) logoutErrorPage(w http.ResponseWriter, r *http.Request, t store.Tenant, msg string) {
 	p.log.InfoContext(r.Context(), "logout request rejected", "reason", msg, "request_id", web.RequestIDFrom(r.Context()))
-	p.errorPage(w, r, http.StatusBadRequest, "This sign-out request cannot be used", msg)
+	p.errorPage(w, r, t, http.StatusBadRequest, "This sign-out request cannot be used", msg)
 }
 
 func (p *Provider) logoutServerError(w http.ResponseWriter, r *http.Request, t store.Tenant, err error) {
 	p.log.ErrorContext(r.Context(), "logout", "tenant", t.ID, "err", err, "request_id", web.RequestIDFrom(r.Context()))
-	p.errorPage(w, r, http.StatusInternalServerError, "Something went wrong",
+	p.errorPage(w, r, t, http.StatusInternalServerError, "Something went wrong",
 		"The server could not sign you out. Please try again later.")
 }

@@ -129,7 +129,7 @@ func TestLogout(t *testing.T) {
 			}
 			for _, want := range []string{`<button type="submit" name="action" value="logout">`, `method="post"`,
 				`action="/t/` + f.tenant.ID + `/logout"`, `name="post_logout_redirect_uri" value="https://app.example.com/bye"`,
-				`name="state" value="s2"`, `name="client_id" value="web"`, "Web App"} {
+				`name="state" value="s2"`, `name="client_id" value="web"`, "Web App", f.tenant.Name} {
 				if !strings.Contains(body, want) {
 					t.Errorf("the page lacks %s", want)
 				}

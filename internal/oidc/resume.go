@@ -28,13 +28,13 @@ func (p *Provider) handleResume(w http.ResponseWriter, r *http.Request) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	id := q.Get("lr")
 	if err != nil || len(q["lr"]) != 1 || id == "" || len(id) > maxLoginRequestIDLen {
-		p.errorPage(w, r, http.StatusBadRequest, "This sign-in request cannot be used",
+		p.errorPage(w, r, t, http.StatusBadRequest, "This sign-in request cannot be used",
 			"The link is missing its sign-in request. Go back to the application you came from and try again.")
 		return
 	}
 	lr, err := p.db.GetLoginRequest(ctx, t.ID, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && lr.Kind != store.LoginKindAuthorize) {
-		p.errorPage(w, r, http.StatusBadRequest, "This sign-in request cannot be used",
+		p.errorPage(w, r, t, http.StatusBadRequest, "This sign-in request cannot be used",
 			"This sign-in request is unknown or has expired. Go back to the application you came from and try again.")
 		return
 	}
@@ -44,12 +44,12 @@ func (p *Provider) handleResume(w http.ResponseWriter, r *http.Request) {
 	}
 	// The request must come back to the browser that started it (login CSRF, code injection).
 	if subtle.ConstantTimeCompare(p.sessions.BrowserHash(w, r, t.ID), lr.BrowserHash) != 1 || len(lr.BrowserHash) == 0 {
-		p.errorPage(w, r, http.StatusBadRequest, "This sign-in request cannot be used",
+		p.errorPage(w, r, t, http.StatusBadRequest, "This sign-in request cannot be used",
 			"This sign-in was started in another browser. Go back to the application and sign in from this browser.")
 		return
 	}
 	if !p.now().Before(lr.ExpiresAt) {
-		p.errorPage(w, r, http.StatusBadRequest, "This sign-in request has expired",
+		p.errorPage(w, r, t, http.StatusBadRequest, "This sign-in request has expired",
 			"The sign-in took too long. Go back to the application you came from and try again.")
 		return
 	}
@@ -60,12 +60,12 @@ func (p *Provider) handleResume(w http.ResponseWriter, r *http.Request) {
 			p.authorizeError(w, r, t, nil, fmt.Errorf("resume: %w", err))
 			return
 		}
-		p.errorPage(w, r, http.StatusBadRequest, "This sign-in request cannot be used",
+		p.errorPage(w, r, t, http.StatusBadRequest, "This sign-in request cannot be used",
 			"The application is no longer registered for this address.")
 		return
 	}
 	target := &redirectTarget{URI: lr.Params.RedirectURI, Mode: lr.Params.ResponseMode, State: lr.Params.State,
-		Iss: p.issuer(t.ID)}
+		Iss: p.issuer(t.ID), Brand: brand(t)}
 	if target.Mode != modeFormPost {
 		target.Mode = modeQuery
 	}
@@ -103,7 +103,7 @@ func (p *Provider) resumeConflict(w http.ResponseWriter, r *http.Request, t stor
 	}
 	p.log.InfoContext(r.Context(), "login request already used", "tenant", t.ID,
 		"request_id", web.RequestIDFrom(r.Context()))
-	p.errorPage(w, r, http.StatusBadRequest, "This sign-in request was already used",
+	p.errorPage(w, r, t, http.StatusBadRequest, "This sign-in request was already used",
 		"This sign-in has already been completed. Go back to the application you came from; if you are not signed in there, start again.")
 }
 
