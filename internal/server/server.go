@@ -195,15 +195,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.mu.Unlock()
 
 	c := s.cfg.Server
-	hs := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: c.ReadHeaderTimeout.D(),
-		ReadTimeout:       c.ReadTimeout.D(),
-		WriteTimeout:      c.WriteTimeout.D(),
-		IdleTimeout:       c.IdleTimeout.D(),
-		MaxHeaderBytes:    c.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+	hs := s.httpServer()
 
 	workers, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
@@ -234,6 +226,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Wait()
 	s.log.Info("stopped")
 	return err
+}
+
+// httpServer is the HTTP server Serve runs: the handler with the limits of the server section (header,
+// read, write and idle timeouts, header size; MaxBody in the chain bounds bodies).
+func (s *Server) httpServer() *http.Server {
+	c := s.cfg.Server
+	return &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: c.ReadHeaderTimeout.D(),
+		ReadTimeout:       c.ReadTimeout.D(),
+		WriteTimeout:      c.WriteTimeout.D(),
+		IdleTimeout:       c.IdleTimeout.D(),
+		MaxHeaderBytes:    c.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
 }
 
 // Close closes the store. Call it after Serve returned (Run does).
