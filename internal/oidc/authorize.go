@@ -62,6 +62,7 @@ type authRequest struct {
 	LoginHint           string
 	UILocales           string
 	ACRValues           []string
+	IDTokenHint         string // not stored: only compared with the session at the start
 }
 
 // openID reports whether this is an OpenID Connect request (scope openid): only then is an ID token issued.
@@ -267,9 +268,11 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 		}
 		ar.ACRValues = strings.Fields(s)
 	}
-	if s, _ := get("id_token_hint"); len(s) > maxIDTokenHintLen {
+	hint, _ := get("id_token_hint")
+	if len(hint) > maxIDTokenHintLen {
 		return ar, target, errInvalidRequest("id_token_hint is too long")
 	}
+	ar.IDTokenHint = hint
 	return ar, target, nil
 }
 
@@ -426,6 +429,17 @@ func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Te
 	requireLogin := ar.hasPrompt(promptLogin) || ar.MaxAge == 0
 	if hasSession && ar.MaxAge > 0 && now.Sub(sess.AuthTime) > time.Duration(ar.MaxAge)*time.Second {
 		requireLogin = true
+	}
+	if hasSession && !requireLogin && ar.IDTokenHint != "" {
+		// OIDC Core §3.1.2.2: the session must be the hinted user's; another user's is not reused (and
+		// prompt=none answers login_required). A hint that is not our ID token is ignored, as hints are.
+		hint, ok, err := p.verifyIDTokenHint(r, t, ar.IDTokenHint)
+		if err != nil {
+			return fmt.Errorf("id_token_hint: %w", err)
+		}
+		if ok && hint.Sub != sess.UserID {
+			requireLogin = true
+		}
 	}
 	requireConsent := ar.hasPrompt(promptConsent)
 

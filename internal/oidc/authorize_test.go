@@ -402,6 +402,13 @@ func TestAuthorizeWithSession(t *testing.T) {
 			{"a third-party client whose consent covers the scopes gets a code", &carol, 0, false, codeParams(), "code"},
 			{"a consent that does not cover a new scope is consent_required with prompt=none", &carol, 0, false,
 				codeParams(set("scope", "openid roles"), set("prompt", "none")), "consent_required"},
+			{"an id_token_hint for the session's user gets a code", &f.alice, 0, false,
+				first(set("id_token_hint", f.idToken(t, f.tenant.ID, f.alice, "sid")), set("prompt", "none")), "code"},
+			{"an id_token_hint for another user with prompt=none is login_required", &f.alice, 0, false,
+				first(set("id_token_hint", f.idToken(t, f.tenant.ID, f.bob, "sid")), set("prompt", "none")), "login_required"},
+			{"an id_token_hint for another user goes to the login form", &f.alice, 0, false,
+				first(set("id_token_hint", f.idToken(t, f.tenant.ID, f.bob, "sid"))), "relogin"},
+			{"an id_token_hint that is not ours is ignored", &f.alice, 0, false, first(set("id_token_hint", "not.a.token")), "code"},
 			{"a disabled user's session does not count", &dave, 0, true, first(), "login"},
 			{"a disabled user's session with prompt=none is login_required", &dave, 0, true, first(set("prompt", "none")), "login_required"},
 		}
