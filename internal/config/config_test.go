@@ -1,7 +1,9 @@
 package config
 
 import (
+	"fmt"
 	"os"
+	"reflect"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -125,6 +127,16 @@ tenants:
 			want: []string{"tenants[0].users[1].email"},
 		},
 		{
+			name: "a duplicate user email is refused after Unicode normalisation",
+			yaml: "tenants:\n  - id: a\n    users:\n      - email: alice@example.com\n      - email: \"ＡＬＩＣＥ@Example.com\"\n",
+			want: []string{"tenants[0].users[1].email", "appears twice"},
+		},
+		{
+			name: "a negative tenant lifetime is refused by its key path",
+			yaml: "tenants:\n  - id: a\n    settings:\n      session_idle: -1h\n      code_ttl: 30s\n",
+			want: []string{"tenants[0].settings.session_idle: must not be negative"},
+		},
+		{
 			name: "a redirect URI with a fragment is refused",
 			yaml: "tenants:\n  - id: a\n    clients:\n      - client_id: c\n        client_secret: abcdefghij\n        grant_types: [authorization_code]\n        redirect_uris: [\"https://a.example/cb#x\"]\n",
 			want: []string{"fragment"},
@@ -183,5 +195,64 @@ func TestMissingFileIsReported(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "absent.yaml"), nil)
 	if err == nil || !strings.Contains(err.Error(), "absent.yaml") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestEveryKeyCanBeSetFromTheEnvironment sets each UMM_ variable to a value that is not the default and
+// checks that it lands in its key. The table must name every variable EnvNames derives, so a new key
+// cannot be added without this proof.
+func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
+	tests := map[string]struct{ value, want string }{
+		"UMM_SERVER_ADDR":                        {"0.0.0.0:9000", "0.0.0.0:9000"},
+		"UMM_SERVER_PUBLIC_URL":                  {"https://id.example.com", "https://id.example.com"},
+		"UMM_SERVER_READ_HEADER_TIMEOUT":         {"3s", "3s"},
+		"UMM_SERVER_READ_TIMEOUT":                {"42s", "42s"},
+		"UMM_SERVER_WRITE_TIMEOUT":               {"43s", "43s"},
+		"UMM_SERVER_IDLE_TIMEOUT":                {"44s", "44s"},
+		"UMM_SERVER_SHUTDOWN_TIMEOUT":            {"45s", "45s"},
+		"UMM_SERVER_MAX_BODY_BYTES":              {"2048", "2048"},
+		"UMM_SERVER_MAX_HEADER_BYTES":            {"8192", "8192"},
+		"UMM_DATABASE_URL":                       {"postgres://u@db/umm", "postgres://u@db/umm"},
+		"UMM_DATABASE_MAX_OPEN_CONNS":            {"5", "5"},
+		"UMM_SECRETS_MASTER_KEY":                 {"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
+		"UMM_SECRETS_MASTER_KEY_FILE":            {"/etc/umm/master.key", "/etc/umm/master.key"},
+		"UMM_LOG_LEVEL":                          {"debug", "debug"},
+		"UMM_LOG_FORMAT":                         {"text", "text"},
+		"UMM_KEYS_ROTATION_INTERVAL":             {"24h", "24h0m0s"},
+		"UMM_KEYS_RETAIN_RETIRED":                {"48h", "48h0m0s"},
+		"UMM_SECURITY_ARGON2_MEMORY_KIB":         {"65536", "65536"},
+		"UMM_SECURITY_ARGON2_ITERATIONS":         {"3", "3"},
+		"UMM_SECURITY_ARGON2_PARALLELISM":        {"2", "2"},
+		"UMM_SECURITY_MAX_CONCURRENT_HASHES":     {"4", "4"},
+		"UMM_SECURITY_ACCOUNT_LOCKOUT_THRESHOLD": {"7", "7"},
+		"UMM_SECURITY_ACCOUNT_LOCKOUT_DURATION":  {"5m", "5m0s"},
+		"UMM_SECURITY_IP_LIMIT_PER_MINUTE":       {"30", "30"},
+		"UMM_SECURITY_TRUSTED_PROXIES":           {"10.0.0.0/8, 192.168.0.0/16", "[10.0.0.0/8 192.168.0.0/16]"},
+		"UMM_TENANTS":                            {`[{id: acme, name: Acme}]`, "[{acme Acme <nil> [] []}]"},
+	}
+	names := EnvNames()
+	for env := range names {
+		if _, ok := tests[env]; !ok {
+			t.Errorf("%s (%s) has no case here", env, names[env])
+		}
+	}
+	for env, tt := range tests {
+		t.Run(env+" sets "+names[env], func(t *testing.T) {
+			path, ok := names[env]
+			if !ok {
+				t.Fatalf("%s is not a known variable", env)
+			}
+			c, err := Load("", []string{env + "=" + tt.value})
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			v, err := fieldByPath(reflect.ValueOf(&c).Elem(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(v.Interface()); got != tt.want {
+				t.Fatalf("%s = %s, want %s", path, got, tt.want)
+			}
+		})
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 var tenantIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -82,19 +85,41 @@ func validateTenants(ts []TenantSeed) Problems {
 				add("%s.id_token_signed_response_alg: %q must be RS256 or ES256", cp, c.IDTokenSignedResponseAlg)
 			}
 		}
+		if st := t.Settings; st != nil {
+			for _, d := range []struct {
+				key string
+				v   Duration
+			}{
+				{"session_idle", st.SessionIdle}, {"session_absolute", st.SessionAbsolute},
+				{"access_token_ttl", st.AccessTokenTTL}, {"id_token_ttl", st.IDTokenTTL},
+				{"refresh_token_ttl", st.RefreshTokenTTL}, {"code_ttl", st.CodeTTL},
+				{"device_code_ttl", st.DeviceCodeTTL}, {"login_request_ttl", st.LoginRequestTTL},
+			} {
+				if d.v < 0 {
+					add("%s.settings.%s: must not be negative (0 takes the default)", tp, d.key)
+				}
+			}
+		}
 		emails := map[string]bool{}
 		for j, u := range t.Users {
 			up := fmt.Sprintf("%s.users[%d]", tp, j)
 			if !strings.Contains(u.Email, "@") {
 				add("%s.email: %q is not an email address", up, u.Email)
-			} else if e := strings.ToLower(u.Email); emails[e] {
-				add("%s.email: %q appears twice", up, u.Email)
+			} else if e := sameEmail(u.Email); emails[e] {
+				add("%s.email: %q appears twice (addresses are compared ignoring case and Unicode width)", up, u.Email)
 			} else {
 				emails[e] = true
 			}
 		}
 	}
 	return p
+}
+
+// sameEmail is the form in which two seed addresses are the same account: the comparison identity uses
+// for uniqueness (NFKC, then Unicode case folding). Two entries for one account would each undo the other
+// at every start.
+func sameEmail(s string) string {
+	return norm.NFKC.String(cases.Fold().String(norm.NFKC.String(strings.TrimSpace(s))))
 }
 
 // CheckRedirectURI reports why u cannot be registered as a redirect URI (RFC 6749 §3.1.2: absolute, no fragment).
