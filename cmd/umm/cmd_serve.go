@@ -31,7 +31,7 @@ first; with no configuration it uses SQLite and a generated master key under ./d
 			if err != nil {
 				return err
 			}
-			fmt.Fprint(e.stderr, srv.Banner(stringFlag(fs, "config")))
+			fmt.Fprint(e.stderr, srv.Banner(e.invocation(), stringFlag(fs, "config")))
 			return srv.Run(ctx)
 		},
 	}

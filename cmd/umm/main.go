@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -25,7 +26,8 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	code := run(ctx, os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ()})
+	code := run(ctx, os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ(),
+		self: selfCommand(os.Args[0])})
 	stop()
 	os.Exit(code)
 }
@@ -36,6 +38,24 @@ type env struct {
 	stdout  io.Writer
 	stderr  io.Writer
 	environ []string
+	self    string // how the operator runs this program, for commands we suggest; "" is go run ./cmd/umm
+}
+
+// invocation is how to run umm in a command printed for the operator.
+func (e *env) invocation() string {
+	if e.self == "" {
+		return "go run ./cmd/umm"
+	}
+	return e.self
+}
+
+// selfCommand is how the operator ran this program, from argv[0]: "go run ./cmd/umm" when go run built it
+// in a temporary directory (the README's quick start), else argv[0] as typed (bin/umm, umm).
+func selfCommand(arg0 string) string {
+	if strings.Contains(filepath.ToSlash(arg0), "/go-build") {
+		return ""
+	}
+	return arg0
 }
 
 // Exit codes.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"io"
 	"os"
 	"path/filepath"
@@ -122,7 +123,8 @@ func TestInvalidConfigurationListsEveryProblem(t *testing.T) {
 	if r.code != exitRuntime {
 		t.Fatalf("exit %d, want 1; stderr:\n%s", r.code, r.stderr)
 	}
-	for _, want := range []string{"server.bogus: unknown key", "UMM_NOPE", "server.max_body_bytes"} {
+	// One run names them all: keys and values that cannot be read, and checks of the values themselves.
+	for _, want := range []string{"server.bogus: unknown key", "UMM_NOPE", "server.max_body_bytes", `log.level: "loud" must be one of`} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr does not name %q:\n%s", want, r.stderr)
 		}
@@ -204,6 +206,18 @@ func TestFirstStartWithoutConfiguration(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(dir, "data", "umm.db")); err != nil {
 			t.Fatal(err)
+		}
+	})
+	t.Run("the SQLite database is in WAL mode", func(t *testing.T) {
+		// The journal mode is stored in the file: a plain connection, without UMM's pragmas, reports it.
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "data", "umm.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var mode string
+		if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+			t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
 		}
 	})
 	t.Run("the database has tenant default and no user", func(t *testing.T) {
@@ -318,7 +332,9 @@ func TestManagementCommands(t *testing.T) {
 		fails(t, "another-password-2\n", "already exists", "users", "create", "--tenant", "acme", "--email", "ADA@example.com")
 	})
 	t.Run("set-password, disable, enable and delete find the user by email", func(t *testing.T) {
-		ok(t, "a-new-password-22\n", "users", "set-password", "--tenant", "acme", "--email", "ada@example.com")
+		if r := ok(t, "a-new-password-22\n", "users", "set-password", "--tenant", "acme", "--email", "ada@example.com"); !strings.Contains(r.stdout, "sessions and grants have ended") {
+			t.Fatalf("set-password does not say the user's sessions ended:\n%s", r.stdout)
+		}
 		ok(t, "", "users", "disable", "--tenant", "acme", "--email", "ada@example.com")
 		list := ok(t, "", "users", "list", "--tenant", "acme")
 		if !regexp.MustCompile(`ada@example.com.*true\s+\d{4}-`).MatchString(list.stdout) {
@@ -338,4 +354,20 @@ func TestManagementCommands(t *testing.T) {
 			t.Fatalf("stdout:\n%s", r.stdout)
 		}
 	})
+}
+
+func TestSelfCommand(t *testing.T) {
+	tests := []struct{ name, arg0, want string }{
+		{"go run's temporary binary is shown as go run", "/tmp/go-build2744/b001/exe/umm", "go run ./cmd/umm"},
+		{"a built binary is shown as it was run", "bin/umm", "bin/umm"},
+		{"a binary on PATH is shown by its name", "umm", "umm"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &env{self: selfCommand(tt.arg0)}
+			if got := e.invocation(); got != tt.want {
+				t.Fatalf("invocation for %q = %q, want %q", tt.arg0, got, tt.want)
+			}
+		})
+	}
 }

@@ -10,9 +10,10 @@ import (
 )
 
 // Banner is the human-readable text umm serve prints to stderr at start: where everything is and, while
-// no tenant has a user, how to create the first one. configPath is the --config value ("" for none), so
-// the suggested command uses the same configuration.
-func (s *Server) Banner(configPath string) string {
+// no tenant has a user, how to create the first one. self is how the operator runs umm ("go run ./cmd/umm"
+// from a checkout, or the binary's path) and configPath the --config value ("" for none), so the suggested
+// command works as printed.
+func (s *Server) Banner(self, configPath string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var b strings.Builder
@@ -53,7 +54,7 @@ func (s *Server) Banner(configPath string) string {
 			flag = " --config " + configPath
 		}
 		fmt.Fprintf(&b, "\nNo users yet. Create the first one (you will be asked for a password):\n\n")
-		fmt.Fprintf(&b, "  go run ./cmd/umm users create%s --tenant %s --email you@example.com\n\n", flag, tenants[0].ID)
+		fmt.Fprintf(&b, "  %s users create%s --tenant %s --email you@example.com\n\n", self, flag, tenants[0].ID)
 		fmt.Fprintf(&b, "then sign in at %s/account\n", s.Issuer(tenants[0].ID))
 	}
 	b.WriteString("\n")
