@@ -1,5 +1,5 @@
 // Package umm is the module root of UMM, an open-source customer identity and access management server
 // (an OpenID Connect provider). The binary is cmd/umm; everything the server is lives under internal/.
-// This package holds no code: only layout_test.go, which enforces the import direction described in
-// ARCHITECTURE.md.
+// This package holds no code, only tests of the whole module: layout_test.go enforces the import direction
+// described in ARCHITECTURE.md, and readme_test.go checks that README.md documents every configuration key.
 package umm
