@@ -2,6 +2,9 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,6 +69,46 @@ func TestConcurrentMigrate(t *testing.T) {
 			tid := storetest.Tenant(t, dbs[0])
 			if _, err := dbs[1].GetTenant(ctx, tid); err != nil {
 				t.Fatalf("the other node cannot read the tenant: %v", err)
+			}
+		})
+	}
+}
+
+// TestReadyNeedsEveryMigration: Ready (behind /readyz) fails while the newest migration of this binary is
+// not applied, as on a node started against a database another, older node migrated.
+func TestReadyNeedsEveryMigration(t *testing.T) {
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			url := storetest.URL(t, backend)
+			db, err := store.Open(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			if err := db.Ready(ctx); err == nil {
+				t.Fatal("Ready succeeded on an empty database")
+			}
+			if err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Ready(ctx); err != nil {
+				t.Fatalf("Ready after Migrate: %v", err)
+			}
+			driver, dsn := "pgx", url
+			if path, ok := strings.CutPrefix(url, "sqlite:"); ok {
+				driver, dsn = "sqlite", "file:"+path
+			}
+			raw, err := sql.Open(driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			if _, err := raw.ExecContext(ctx, fmt.Sprintf("DELETE FROM schema_migrations WHERE version = %d", store.LatestVersion())); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Ready(ctx); err == nil || !strings.Contains(err.Error(), "schema at version") {
+				t.Fatalf("Ready with the newest migration missing = %v, want an error naming the versions", err)
 			}
 		})
 	}
