@@ -212,5 +212,7 @@ func (p *tab) waitRP(t *testing.T, r *rp, path, state string) url.Values {
 	if err != nil {
 		t.Fatalf("%v\nbrowser page: %s", err, p.where())
 	}
+	// Let the browser finish loading the RP's page, so that the next navigation does not abort this one.
+	p.waitFor(t, 10*time.Second, "#rp-done")
 	return v
 }
