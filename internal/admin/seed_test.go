@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -195,6 +196,39 @@ func TestDefaultTenant(t *testing.T) {
 		}
 		if _, err := db.GetTenant(ctx, "default"); err == nil {
 			t.Fatal("tenant default was created although the seed names a tenant")
+		}
+	})
+}
+
+// TestApplySeedConcurrently: nodes starting together apply the same seed at once; each succeeds and the
+// result has every item once.
+func TestApplySeedConcurrently(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		const nodes = 4
+		errs := make([]error, nodes)
+		var wg sync.WaitGroup
+		for i := range nodes {
+			wg.Go(func() { _, errs[i] = f.admin.ApplySeed(ctx, testSeed()) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("node %d: %v", i, err)
+			}
+		}
+		us, _ := f.identity.ListUsers(ctx, "acme", "", 100)
+		cs, _ := db.ListClients(ctx, "acme")
+		ts, _ := db.ListTenants(ctx)
+		if len(us) != 1 || len(cs) != 2 || len(ts) != 1 {
+			t.Fatalf("%d users, %d clients, %d tenants; want 1, 2, 1", len(us), len(cs), len(ts))
+		}
+		if n := countEvents(t, db, "acme", "user.created"); n != 1 {
+			t.Fatalf("%d user.created events, want 1", n)
+		}
+		if _, err := f.identity.Authenticate(ctx, "acme", "ada@example.com", "first password 1", "192.0.2.1"); err != nil {
+			t.Fatalf("the seeded user cannot sign in: %v", err)
 		}
 	})
 }
