@@ -85,11 +85,22 @@ func (c *CSRF) Token(w http.ResponseWriter, r *http.Request) string {
 // Valid reports whether r (a POST from a browser) carries a token (form field csrf_token, or header
 // X-CSRF-Token) matching its umm_csrf cookie, and, when it has an Origin header, comes from our own origin.
 // A request that a browser marks Sec-Fetch-Site: cross-site is refused too.
+//
+// Origin "null" is not a foreign origin: browsers send it for a same-origin form POST from a page whose
+// Referrer-Policy is no-referrer, as ours is (Fetch, "append a request Origin header"). Such a request is
+// judged by Sec-Fetch-Site when the browser sends it (same-origin only), and by its token in any case.
 func (c *CSRF) Valid(r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" && !strings.EqualFold(o, c.requestOrigin(r)) {
+	site := r.Header.Get("Sec-Fetch-Site")
+	if site == "cross-site" {
 		return false
 	}
-	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+	switch o := r.Header.Get("Origin"); {
+	case o == "":
+	case o == "null":
+		if site != "" && site != "same-origin" {
+			return false
+		}
+	case !strings.EqualFold(o, c.requestOrigin(r)):
 		return false
 	}
 	secret, ok := c.secretFrom(r)

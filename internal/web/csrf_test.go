@@ -88,7 +88,16 @@ func TestCSRF(t *testing.T) {
 		{"the cookie value used as the token is invalid", cookie, url.Values{CSRFField: {cookie.Value}}, nil, false},
 		{"a cross-site Origin is invalid even with a good token", cookie, url.Values{CSRFField: {token}}, map[string]string{"Origin": "https://evil.example"}, false},
 		{"an http Origin for an https site is invalid", cookie, url.Values{CSRFField: {token}}, map[string]string{"Origin": "http://id.example.com"}, false},
-		{"a null Origin is invalid", cookie, url.Values{CSRFField: {token}}, map[string]string{"Origin": "null"}, false},
+		// Chromium sends Origin: null for a same-origin form POST under Referrer-Policy: no-referrer.
+		{"a null Origin from our own page is accepted", cookie, url.Values{CSRFField: {token}},
+			map[string]string{"Origin": "null", "Sec-Fetch-Site": "same-origin"}, true},
+		{"a null Origin from a browser without Sec-Fetch-Site is judged by its token", cookie, url.Values{CSRFField: {token}},
+			map[string]string{"Origin": "null"}, true},
+		{"a null Origin without a token is invalid", cookie, url.Values{}, map[string]string{"Origin": "null", "Sec-Fetch-Site": "same-origin"}, false},
+		{"a null Origin from another site is invalid even with a good token", cookie, url.Values{CSRFField: {token}},
+			map[string]string{"Origin": "null", "Sec-Fetch-Site": "cross-site"}, false},
+		{"a null Origin from a sibling site is invalid even with a good token", cookie, url.Values{CSRFField: {token}},
+			map[string]string{"Origin": "null", "Sec-Fetch-Site": "same-site"}, false},
 		{"a cross-site fetch is invalid even with a good token", cookie, url.Values{CSRFField: {token}}, map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
 		{"a malformed cookie is invalid", &http.Cookie{Name: CSRFCookie, Value: "short"}, url.Values{CSRFField: {token}}, nil, false},
 	}
