@@ -210,7 +210,8 @@ func (p *Provider) verifyIDTokenHint(r *http.Request, t store.Tenant, hint strin
 	}
 	payload, header, err := p.keys.Verify(r.Context(), t.ID, hint, keys.RS256, keys.ES256)
 	if errors.Is(err, keys.ErrInvalidToken) {
-		p.log.InfoContext(r.Context(), "logout id_token_hint rejected", "tenant", t.ID, "err", err)
+		p.log.InfoContext(r.Context(), "id_token_hint rejected", "tenant", t.ID, "err", err,
+			"request_id", web.RequestIDFrom(r.Context()))
 		return h, false, nil
 	}
 	if err != nil {
