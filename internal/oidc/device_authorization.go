@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/umm-project/umm/internal/events"
@@ -53,7 +54,7 @@ func (p *Provider) deviceAuthorization(w http.ResponseWriter, r *http.Request) (
 		return nil, errInvalidScope("scope is malformed")
 	}
 	if bad := disallowedScopes(c, scopes); bad != nil {
-		return nil, errInvalidScope(fmt.Sprintf("this client may not request scope %v", bad))
+		return nil, errInvalidScope("this client may not request scope " + strings.Join(bad, " "))
 	}
 	now := p.now()
 	ttl := t.Settings.DeviceCodeTTLD()

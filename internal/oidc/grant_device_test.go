@@ -134,7 +134,10 @@ func TestDeviceFlow(t *testing.T) {
 			wantOAuthError(t, e.token(tv, url.Values{"grant_type": {grantDeviceCode}}), 400, "invalid_request")
 		})
 		t.Run("a scope the client may not request is invalid_scope", func(t *testing.T) {
-			wantOAuthError(t, e.call(e.tenant.ID, "device_authorization", tv, url.Values{"scope": {"admin"}}), 400, "invalid_scope")
+			m := wantOAuthError(t, e.call(e.tenant.ID, "device_authorization", tv, url.Values{"scope": {"openid admin"}}), 400, "invalid_scope")
+			if m["error_description"] != "this client may not request scope admin" {
+				t.Errorf("error_description %q: want it to name the scope to drop", m["error_description"])
+			}
 		})
 		t.Run("approval is for pending codes only", func(t *testing.T) {
 			m := start(tv, "openid")
