@@ -77,3 +77,34 @@ func TestCookiesThroughTheWiredServer(t *testing.T) {
 		})
 	}
 }
+
+// TestSecurityHeadersThroughTheWiredServer checks the security headers on pages and protocol responses
+// of the whole server.
+func TestSecurityHeadersThroughTheWiredServer(t *testing.T) {
+	srv := servertest.New(t)
+	tp := "/t/" + srv.Tenant
+	for _, tt := range []struct{ method, path string }{
+		{http.MethodGet, tp + "/login"},
+		{http.MethodGet, tp + "/account"},
+		{http.MethodGet, tp + "/device"},
+		{http.MethodGet, tp + "/authorize?client_id=nobody"},
+		{http.MethodGet, tp + "/logout"},
+		{http.MethodPost, tp + "/token"},
+		{http.MethodGet, tp + "/userinfo"},
+		{http.MethodPost, tp + "/introspect"},
+		{http.MethodGet, tp + "/.well-known/openid-configuration"},
+		{http.MethodGet, tp + "/jwks.json"},
+		{http.MethodGet, "/t/no-such-tenant/login"},
+	} {
+		r := httptest.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader(""))
+		w := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(w, r)
+		h := w.Header()
+		csp := h.Get("Content-Security-Policy")
+		if csp == "" || strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "frame-ancestors 'none'") ||
+			h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" {
+			t.Errorf("%s %s (status %d): CSP %q, nosniff %q, Referrer-Policy %q", tt.method, tt.path, w.Code, csp,
+				h.Get("X-Content-Type-Options"), h.Get("Referrer-Policy"))
+		}
+	}
+}
