@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -127,47 +126,23 @@ func testCodeReplay(t *testing.T, s *server) {
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {s.RP.URL + "/cb"}, "code_verifier": {verifier}}
 
 	const n = 50
-	type answer struct {
-		status int
-		body   string
-		err    error
-	}
-	answers := make([]answer, n)
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-gate
-			resp, b, err := s.postForm("/t/acme/token", "web", webSecret, form)
-			if err != nil {
-				answers[i] = answer{err: err}
-				return
-			}
-			answers[i] = answer{status: resp.StatusCode, body: string(b)}
-		})
-	}
-	close(gate)
-	wg.Wait()
-
-	var winner string
+	var winner tokenResponse
 	wins := 0
-	for _, ans := range answers {
+	for _, r := range concurrently(s, n, "acme", "web", webSecret, form) {
 		switch {
-		case ans.err != nil:
-			t.Errorf("a redemption failed in transport: %v", ans.err)
-		case ans.status == http.StatusOK:
+		case r.Status == http.StatusOK:
 			wins++
-			winner = ans.body
-		case ans.status != http.StatusBadRequest || !strings.Contains(ans.body, `"invalid_grant"`):
-			t.Errorf("a losing redemption answered %d %s, want 400 invalid_grant", ans.status, snippet(ans.body))
+			winner = r
+		case r.Status != http.StatusBadRequest || r.Error != "invalid_grant":
+			t.Errorf("a losing redemption answered %d %q %s, want 400 invalid_grant", r.Status, r.Error, snippet(r.Raw))
 		}
 	}
 	if wins != 1 {
 		t.Fatalf("%d of %d concurrent redemptions of one code succeeded, want exactly 1", wins, n)
 	}
-	var tr tokenResponse
-	if err := json.Unmarshal([]byte(winner), &tr); err != nil || tr.AccessToken == "" {
-		t.Fatalf("the winning response %q has no access_token", snippet(winner))
+	tr := winner
+	if tr.AccessToken == "" {
+		t.Fatalf("the winning response %q has no access_token", snippet(tr.Raw))
 	}
 	// One more replay after the winner has surely committed (RFC 6749 §4.1.2: the server SHOULD revoke
 	// every token issued from a code that is used twice).
