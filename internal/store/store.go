@@ -64,6 +64,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, fmt.Errorf("create database directory: %w", err)
 			}
+			// Create the file owner-only before SQLite does (it would use 0644); its -wal and -shm files
+			// take the same mode.
+			f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+			if err != nil {
+				return nil, fmt.Errorf("create database file: %w", err)
+			}
+			f.Close()
 		}
 		dsn := "file:" + path + "?_txlock=immediate" +
 			"&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -104,4 +106,30 @@ func TestTenantsAndClients(t *testing.T) {
 			}
 		})
 	})
+}
+
+func TestSQLiteFilesAreOwnerOnly(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sub", "umm.db")
+	db, err := store.Open(context.Background(), "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatalf("stat %s: %v", p, err)
+		}
+		if mode := st.Mode().Perm(); mode&0o077 != 0 {
+			t.Errorf("%s has mode %o; want no group/other access", filepath.Base(p), mode)
+		}
+	}
+	st, err := os.Stat(filepath.Dir(path))
+	if err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("directory mode = %v, %v; want 0700", st.Mode().Perm(), err)
+	}
 }
