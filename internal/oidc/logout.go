@@ -59,8 +59,9 @@ type logoutPageData struct {
 }
 
 // handleLogout is the end_session_endpoint, GET and POST. With a valid id_token_hint for the browser's
-// session (or no session at all) it signs out at once; otherwise it asks for confirmation with a
-// CSRF-protected form, which posts back here with action=logout. It then redirects to the registered
+// session (or a valid hint and no session at all) it signs out at once; otherwise (no hint, or a hint about
+// another user or session) it asks for confirmation with a CSRF-protected form, which posts back here with
+// action=logout. It then redirects to the registered
 // post_logout_redirect_uri with state, or shows a "signed out" page. A post_logout_redirect_uri that is
 // not registered for the client is shown as an error page, never followed.
 func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
@@ -95,11 +96,12 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 			p.logoutServerError(w, r, t, err)
 			return
 		}
-		// OIDC RP-Initiated Logout §2: without a hint, or when the hint is about another user or session,
-		// the user is asked; a logout request is otherwise a cross-site sign-out anyone could trigger.
+		// OIDC RP-Initiated Logout §2: the OP "MUST ask the End-User" when there is no id_token_hint, or
+		// when the hint is about another user or session; a logout request is otherwise a cross-site
+		// sign-out (and redirect) anyone could trigger. Without a session, a valid hint is enough.
 		hintMatches := lo.Hint != nil && (!hasSession ||
 			(lo.Hint.Sub == sess.UserID && (lo.Hint.Sid == "" || lo.Hint.Sid == sess.ID)))
-		if hasSession && !hintMatches {
+		if !hintMatches {
 			p.logoutConfirmPage(w, r, t, lo)
 			return
 		}

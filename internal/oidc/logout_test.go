@@ -178,9 +178,24 @@ func TestLogout(t *testing.T) {
 			}
 		})
 
-		t.Run("without a session a registered redirect is followed", func(t *testing.T) {
-			w := f.browser().get(path + "?" + url.Values{"client_id": {"web"}, "post_logout_redirect_uri": {"https://app.example.com/bye"}}.Encode())
+		t.Run("without a session a valid hint is followed at once", func(t *testing.T) {
+			hint := f.idToken(t, f.tenant.ID, f.alice, "ended-sid")
+			w := f.browser().get(path + "?" + url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {"https://app.example.com/bye"}}.Encode())
 			wantRedirect(t, w, "https://app.example.com/bye")
+		})
+
+		t.Run("without a session and without a hint the user confirms too", func(t *testing.T) {
+			b := f.browser()
+			w := b.get(path + "?" + url.Values{"client_id": {"web"}, "post_logout_redirect_uri": {"https://app.example.com/bye"}}.Encode())
+			if w.Code != http.StatusOK || w.Header().Get("Location") != "" || !strings.Contains(w.Body.String(), `value="logout"`) {
+				t.Fatalf("status %d Location %q; want the confirmation page", w.Code, w.Header().Get("Location"))
+			}
+			m := csrfFieldRE.FindStringSubmatch(w.Body.String())
+			if m == nil {
+				t.Fatal("no CSRF token on the page")
+			}
+			wantRedirect(t, b.post(path, url.Values{"action": {"logout"}, "client_id": {"web"}, "csrf_token": {m[1]},
+				"post_logout_redirect_uri": {"https://app.example.com/bye"}}), "https://app.example.com/bye")
 		})
 
 		bad := []struct {
