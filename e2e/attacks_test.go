@@ -29,7 +29,7 @@ func TestAttacks(t *testing.T) {
 			t.Run("a code is refused once its lifetime has passed", func(t *testing.T) { testExpiredCode(t, s) })
 			t.Run("codes and tokens of tenant acme are refused at tenant other", func(t *testing.T) { testCrossTenant(t, s) })
 			t.Run("a code is bound to its client and redirect URI", func(t *testing.T) { testCodeBinding(t, s) })
-			t.Run("a login POST without a valid CSRF token is refused with 403 and starts no session", func(t *testing.T) { testLoginCSRF(t, s) })
+			t.Run("a login POST without a valid CSRF token or from another site is refused with 403 and starts no session", func(t *testing.T) { testLoginCSRF(t, s) })
 			t.Run("a reused refresh token revokes its family", func(t *testing.T) { testRefreshReuse(t, s) })
 			t.Run("oversized and malformed requests get 4xx and never 5xx", func(t *testing.T) { testMalformed(t, s) })
 			t.Run("pages forbid framing and token responses forbid caching", func(t *testing.T) { testHeaders(t, s) })
@@ -341,6 +341,10 @@ func testLoginCSRF(t *testing.T, s *server) {
 		{"without the token", func(v url.Values, h http.Header) { v.Del("csrf_token") }},
 		{"with a wrong token", func(v url.Values, h http.Header) { v.Set("csrf_token", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") }},
 		{"from a cross-site origin", func(v url.Values, h http.Header) { h.Set("Origin", "http://attacker.example") }},
+		{"from a cross-site sandboxed frame (Origin null)", func(v url.Values, h http.Header) {
+			h.Set("Origin", "null")
+			h.Set("Sec-Fetch-Site", "cross-site")
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
