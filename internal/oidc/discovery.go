@@ -93,7 +93,7 @@ func (p *Provider) buildMetadata(t store.Tenant, clients []store.Client) metadat
 		IDTokenSigningAlgValuesSupported:           idTokenSigningAlgs,
 		TokenEndpointAuthMethodsSupported:          config.AuthMethods,
 		TokenEndpointAuthSigningAlgValues:          assertionSigningAlgs,
-		IntrospectionEndpointAuthMethodsSupported:  config.AuthMethods,
+		IntrospectionEndpointAuthMethodsSupported:  confidentialAuthMethods,
 		IntrospectionEndpointAuthSigningAlgValues:  assertionSigningAlgs,
 		RevocationEndpointAuthMethodsSupported:     config.AuthMethods,
 		RevocationEndpointAuthSigningAlgValues:     assertionSigningAlgs,
@@ -172,3 +172,7 @@ func writePublicJSON(w http.ResponseWriter, body []byte, cacheControl string) {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }
+
+// confidentialAuthMethods are the client authentication methods that prove a credential (introspection
+// refuses public clients).
+var confidentialAuthMethods = []string{"client_secret_basic", "client_secret_post", "private_key_jwt"}

@@ -75,7 +75,7 @@ func TestDiscovery(t *testing.T) {
 					"token_endpoint_auth_signing_alg_values_supported": {"RS256", "ES256", "PS256"},
 					// Public clients may introspect and revoke their own tokens; with private_key_jwt listed,
 					// RFC 8414 §2 requires the signing algorithms too.
-					"introspection_endpoint_auth_methods_supported":            {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
+					"introspection_endpoint_auth_methods_supported":            {"client_secret_basic", "client_secret_post", "private_key_jwt"},
 					"introspection_endpoint_auth_signing_alg_values_supported": {"RS256", "ES256", "PS256"},
 					"revocation_endpoint_auth_methods_supported":               {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
 					"revocation_endpoint_auth_signing_alg_values_supported":    {"RS256", "ES256", "PS256"},

@@ -30,8 +30,9 @@ type introspection struct {
 	SessionID string   `json:"sid,omitempty"`
 }
 
-// handleIntrospect is the introspection endpoint (RFC 7662). Any client of the tenant may introspect
-// after authenticating; a public client (which has no credentials) sees only its own tokens as active.
+// handleIntrospect is the introspection endpoint (RFC 7662). Any confidential client of the tenant may
+// introspect after authenticating; public clients are refused, since they have no credentials and §2.1
+// requires the endpoint to be protected.
 // Access tokens are checked without a database read when the node's revocation cache knows the jti.
 func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	resp, err := p.introspect(w, r)
@@ -49,6 +50,9 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) (introspec
 	if err != nil {
 		return introspection{}, err
 	}
+	if c.Public() {
+		return introspection{}, errInvalidClient(nil, "introspection needs a confidential client: a public client has no credentials to authenticate with")
+	}
 	token := form.Get("token")
 	if token == "" {
 		return introspection{}, errInvalidRequest("token is required")
@@ -63,9 +67,6 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) (introspec
 	}
 	if err != nil {
 		return introspection{}, err
-	}
-	if res.Active && c.Public() && res.ClientID != c.ClientID {
-		return introspection{}, nil
 	}
 	return res, nil
 }

@@ -47,9 +47,12 @@ func TestIntrospection(t *testing.T) {
 				t.Fatalf("%v", m)
 			}
 		})
-		t.Run("a public client sees only its own tokens", func(t *testing.T) {
-			m := decodeJSON(t, e.call(e.tenant.ID, "introspect", publicAuth("spa"), url.Values{"token": {at}}))
-			inactive(t, m)
+		t.Run("a public client is refused", func(t *testing.T) {
+			resp := e.call(e.tenant.ID, "introspect", publicAuth("spa"), url.Values{"token": {at}})
+			m := decodeJSON(t, resp)
+			if resp.Code != http.StatusUnauthorized || m["error"] != "invalid_client" {
+				t.Fatalf("status %d, %v; want 401 invalid_client", resp.Code, m)
+			}
 		})
 		t.Run("a refresh token is active with its grant's claims", func(t *testing.T) {
 			m := e.introspect(e.tenant.ID, rt)
