@@ -181,6 +181,9 @@ func (c *Config) Validate() error {
 		add("server.public_url: %q must be an absolute http(s) URL such as https://id.example.com", c.Server.PublicURL)
 	} else if u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(u.Path, "/") {
 		add("server.public_url: %q must have no query, fragment or trailing slash", c.Server.PublicURL)
+	} else if !strings.HasPrefix(c.Server.PublicURL, u.Scheme+"://"+strings.ToLower(u.Host)) {
+		// Issuers are compared as exact strings (OIDC Discovery §4.3), and cookies are Secure by the scheme.
+		add("server.public_url: %q must be written with a lower-case scheme and host", c.Server.PublicURL)
 	}
 	for _, d := range []struct {
 		key string
@@ -267,6 +270,21 @@ func (c *Config) Validate() error {
 		}
 	}
 	p = append(p, validateTenants(c.Tenants)...)
+	// A retired signing key stays published for keys.retain_retired: every JWT must expire before that.
+	for i, t := range c.Tenants {
+		if t.Settings == nil {
+			continue
+		}
+		for _, d := range []struct {
+			key string
+			v   Duration
+		}{{"access_token_ttl", t.Settings.AccessTokenTTL}, {"id_token_ttl", t.Settings.IDTokenTTL}} {
+			if d.v > c.Keys.RetainRetired {
+				add("tenants[%d].settings.%s: %s is longer than keys.retain_retired (%s); tokens would outlive their signing key",
+					i, d.key, d.v, c.Keys.RetainRetired)
+			}
+		}
+	}
 	if len(p) == 0 {
 		return nil
 	}

@@ -142,6 +142,16 @@ tenants:
 			want: []string{"fragment"},
 		},
 		{
+			name: "a public URL with an upper-case scheme is refused",
+			env:  []string{"UMM_SERVER_PUBLIC_URL=HTTPS://id.example.com"},
+			want: []string{"server.public_url", "lower-case"},
+		},
+		{
+			name: "a token lifetime beyond key retention is refused",
+			yaml: "keys:\n  retain_retired: 2h\ntenants:\n  - id: a\n    settings:\n      access_token_ttl: 3h\n",
+			want: []string{"tenants[0].settings.access_token_ttl", "keys.retain_retired"},
+		},
+		{
 			name: "a bad master key is explained",
 			env:  []string{"UMM_SECRETS_MASTER_KEY=c2hvcnQ="},
 			want: []string{"secrets.master_key", "32"},
