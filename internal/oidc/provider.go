@@ -32,7 +32,6 @@ type Deps struct {
 	PublicURL string // no trailing slash; the issuer of tenant t is PublicURL + "/t/" + t
 	Log       *slog.Logger
 	Now       func() time.Time // the clock; time.Now when nil
-	Limiter   *web.Limiter     // per-node rate limits; nil disables them
 }
 
 //go:embed templates/*.html
@@ -50,7 +49,6 @@ type Provider struct {
 	publicURL string
 	log       *slog.Logger
 	now       func() time.Time
-	limiter   *web.Limiter
 	pages     *web.Renderer
 
 	tenants      sync.Map // tenant id -> *tenantEntry
@@ -94,7 +92,7 @@ func New(d Deps) (*Provider, error) {
 	p := &Provider{
 		db: d.DB, keys: d.Keys, keyring: d.Keyring, identity: d.Identity, sessions: d.Sessions,
 		metrics: d.Metrics, csrf: d.CSRF, publicURL: strings.TrimSuffix(d.PublicURL, "/"),
-		log: d.Log, now: d.Now, limiter: d.Limiter, pages: pages,
+		log: d.Log, now: d.Now, pages: pages,
 	}
 	p.verified.limit = maxVerifiedTokens
 	if p.log == nil {

@@ -116,12 +116,10 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := web.NewMetrics(s.registry)
-	perMinute := cfg.Security.IPLimitPerMinute
-	limiter := web.NewLimiter(float64(perMinute)/60, perMinute)
 
 	provider, err := oidc.New(oidc.Deps{
 		DB: s.DB, Keys: s.Keys, Keyring: s.Keyring, Identity: s.Identity, Sessions: sessions, Metrics: metrics,
-		CSRF: csrf, PublicURL: cfg.Server.PublicURL, Log: log, Now: now, Limiter: limiter,
+		CSRF: csrf, PublicURL: cfg.Server.PublicURL, Log: log, Now: now,
 	})
 	if err != nil {
 		return err
