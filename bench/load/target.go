@@ -117,3 +117,24 @@ func resolve(base, loc string) string {
 	}
 	return r.String()
 }
+
+// activeFrom checks an introspection response says the token is active.
+func activeFrom(resp *http.Response, err error) error {
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"active":true`) {
+		return fmt.Errorf("introspect %d: %.200s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+// authorizeQuery is the query of an authorization request with PKCE for the bench client.
+func authorizeQuery(clientID, state, challenge string) string {
+	return url.Values{
+		"client_id": {clientID}, "response_type": {"code"}, "scope": {"openid profile"}, "redirect_uri": {redirectURI},
+		"state": {state}, "nonce": {state}, "code_challenge": {challenge}, "code_challenge_method": {"S256"},
+	}.Encode()
+}

@@ -68,16 +68,7 @@ func (u *ummTarget) ClientCredentials(ctx context.Context, c *http.Client) (stri
 }
 
 func (u *ummTarget) Introspect(ctx context.Context, c *http.Client, token string) error {
-	resp, err := postForm(ctx, c, u.issuer+"/introspect", url.Values{"token": {token}}, "bench", benchSecret)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !strings.Contains(string(b), `"active":true`) {
-		return fmt.Errorf("introspect %d: %.200s", resp.StatusCode, b)
-	}
-	return nil
+	return activeFrom(postForm(ctx, c, u.issuer+"/introspect", url.Values{"token": {token}}, "bench", benchSecret))
 }
 
 func (u *ummTarget) JWKS(ctx context.Context, c *http.Client) error {
@@ -85,10 +76,7 @@ func (u *ummTarget) JWKS(ctx context.Context, c *http.Client) error {
 }
 
 func (u *ummTarget) authorizeURL(state, challenge string) string {
-	return u.issuer + "/authorize?" + url.Values{
-		"client_id": {"bench"}, "response_type": {"code"}, "scope": {"openid profile"}, "redirect_uri": {redirectURI},
-		"state": {state}, "nonce": {state}, "code_challenge": {challenge}, "code_challenge_method": {"S256"},
-	}.Encode()
+	return u.issuer + "/authorize?" + authorizeQuery("bench", state, challenge)
 }
 
 // SignIn runs one full code flow through the login form so the jar holds a session.
