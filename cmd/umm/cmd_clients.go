@@ -32,13 +32,8 @@ hash of it. --public registers a client without credentials (auth method none), 
 			fs.String("jwks-uri", "", "`URL` of the client's JWK Set (private_key_jwt)")
 			fs.String("id-token-alg", "", "ID token signing `alg`: RS256 (default) or ES256")
 		},
-		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-			if err := noArgs(args); err != nil {
-				return err
-			}
-			if err := required(fs, "tenant", "id"); err != nil {
-				return err
-			}
+		required: []string{"tenant", "id"},
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
 			method := stringFlag(fs, "auth-method")
 			if stringFlag(fs, "public") == "true" {
 				if method != "" && method != admin.AuthNone {
@@ -81,13 +76,8 @@ func clientsListCommand() *command {
 		flags: func(fs *flag.FlagSet) {
 			fs.String("tenant", "", "tenant `id` (required)")
 		},
-		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-			if err := noArgs(args); err != nil {
-				return err
-			}
-			if err := required(fs, "tenant"); err != nil {
-				return err
-			}
+		required: []string{"tenant"},
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
 			return withServices(ctx, e, fs, func(s *server.Services) error {
 				cs, err := s.Admin.ListClients(ctx, stringFlag(fs, "tenant"))
 				if err != nil {
@@ -114,13 +104,8 @@ func clientsDeleteCommand() *command {
 			fs.String("tenant", "", "tenant `id` (required)")
 			fs.String("id", "", "client `id` (required)")
 		},
-		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-			if err := noArgs(args); err != nil {
-				return err
-			}
-			if err := required(fs, "tenant", "id"); err != nil {
-				return err
-			}
+		required: []string{"tenant", "id"},
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
 			return withServices(ctx, e, fs, func(s *server.Services) error {
 				if err := s.Admin.DeleteClient(ctx, stringFlag(fs, "tenant"), stringFlag(fs, "id"), actorCLI); err != nil {
 					return err

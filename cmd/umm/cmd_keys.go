@@ -18,13 +18,8 @@ key is published.`,
 		flags: func(fs *flag.FlagSet) {
 			fs.String("tenant", "", "tenant `id` (required)")
 		},
-		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-			if err := noArgs(args); err != nil {
-				return err
-			}
-			if err := required(fs, "tenant"); err != nil {
-				return err
-			}
+		required: []string{"tenant"},
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
 			return withServices(ctx, e, fs, func(s *server.Services) error {
 				tenant := stringFlag(fs, "tenant")
 				if _, err := s.Admin.GetTenant(ctx, tenant); err != nil {

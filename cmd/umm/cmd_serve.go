@@ -18,10 +18,7 @@ func serveCommand() *command {
 		summary: `Start the server. Applies pending migrations and the configuration's tenants: block (the seed)
 first; with no configuration it uses SQLite and a generated master key under ./data and creates tenant
 "default". Stops gracefully on SIGINT or SIGTERM, finishing requests in flight.`,
-		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-			if err := noArgs(args); err != nil {
-				return err
-			}
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
 			cfg, err := loadConfig(fs, e)
 			if err != nil {
 				return err
@@ -43,10 +40,7 @@ func migrateCommand() *command {
 		short: "apply pending database migrations and exit",
 		summary: `Apply pending database migrations and exit. Safe to run from several nodes at once (it takes a
 lock); umm serve also migrates at start.`,
-		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-			if err := noArgs(args); err != nil {
-				return err
-			}
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
 			cfg, err := loadConfig(fs, e)
 			if err != nil {
 				return err
@@ -115,10 +109,7 @@ func versionCommand() *command {
 		name:    "version",
 		short:   "print the version",
 		summary: "Print the version of this binary, its Go version and the newest database schema it knows.",
-		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-			if err := noArgs(args); err != nil {
-				return err
-			}
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
 			goVersion := "unknown"
 			if bi, ok := debug.ReadBuildInfo(); ok {
 				goVersion = bi.GoVersion

@@ -22,13 +22,8 @@ func tenantsCreateCommand() *command {
 			fs.String("id", "", "tenant `id`: 1-63 lower-case letters, digits or hyphens (appears in URLs)")
 			fs.String("name", "", "display `name` (default: the id)")
 		},
-		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-			if err := noArgs(args); err != nil {
-				return err
-			}
-			if err := required(fs, "id"); err != nil {
-				return err
-			}
+		required: []string{"id"},
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
 			return withServices(ctx, e, fs, func(s *server.Services) error {
 				t, err := s.Admin.CreateTenant(ctx, admin.TenantInput{ID: stringFlag(fs, "id"), Name: stringFlag(fs, "name")}, actorCLI)
 				if err != nil {
@@ -46,10 +41,7 @@ func tenantsListCommand() *command {
 		name:    "tenants list",
 		short:   "list tenants and their issuers",
 		summary: "List the tenants with their issuers.",
-		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-			if err := noArgs(args); err != nil {
-				return err
-			}
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
 			return withServices(ctx, e, fs, func(s *server.Services) error {
 				ts, err := s.Admin.ListTenants(ctx)
 				if err != nil {

@@ -53,13 +53,8 @@ standard input when it is not a terminal; it is never taken from the command lin
 			fs.Var(new(listFlag), "role", "`role` to give (repeatable or comma-separated)")
 			fs.Bool("no-password", false, "create the user without a password (they cannot sign in with one yet)")
 		},
-		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-			if err := noArgs(args); err != nil {
-				return err
-			}
-			if err := required(fs, "tenant", "email"); err != nil {
-				return err
-			}
+		required: []string{"tenant", "email"},
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
 			in := admin.UserInput{
 				Email: stringFlag(fs, "email"), GivenName: stringFlag(fs, "given-name"), FamilyName: stringFlag(fs, "family-name"),
 				EmailVerified: stringFlag(fs, "email-verified") == "true", Roles: listValue(fs, "role"),
@@ -98,13 +93,8 @@ func usersListCommand() *command {
 			fs.Int("limit", 100, "at most `n` users")
 			fs.String("after", "", "start after this user `id` (the last id of the previous page)")
 		},
-		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-			if err := noArgs(args); err != nil {
-				return err
-			}
-			if err := required(fs, "tenant"); err != nil {
-				return err
-			}
+		required: []string{"tenant"},
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
 			limit, _ := strconv.Atoi(stringFlag(fs, "limit"))
 			if limit < 1 || limit > 1000 {
 				return usagef("--limit must be between 1 and 1000")
@@ -134,14 +124,9 @@ func usersSetPasswordCommand() *command {
 		summary: `Set a user's password. It is asked for twice without echo, or read from the first line of
 standard input when it is not a terminal. As after any password reset, the user's sessions end and their
 grants are revoked (refresh tokens stop working), so whoever knew the old password is signed out.`,
-		flags: userFlags,
-		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-			if err := noArgs(args); err != nil {
-				return err
-			}
-			if err := required(fs, "tenant"); err != nil {
-				return err
-			}
+		flags:    userFlags,
+		required: []string{"tenant"},
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
 			return withServices(ctx, e, fs, func(s *server.Services) error {
 				u, err := findUser(ctx, s, fs)
 				if err != nil {
@@ -187,17 +172,12 @@ func usersDeleteCommand() *command {
 
 func userStateCommand(name, short, summary string, do func(ctx context.Context, s *server.Services, u store.User) (string, error)) *command {
 	return &command{
-		name:    name,
-		short:   short,
-		summary: summary,
-		flags:   userFlags,
-		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-			if err := noArgs(args); err != nil {
-				return err
-			}
-			if err := required(fs, "tenant"); err != nil {
-				return err
-			}
+		name:     name,
+		short:    short,
+		summary:  summary,
+		flags:    userFlags,
+		required: []string{"tenant"},
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
 			return withServices(ctx, e, fs, func(s *server.Services) error {
 				u, err := findUser(ctx, s, fs)
 				if err != nil {

@@ -65,14 +65,15 @@ const (
 	exitUsage   = 2
 )
 
-// command is one runnable subcommand ("serve", "users create").
+// command is one runnable subcommand ("serve", "users create"). Commands take flags only: the runner
+// refuses positional arguments and checks the required flags before run is called.
 type command struct {
-	name    string
-	short   string // one line for the command list
-	args    string // synopsis after the flags, for the usage line
-	summary string
-	run     func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
-	flags   func(fs *flag.FlagSet) // registers the command's own flags (besides --config)
+	name     string
+	short    string // one line for the command list
+	summary  string
+	run      func(ctx context.Context, e *env, fs *flag.FlagSet) error
+	flags    func(fs *flag.FlagSet) // registers the command's own flags (besides --config)
+	required []string               // flags that must be set, checked in this order
 }
 
 var commands []*command
@@ -139,7 +140,10 @@ func run(ctx context.Context, args []string, e *env) int {
 		}
 		return exitUsage // the flag package printed the problem and the usage
 	}
-	err := c.run(ctx, e, fs, fs.Args())
+	err := c.check(fs)
+	if err == nil {
+		err = c.run(ctx, e, fs)
+	}
 	var ue *usageError
 	switch {
 	case err == nil:
@@ -153,6 +157,14 @@ func run(ctx context.Context, args []string, e *env) int {
 		fmt.Fprintf(e.stderr, "umm %s: %v\n", c.name, err)
 		return exitRuntime
 	}
+}
+
+// check refuses positional arguments and names the first required flag that is not set.
+func (c *command) check(fs *flag.FlagSet) error {
+	if err := noArgs(fs.Args()); err != nil {
+		return err
+	}
+	return required(fs, c.required...)
 }
 
 // find returns the command named by the first one or two words of args and the remaining arguments.
@@ -197,17 +209,10 @@ func newFlagSet(c *command, out io.Writer) *flag.FlagSet {
 	}
 	fs.Usage = func() {
 		w := fs.Output()
-		fmt.Fprintf(w, "Usage: umm %s [flags]%s\n\n%s\n\nFlags:\n", c.name, prefixSpace(c.args), c.summary)
+		fmt.Fprintf(w, "Usage: umm %s [flags]\n\n%s\n\nFlags:\n", c.name, c.summary)
 		fs.PrintDefaults()
 	}
 	return fs
-}
-
-func prefixSpace(s string) string {
-	if s == "" {
-		return ""
-	}
-	return " " + s
 }
 
 func printUsage(w io.Writer) {
