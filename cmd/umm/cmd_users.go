@@ -21,6 +21,17 @@ func userFlags(fs *flag.FlagSet) {
 	fs.String("id", "", "the user's `id` (instead of --email)")
 }
 
+// withUser opens the services, finds the user named by --email or --id and runs fn.
+func withUser(ctx context.Context, e *env, fs *flag.FlagSet, fn func(s *server.Services, u store.User) error) error {
+	return withServices(ctx, e, fs, func(s *server.Services) error {
+		u, err := findUser(ctx, s, fs)
+		if err != nil {
+			return err
+		}
+		return fn(s, u)
+	})
+}
+
 // findUser resolves --email or --id.
 func findUser(ctx context.Context, s *server.Services, fs *flag.FlagSet) (store.User, error) {
 	email, id := stringFlag(fs, "email"), stringFlag(fs, "id")
@@ -127,11 +138,7 @@ grants are revoked (refresh tokens stop working), so whoever knew the old passwo
 		flags:    userFlags,
 		required: []string{"tenant"},
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
-			return withServices(ctx, e, fs, func(s *server.Services) error {
-				u, err := findUser(ctx, s, fs)
-				if err != nil {
-					return err
-				}
+			return withUser(ctx, e, fs, func(s *server.Services, u store.User) error {
 				pw, err := readPassword(e, "New password for "+u.Email+": ", true)
 				if err != nil {
 					return err
@@ -178,11 +185,7 @@ func userStateCommand(name, short, summary string, do func(ctx context.Context, 
 		flags:    userFlags,
 		required: []string{"tenant"},
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
-			return withServices(ctx, e, fs, func(s *server.Services) error {
-				u, err := findUser(ctx, s, fs)
-				if err != nil {
-					return err
-				}
+			return withUser(ctx, e, fs, func(s *server.Services, u store.User) error {
 				what, err := do(ctx, s, u)
 				if err != nil {
 					return err
