@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/umm-project/umm/internal/admin"
 	"github.com/umm-project/umm/internal/server"
@@ -83,7 +82,7 @@ func clientsListCommand() *command {
 				if err != nil {
 					return err
 				}
-				w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				w := newTable(e.stdout)
 				fmt.Fprintln(w, "CLIENT_ID\tNAME\tAUTH_METHOD\tGRANT_TYPES\tFIRST_PARTY\tREDIRECT_URIS")
 				for _, c := range cs {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\n", c.ClientID, c.Name, c.TokenEndpointAuthMethod,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/umm-project/umm/internal/admin"
 	"github.com/umm-project/umm/internal/server"
@@ -47,10 +46,10 @@ func tenantsListCommand() *command {
 				if err != nil {
 					return err
 				}
-				w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				w := newTable(e.stdout)
 				fmt.Fprintln(w, "ID\tNAME\tISSUER\tCREATED")
 				for _, t := range ts {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.ID, t.Name, s.Issuer(t.ID), t.CreatedAt.UTC().Format("2006-01-02 15:04"))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.ID, t.Name, s.Issuer(t.ID), tableTime(t.CreatedAt))
 				}
 				return w.Flush()
 			})

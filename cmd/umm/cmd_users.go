@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/umm-project/umm/internal/admin"
 	"github.com/umm-project/umm/internal/keys"
@@ -115,12 +114,12 @@ func usersListCommand() *command {
 				if err != nil {
 					return err
 				}
-				w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				w := newTable(e.stdout)
 				fmt.Fprintln(w, "ID\tEMAIL\tVERIFIED\tNAME\tROLES\tDISABLED\tCREATED")
 				for _, u := range us {
 					name := strings.TrimSpace(u.GivenName + " " + u.FamilyName)
 					fmt.Fprintf(w, "%s\t%s\t%v\t%s\t%s\t%v\t%s\n", u.ID, u.Email, u.EmailVerified, name,
-						strings.Join(u.Roles, ","), u.Disabled, u.CreatedAt.UTC().Format("2006-01-02 15:04"))
+						strings.Join(u.Roles, ","), u.Disabled, tableTime(u.CreatedAt))
 				}
 				return w.Flush()
 			})

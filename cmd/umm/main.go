@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"text/tabwriter"
+	"time"
 )
 
 func main() {
@@ -249,6 +251,12 @@ func order(name string) string {
 	}
 	return "99 " + name
 }
+
+// newTable writes the aligned columns of the list commands to w; Flush prints them.
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+
+// tableTime is how the list commands show a time: UTC, to the minute.
+func tableTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") }
 
 // listFlag is a repeatable flag that also accepts comma-separated values.
 type listFlag []string
