@@ -36,6 +36,10 @@
 // when none: {{with fieldError $ "email"}}), errorID ({{errorID "email"}} is "email-error"), and asset
 // (the versioned URL of a static file: {{asset "form_post.js"}}).
 //
+// Markup that several pages share goes in partial files, which define named templates only and are
+// parsed into every page: web.NewRendererWithPartials(pages, "templates/partials/*.html",
+// "templates/*.html"); a page then writes {{template "name" .}}.
+//
 // Accessible markup (every page must follow it; pages must also work without JavaScript):
 //
 //   - Exactly one <h1> per page, inside "content"; the layout's header shows the tenant name as text,

@@ -41,6 +41,34 @@ func NewRenderer(pages fs.FS, patterns ...string) (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newRenderer(base, pages, patterns)
+}
+
+// NewRendererWithPartials is NewRenderer for pages that share markup: every file of pages matching
+// partials (an fs.Glob pattern such as "templates/partials/*.html") defines named templates that each
+// page can use with {{template "name" .}}. A partial is not a page, and it may not define a page's
+// blocks ("title", "content", "scripts").
+func NewRendererWithPartials(pages fs.FS, partials string, patterns ...string) (*Renderer, error) {
+	base, err := baseTemplate()
+	if err != nil {
+		return nil, err
+	}
+	files, err := fs.Glob(pages, partials)
+	if err != nil {
+		return nil, fmt.Errorf("glob %q: %w", partials, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("glob %q: no partial matches", partials)
+	}
+	for _, f := range files {
+		if err := parsePartial(base, pages, f); err != nil {
+			return nil, err
+		}
+	}
+	return newRenderer(base, pages, patterns)
+}
+
+func newRenderer(base *template.Template, pages fs.FS, patterns []string) (*Renderer, error) {
 	rd := &Renderer{pages: map[string]*template.Template{}}
 	for _, pat := range patterns {
 		files, err := fs.Glob(pages, pat)
@@ -72,6 +100,27 @@ func baseTemplate() (*template.Template, error) {
 		return nil, fmt.Errorf("parse layout: %w", err)
 	}
 	return t, nil
+}
+
+// parsePartial adds the templates file defines to base, after checking it defines no page block.
+func parsePartial(base *template.Template, fsys fs.FS, file string) error {
+	src, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return fmt.Errorf("read partial %s: %w", file, err)
+	}
+	own, err := template.New(path.Base(file)).Funcs(funcs).Parse(string(src))
+	if err != nil {
+		return fmt.Errorf("parse partial %s: %w", file, err)
+	}
+	for _, block := range []string{"title", "content", "scripts"} {
+		if own.Lookup(block) != nil {
+			return fmt.Errorf("partial %s: defines the page block %q", file, block)
+		}
+	}
+	if _, err := base.New(path.Base(file)).Parse(string(src)); err != nil {
+		return fmt.Errorf("parse partial %s: %w", file, err)
+	}
+	return nil
 }
 
 func parsePage(base *template.Template, fsys fs.FS, file string) (*template.Template, error) {

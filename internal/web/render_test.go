@@ -125,6 +125,59 @@ func TestNewRendererRefuses(t *testing.T) {
 	}
 }
 
+func TestRendererWithPartials(t *testing.T) {
+	pages := fstest.MapFS{
+		"pages/partials/greeting.html": {Data: []byte(`{{define "greeting"}}<p>Hello, {{.Data}}.</p>{{end}}`)},
+		"pages/a.html":                 {Data: []byte(`{{define "title"}}A{{end}}{{define "content"}}<h1>A</h1>{{template "greeting" .}}{{end}}`)},
+		"pages/b.html":                 {Data: []byte(`{{define "title"}}B{{end}}{{define "content"}}<h1>B</h1>{{template "greeting" .}}{{end}}`)},
+	}
+	rd, err := NewRendererWithPartials(pages, "pages/partials/*.html", "pages/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []string{"a", "b"} {
+		t.Run("page "+page+" uses the partial with its own data, escaped", func(t *testing.T) {
+			w := httptest.NewRecorder()
+			rd.Render(w, httptest.NewRequest("GET", "/", nil), 200, page, PageData{Data: "<Ada>"})
+			if b := w.Body.String(); w.Code != 200 || !strings.Contains(b, "<p>Hello, &lt;Ada&gt;.</p>") {
+				t.Errorf("status %d page:\n%s", w.Code, b)
+			}
+		})
+	}
+	t.Run("a partial is not a page", func(t *testing.T) {
+		w := httptest.NewRecorder()
+		rd.Render(w, httptest.NewRequest("GET", "/", nil), 200, "greeting", PageData{})
+		if w.Code != http.StatusInternalServerError {
+			t.Errorf("status %d, want 500", w.Code)
+		}
+	})
+
+	pageA := &fstest.MapFile{Data: []byte(`{{define "title"}}A{{end}}{{define "content"}}{{end}}`)}
+	refused := []struct {
+		name    string
+		partial string
+		pat     string
+	}{
+		{"a partial pattern matching nothing", "", "q/*.html"},
+		{"a bad partial pattern", "", "["},
+		{"a partial that does not parse", `{{define "x"}}`, "q/*.html"},
+		{"a partial defining a page's content", `{{define "content"}}X{{end}}`, "q/*.html"},
+		{"a partial defining a page's title", `{{define "title"}}X{{end}}`, "q/*.html"},
+		{"a partial defining a page's scripts", `{{define "scripts"}}X{{end}}`, "q/*.html"},
+	}
+	for _, tt := range refused {
+		t.Run("refuses "+tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"p/a.html": pageA}
+			if tt.partial != "" {
+				fsys["q/x.html"] = &fstest.MapFile{Data: []byte(tt.partial)}
+			}
+			if _, err := NewRendererWithPartials(fsys, tt.pat, "p/*.html"); err == nil {
+				t.Error("NewRendererWithPartials accepted it")
+			}
+		})
+	}
+}
+
 func TestErrorPage(t *testing.T) {
 	var w *httptest.ResponseRecorder
 	RequestID(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
