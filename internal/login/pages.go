@@ -20,7 +20,7 @@ import (
 	"github.com/umm-project/umm/internal/web"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/partials/*.html
 var templates embed.FS
 
 // Authentication method and level recorded for a password sign-in (RFC 8176 "pwd"; acr "1": one factor).
@@ -87,7 +87,7 @@ func New(d Deps) (*Pages, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("login: missing dependencies: %s", strings.Join(missing, ", "))
 	}
-	rd, err := web.NewRenderer(templates, "templates/*.html")
+	rd, err := web.NewRendererWithPartials(templates, "templates/partials/*.html", "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
