@@ -11,12 +11,8 @@ import (
 
 // consentData is the Data of consent.html.
 type consentData struct {
-	Action     string
-	ClientName string
-	UserName   string
-	UserEmail  string
-	Scopes     []string // in plain words
-	Account    string   // where access can be removed later
+	allowOrDenyData
+	Account string // where access can be removed later
 }
 
 // consentState is what both consent handlers load and check first.
@@ -131,12 +127,8 @@ func (p *Pages) renderConsent(w http.ResponseWriter, r *http.Request, t store.Te
 	web.AllowFormAction(w, cs.lr.Params.RedirectURI)
 	pd.Title = "Allow access to " + clientLabel(cs.client)
 	pd.Data = consentData{
-		Action:     consentPath(t, cs.lr.ID),
-		ClientName: clientLabel(cs.client),
-		UserName:   userLabel(cs.u),
-		UserEmail:  cs.u.Email,
-		Scopes:     describeScopes(cs.lr.Params.Scopes),
-		Account:    accountPath(t),
+		allowOrDenyData: allowOrDeny(consentPath(t, cs.lr.ID), cs.client, cs.u, cs.lr.Params.Scopes),
+		Account:         accountPath(t),
 	}
 	p.render(w, r, t, status, "consent", pd)
 }

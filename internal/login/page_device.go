@@ -25,12 +25,8 @@ type deviceData struct {
 
 // deviceApproveData is the Data of device_approve.html.
 type deviceApproveData struct {
-	Action     string
-	ClientName string
-	UserName   string
-	UserEmail  string
-	UserCode   string // as shown on the device: BCDF-GHJK
-	Scopes     []string
+	allowOrDenyData
+	UserCode string // as shown on the device: BCDF-GHJK
 }
 
 // handleDevice is GET /t/{tenant}/device: the code entry form (?user_code= prefills it, RFC 8628 §3.3.1:
@@ -305,12 +301,8 @@ func (p *Pages) renderDeviceForm(w http.ResponseWriter, r *http.Request, t store
 func (p *Pages) renderApprove(w http.ResponseWriter, r *http.Request, t store.Tenant, dr deviceRequest, status int, pd web.PageData) {
 	pd.Title = "Connect " + clientLabel(dr.client)
 	pd.Data = deviceApproveData{
-		Action:     devicePath(t, dr.lr.ID),
-		ClientName: clientLabel(dr.client),
-		UserName:   userLabel(dr.u),
-		UserEmail:  dr.u.Email,
-		UserCode:   displayUserCode(p.openUserCode(r.Context(), t.ID, dr.lr)),
-		Scopes:     describeScopes(dr.dc.Scopes),
+		allowOrDenyData: allowOrDeny(devicePath(t, dr.lr.ID), dr.client, dr.u, dr.dc.Scopes),
+		UserCode:        displayUserCode(p.openUserCode(r.Context(), t.ID, dr.lr)),
 	}
 	p.render(w, r, t, status, "device_approve", pd)
 }

@@ -322,6 +322,22 @@ func completeRequest(ctx context.Context, tx *store.Tx, lr store.LoginRequest, s
 	return nil
 }
 
+// allowOrDenyData is what templates/partials/allow_or_deny.html reads from the Data of the consent and
+// device approve pages.
+type allowOrDenyData struct {
+	Action     string // where the decision is posted
+	ClientName string
+	UserName   string
+	UserEmail  string
+	Scopes     []string // in plain words
+}
+
+// allowOrDeny asks user u whether client c may have scopes, posting the decision to action.
+func allowOrDeny(action string, c store.Client, u store.User, scopes []string) allowOrDenyData {
+	return allowOrDenyData{Action: action, ClientName: clientLabel(c), UserName: userLabel(u), UserEmail: u.Email,
+		Scopes: describeScopes(scopes)}
+}
+
 // userLabel is how a user is named on the pages: "Given Family", else the email.
 func userLabel(u store.User) string {
 	if n := strings.TrimSpace(u.GivenName + " " + u.FamilyName); n != "" {
