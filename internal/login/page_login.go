@@ -35,13 +35,9 @@ func (p *Pages) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	var lr *store.LoginRequest
-	if r.URL.Query().Has("lr") {
-		l, ok := p.loadRequest(w, r, t)
-		if !ok || !p.requestPending(w, r, t, l) {
-			return
-		}
-		lr = &l
+	lr, ok := p.optionalRequest(w, r, t)
+	if !ok {
+		return
 	}
 	s, u, signedIn, err := p.signedInUser(ctx, r, t)
 	if err != nil {
@@ -67,13 +63,9 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	var lr *store.LoginRequest
-	if r.URL.Query().Has("lr") {
-		l, ok := p.loadRequest(w, r, t)
-		if !ok || !p.requestPending(w, r, t, l) {
-			return
-		}
-		lr = &l
+	lr, ok := p.optionalRequest(w, r, t)
+	if !ok {
+		return
 	}
 
 	email := strings.TrimSpace(r.PostFormValue("email"))
@@ -163,6 +155,19 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	default:
 		seeOther(w, continuePath(t, *lr))
 	}
+}
+
+// optionalRequest loads the pending login request named by ?lr=, or returns nil when the URL names none
+// (a direct sign-in). When the named request cannot be used it answers and returns false.
+func (p *Pages) optionalRequest(w http.ResponseWriter, r *http.Request, t store.Tenant) (*store.LoginRequest, bool) {
+	if !r.URL.Query().Has("lr") {
+		return nil, true
+	}
+	lr, ok := p.loadRequest(w, r, t)
+	if !ok || !p.requestPending(w, r, t, lr) {
+		return nil, false
+	}
+	return &lr, true
 }
 
 // requestPending reports whether lr still waits for the user; otherwise it answers: a request signed in or
