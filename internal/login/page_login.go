@@ -121,13 +121,8 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 
 	needConsent := false
 	if lr != nil {
-		needConsent, _, err = p.consentNeeded(ctx, t, *lr, u.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			p.clientGone(w, r, t, *lr)
-			return
-		}
-		if err != nil {
-			p.serverError(w, r, t, err)
+		needConsent, ok = p.checkConsent(w, r, t, *lr, u.ID)
+		if !ok {
 			return
 		}
 	}
@@ -200,14 +195,8 @@ func (p *Pages) continueSignedIn(w http.ResponseWriter, r *http.Request, t store
 		seeOther(w, accountPath(t))
 		return
 	}
-	ctx := r.Context()
-	needConsent, _, err := p.consentNeeded(ctx, t, *lr, u.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		p.clientGone(w, r, t, *lr)
-		return
-	}
-	if err != nil {
-		p.serverError(w, r, t, err)
+	needConsent, ok := p.checkConsent(w, r, t, *lr, u.ID)
+	if !ok {
 		return
 	}
 	if needConsent {
@@ -261,6 +250,21 @@ func (p *Pages) consentNeeded(ctx context.Context, t store.Tenant, lr store.Logi
 		return false, client, fmt.Errorf("stored consent: %w", err)
 	}
 	return !covers(granted, lr.Params.Scopes), client, nil
+}
+
+// checkConsent is consentNeeded for the sign-in steps: when lr's client was deleted meanwhile or the check
+// fails, it answers and returns ok false.
+func (p *Pages) checkConsent(w http.ResponseWriter, r *http.Request, t store.Tenant, lr store.LoginRequest, userID string) (need, ok bool) {
+	need, _, err := p.consentNeeded(r.Context(), t, lr, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		p.clientGone(w, r, t, lr)
+		return false, false
+	}
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return false, false
+	}
+	return need, true
 }
 
 // clientGone answers a request whose client was deleted meanwhile.
