@@ -178,11 +178,7 @@ func (p *Pages) handleEndSessions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sid == cur.ID {
-		if _, _, err := p.sessions.End(ctx, w, r, t.ID); err != nil {
-			p.serverError(w, r, t, fmt.Errorf("end session: %w", err))
-			return
-		}
-		seeOther(w, accountPath(t)+"/signed-out")
+		p.signOut(w, r, t)
 		return
 	}
 	err := p.sessions.EndByID(ctx, t.ID, u.ID, sid, u.ID)
@@ -229,6 +225,11 @@ func (p *Pages) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if !ok || !p.checkCSRF(w, r, t) {
 		return
 	}
+	p.signOut(w, r, t)
+}
+
+// signOut ends this browser's session and goes to the signed-out page.
+func (p *Pages) signOut(w http.ResponseWriter, r *http.Request, t store.Tenant) {
 	if _, _, err := p.sessions.End(r.Context(), w, r, t.ID); err != nil {
 		p.serverError(w, r, t, fmt.Errorf("end session: %w", err))
 		return
