@@ -20,18 +20,9 @@ func TestAuthenticate(t *testing.T) {
 		ctx := context.Background()
 		s, _ := newService(t, db, testSecurity())
 		tid := storetest.Tenant(t, db)
-		alice, err := s.CreateUser(ctx, tid, NewUser{Email: "Alice@Example.com", Password: goodPassword}, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		nopw, err := s.CreateUser(ctx, tid, NewUser{Email: "nopw@example.com"}, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		off, err := s.CreateUser(ctx, tid, NewUser{Email: "off@example.com", Password: goodPassword}, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
+		alice := createUser(t, s, tid, NewUser{Email: "Alice@Example.com", Password: goodPassword})
+		nopw := createUser(t, s, tid, NewUser{Email: "nopw@example.com"})
+		off := createUser(t, s, tid, NewUser{Email: "off@example.com", Password: goodPassword})
 		if err := s.SetDisabled(ctx, tid, off.ID, true, "test"); err != nil {
 			t.Fatal(err)
 		}
@@ -96,10 +87,7 @@ func TestAccountBackoffThenLockout(t *testing.T) {
 		sec := testSecurity() // lockout at 10 failures for 15 minutes
 		s, clk := newService(t, db, sec)
 		tid := storetest.Tenant(t, db)
-		u, err := s.CreateUser(ctx, tid, NewUser{Email: "frank@example.com", Password: goodPassword}, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := createUser(t, s, tid, NewUser{Email: "frank@example.com", Password: goodPassword})
 		fail := func(t *testing.T, ip string) error {
 			t.Helper()
 			_, err := s.Authenticate(ctx, tid, "frank@example.com", "wrong password", ip)
@@ -195,9 +183,7 @@ func TestLockoutAtALowThreshold(t *testing.T) {
 		sec.AccountLockoutThreshold = 3
 		s, clk := newService(t, db, sec)
 		tid := storetest.Tenant(t, db)
-		if _, err := s.CreateUser(ctx, tid, NewUser{Email: "gina@example.com", Password: goodPassword}, "test"); err != nil {
-			t.Fatal(err)
-		}
+		createUser(t, s, tid, NewUser{Email: "gina@example.com", Password: goodPassword})
 		for range 3 {
 			if _, err := s.Authenticate(ctx, tid, "gina@example.com", "nope nope", "192.0.2.1"); !errors.Is(err, ErrInvalidCredentials) {
 				t.Fatal(err)
@@ -224,9 +210,7 @@ func TestIPLimit(t *testing.T) {
 		sec.IPLimitPerMinute = 3
 		s, clk := newService(t, db, sec)
 		tid := storetest.Tenant(t, db)
-		if _, err := s.CreateUser(ctx, tid, NewUser{Email: "hank@example.com", Password: goodPassword}, "test"); err != nil {
-			t.Fatal(err)
-		}
+		createUser(t, s, tid, NewUser{Email: "hank@example.com", Password: goodPassword})
 		for i := range 3 {
 			if _, err := s.Authenticate(ctx, tid, fmt.Sprintf("nobody%d@example.com", i), "x", "203.0.113.5"); !errors.Is(err, ErrInvalidCredentials) {
 				t.Fatal(err)
@@ -289,10 +273,7 @@ func TestConcurrentFailuresAreCountedExactly(t *testing.T) {
 		sec.AccountLockoutThreshold = 1000
 		s, _ := newService(t, db, sec)
 		tid := storetest.Tenant(t, db)
-		u, err := s.CreateUser(ctx, tid, NewUser{Email: "ivy@example.com", Password: goodPassword}, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := createUser(t, s, tid, NewUser{Email: "ivy@example.com", Password: goodPassword})
 		const n = 20
 		var wg sync.WaitGroup
 		var mu sync.Mutex

@@ -56,10 +56,7 @@ func TestEmailIsUniquePerTenantAfterNormalisation(t *testing.T) {
 		ctx := context.Background()
 		s, _ := newService(t, db, testSecurity())
 		tid := storetest.Tenant(t, db)
-		u, err := s.CreateUser(ctx, tid, NewUser{Email: "Alice@Example.COM", GivenName: "Alice"}, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := createUser(t, s, tid, NewUser{Email: "Alice@Example.COM", GivenName: "Alice"})
 		if u.Email != "Alice@Example.COM" || u.EmailNorm != "alice@example.com" {
 			t.Fatalf("stored email %q / %q: want the address as given and its normalised form", u.Email, u.EmailNorm)
 		}
@@ -93,11 +90,8 @@ func TestEmailIsUniquePerTenantAfterNormalisation(t *testing.T) {
 			}
 		})
 		t.Run("changing the email to a taken one is a conflict", func(t *testing.T) {
-			b, err := s.CreateUser(ctx, tid, NewUser{Email: "bob@example.com"}, "test")
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = s.UpdateUser(ctx, tid, b.ID, Profile{Email: "ALICE@example.com"}, "test")
+			b := createUser(t, s, tid, NewUser{Email: "bob@example.com"})
+			_, err := s.UpdateUser(ctx, tid, b.ID, Profile{Email: "ALICE@example.com"}, "test")
 			if !errors.Is(err, store.ErrConflict) {
 				t.Fatalf("err = %v, want ErrConflict", err)
 			}

@@ -47,6 +47,16 @@ func newService(t *testing.T, db *store.DB, sec config.Security) (*Service, *clo
 	return s, c
 }
 
+// createUser creates a user in tenantID with actor "test", failing t on an error.
+func createUser(t *testing.T, s *Service, tenantID string, nu NewUser) store.User {
+	t.Helper()
+	u, err := s.CreateUser(context.Background(), tenantID, nu, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 // eventTypes lists the types of the tenant's events, oldest first.
 func eventTypes(t *testing.T, db *store.DB, tenantID string) []string {
 	t.Helper()

@@ -160,10 +160,7 @@ func TestListUsersPages(t *testing.T) {
 		tid := storetest.Tenant(t, db)
 		var ids []string
 		for i := range 5 {
-			u, err := s.CreateUser(ctx, tid, NewUser{Email: string(rune('a'+i)) + "@example.com", Roles: []string{"r"}}, "test")
-			if err != nil {
-				t.Fatal(err)
-			}
+			u := createUser(t, s, tid, NewUser{Email: string(rune('a'+i)) + "@example.com", Roles: []string{"r"}})
 			ids = append(ids, u.ID)
 		}
 		slices.Sort(ids)
@@ -196,10 +193,7 @@ func TestConsents(t *testing.T) {
 		ctx := context.Background()
 		s, clk := newService(t, db, testSecurity())
 		tid := storetest.Tenant(t, db)
-		u, err := s.CreateUser(ctx, tid, NewUser{Email: "kim@example.com"}, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := createUser(t, s, tid, NewUser{Email: "kim@example.com"})
 		grant := func(scopes ...string) {
 			t.Helper()
 			if err := db.InTx(ctx, func(tx *store.Tx) error { return s.GrantConsent(ctx, tx, tid, u.ID, "app", scopes) }); err != nil {
@@ -288,12 +282,9 @@ func TestAFailedTransactionLeavesNeitherChangeNorEvent(t *testing.T) {
 		ctx := context.Background()
 		s, _ := newService(t, db, testSecurity())
 		tid := storetest.Tenant(t, db)
-		u, err := s.CreateUser(ctx, tid, NewUser{Email: "lee@example.com"}, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := createUser(t, s, tid, NewUser{Email: "lee@example.com"})
 		boom := errors.New("boom")
-		err = db.InTx(ctx, func(tx *store.Tx) error {
+		err := db.InTx(ctx, func(tx *store.Tx) error {
 			if err := s.GrantConsent(ctx, tx, tid, u.ID, "app", []string{"openid"}); err != nil {
 				return err
 			}
