@@ -44,7 +44,7 @@ func TestConsent(t *testing.T) {
 			wantBody(t, pg, "Photo Printer", "See your email address", "Stay connected when you are not using it",
 				`<button type="submit" name="decision" value="allow">`, `<button type="submit" name="decision" value="deny"`,
 				"Ada Lovelace", "Acme Corp")
-			res := b.submit(pg.formWith(t, "decision", "allow"), url.Values{"decision": {"allow"}})
+			res := b.decide(pg, "allow")
 			wantStatus(t, res, http.StatusSeeOther, e.path("/authorize/resume?lr="+lrID))
 			lr := e.loginRequest(lrID)
 			want := []string{"openid", "email", "offline_access"}
@@ -62,7 +62,7 @@ func TestConsent(t *testing.T) {
 		{"deny marks the request denied and stores nothing", func(t *testing.T, e *env) {
 			b := e.browser()
 			lrID, pg := signInToConsent(t, e, b, "client_id=third&scope=openid+email")
-			res := b.submit(pg.formWith(t, "decision", "deny"), url.Values{"decision": {"deny"}})
+			res := b.decide(pg, "deny")
 			wantStatus(t, res, http.StatusSeeOther, e.path("/authorize/resume?lr="+lrID))
 			if lr := e.loginRequest(lrID); lr.Status != store.LoginDenied {
 				t.Errorf("request %s, want denied", lr.Status)
@@ -77,21 +77,21 @@ func TestConsent(t *testing.T) {
 		{"a consent covering the scopes skips the page next time", func(t *testing.T, e *env) {
 			b := e.browser()
 			_, pg := signInToConsent(t, e, b, "client_id=third&scope=openid+email")
-			b.submit(pg.formWith(t, "decision", "allow"), url.Values{"decision": {"allow"}})
+			b.decide(pg, "allow")
 			lrID, loc := b.beginAuthorize("client_id=third&scope=email")
 			wantStatus(t, b.get(loc), http.StatusSeeOther, e.path("/authorize/resume?lr="+lrID))
 		}},
 		{"a new scope asks again", func(t *testing.T, e *env) {
 			b := e.browser()
 			_, pg := signInToConsent(t, e, b, "client_id=third&scope=openid")
-			b.submit(pg.formWith(t, "decision", "allow"), url.Values{"decision": {"allow"}})
+			b.decide(pg, "allow")
 			lrID, loc := b.beginAuthorize("client_id=third&scope=openid+profile")
 			wantStatus(t, b.get(loc), http.StatusSeeOther, e.path("/consent?lr="+lrID))
 		}},
 		{"prompt=consent asks even when consent was given", func(t *testing.T, e *env) {
 			b := e.browser()
 			_, pg := signInToConsent(t, e, b, "client_id=third&scope=openid")
-			b.submit(pg.formWith(t, "decision", "allow"), url.Values{"decision": {"allow"}})
+			b.decide(pg, "allow")
 			lrID, loc := b.beginAuthorize("client_id=third&scope=openid&require_consent=1")
 			wantStatus(t, b.get(loc), http.StatusSeeOther, e.path("/consent?lr="+lrID))
 			wantStatus(t, b.get(e.path("/consent?lr="+lrID)), http.StatusOK, "")

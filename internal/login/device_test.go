@@ -129,7 +129,7 @@ func TestDevice(t *testing.T) {
 			wantStatus(t, approve, http.StatusOK, "")
 			wantBody(t, approve, "Living Room TV", code, "See your name",
 				`<button type="submit" name="decision" value="allow">`, `<button type="submit" name="decision" value="deny"`)
-			res := b.submit(approve.formWith(t, "decision", "allow"), url.Values{"decision": {"allow"}})
+			res := b.decide(approve, "allow")
 			wantStatus(t, res, http.StatusSeeOther, e.path("/device?lr="+lrID))
 			wantBody(t, b.get(res.Location), "Device connected", "return to your device")
 			dc := e.deviceCode(code)
@@ -159,7 +159,7 @@ func TestDevice(t *testing.T) {
 			lrID := lrOf(t, pg.Location)
 			wantStatus(t, pg, http.StatusSeeOther, e.path("/device?lr="+lrID))
 			approve := b.get(pg.Location)
-			res := b.submit(approve.formWith(t, "decision", "deny"), url.Values{"decision": {"deny"}})
+			res := b.decide(approve, "deny")
 			wantStatus(t, res, http.StatusSeeOther, e.path("/device?lr="+lrID))
 			wantBody(t, b.get(res.Location), "Access denied")
 			if dc := e.deviceCode(code); dc.Status != store.DeviceDenied {
@@ -193,7 +193,7 @@ func TestDevice(t *testing.T) {
 			pg := b.enterCode(code)
 			approve := b.get(pg.Location)
 			e.clock.Advance(61 * time.Second)
-			res := b.submit(approve.formWith(t, "decision", "allow"), url.Values{"decision": {"allow"}})
+			res := b.decide(approve, "allow")
 			if res.Status == http.StatusSeeOther {
 				t.Fatalf("an expired code was approved: %s", res.Location)
 			}

@@ -331,6 +331,12 @@ func (b *browser) submit(f form, set url.Values) *page {
 	return b.post(f.Action, v)
 }
 
+// decide presses the Allow or Deny button (decision "allow" or "deny") of a consent or device approve page.
+func (b *browser) decide(pg *page, decision string) *page {
+	b.e.t.Helper()
+	return b.submit(pg.formWith(b.e.t, "decision", decision), url.Values{"decision": {decision}})
+}
+
 // signIn goes from a sign-in page (GET already done: pg) through the form with the given password.
 func (b *browser) signIn(pg *page, email, password string) *page {
 	b.e.t.Helper()
