@@ -114,23 +114,10 @@ func (s *Service) setPassword(ctx context.Context, tenantID, userID string, pass
 		if err := tx.AppendEvent(ctx, at(events.PasswordChanged(tenantID, userID, actor), now)); err != nil {
 			return err
 		}
-		sids, err := tx.EndUserSessions(ctx, tenantID, userID, now)
+		err := identity.EndSessionsAndGrants(ctx, tx, tenantID, userID, actor,
+			events.ReasonPasswordReset, events.ReasonPasswordReset, now)
 		if err != nil {
 			return err
-		}
-		for _, sid := range sids {
-			if err := tx.AppendEvent(ctx, at(events.SessionEnded(tenantID, userID, sid, actor, events.ReasonPasswordReset), now)); err != nil {
-				return err
-			}
-		}
-		grants, err := tx.RevokeGrantsByUser(ctx, tenantID, userID, "", now)
-		if err != nil {
-			return err
-		}
-		for _, g := range grants {
-			if err := tx.AppendEvent(ctx, at(events.GrantRevoked(tenantID, userID, g.ClientID, g.ID, actor, events.ReasonPasswordReset), now)); err != nil {
-				return err
-			}
 		}
 		if inTx != nil {
 			return inTx(tx)

@@ -207,7 +207,7 @@ func (s *Service) SetDisabled(ctx context.Context, tenantID, userID string, disa
 		if err := tx.AppendEvent(ctx, at(events.UserDisabled(tenantID, userID, actor), now)); err != nil {
 			return err
 		}
-		return endEverything(ctx, tx, tenantID, userID, actor, "user_disabled", now)
+		return EndSessionsAndGrants(ctx, tx, tenantID, userID, actor, events.ReasonRevoked, "user_disabled", now)
 	})
 	if err != nil {
 		return fmt.Errorf("set user disabled: %w", err)
@@ -219,7 +219,7 @@ func (s *Service) SetDisabled(ctx context.Context, tenantID, userID string, disa
 func (s *Service) DeleteUser(ctx context.Context, tenantID, userID, actor string) error {
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		now := s.now()
-		if err := endEverything(ctx, tx, tenantID, userID, actor, "user_deleted", now); err != nil {
+		if err := EndSessionsAndGrants(ctx, tx, tenantID, userID, actor, events.ReasonRevoked, "user_deleted", now); err != nil {
 			return err
 		}
 		if err := tx.DeleteUser(ctx, tenantID, userID); err != nil {
@@ -236,18 +236,20 @@ func (s *Service) DeleteUser(ctx context.Context, tenantID, userID, actor string
 	return nil
 }
 
-// endEverything ends the user's live sessions and revokes the user's grants, with one event each.
-func endEverything(ctx context.Context, tx *store.Tx, tenantID, userID, actor, reason string, now time.Time) error {
+// EndSessionsAndGrants ends the user's live sessions and revokes all the user's grants in tx, with one
+// event each: session.ended with sessionReason, grant.revoked with grantReason. Disabling and deleting a
+// user call it, and so does an operator's password reset (admin).
+func EndSessionsAndGrants(ctx context.Context, tx *store.Tx, tenantID, userID, actor, sessionReason, grantReason string, now time.Time) error {
 	sids, err := tx.EndUserSessions(ctx, tenantID, userID, now)
 	if err != nil {
 		return err
 	}
 	for _, sid := range sids {
-		if err := tx.AppendEvent(ctx, at(events.SessionEnded(tenantID, userID, sid, actor, events.ReasonRevoked), now)); err != nil {
+		if err := tx.AppendEvent(ctx, at(events.SessionEnded(tenantID, userID, sid, actor, sessionReason), now)); err != nil {
 			return err
 		}
 	}
-	return revokeGrants(ctx, tx, tenantID, userID, "", actor, reason, now)
+	return revokeGrants(ctx, tx, tenantID, userID, "", actor, grantReason, now)
 }
 
 // revokeGrants revokes the user's live grants (for clientID, or all when empty), one event each.

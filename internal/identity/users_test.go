@@ -142,6 +142,80 @@ func TestUserLifecycleLeavesAnEventPerChange(t *testing.T) {
 	})
 }
 
+func TestEndSessionsAndGrants(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s, clk := newService(t, db, testSecurity())
+		tid := storetest.Tenant(t, db)
+		ann := createUser(t, s, tid, NewUser{Email: "ann@example.com"})
+		bea := createUser(t, s, tid, NewUser{Email: "bea@example.com"})
+		annSession, annGrant := addSession(t, db, tid, ann.ID, clk.Now()), addGrant(t, db, tid, ann.ID, "web", clk.Now())
+		beaSession, beaGrant := addSession(t, db, tid, bea.ID, clk.Now()), addGrant(t, db, tid, bea.ID, "web", clk.Now())
+		end := func(tenantID string, inTx func(tx *store.Tx) error) error {
+			return db.InTx(ctx, func(tx *store.Tx) error {
+				if err := EndSessionsAndGrants(ctx, tx, tenantID, ann.ID, "op", "why-session", "why-grant", clk.Now()); err != nil {
+					return err
+				}
+				return inTx(tx)
+			})
+		}
+		live := func(t *testing.T, sid, gid string) bool {
+			t.Helper()
+			sess, err := db.GetSession(ctx, tid, sid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := db.GetGrant(ctx, tid, gid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sess.EndedAt.IsZero() && g.RevokedAt.IsZero()
+		}
+		t.Run("a rolled back transaction ends nothing and records nothing", func(t *testing.T) {
+			boom := errors.New("boom")
+			if err := end(tid, func(*store.Tx) error { return boom }); !errors.Is(err, boom) {
+				t.Fatalf("err = %v, want boom", err)
+			}
+			if !live(t, annSession, annGrant) {
+				t.Fatal("the rollback left the session ended or the grant revoked")
+			}
+			if n := len(eventsOf(t, db, tid, events.TypeSessionEnded)) + len(eventsOf(t, db, tid, events.TypeGrantRevoked)); n != 0 {
+				t.Fatalf("%d events survived the rollback", n)
+			}
+		})
+		t.Run("another tenant's id ends nothing of this tenant", func(t *testing.T) {
+			if err := end(storetest.Tenant(t, db), func(*store.Tx) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if !live(t, annSession, annGrant) {
+				t.Fatal("a call for another tenant ended this tenant's session or grant")
+			}
+		})
+		t.Run("the user's session ends and grant is revoked, each recorded with its reason", func(t *testing.T) {
+			if err := end(tid, func(*store.Tx) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if sess, _ := db.GetSession(ctx, tid, annSession); sess.EndedAt.IsZero() {
+				t.Error("the session is still live")
+			}
+			if g, _ := db.GetGrant(ctx, tid, annGrant); g.RevokedAt.IsZero() {
+				t.Error("the grant is still live")
+			}
+			for typ, reason := range map[string]string{events.TypeSessionEnded: "why-session", events.TypeGrantRevoked: "why-grant"} {
+				evs := eventsOf(t, db, tid, typ)
+				if len(evs) != 1 || evs[0].Data["reason"] != reason || evs[0].Data["user_id"] != ann.ID || evs[0].Actor != "op" {
+					t.Errorf("%s events = %+v, want one for %s by op with reason %s", typ, evs, ann.ID, reason)
+				}
+			}
+		})
+		t.Run("another user keeps their session and grant", func(t *testing.T) {
+			if !live(t, beaSession, beaGrant) {
+				t.Fatal("another user's session or grant ended")
+			}
+		})
+	})
+}
+
 func anyStrings(v any) []string {
 	var out []string
 	if l, ok := v.([]any); ok {
