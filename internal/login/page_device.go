@@ -44,7 +44,7 @@ func (p *Pages) handleDevice(w http.ResponseWriter, r *http.Request) {
 	if len(code) > maxUserCodeLen {
 		code = ""
 	}
-	p.renderDeviceForm(w, r, t, http.StatusOK, code, web.PageData{})
+	p.renderDeviceForm(w, r, t, http.StatusOK, code, "")
 }
 
 // handleDeviceSubmit is POST /t/{tenant}/device: the code entry form, or with ?lr= the decision.
@@ -71,8 +71,7 @@ func (p *Pages) deviceCodeEntry(w http.ResponseWriter, r *http.Request, t store.
 	}
 	code := keys.NormalizeUserCode(raw)
 	if code == "" {
-		fe := map[string]string{"user_code": "Enter the code shown on your device."}
-		p.renderDeviceForm(w, r, t, http.StatusUnprocessableEntity, raw, web.PageData{FieldErrors: fe, Error: fe["user_code"]})
+		p.renderDeviceForm(w, r, t, http.StatusUnprocessableEntity, raw, "Enter the code shown on your device.")
 		return
 	}
 	var dc store.DeviceCode
@@ -90,8 +89,7 @@ func (p *Pages) deviceCodeEntry(w http.ResponseWriter, r *http.Request, t store.
 			return
 		}
 		p.log.InfoContext(ctx, "device code refused", "tenant", t.ID, "client_ip", ip, "request_id", web.RequestIDFrom(ctx))
-		fe := map[string]string{"user_code": msgBadUserCode}
-		p.renderDeviceForm(w, r, t, http.StatusUnprocessableEntity, raw, web.PageData{FieldErrors: fe, Error: msgBadUserCode})
+		p.renderDeviceForm(w, r, t, http.StatusUnprocessableEntity, raw, msgBadUserCode)
 		return
 	}
 
@@ -151,8 +149,7 @@ func (p *Pages) deviceThrottled(w http.ResponseWriter, r *http.Request, t store.
 			"request_id", web.RequestIDFrom(r.Context()))
 		w.Header().Set("Retry-After", strconv.Itoa(te.RetryAfterSeconds()))
 		msg := "Too many wrong codes were entered. Wait " + waitText(te.RetryAfter) + " and try again."
-		fe := map[string]string{"user_code": msg}
-		p.renderDeviceForm(w, r, t, http.StatusTooManyRequests, typed, web.PageData{FieldErrors: fe, Error: msg})
+		p.renderDeviceForm(w, r, t, http.StatusTooManyRequests, typed, msg)
 	default:
 		p.serverError(w, r, t, fmt.Errorf("device ip limit: %w", err))
 	}
@@ -292,9 +289,14 @@ func (p *Pages) deviceDecision(w http.ResponseWriter, r *http.Request, t store.T
 	seeOther(w, devicePath(t, lr.ID))
 }
 
-func (p *Pages) renderDeviceForm(w http.ResponseWriter, r *http.Request, t store.Tenant, status int, code string, pd web.PageData) {
-	pd.Title = "Connect a device"
-	pd.Data = deviceData{Action: devicePath(t, ""), UserCode: code}
+// renderDeviceForm renders the code entry form with code prefilled and codeErr ("" for none) shown on the
+// user_code field and as the form's error.
+func (p *Pages) renderDeviceForm(w http.ResponseWriter, r *http.Request, t store.Tenant, status int, code, codeErr string) {
+	pd := web.PageData{Title: "Connect a device", Data: deviceData{Action: devicePath(t, ""), UserCode: code}}
+	if codeErr != "" {
+		pd.FieldErrors = map[string]string{"user_code": codeErr}
+		pd.Error = codeErr
+	}
 	p.render(w, r, t, status, "device", pd)
 }
 
