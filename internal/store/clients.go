@@ -53,7 +53,7 @@ func (q *queries) UpsertClient(ctx context.Context, c Client) error {
 	if err != nil {
 		return fmt.Errorf("upsert client %s: %w", c.ClientID, err)
 	}
-	return nil
+	return q.notify(ctx, TopicClient, c.TenantID+":"+c.ClientID)
 }
 
 // GetClient returns the client or ErrNotFound.
@@ -83,7 +83,10 @@ func (q *queries) ListClients(ctx context.Context, tenantID string) ([]Client, e
 
 // DeleteClient removes the client; ErrNotFound when absent.
 func (q *queries) DeleteClient(ctx context.Context, tenantID, clientID string) error {
-	return q.execOne(ctx, `DELETE FROM clients WHERE tenant_id = ? AND client_id = ?`, tenantID, clientID)
+	if err := q.execOne(ctx, `DELETE FROM clients WHERE tenant_id = ? AND client_id = ?`, tenantID, clientID); err != nil {
+		return err
+	}
+	return q.notify(ctx, TopicClient, tenantID+":"+clientID)
 }
 
 func scanClients(rows interface {

@@ -107,6 +107,14 @@ func (q *queries) RevokeGrantsByUser(ctx context.Context, tenantID, userID, clie
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("revoke grants: %w", err)
 	}
+	rows.Close() // before the next statement on the transaction's connection
+	ids := make([]string, len(out))
+	for i, g := range out {
+		ids[i] = g.ID
+	}
+	if err := q.notifyRevokedGrants(ctx, tenantID, ids); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

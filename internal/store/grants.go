@@ -70,6 +70,9 @@ func (q *queries) RevokeGrant(ctx context.Context, tenantID, id string, t time.T
 	if err != nil {
 		return false, fmt.Errorf("revoke grant: %w", err)
 	}
+	if err := q.notifyRevokedGrants(ctx, tenantID, []string{id}); err != nil {
+		return false, err
+	}
 	return true, nil
 }
 

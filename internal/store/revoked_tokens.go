@@ -14,7 +14,7 @@ func (q *queries) RevokeAccessToken(ctx context.Context, tenantID, jti string, e
 	if err != nil {
 		return fmt.Errorf("revoke access token: %w", err)
 	}
-	return nil
+	return q.notify(ctx, TopicRevoke, tenantID+":"+RevokedToken+":"+jti)
 }
 
 // AccessTokenRevoked reports, in one statement of two primary-key lookups, whether the access token

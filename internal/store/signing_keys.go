@@ -65,7 +65,7 @@ func (q *queries) InsertSigningKey(ctx context.Context, k SigningKey) error {
 	if err != nil {
 		return fmt.Errorf("insert signing key %s: %w", k.KeyID, err)
 	}
-	return nil
+	return q.notify(ctx, TopicKeys, k.TenantID)
 }
 
 // SetSigningKeyStatus moves a key from status from to status to at time at, which becomes activated_at
@@ -84,7 +84,7 @@ func (q *queries) SetSigningKeyStatus(ctx context.Context, tenantID, kid, from, 
 	if err := q.execOne(ctx, query, to, at.Unix(), tenantID, kid, from); err != nil {
 		return fmt.Errorf("set signing key %s %s -> %s: %w", kid, from, to, err)
 	}
-	return nil
+	return q.notify(ctx, TopicKeys, tenantID)
 }
 
 // DeleteRetiredSigningKeys deletes a tenant's keys retired before before and returns how many.
@@ -95,6 +95,11 @@ func (q *queries) DeleteRetiredSigningKeys(ctx context.Context, tenantID string,
 		return 0, fmt.Errorf("delete retired signing keys: %w", err)
 	}
 	n, _ := res.RowsAffected()
+	if n > 0 {
+		if err := q.notify(ctx, TopicKeys, tenantID); err != nil {
+			return 0, err
+		}
+	}
 	return n, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -36,6 +37,8 @@ type execer interface {
 type queries struct {
 	ex execer
 	pg bool
+	// publish sends a cache invalidation message (notify.go): at once for a DB, on commit for a Tx.
+	publish func(ctx context.Context, topic, payload string) error
 }
 
 // DB is an open store.
@@ -44,12 +47,17 @@ type DB struct {
 	sql  *sql.DB
 	kind string // "sqlite" or "postgres"
 	path string // SQLite file path
+	url  string // PostgreSQL URL, for the listener's own connection
+	hub  *hub   // SQLite: in-process subscribers of Listen
+
+	listenerPID atomic.Uint32 // PostgreSQL backend of the listener's connection (tests end it)
 }
 
 // Tx is a transaction; pass it explicitly, never in a context.
 type Tx struct {
 	queries
-	tx *sql.Tx
+	tx      *sql.Tx
+	pending []string // SQLite: messages to deliver after the commit
 }
 
 // Open connects to url (sqlite:PATH or postgres://...) without migrating. For SQLite it creates the
@@ -81,7 +89,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
 		db.SetConnMaxIdleTime(0)
-		s := &DB{queries: queries{ex: db}, sql: db, kind: "sqlite", path: path}
+		s := &DB{queries: queries{ex: db}, sql: db, kind: "sqlite", path: path, hub: hubFor(path)}
+		s.publish = s.notifyNow
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -99,7 +108,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 			db.Close()
 			return nil, fmt.Errorf("connect postgres: %w", err)
 		}
-		return &DB{queries: queries{ex: db, pg: true}, sql: db, kind: "postgres"}, nil
+		s := &DB{queries: queries{ex: db, pg: true}, sql: db, kind: "postgres", url: url}
+		s.publish = s.notifyNow
+		return s, nil
 	default:
 		return nil, fmt.Errorf("database url %q: must start with sqlite: or postgres://", url)
 	}
@@ -122,13 +133,15 @@ func (db *DB) Close() error { return db.sql.Close() }
 // Ping checks the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 
-// InTx runs fn in a transaction, committing when it returns nil and rolling back otherwise.
+// InTx runs fn in a transaction, committing when it returns nil and rolling back otherwise. Messages
+// published in it (Notify) are delivered only after a successful commit.
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	stx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	tx := &Tx{queries: queries{ex: stx, pg: db.pg}, tx: stx}
+	tx.publish = tx.Notify
 	if err := fn(tx); err != nil {
 		_ = stx.Rollback()
 		return err
@@ -136,6 +149,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", mapErr(err))
 	}
+	db.hub.deliver(tx.pending)
 	return nil
 }
 

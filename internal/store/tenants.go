@@ -80,14 +80,17 @@ func (q *queries) CreateTenant(ctx context.Context, t Tenant) error {
 	if err != nil {
 		return fmt.Errorf("create tenant: %w", err)
 	}
-	return nil
+	return q.notify(ctx, TopicTenant, t.ID) // nodes may remember it as unknown
 }
 
 // UpdateTenant changes name and settings.
 func (q *queries) UpdateTenant(ctx context.Context, t Tenant) error {
 	settings, _ := json.Marshal(t.Settings)
-	return q.execOne(ctx, `UPDATE tenants SET name = ?, settings = ?, updated_at = ? WHERE id = ?`,
-		t.Name, string(settings), time.Now().Unix(), t.ID)
+	if err := q.execOne(ctx, `UPDATE tenants SET name = ?, settings = ?, updated_at = ? WHERE id = ?`,
+		t.Name, string(settings), time.Now().Unix(), t.ID); err != nil {
+		return err
+	}
+	return q.notify(ctx, TopicTenant, t.ID)
 }
 
 // GetTenant returns the tenant or ErrNotFound.
