@@ -43,8 +43,13 @@ const (
 )
 
 const (
+	// defaultCacheTTL bounds how long a node signs with a key set another node has changed, should the
+	// change's invalidation message (Invalidate) be lost.
 	defaultCacheTTL = 30 * time.Second
-	defaultTick     = time.Minute
+	// sqliteCacheTTL is the bound on SQLite, where the umm CLI (another process, which invalidation
+	// messages cannot reach) is what rotates keys outside the server; the reload is a cheap local read.
+	sqliteCacheTTL = 5 * time.Second
+	defaultTick    = time.Minute
 	// forcedReloadGap bounds the reloads that tokens with unknown kids can cause (one per tenant per gap).
 	forcedReloadGap = time.Second
 	// reloadRetry is how long a stale key set keeps serving after a failed reload before the next attempt.
@@ -80,7 +85,11 @@ func NewManager(db *store.DB, kr *Keyring, cfg config.Keys, log *slog.Logger) *M
 	if cfg.RetainRetired <= 0 {
 		cfg.RetainRetired = config.Default().Keys.RetainRetired
 	}
-	return &Manager{db: db, kr: kr, cfg: cfg, log: log, now: time.Now, cacheTTL: defaultCacheTTL, tick: defaultTick}
+	ttl := defaultCacheTTL
+	if db.Kind() == "sqlite" {
+		ttl = sqliteCacheTTL
+	}
+	return &Manager{db: db, kr: kr, cfg: cfg, log: log, now: time.Now, cacheTTL: ttl, tick: defaultTick}
 }
 
 // tenantCache is one tenant's cached key set. Readers load set without locking; mu serializes reloads.
@@ -176,6 +185,38 @@ func (m *Manager) invalidate(tenantID string) {
 	if s := tc.set.Load(); s != nil {
 		c := *s
 		c.invalid = true
+		tc.set.Store(&c)
+	}
+}
+
+// Invalidate handles a cache invalidation message (store.Listen): after store.TopicKeys for a tenant, or
+// store.TopicAll, the next use of the keys concerned on this node reloads them. Unlike a local rotation,
+// it does not forbid serving the cached keys should that reload fail: they are merely old, not wrong.
+func (m *Manager) Invalidate(topic, payload string) {
+	switch topic {
+	case store.TopicKeys:
+		m.expire(payload)
+	case store.TopicAll:
+		m.tenants.Range(func(k, _ any) bool {
+			m.expire(k.(string))
+			return true
+		})
+	}
+}
+
+// expire makes the tenant's cached keys stale on this node. It waits for a reload in progress, which may
+// have read the keys before the change, and expires what that reload stored.
+func (m *Manager) expire(tenantID string) {
+	v, ok := m.tenants.Load(tenantID)
+	if !ok {
+		return
+	}
+	tc := v.(*tenantCache)
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if s := tc.set.Load(); s != nil {
+		c := *s
+		c.loaded = time.Time{}
 		tc.set.Store(&c)
 	}
 }
@@ -604,8 +645,9 @@ func (m *Manager) JWKS(ctx context.Context, tenantID string) ([]byte, error) {
 
 // Rotate makes each algorithm's next key current, retires the current one (it keeps verifying and stays in
 // the JWKS for keys.retain_retired), publishes a new next key and deletes keys retired longer than the
-// retention, in one transaction. Other nodes pick the change up within their cache TTL; next keys are
-// published a whole rotation ahead so every verifier already knows the new current key.
+// retention, in one transaction. Other nodes pick the change up when its invalidation message reaches
+// them (Invalidate), at the latest within their cache TTL; next keys are published a whole rotation ahead
+// so every verifier already knows the new current key.
 func (m *Manager) Rotate(ctx context.Context, tenantID string) error {
 	_, err := m.rotate(ctx, tenantID, time.Time{})
 	return err
