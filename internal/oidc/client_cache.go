@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,9 +13,10 @@ import (
 )
 
 // Per-node caches of the back channel (fields of Provider). They keep the hot paths (client_credentials, introspection) free of
-// database reads: every entry lives a few seconds, so a change made on another node (a client's secret
-// rotated, an access token revoked) is seen by this node within that time, and at once on the node that
-// made it (which updates its own cache).
+// database reads. A change made on another node (a client's secret rotated, an access token revoked)
+// reaches this node as an invalidation message (invalidate.go) that drops the entries concerned; should
+// messages be lost, every entry lives only a few seconds anyway. The node that made a change updates its
+// own cache at once.
 const (
 	clientCacheTTL    = 5 * time.Second
 	ipCheckCacheTTL   = 2 * time.Second
@@ -41,6 +43,8 @@ func (p *Provider) client(ctx context.Context, tenantID, clientID string) (store
 		}
 		return e.c, nil
 	}
+	gen := p.invalidations.Load()
+	defer p.dropIfInvalidated(gen, func() { p.clients.del(key) })
 	c, err := p.db.GetClient(ctx, tenantID, clientID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -95,4 +99,19 @@ func (c *ttlCache[V]) del(key string) {
 	if _, loaded := c.m.LoadAndDelete(key); loaded {
 		c.n.Add(-1)
 	}
+}
+
+// delPrefix deletes every entry whose key starts with prefix.
+func (c *ttlCache[V]) delPrefix(prefix string) {
+	c.m.Range(func(k, _ any) bool {
+		if strings.HasPrefix(k.(string), prefix) {
+			c.del(k.(string))
+		}
+		return true
+	})
+}
+
+func (c *ttlCache[V]) clear() {
+	c.m.Clear()
+	c.n.Store(0)
 }

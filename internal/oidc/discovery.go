@@ -13,7 +13,7 @@ import (
 )
 
 // discoveryTTL is how long a node reuses a tenant's computed document. It only changes when a client
-// registers a new custom scope, so a short per-node cache is enough.
+// registers a new custom scope, which drops it at once (invalidate.go); the TTL is the safety net.
 const discoveryTTL = time.Minute
 
 // discoveryCacheControl lets clients and proxies cache the document for five minutes.
@@ -119,6 +119,8 @@ func (p *Provider) metadataJSON(r *http.Request, t store.Tenant) ([]byte, error)
 			return e.body, nil
 		}
 	}
+	gen := p.invalidations.Load()
+	defer p.dropIfInvalidated(gen, func() { p.discovery.Delete(t.ID) })
 	clients, err := p.db.ListClients(r.Context(), t.ID)
 	if err != nil {
 		return nil, fmt.Errorf("discovery: %w", err)

@@ -119,9 +119,9 @@ func (p *Provider) introspectRefreshToken(ctx context.Context, t store.Tenant, t
 }
 
 // accessTokenRevoked reports whether the access token jti (of grant gid, "" for none) was revoked. The
-// answer comes from this node's cache when it can: revocations made on this node are known at once, and a
-// "not revoked" answer from the database is believed for revokedCacheTTL (so a revocation made on another
-// node takes effect here within that time).
+// answer comes from this node's cache when it can: revocations made on this node are known at once, those
+// made on another node as soon as their invalidation message arrives, and a "not revoked" answer from the
+// database is believed for revokedCacheTTL at most (should a message be lost).
 func (p *Provider) accessTokenRevoked(ctx context.Context, tenantID, jti, gid string) (bool, error) {
 	if gid != "" {
 		if _, ok := p.grantsRv.get(tenantID + "\x00" + gid); ok {
@@ -132,6 +132,8 @@ func (p *Provider) accessTokenRevoked(ctx context.Context, tenantID, jti, gid st
 	if revoked, ok := p.revoked.get(key); ok {
 		return revoked, nil
 	}
+	gen := p.invalidations.Load()
+	defer p.dropIfInvalidated(gen, func() { p.revoked.del(key) })
 	revoked, err := p.db.AccessTokenRevoked(ctx, tenantID, jti, gid)
 	if err != nil {
 		return false, err

@@ -63,6 +63,10 @@ type Provider struct {
 	verified     ttlCache[accessClaims] // tenant \x00 SHA-256(access token) -> its verified claims, until exp
 	clientJWKS   ttlCache[jwksEntry]    // jwks_uri -> fetched key set
 	clientJWKSMu sync.Mutex             // one jwks_uri fetch at a time per node
+
+	// invalidations counts the invalidation messages handled (invalidate.go): a cache fill that read the
+	// database before one of them drops what it stored, as it may predate the change.
+	invalidations atomic.Uint64
 }
 
 // tenantCacheTTL bounds how long a node serves a tenant's cached row (settings, existence).
@@ -153,6 +157,8 @@ func (p *Provider) loadTenant(ctx context.Context, id string) (store.Tenant, err
 	if !config.ValidTenantID(id) {
 		return store.Tenant{}, fmt.Errorf("%w: %w", errUnknownTenant, store.ErrNotFound)
 	}
+	gen := p.invalidations.Load()
+	defer p.dropIfInvalidated(gen, func() { p.tenants.Delete(id) })
 	t, err := p.db.GetTenant(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
