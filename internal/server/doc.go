@@ -3,6 +3,7 @@
 // (login) and the management service (admin), which applies the config's tenants: block at every start.
 // It owns the one http.ServeMux with its middleware chain, /healthz, /readyz, /metrics and /static/, the
 // http.Server with its timeouts and graceful shutdown, and the background workers (key rotation, garbage
-// collection) that run on the root context. It is the only package that imports everything; cmd/umm
-// calls it, and servertest runs it for tests.
+// collection, the listener that hands cache invalidation messages to keys and oidc) that run on the root
+// context. It is the only package that imports everything; cmd/umm calls it, and servertest runs it for
+// tests.
 package server

@@ -49,6 +49,7 @@ type Server struct {
 	handler  http.Handler
 	registry *prometheus.Registry
 	sessions *session.Manager
+	provider *oidc.Provider
 	seed     admin.SeedResult
 
 	mu      sync.Mutex
@@ -124,6 +125,7 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 	if err != nil {
 		return err
 	}
+	s.provider = provider
 	pages, err := login.New(login.Deps{
 		DB: s.DB, Identity: s.Identity, Sessions: sessions, CSRF: csrf, Metrics: metrics, Keyring: s.Keyring,
 		PublicURL: cfg.Server.PublicURL, Log: log, Now: now,
@@ -179,7 +181,8 @@ func (s *Server) Run(ctx context.Context) error {
 	return err
 }
 
-// Serve serves HTTP on ln and runs the background workers until ctx ends. Then it stops accepting
+// Serve serves HTTP on ln and runs the background workers (scheduled key rotation, garbage collection,
+// the listener of cache invalidation messages) until ctx ends. Then it stops accepting
 // connections, lets requests in flight finish within server.shutdown_timeout, stops the workers and
 // returns. It does not close the store (Close does).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
@@ -200,6 +203,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.Keys.Run(workers) })
 	wg.Go(func() { s.collectGarbage(workers) })
+	wg.Go(func() { s.DB.Listen(workers, s.log, s.invalidate) })
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
@@ -224,6 +228,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Wait()
 	s.log.Info("stopped")
 	return err
+}
+
+// invalidate hands a cache invalidation message (store.Listen: a change committed by any node, this one
+// included) to every per-node cache: signing keys, and the provider's tenants, clients, discovery
+// documents and revocation answers.
+func (s *Server) invalidate(topic, payload string) {
+	s.Keys.Invalidate(topic, payload)
+	s.provider.Invalidate(topic, payload)
 }
 
 // httpServer is the HTTP server Serve runs: the handler with the limits of the server section (header,

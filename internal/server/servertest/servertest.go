@@ -61,7 +61,7 @@ type User struct {
 // (DB, Admin, Identity, Keys, Keyring, Sessions(), Registry(), Handler()).
 type Server struct {
 	*server.Server
-	URL          string // the public URL: http://127.0.0.1:PORT
+	URL          string // the public URL: http://127.0.0.1:PORT (for a WithPeer node: its own listener)
 	Tenant       string // the seeded tenant's id
 	Issuer       string // URL + "/t/" + Tenant
 	Backend      string // "sqlite" or "postgres"
@@ -81,6 +81,7 @@ type options struct {
 	user     config.UserSeed
 	seed     []func(*config.TenantSeed)
 	config   []func(*config.Config)
+	peer     *Server
 }
 
 // Option configures New.
@@ -92,6 +93,12 @@ func WithBackend(name string) Option { return func(o *options) { o.backend = nam
 
 // WithPostgres is WithBackend("postgres").
 func WithPostgres() Option { return WithBackend("postgres") }
+
+// WithPeer runs the server as another node of peer's deployment: on peer's database with peer's master
+// key (and peer's backend), and with peer's public URL, as nodes behind one load balancer. It applies the
+// seed again at start, as every node of a cluster does. The new Server's URL, Issuer and TenantURL
+// address its own listener, so that a test talks to this node; the tokens it issues name peer's issuer.
+func WithPeer(peer *Server) Option { return func(o *options) { o.peer = peer } }
 
 // WithUser replaces the seeded user's email and password.
 func WithUser(email, password string) Option {
@@ -176,13 +183,22 @@ func New(t testing.TB, opts ...Option) *Server {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	dbURL := storetest.URL(t, o.backend)
+	var dbURL string
+	if o.peer != nil {
+		o.backend, dbURL = o.peer.Backend, o.peer.Config.Database.URL
+	} else {
+		dbURL = storetest.URL(t, o.backend)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("servertest: listen: %v", err)
 	}
 	publicURL := "http://" + ln.Addr().String()
 	cfg := Config(publicURL, dbURL, t.TempDir())
+	if o.peer != nil {
+		cfg.Server.PublicURL = o.peer.Config.Server.PublicURL
+		cfg.Secrets.MasterKeyFile = o.peer.Config.Secrets.MasterKeyFile
+	}
 	seed := &cfg.Tenants[0]
 	seed.Users[0].Email, seed.Users[0].Password = o.user.Email, o.user.Password
 	for _, fn := range o.seed {
