@@ -37,9 +37,6 @@ func TestOperatorCommands(t *testing.T) {
 					t.Fatalf("a disabled user's sign-in: %v, want the sign-in form again", err)
 				}
 			})
-			if backend != backends[len(backends)-1] {
-				return // a running node picks up a rotation within its key cache TTL (30s): wait for it once
-			}
 			t.Run("keys rotated with the CLI sign new tokens while old ones still verify", func(t *testing.T) {
 				ctx := oidc.ClientContext(testCtx(t, 2*time.Minute), httpClient())
 				a := newAgent(s)
@@ -53,17 +50,25 @@ func TestOperatorCommands(t *testing.T) {
 				}
 				old := idToken()
 				s.cli(t, "", "keys", "rotate", "--tenant", "acme")
+				// On PostgreSQL the rotation's NOTIFY reaches the running server at once. On SQLite the CLI is
+				// another process, which in-process messages cannot reach: the server rereads its keys every 5s.
+				wait := 2 * time.Second
+				if backend == "sqlite" {
+					wait = 7 * time.Second
+				}
+				rotated := time.Now()
 				var fresh string
-				for deadline := time.Now().Add(45 * time.Second); ; {
+				for {
 					fresh = idToken()
 					if kid(fresh) != kid(old) {
 						break
 					}
-					if time.Now().After(deadline) {
-						t.Fatalf("45s after the rotation, ID tokens are still signed with key %q", kid(old))
+					if time.Since(rotated) > wait {
+						t.Fatalf("%s after the rotation, ID tokens are still signed with key %q", wait, kid(old))
 					}
-					time.Sleep(time.Second)
+					time.Sleep(100 * time.Millisecond)
 				}
+				t.Logf("the server signed with the new key %s after the CLI rotated it", time.Since(rotated).Round(10*time.Millisecond))
 				v := oidc.NewVerifier(s.Issuer("acme"), oidc.NewRemoteKeySet(ctx, s.Issuer("acme")+"/jwks.json"), &oidc.Config{ClientID: "web"})
 				for name, tok := range map[string]string{"before": old, "after": fresh} {
 					if _, err := v.Verify(ctx, tok); err != nil {
