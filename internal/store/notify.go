@@ -55,8 +55,9 @@ const (
 // notifyChannel is the PostgreSQL channel of every message: "topic:payload".
 const notifyChannel = "umm_invalidate"
 
-// maxNotifyMessage bounds a message (PostgreSQL's limit is 8000 bytes); what it names is short.
-const maxNotifyMessage = 512
+// maxNotifyMessage bounds a message (PostgreSQL's limit is 8000 bytes). The longest the store sends names
+// a client: a 63-byte tenant id and a client id of at most 128 characters (512 bytes in UTF-8).
+const maxNotifyMessage = 1024
 
 // maxNamedRevocations is how many grants one change names before it sends a tenant-wide TopicRevoke.
 const maxNamedRevocations = 32

@@ -175,6 +175,11 @@ func TestNotifyReachesListenersOnCommitOnly(t *testing.T) {
 					t.Fatal(err)
 				}
 				in.await(t, store.TopicClient, tid+":web")
+				long := store.Client{TenantID: tid, ClientID: strings.Repeat("\U0001F511", 128), TokenEndpointAuthMethod: "none"}
+				if err := writer.UpsertClient(ctx, long); err != nil { // the longest client id admin accepts
+					t.Fatal(err)
+				}
+				in.await(t, store.TopicClient, tid+":"+long.ClientID)
 				if err := writer.InTx(ctx, func(tx *store.Tx) error {
 					return tx.RevokeAccessToken(ctx, tid, "jti-1", time.Now().Add(time.Minute))
 				}); err != nil {
@@ -188,7 +193,7 @@ func TestNotifyReachesListenersOnCommitOnly(t *testing.T) {
 			})
 			t.Run("a bad topic or an oversized payload is refused", func(t *testing.T) {
 				for _, tc := range []struct{ topic, payload string }{
-					{"", "x"}, {"a:b", "x"}, {topic, strings.Repeat("x", 600)},
+					{"", "x"}, {"a:b", "x"}, {topic, strings.Repeat("x", 1100)},
 				} {
 					err := writer.InTx(ctx, func(tx *store.Tx) error { return tx.Notify(ctx, tc.topic, tc.payload) })
 					if err == nil {
