@@ -2,6 +2,8 @@ package identity
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -24,11 +26,11 @@ import (
 // Per client IP and scope (key "ip:<scope>:<ip>"): a fixed one-minute window that starts at the first
 // failure; after IPLimitPerMinute failures every attempt is refused until the window ends.
 //
-// Unknown accounts: there is no user id to count on, so a sign-in for an address without an account counts
-// only per IP and always answers ErrInvalidCredentials. The consequence, accepted: an account that is
-// waiting or locked answers *ThrottledError where an unknown address would not, which tells an attacker
-// who has already made backoffAfter failed guesses that the address exists. The per-IP limit bounds how
-// fast anyone can learn that, and refusing to lock (or pretending to) would only make guessing cheaper.
+// Addresses without an account: the same rules run on a counter keyed by a hash of the normalised
+// address ("ident:<sha256>"), so an unknown address backs off and locks exactly like an account does and
+// the answers (ErrInvalidCredentials, then *ThrottledError with the same waits) never tell whether the
+// account exists. Disabled accounts count on their account key like any other. An identifier that is
+// not an email address at all cannot be an account; it is counted per IP only.
 const (
 	backoffAfter = 5
 	maxBackoff   = 15 * time.Minute
@@ -43,6 +45,13 @@ const (
 )
 
 func accountKey(userID string) string { return "acct:" + userID }
+
+// identifierKey counts failures for an address that has no account (a hash: the throttles table holds
+// no addresses).
+func identifierKey(emailNorm string) string {
+	sum := sha256.Sum256([]byte(emailNorm))
+	return "ident:" + hex.EncodeToString(sum[:16])
+}
 
 func ipKey(scope, ip string) string { return "ip:" + scope + ":" + ip }
 
@@ -103,25 +112,30 @@ func (s *Service) Authenticate(ctx context.Context, tenantID, email, password, i
 		u      store.User
 		found  bool
 		phc    string
+		thKey  string // the per-account (or per-address) counter; "" when the identifier is no address
 		thAcct store.Throttle
 	)
 	if n, err := NormalizeEmail(email); err == nil {
+		thKey = identifierKey(n)
 		u, err = s.db.GetUserByEmail(ctx, tenantID, n)
 		switch {
 		case err == nil:
-			found = true
+			found, thKey = true, accountKey(u.ID)
 		case !errors.Is(err, store.ErrNotFound):
 			return store.User{}, fmt.Errorf("authenticate: %w", err)
 		}
 	}
-	if found {
+	if thKey != "" {
 		var err error
-		if thAcct, err = s.db.GetThrottle(ctx, tenantID, accountKey(u.ID)); err != nil {
+		if thAcct, err = s.db.GetThrottle(ctx, tenantID, thKey); err != nil {
 			return store.User{}, fmt.Errorf("authenticate: %w", err)
 		}
 		if wait := s.accountWait(thAcct, s.now()); wait > 0 {
 			return store.User{}, &ThrottledError{RetryAfter: wait}
 		}
+	}
+	if found {
+		var err error
 		phc, err = s.db.GetPasswordHash(ctx, tenantID, u.ID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return store.User{}, fmt.Errorf("authenticate: %w", err)
@@ -155,13 +169,13 @@ func (s *Service) Authenticate(ctx context.Context, tenantID, email, password, i
 		if found {
 			userID = u.ID
 		}
-		if err := s.recordLoginFailure(ctx, tenantID, userID, ip, reason); err != nil {
+		if err := s.recordLoginFailure(ctx, tenantID, userID, thKey, ip, reason); err != nil {
 			return store.User{}, fmt.Errorf("authenticate: %w", err)
 		}
 		return store.User{}, ErrInvalidCredentials
 	}
 	if thAcct.Failures > 0 {
-		if err := s.db.DeleteThrottle(ctx, tenantID, accountKey(u.ID)); err != nil {
+		if err := s.db.DeleteThrottle(ctx, tenantID, thKey); err != nil {
 			return store.User{}, fmt.Errorf("authenticate: %w", err)
 		}
 	}
@@ -171,9 +185,10 @@ func (s *Service) Authenticate(ctx context.Context, tenantID, email, password, i
 	return u, nil
 }
 
-// recordLoginFailure counts a failed sign-in per IP and (for a known, enabled account) per account, and
-// appends login.failed (and account.locked when this failure locks the account), all in one transaction.
-func (s *Service) recordLoginFailure(ctx context.Context, tenantID, userID, ip, reason string) error {
+// recordLoginFailure counts a failed sign-in per IP and on thKey (the account's or the address's counter,
+// when there is one), and appends login.failed (and account.locked when this failure locks an account),
+// all in one transaction.
+func (s *Service) recordLoginFailure(ctx context.Context, tenantID, userID, thKey, ip, reason string) error {
 	now := s.now()
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		if ip != "" {
@@ -184,15 +199,15 @@ func (s *Service) recordLoginFailure(ctx context.Context, tenantID, userID, ip, 
 		if err := tx.AppendEvent(ctx, at(events.LoginFailed(tenantID, userID, ip, reason), now)); err != nil {
 			return err
 		}
-		if userID == "" || reason == events.ReasonDisabled {
+		if thKey == "" {
 			return nil
 		}
 		threshold, lockFor := s.lockoutThreshold(), s.lockoutDuration()
-		th, err := tx.AddAccountFailure(ctx, tenantID, accountKey(userID), now, now.Add(-lockFor), threshold, now.Add(lockFor))
+		th, err := tx.AddAccountFailure(ctx, tenantID, thKey, now, now.Add(-lockFor), threshold, now.Add(lockFor))
 		if err != nil {
 			return err
 		}
-		if th.Failures == threshold {
+		if th.Failures == threshold && userID != "" {
 			// Exactly one failure reaches the threshold (the counts are exact), so the event is written once.
 			s.log.InfoContext(ctx, "account locked", "tenant", tenantID, "user_id", userID, "until", th.LockedUntil)
 			return tx.AppendEvent(ctx, at(events.AccountLocked(tenantID, userID, ip, th.Failures, th.LockedUntil), now))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -318,6 +320,52 @@ func TestConcurrentFailuresAreCountedExactly(t *testing.T) {
 			th, err := db.GetThrottle(ctx, tid, ipKey(ScopeDevice, "198.51.100.1"))
 			if err != nil || th.Failures != n {
 				t.Fatalf("failures = %d, %v; want %d", th.Failures, err, n)
+			}
+		})
+	})
+}
+
+// An address without an account must answer exactly like an account under the same attack, so that the
+// answers never tell whether the account exists.
+func TestUnknownAddressIsThrottledLikeAnAccount(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s, clk := newService(t, db, testSecurity())
+		tid := storetest.Tenant(t, db)
+		createUser(t, s, tid, NewUser{Email: "grace@example.com", Password: goodPassword})
+		answers := func(email string) []string {
+			var out []string
+			for i := range 14 {
+				_, err := s.Authenticate(ctx, tid, email, "wrong password", "")
+				var te *ThrottledError
+				switch {
+				case errors.Is(err, ErrInvalidCredentials):
+					out = append(out, "invalid")
+				case errors.As(err, &te):
+					out = append(out, fmt.Sprintf("wait %v", te.RetryAfter))
+				default:
+					t.Fatalf("attempt %d for %s: %v", i+1, email, err)
+				}
+				clk.Advance(500 * time.Millisecond)
+			}
+			return out
+		}
+		known := answers("grace@example.com")
+		clk.Advance(time.Hour) // both counters start from the same state
+		unknown := answers("nobody-here@example.com")
+		if !slices.Equal(known, unknown) {
+			t.Fatalf("answers differ:\n account:    %v\n no account: %v", known, unknown)
+		}
+		if !slices.ContainsFunc(known, func(a string) bool { return strings.HasPrefix(a, "wait") }) {
+			t.Fatalf("the sequence never throttled, so it proves nothing: %v", known)
+		}
+		t.Run("the counter for an unknown address does not store the address", func(t *testing.T) {
+			th, err := db.GetThrottle(ctx, tid, identifierKey("nobody-here@example.com"))
+			if err != nil || th.Failures == 0 {
+				t.Fatalf("identifier counter = %+v, %v", th, err)
+			}
+			if strings.Contains(identifierKey("nobody-here@example.com"), "nobody") {
+				t.Fatal("the key contains the address")
 			}
 		})
 	})
