@@ -140,11 +140,10 @@ func (h *hydraTarget) authorize(ctx context.Context, c *http.Client, state, chal
 	return "", fmt.Errorf("hydra authorize: too many redirects")
 }
 
+// SignIn runs one full code flow (login and consent accepted with remember) so the jar holds Hydra's
+// session and the ID-token keys exist before the measured flows.
 func (h *hydraTarget) SignIn(c *http.Client) error {
-	_, challenge := pkce()
-	state := randState()
-	_, err := h.authorize(context.Background(), c, state, challenge)
-	return err
+	return h.CodeFlow(context.Background(), c)
 }
 
 func (h *hydraTarget) CodeFlow(ctx context.Context, c *http.Client) error {

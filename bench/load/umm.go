@@ -79,22 +79,35 @@ func (u *ummTarget) authorizeURL(state, challenge string) string {
 	return u.issuer + "/authorize?" + authorizeQuery("bench", state, challenge)
 }
 
-// SignIn runs one full code flow through the login form so the jar holds a session.
+// SignIn runs one full code flow through the login form (authorize, sign in, token exchange) so the jar
+// holds a session.
 func (u *ummTarget) SignIn(c *http.Client) error {
 	ctx := context.Background()
 	state := randState()
-	_, challenge := pkce()
+	verifier, challenge := pkce()
 	resp, err := get(ctx, c, u.authorizeURL(state, challenge))
 	if err != nil {
 		return err
 	}
 	drain(resp)
 	resp.Body.Close()
-	loc := resolve(u.base, resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
 		return fmt.Errorf("authorize: status %d", resp.StatusCode)
 	}
-	_, err = u.submitLogin(ctx, c, loc)
+	loc, err := u.submitLogin(ctx, c, resolve(u.base, resp.Header.Get("Location")))
+	if err != nil {
+		return err
+	}
+	code, err := codeFrom(loc, state)
+	if err != nil {
+		return err
+	}
+	return u.exchange(ctx, c, code, verifier)
+}
+
+func (u *ummTarget) exchange(ctx context.Context, c *http.Client, code, verifier string) error {
+	_, err := tokenFrom(postForm(ctx, c, u.issuer+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {redirectURI}, "code_verifier": {verifier}}, "bench", benchSecret))
 	return err
 }
 
@@ -157,7 +170,5 @@ func (u *ummTarget) CodeFlow(ctx context.Context, c *http.Client) error {
 	if err != nil {
 		return fmt.Errorf("authorize status %d: %w", resp.StatusCode, err)
 	}
-	_, err = tokenFrom(postForm(ctx, c, u.issuer+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
-		"redirect_uri": {redirectURI}, "code_verifier": {verifier}}, "bench", benchSecret))
-	return err
+	return u.exchange(ctx, c, code, verifier)
 }
