@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // hydraTarget drives Ory Hydra: its public port serves OAuth 2.0, its admin port the login/consent API
@@ -19,6 +21,18 @@ type hydraTarget struct {
 	admin    string
 	clientID string
 	secret   string
+
+	subjects sync.Map     // *http.Client -> subject: each worker signs in as its own user
+	next     atomic.Int64 // numbers the subjects
+}
+
+// subject is the user the worker behind c signs in as (one per worker, as real traffic has many users).
+func (h *hydraTarget) subject(c *http.Client) string {
+	if v, ok := h.subjects.Load(c); ok {
+		return v.(string)
+	}
+	v, _ := h.subjects.LoadOrStore(c, fmt.Sprintf("bench-%d", h.next.Add(1)))
+	return v.(string)
 }
 
 func (h *hydraTarget) Name() string { return "Hydra" }
@@ -86,7 +100,7 @@ func (h *hydraTarget) adminAccept(ctx context.Context, c *http.Client, kind, cha
 	}
 	var body map[string]any
 	if kind == "login" {
-		body = map[string]any{"subject": "bench", "remember": true, "remember_for": 0}
+		body = map[string]any{"subject": h.subject(c), "remember": true, "remember_for": 0}
 	} else {
 		body = map[string]any{"grant_scope": req.RequestedScope, "remember": true, "remember_for": 0}
 	}

@@ -152,6 +152,7 @@ func runDB(o options, db string, report *strings.Builder) error {
 	}
 	h1cc16 := runLoad(h1.PID(), 16, o.d, nil, ccWork(h1))
 	h1cc64 := runLoad(h1.PID(), 64, o.d, nil, ccWork(h1))
+	h1code1 := runLoad(h1.PID(), 1, o.d, h1.SignIn, h1.CodeFlow)
 	h1code := runLoad(h1.PID(), 16, o.d, h1.SignIn, h1.CodeFlow)
 	h1.proc.stop()
 
@@ -183,6 +184,7 @@ func runDB(o options, db string, report *strings.Builder) error {
 	line("client_credentials c=64 vs Hydra JWT mode (1 iteration)", ummRes.cc64, hjcc64)
 	line("introspection c=16 (Hydra: admin API, no client auth)", ummRes.introspect, hydraRes.introspect)
 	line("JWKS c=16", ummRes.jwks, hydraRes.jwks)
+	line("authorization-code flows with SSO session c=1 (Hydra 1-iteration)", ummRes.code1, h1code1)
 	line("authorization-code flows with SSO session c=16 (Hydra 1-iteration)", ummRes.code, h1code)
 	fmt.Fprintf(report, "\n| measure | UMM | Hydra | UMM/Hydra |\n|---|---|---|---|\n")
 	fmt.Fprintf(report, "| start to first ready (restart, migrated DB) | %s | %s | %.2fx |\n", ms(ummReady), ms(hReady), ratio(float64(ummReady), float64(hReady)))
@@ -207,9 +209,9 @@ func ratio(a, b float64) float64 {
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
 
 type measured struct {
-	cc16, cc64, introspect, jwks, code, login result
-	peak                                      int64
-	argon2                                    float64 // pure argon2id/s on the server core, around the login phase
+	cc16, cc64, introspect, jwks, code1, code, login result
+	peak                                             int64
+	argon2                                           float64 // pure argon2id/s on the server core, around the login phase
 }
 
 func ccWork(t target) worker {
@@ -239,6 +241,7 @@ func measure(o options, t target, isUMM bool) measured {
 		return t.Introspect(ctx, c, tokens[rand.IntN(len(tokens))])
 	})
 	m.jwks = runLoad(t.PID(), 16, o.d, nil, t.JWKS)
+	m.code1 = runLoad(t.PID(), 1, o.d, t.SignIn, t.CodeFlow)
 	m.code = runLoad(t.PID(), 16, o.d, t.SignIn, t.CodeFlow)
 	if u, ok := t.(*ummTarget); ok && isUMM {
 		before := pureArgon2Rate(o.serverCore, 3*time.Second)
