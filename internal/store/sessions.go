@@ -114,11 +114,18 @@ func (q *queries) EndUserSessions(ctx context.Context, tenantID, userID string, 
 	return ids, nil
 }
 
-// ListUserSessions returns the user's sessions that are not ended and not expired at now, newest first.
-// Callers that apply tenant lifetimes shorter than the stored expiries filter further.
+// MaxListedSessions bounds ListUserSessions (the newest first), so a user with very many sessions (a
+// script signing in in a loop) cannot make the account page expensive; ending all sessions is not bounded.
+const MaxListedSessions = 100
+
+// ListUserSessions returns the user's sessions that are not ended and not expired at now, newest first,
+// at most MaxListedSessions. Callers that apply tenant lifetimes shorter than the stored expiries filter
+// further.
+
 func (q *queries) ListUserSessions(ctx context.Context, tenantID, userID string, now time.Time) ([]Session, error) {
 	rows, err := q.query(ctx, `SELECT `+sessionCols+` FROM sessions WHERE tenant_id = ? AND user_id = ? AND ended_at IS NULL
-		AND idle_expires_at > ? AND expires_at > ? ORDER BY created_at DESC, id`, tenantID, userID, now.Unix(), now.Unix())
+		AND idle_expires_at > ? AND expires_at > ? ORDER BY created_at DESC, id LIMIT ?`, tenantID, userID, now.Unix(), now.Unix(),
+		MaxListedSessions)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -132,4 +133,34 @@ func TestSQLiteFilesAreOwnerOnly(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o700 {
 		t.Errorf("directory mode = %v, %v; want 0700", st.Mode().Perm(), err)
 	}
+}
+
+func TestListUserSessionsIsBounded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		tid := storetest.Tenant(t, db)
+		if err := db.CreateUser(ctx, store.User{TenantID: tid, ID: "u1", Email: "a@example.com", EmailNorm: "a@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		total := store.MaxListedSessions + 5
+		for i := range total {
+			at := now.Add(time.Duration(i-total) * time.Second)
+			s := store.Session{TenantID: tid, ID: fmt.Sprintf("s%03d", i), UserID: "u1", AuthTime: at, CreatedAt: at,
+				LastSeenAt: at, IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
+			if err := db.CreateSession(ctx, s, []byte(tid+s.ID)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ss, err := db.ListUserSessions(ctx, tid, "u1", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ss) != store.MaxListedSessions {
+			t.Fatalf("listed %d sessions, want %d", len(ss), store.MaxListedSessions)
+		}
+		if ss[0].ID != fmt.Sprintf("s%03d", total-1) {
+			t.Fatalf("first listed %s, want the newest", ss[0].ID)
+		}
+	})
 }
