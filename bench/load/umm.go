@@ -148,13 +148,24 @@ func (u *ummTarget) submitLogin(ctx context.Context, c *http.Client, loc string)
 }
 
 // PasswordLogin signs in directly (no client): GET the form, POST the credentials.
-// Each login uses a fresh cookie jar (a new browser) over the worker's connections.
+// PasswordLogin is one hosted sign-in in a new browser (a fresh cookie jar over the worker's
+// connections): GET the form, POST the credentials, and the 303 that says the session was created.
 func (u *ummTarget) PasswordLogin(ctx context.Context, c *http.Client) error {
 	jar, _ := cookiejar.New(nil)
 	fresh := *c
 	fresh.Jar = jar
-	_, err := u.submitLogin(ctx, &fresh, u.issuer+"/login")
-	return err
+	loginURL := u.issuer + "/login"
+	resp, err := get(ctx, &fresh, loginURL)
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("login form: status %d", resp.StatusCode)
+	}
+	form := url.Values{"email": {benchUser}, "password": {benchPassword}, "csrf_token": {csrfFrom(string(body))}}
+	return expect(postForm(ctx, &fresh, loginURL, form, "", ""))(http.StatusSeeOther)
 }
 
 func (u *ummTarget) CodeFlow(ctx context.Context, c *http.Client) error {
