@@ -175,18 +175,7 @@ func (m *Manager) keys(ctx context.Context, tenantID string, force bool) (*keySe
 
 // invalidate makes the next use of the tenant's keys on this node reload them.
 func (m *Manager) invalidate(tenantID string) {
-	v, ok := m.tenants.Load(tenantID)
-	if !ok {
-		return
-	}
-	tc := v.(*tenantCache)
-	tc.mu.Lock()
-	defer tc.mu.Unlock()
-	if s := tc.set.Load(); s != nil {
-		c := *s
-		c.invalid = true
-		tc.set.Store(&c)
-	}
+	m.updateSnapshot(tenantID, func(c *keySet) { c.invalid = true })
 }
 
 // Invalidate handles a cache invalidation message (store.Listen): after store.TopicKeys for a tenant, or
@@ -207,6 +196,12 @@ func (m *Manager) Invalidate(topic, payload string) {
 // expire makes the tenant's cached keys stale on this node. It waits for a reload in progress, which may
 // have read the keys before the change, and expires what that reload stored.
 func (m *Manager) expire(tenantID string) {
+	m.updateSnapshot(tenantID, func(c *keySet) { c.loaded = time.Time{} })
+}
+
+// updateSnapshot replaces the tenant's cached snapshot (if any) by a copy changed by fn, under the
+// tenant's reload lock.
+func (m *Manager) updateSnapshot(tenantID string, fn func(*keySet)) {
 	v, ok := m.tenants.Load(tenantID)
 	if !ok {
 		return
@@ -216,7 +211,7 @@ func (m *Manager) expire(tenantID string) {
 	defer tc.mu.Unlock()
 	if s := tc.set.Load(); s != nil {
 		c := *s
-		c.loaded = time.Time{}
+		fn(&c)
 		tc.set.Store(&c)
 	}
 }

@@ -83,9 +83,9 @@ func (a authRequest) params() store.AuthorizeParams {
 // page, never sent to the (unverified) redirect URI. Description is the page's message.
 func errPage(desc string) *Error { return errInvalidRequest(desc) }
 
-// authorizeValues returns the request's parameters: the query of a GET, the form body of a POST
-// (OIDC Core §3.1.2.1). A malformed encoding is an error (shown as a page).
-func authorizeValues(r *http.Request) (url.Values, error) {
+// requestValues returns a front-channel request's parameters: the query of a GET, the form body of a POST
+// (OIDC Core §3.1.2.1; RP-Initiated Logout §2). A malformed encoding is an error (shown as a page).
+func requestValues(r *http.Request) (url.Values, error) {
 	if r.Method != http.MethodPost {
 		return url.ParseQuery(r.URL.RawQuery)
 	}
@@ -104,7 +104,7 @@ func authorizeValues(r *http.Request) (url.Values, error) {
 // target is sent to the client (authorizeError decides).
 func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.Request) (authRequest, *redirectTarget, error) {
 	var ar authRequest
-	v, err := authorizeValues(r)
+	v, err := requestValues(r)
 	if err != nil {
 		return ar, nil, errPage("The sign-in link is malformed: " + err.Error() + ".")
 	}

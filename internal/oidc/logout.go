@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -70,7 +69,7 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	v, err := logoutValues(r)
+	v, err := requestValues(r)
 	if err != nil {
 		p.logoutErrorPage(w, r, t, "The sign-out link is malformed.")
 		return
@@ -126,21 +125,6 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.pages.Render(w, r, http.StatusOK, "logged_out", web.PageData{TenantName: brand(t), Title: "You are signed out"})
-}
-
-// logoutValues returns the request's parameters: the query of a GET, the form body of a POST.
-func logoutValues(r *http.Request) (url.Values, error) {
-	if r.Method != http.MethodPost {
-		return url.ParseQuery(r.URL.RawQuery)
-	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct != "application/x-www-form-urlencoded" {
-		return nil, errors.New("the body must be application/x-www-form-urlencoded")
-	}
-	if err := r.ParseForm(); err != nil {
-		return nil, err
-	}
-	return r.PostForm, nil
 }
 
 // parseLogout validates the request. A problem the user must see is returned as msg (an error page);
