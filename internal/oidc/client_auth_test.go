@@ -88,7 +88,7 @@ func (k assertionKey) sign(t *testing.T, claims map[string]any) string {
 // assertionClaimsFor are valid assertion claims for clientID at tenant tenantID.
 func (e *tokenEnv) assertionClaimsFor(clientID, tenantID string) map[string]any {
 	now := e.now()
-	return map[string]any{"iss": clientID, "sub": clientID, "aud": tokenTestURL + "/t/" + tenantID + "/token",
+	return map[string]any{"iss": clientID, "sub": clientID, "aud": testPublicURL + "/t/" + tenantID + "/token",
 		"exp": now.Add(time.Minute).Unix(), "iat": now.Unix(), "jti": keys.NewID()}
 }
 
@@ -169,7 +169,7 @@ func TestClientAuthentication(t *testing.T) {
 				return jwtAuth(psKey.sign(t, c))
 			}, 200, ""},
 			{"private_key_jwt with aud the issuer passes", func() clientAuth {
-				return jwtAuth(ecKey.sign(t, claims(func(c map[string]any) { c["aud"] = tokenTestURL + "/t/" + e.tenant.ID })))
+				return jwtAuth(ecKey.sign(t, claims(func(c map[string]any) { c["aud"] = testPublicURL + "/t/" + e.tenant.ID })))
 			}, 200, ""},
 			{"private_key_jwt with a matching client_id passes", func() clientAuth {
 				a := jwtAuth(ecKey.sign(t, claims(nil)))
@@ -193,7 +193,7 @@ func TestClientAuthentication(t *testing.T) {
 				return jwtAuth(ecKey.sign(t, claims(func(c map[string]any) { c["aud"] = "https://elsewhere.example/token" })))
 			}, 401, "invalid_client"},
 			{"private_key_jwt for another tenant's token endpoint fails", func() clientAuth {
-				return jwtAuth(ecKey.sign(t, claims(func(c map[string]any) { c["aud"] = tokenTestURL + "/t/" + e.other.ID + "/token" })))
+				return jwtAuth(ecKey.sign(t, claims(func(c map[string]any) { c["aud"] = testPublicURL + "/t/" + e.other.ID + "/token" })))
 			}, 401, "invalid_client"},
 			{"private_key_jwt whose iss is not the client fails", func() clientAuth {
 				return jwtAuth(ecKey.sign(t, claims(func(c map[string]any) { c["iss"] = "someone" })))
@@ -254,7 +254,7 @@ func TestClientAuthentication(t *testing.T) {
 		t.Run("a failed Basic authentication asks for Basic credentials", func(t *testing.T) {
 			w := e.token(basicAuth("m2m", "wrong"), cc)
 			wantOAuthError(t, w, 401, "invalid_client")
-			if got := w.Header().Get("WWW-Authenticate"); got != `Basic realm="`+tokenTestURL+"/t/"+e.tenant.ID+`", charset="UTF-8"` {
+			if got := w.Header().Get("WWW-Authenticate"); got != `Basic realm="`+testPublicURL+"/t/"+e.tenant.ID+`", charset="UTF-8"` {
 				t.Fatalf("WWW-Authenticate = %q", got)
 			}
 			w = e.token(postAuth("m2m-noscope", "wrong"), cc)
@@ -271,7 +271,7 @@ func TestClientAuthentication(t *testing.T) {
 				r.Header.Set("Authorization", "Bearer abc")
 				w := e.serve(r)
 				wantOAuthError(t, w, 401, "invalid_client")
-				if got := w.Header().Get("WWW-Authenticate"); !strings.HasPrefix(got, `Basic realm="`+tokenTestURL+"/t/"+e.tenant.ID+`"`) {
+				if got := w.Header().Get("WWW-Authenticate"); !strings.HasPrefix(got, `Basic realm="`+testPublicURL+"/t/"+e.tenant.ID+`"`) {
 					t.Errorf("%s: WWW-Authenticate = %q, want a Basic challenge", endpoint, got)
 				}
 			}

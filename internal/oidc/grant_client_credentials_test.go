@@ -33,7 +33,7 @@ func TestClientCredentials(t *testing.T) {
 			if h["typ"] != "at+jwt" || h["alg"] != "ES256" || h["kid"] == nil {
 				t.Fatalf("header %v", h)
 			}
-			if c["sub"] != "m2m" || c["client_id"] != "m2m" || c["iss"] != tokenTestURL+"/t/"+e.tenant.ID ||
+			if c["sub"] != "m2m" || c["client_id"] != "m2m" || c["iss"] != testPublicURL+"/t/"+e.tenant.ID ||
 				c["scope"] != "orders:read" || c["jti"] == nil || c["gid"] != nil || c["exp"] == nil || c["iat"] == nil {
 				t.Fatalf("claims %v", c)
 			}

@@ -41,7 +41,7 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newTokenEnv(t, db)
 		ctx := context.Background()
-		iss := tokenTestURL + "/t/" + e.tenant.ID
+		iss := testPublicURL + "/t/" + e.tenant.ID
 
 		t.Run("a code becomes an access token, an ID token and a refresh token", func(t *testing.T) {
 			m := e.login()

@@ -46,7 +46,7 @@ func TestDeviceFlow(t *testing.T) {
 
 		t.Run("the device authorization response follows RFC 8628", func(t *testing.T) {
 			m := start(tv, "openid offline_access")
-			iss := tokenTestURL + "/t/" + e.tenant.ID
+			iss := testPublicURL + "/t/" + e.tenant.ID
 			uc, _ := m["user_code"].(string)
 			if !userCodeRE.MatchString(uc) || m["verification_uri"] != iss+"/device" ||
 				m["verification_uri_complete"] != iss+"/device?user_code="+uc || m["expires_in"] != float64(600) ||

@@ -17,7 +17,7 @@ func TestIntrospection(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newTokenEnv(t, db)
 		ctx := context.Background()
-		iss := tokenTestURL + "/t/" + e.tenant.ID
+		iss := testPublicURL + "/t/" + e.tenant.ID
 		login := e.login()
 		at, rt, idt := login["access_token"].(string), login["refresh_token"].(string), login["id_token"].(string)
 		inactive := func(t *testing.T, m map[string]any) {

@@ -108,7 +108,7 @@ func TestInvalidationMessages(t *testing.T) {
 		t.Run("a client's new scope is in the discovery document once its message arrives", func(t *testing.T) {
 			path := "/t/" + e.tenant.ID + "/.well-known/openid-configuration"
 			scopes := func() []string {
-				w := n.serve(httptest.NewRequest(http.MethodGet, tokenTestURL+path, nil))
+				w := n.serve(httptest.NewRequest(http.MethodGet, testPublicURL+path, nil))
 				var m struct {
 					Scopes []string `json:"scopes_supported"`
 				}

@@ -11,21 +11,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
-	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/store/storetest"
 	"github.com/umm-project/umm/internal/web"
 )
-
-// testPublicURL is the public URL of the provider under test; requests are addressed to it.
-const testPublicURL = "https://id.example.test"
 
 // A PKCE pair (RFC 7636 appendix B).
 const (
@@ -34,54 +27,31 @@ const (
 )
 
 // fixture is a Provider with real stores, keys, identity and sessions, serving one test tenant with a set
-// of clients and users. The clock is real time shifted by skew.
+// of clients and users. Identity and sessions share the provider's clock.
 type fixture struct {
-	t        testing.TB
-	db       *store.DB
-	p        *Provider
-	handler  http.Handler
-	keys     *keys.Manager
-	sessions *session.Manager
-	identity *identity.Service
-	tenant   store.Tenant
-	skew     atomic.Int64 // nanoseconds added to time.Now
-	alice    store.User   // enabled, with a profile, roles and a verified email
-	bob      store.User   // enabled, no profile
+	*stack
+	t       testing.TB
+	handler http.Handler // the provider's routes behind the security headers
+	tenant  store.Tenant
+	alice   store.User // enabled, with a profile, roles and a verified email
+	bob     store.User // enabled, no profile
 }
-
-func (f *fixture) now() time.Time { return time.Now().Add(time.Duration(f.skew.Load())) }
 
 // newFixture builds the provider on db with a fresh tenant.
 func newFixture(t testing.TB, db *store.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{t: t, db: db}
 	master := make([]byte, 32)
 	for i := range master {
 		master[i] = byte(i + 1)
 	}
-	kr := keys.NewKeyring(master)
-	f.keys = keys.NewManager(db, kr, config.Keys{}, nil)
-	sec := config.Default().Security
-	sec.Argon2MemoryKiB, sec.Argon2Iterations = 8*1024, 1 // tests: the cheapest hash identity accepts
-	f.identity = identity.New(db, sec, nil)
-	f.sessions = session.New(db, true, nil)
+	f := &fixture{stack: newStack(t, db, master), t: t}
 	f.sessions.Now = f.now
 	f.identity.Now = f.now
-	p, err := New(Deps{
-		DB: db, Keys: f.keys, Keyring: kr, Identity: f.identity, Sessions: f.sessions,
-		CSRF:      web.NewCSRF(kr.MAC("umm csrf", nil), true, testPublicURL),
-		PublicURL: testPublicURL, Now: f.now,
-	})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	f.p = p
-	mux := http.NewServeMux()
-	p.Routes(mux)
-	f.handler = web.Chain(mux, web.SecurityHeaders(testPublicURL))
+	f.handler = web.Chain(f.mux, web.SecurityHeaders(testPublicURL))
 
 	id := storetest.Tenant(t, db)
+	var err error
 	if f.tenant, err = db.GetTenant(ctx, id); err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 
 // userInfo calls the tenant's UserInfo endpoint with token as a Bearer token.
 func (e *tokenEnv) userInfo(tenantID, token string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(http.MethodGet, tokenTestURL+"/t/"+tenantID+"/userinfo", nil)
+	r := httptest.NewRequest(http.MethodGet, testPublicURL+"/t/"+tenantID+"/userinfo", nil)
 	r.Header.Set("Authorization", "Bearer "+token)
 	return e.serve(r)
 }
@@ -52,7 +52,7 @@ func TestKeyRotationKeepsUnexpiredTokensValid(t *testing.T) {
 			}
 		})
 		t.Run("the JWKS still publishes the retired keys, and the ID token verifies against it", func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodGet, tokenTestURL+"/t/"+e.tenant.ID+"/jwks.json", nil)
+			r := httptest.NewRequest(http.MethodGet, testPublicURL+"/t/"+e.tenant.ID+"/jwks.json", nil)
 			w := n.serve(r)
 			var set jose.JSONWebKeySet
 			if err := json.Unmarshal(w.Body.Bytes(), &set); w.Code != http.StatusOK || err != nil {
@@ -74,7 +74,7 @@ func TestKeyRotationKeepsUnexpiredTokensValid(t *testing.T) {
 			}
 		})
 		t.Run("the ID token is still a valid id_token_hint at logout", func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodGet, tokenTestURL+"/t/"+e.tenant.ID+"/logout?id_token_hint="+url.QueryEscape(idt), nil)
+			r := httptest.NewRequest(http.MethodGet, testPublicURL+"/t/"+e.tenant.ID+"/logout?id_token_hint="+url.QueryEscape(idt), nil)
 			if w := n.serve(r); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "signed out") {
 				t.Errorf("status %d body %.300s", w.Code, w.Body.String())
 			}

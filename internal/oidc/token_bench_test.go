@@ -15,7 +15,7 @@ import (
 // bench/; these catch regressions in time and allocations.
 
 func benchRequest(e *tokenEnv, endpoint, body string) *http.Request {
-	r := httptest.NewRequest(http.MethodPost, tokenTestURL+"/t/"+e.tenant.ID+"/"+endpoint, strings.NewReader(body))
+	r := httptest.NewRequest(http.MethodPost, testPublicURL+"/t/"+e.tenant.ID+"/"+endpoint, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.SetBasicAuth("m2m", secretM2M)
 	r.RemoteAddr = e.ip + ":4711"

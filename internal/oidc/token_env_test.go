@@ -11,40 +11,27 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
-	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/store/storetest"
-	"github.com/umm-project/umm/internal/web"
 )
 
 // The back-channel tests run the real provider (real stores, keys and identity) over httptest, with a
 // clock that tests move by setting skew.
 
-const tokenTestURL = "https://id.example.test"
-
 // tokenEnv is a provider with one tenant (and a second one for isolation tests), its clients and a user.
 type tokenEnv struct {
-	t        testing.TB
-	db       *store.DB
-	p        *Provider
-	h        http.Handler
-	kr       *keys.Keyring
-	keys     *keys.Manager
-	identity *identity.Service
-	tenant   store.Tenant
-	other    store.Tenant // a second tenant with the same clients and secrets
-	user     store.User
-	ip       string
-	master   []byte
-	skew     atomic.Int64
-	clock    *tokenEnv // another node's env whose clock this one shares
+	*stack
+	t      testing.TB
+	h      http.Handler // the provider's routes, without middleware
+	tenant store.Tenant
+	other  store.Tenant // a second tenant with the same clients and secrets
+	user   store.User
+	ip     string
 }
 
 // Secrets of the test clients.
@@ -53,8 +40,6 @@ const (
 	secretPost  = "s3cret-post"
 	secretM2M   = "s3cret-m2m"
 )
-
-type envOption func(*config.Security)
 
 func newTokenEnv(t testing.TB, db *store.DB, opts ...envOption) *tokenEnv {
 	t.Helper()
@@ -82,44 +67,18 @@ func newTokenEnvOn(t testing.TB, base *tokenEnv, opts ...envOption) *tokenEnv {
 	t.Helper()
 	e := buildTokenEnv(t, base.db, base.master, opts...)
 	e.ip, e.tenant, e.other, e.user = base.ip, base.tenant, base.other, base.user
-	e.clock = base
+	e.clock = base.stack
 	return e
 }
 
 func buildTokenEnv(t testing.TB, db *store.DB, master []byte, opts ...envOption) *tokenEnv {
-	e := &tokenEnv{t: t, db: db, master: master}
-	e.kr = keys.NewKeyring(master)
-	e.keys = keys.NewManager(db, e.kr, config.Keys{}, nil)
-	sec := config.Default().Security
-	sec.Argon2MemoryKiB, sec.Argon2Iterations = 8*1024, 1
-	for _, o := range opts {
-		o(&sec)
-	}
-	e.identity = identity.New(db, sec, nil)
-	sessions := session.New(db, true, nil)
-	p, err := New(Deps{
-		DB: db, Keys: e.keys, Keyring: e.kr, Identity: e.identity, Sessions: sessions,
-		CSRF:      web.NewCSRF(e.kr.MAC("umm csrf", nil), true, tokenTestURL),
-		PublicURL: tokenTestURL, Now: e.now,
-	})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	e.p = p
-	mux := http.NewServeMux()
-	p.Routes(mux)
-	e.h = mux
+	t.Helper()
+	e := &tokenEnv{stack: newStack(t, db, master, opts...), t: t}
+	e.h = e.mux
 	return e
 }
 
 func identityUser(email string) identity.NewUser { return identity.NewUser{Email: email} }
-
-func (e *tokenEnv) now() time.Time {
-	if e.clock != nil {
-		return e.clock.now()
-	}
-	return time.Now().Add(time.Duration(e.skew.Load()))
-}
 
 // advance moves the provider's clock.
 func (e *tokenEnv) advance(d time.Duration) { e.skew.Add(int64(d)) }
@@ -165,7 +124,7 @@ func (e *tokenEnv) clients(tenantID string) []store.Client {
 
 // request builds a form POST to the tenant's endpoint path ("token", "introspect", ...).
 func (e *tokenEnv) request(tenantID, endpoint string, form url.Values) *http.Request {
-	r := httptest.NewRequest(http.MethodPost, tokenTestURL+"/t/"+tenantID+"/"+endpoint, strings.NewReader(form.Encode()))
+	r := httptest.NewRequest(http.MethodPost, testPublicURL+"/t/"+tenantID+"/"+endpoint, strings.NewReader(form.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.RemoteAddr = e.ip + ":4711"
 	return r

@@ -21,7 +21,7 @@ func TestTokenEndpointRequests(t *testing.T) {
 		e := newTokenEnv(t, db)
 		m2m := basicAuth("m2m", secretM2M)
 		raw := func(endpoint, contentType, body string) *httptest.ResponseRecorder {
-			r := httptest.NewRequest(http.MethodPost, tokenTestURL+"/t/"+e.tenant.ID+"/"+endpoint, strings.NewReader(body))
+			r := httptest.NewRequest(http.MethodPost, testPublicURL+"/t/"+e.tenant.ID+"/"+endpoint, strings.NewReader(body))
 			if contentType != "" {
 				r.Header.Set("Content-Type", contentType)
 			}
@@ -99,13 +99,13 @@ func TestTokenEndpointRequests(t *testing.T) {
 			})
 		}
 		t.Run("GET is not allowed", func(t *testing.T) {
-			w := e.serve(httptest.NewRequest(http.MethodGet, tokenTestURL+"/t/"+e.tenant.ID+"/token?grant_type=client_credentials", nil))
+			w := e.serve(httptest.NewRequest(http.MethodGet, testPublicURL+"/t/"+e.tenant.ID+"/token?grant_type=client_credentials", nil))
 			if w.Code != http.StatusMethodNotAllowed {
 				t.Fatalf("status %d", w.Code)
 			}
 		})
 		t.Run("credentials in the URL query are ignored", func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodPost, tokenTestURL+"/t/"+e.tenant.ID+"/token?client_id=m2m-noscope&client_secret="+secretM2M,
+			r := httptest.NewRequest(http.MethodPost, testPublicURL+"/t/"+e.tenant.ID+"/token?client_id=m2m-noscope&client_secret="+secretM2M,
 				strings.NewReader("grant_type=client_credentials"))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			wantOAuthError(t, e.serve(r), 401, "invalid_client")
@@ -123,7 +123,7 @@ func TestTokenEndpointRequests(t *testing.T) {
 					b.WriteString(pieces[rng.IntN(len(pieces))])
 				}
 				endpoint := []string{"token", "introspect", "revoke", "device_authorization"}[i%4]
-				r := httptest.NewRequest(http.MethodPost, tokenTestURL+"/t/"+e.tenant.ID+"/"+endpoint, strings.NewReader(b.String()))
+				r := httptest.NewRequest(http.MethodPost, testPublicURL+"/t/"+e.tenant.ID+"/"+endpoint, strings.NewReader(b.String()))
 				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				// Many IPs, so that the failures neither hit the IP limit (which would hide the rest behind 429)
 				// nor throttle the other tests' IP.
@@ -141,7 +141,7 @@ func TestTokenEndpointRequests(t *testing.T) {
 
 func TestWriteTokenErrorHidesServerErrors(t *testing.T) {
 	e := newTokenEnv(t, storetest.Open(t))
-	r := httptest.NewRequest(http.MethodPost, tokenTestURL+"/t/"+e.tenant.ID+"/token", nil)
+	r := httptest.NewRequest(http.MethodPost, testPublicURL+"/t/"+e.tenant.ID+"/token", nil)
 	w := httptest.NewRecorder()
 	e.p.writeTokenError(w, r, errors.New("pq: password authentication failed for user umm"))
 	if w.Code != http.StatusInternalServerError || bytes.Contains(w.Body.Bytes(), []byte("password")) {
