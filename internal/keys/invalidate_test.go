@@ -13,19 +13,7 @@ func TestInvalidationMessages(t *testing.T) {
 	for _, backend := range storetest.Backends(t) {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			url := storetest.URL(t, backend)
-			open := func() *store.DB {
-				db, err := store.Open(ctx, url)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				return db
-			}
-			db1, db2 := open(), open()
-			if err := db1.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			db1, db2 := twoNodes(t, backend)
 			clk := newClock() // frozen: only the messages can make the nodes reload
 			a, b := newTestManager(db1, clk), newTestManager(db2, clk)
 			lctx, stop := context.WithCancel(ctx)

@@ -499,19 +499,7 @@ func TestConcurrentFirstUseByTwoNodes(t *testing.T) {
 	for _, backend := range storetest.Backends(t) {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			url := storetest.URL(t, backend)
-			open := func() *store.DB {
-				db, err := store.Open(ctx, url)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				return db
-			}
-			db1, db2 := open(), open()
-			if err := db1.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			db1, db2 := twoNodes(t, backend)
 			clk := newClock()
 			nodes := []*Manager{newTestManager(db1, clk), newTestManager(db2, clk)}
 			for round := range 3 {
@@ -681,4 +669,24 @@ func TestRunWithRotationDisabledOnlyPrunes(t *testing.T) {
 			t.Fatalf("keys %v: retired keys past retention were not pruned", got)
 		}
 	})
+}
+
+// twoNodes opens two store handles on one migrated database of backend, as two server nodes would.
+func twoNodes(t *testing.T, backend string) (*store.DB, *store.DB) {
+	t.Helper()
+	ctx := context.Background()
+	url := storetest.URL(t, backend)
+	open := func() *store.DB {
+		db, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	db1, db2 := open(), open()
+	if err := db1.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db1, db2
 }
