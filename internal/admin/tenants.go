@@ -23,8 +23,8 @@ type TenantInput struct {
 
 func (in *TenantInput) validate() error {
 	var p problems
-	if !config.ValidTenantID(in.ID) {
-		p.add("id", fmt.Sprintf("%q must be 1-63 lower-case letters, digits or hyphens, starting with a letter or digit", in.ID))
+	if err := config.CheckTenantID(in.ID); err != nil {
+		p.add("id", err.Error())
 	}
 	if in.Name == "" {
 		in.Name = in.ID

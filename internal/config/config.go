@@ -115,6 +115,9 @@ type ClientSeed struct {
 	JWKS                     string   `yaml:"jwks"`
 	JWKSURI                  string   `yaml:"jwks_uri"`
 	IDTokenSignedResponseAlg string   `yaml:"id_token_signed_response_alg"`
+	// AllowedOrigins are web origins whose browser apps may call the token endpoints (CORS), beyond the
+	// origins of a public client's redirect URIs.
+	AllowedOrigins []string `yaml:"allowed_origins"`
 }
 
 // UserSeed is a user in the seed block.

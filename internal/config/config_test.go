@@ -142,6 +142,16 @@ tenants:
 			want: []string{"fragment"},
 		},
 		{
+			name: "an allowed origin with a path or a wildcard is refused, naming the entry",
+			yaml: "tenants:\n  - id: a\n    clients:\n      - client_id: c\n        redirect_uris: [\"https://a.example/cb\"]\n        token_endpoint_auth_method: none\n        allowed_origins: [\"https://app.example/spa\", \"https://*.example\", \"https://ok.example\"]\n",
+			want: []string{"tenants[0].clients[0].allowed_origins[0]", "without path", "tenants[0].clients[0].allowed_origins[1]", "wildcards"},
+		},
+		{
+			name: "a client_id with a space is refused by the seed as by the admin service",
+			yaml: "tenants:\n  - id: a\n    clients:\n      - client_id: my app\n        client_secret: abcdefghij\n        grant_types: [client_credentials]\n",
+			want: []string{"tenants[0].clients[0].client_id", "visible ASCII"},
+		},
+		{
 			name: "a public URL with an upper-case scheme is refused",
 			env:  []string{"UMM_SERVER_PUBLIC_URL=HTTPS://id.example.com"},
 			want: []string{"server.public_url", "lower-case"},

@@ -2,19 +2,12 @@ package config
 
 import (
 	"fmt"
-	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 )
-
-var tenantIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
-// ValidTenantID reports whether id can name a tenant (it appears in URLs: /t/{id}).
-func ValidTenantID(id string) bool { return tenantIDPattern.MatchString(id) }
 
 // GrantTypes UMM implements.
 var GrantTypes = []string{"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"}
@@ -28,8 +21,8 @@ func validateTenants(ts []TenantSeed) Problems {
 	seen := map[string]bool{}
 	for i, t := range ts {
 		tp := fmt.Sprintf("tenants[%d]", i)
-		if !ValidTenantID(t.ID) {
-			add("%s.id: %q must be 1-63 lower-case letters, digits or hyphens", tp, t.ID)
+		if err := CheckTenantID(t.ID); err != nil {
+			add("%s.id: %v", tp, err)
 		} else if seen[t.ID] {
 			add("%s.id: %q appears twice", tp, t.ID)
 		}
@@ -37,8 +30,8 @@ func validateTenants(ts []TenantSeed) Problems {
 		clients := map[string]bool{}
 		for j, c := range t.Clients {
 			cp := fmt.Sprintf("%s.clients[%d]", tp, j)
-			if c.ClientID == "" || len(c.ClientID) > 128 {
-				add("%s.client_id: must be 1-128 characters", cp)
+			if err := CheckClientID(c.ClientID); err != nil {
+				add("%s.client_id: %v", cp, err)
 			} else if clients[c.ClientID] {
 				add("%s.client_id: %q appears twice", cp, c.ClientID)
 			}
@@ -74,6 +67,11 @@ func validateTenants(ts []TenantSeed) Problems {
 			for k, u := range c.PostLogoutRedirectURIs {
 				if err := CheckRedirectURI(u); err != nil {
 					add("%s.post_logout_redirect_uris[%d]: %v", cp, k, err)
+				}
+			}
+			for k, o := range c.AllowedOrigins {
+				if _, err := CheckOrigin(o); err != nil {
+					add("%s.allowed_origins[%d]: %v", cp, k, err)
 				}
 			}
 			if slices.Contains(c.GrantTypes, "authorization_code") && len(c.RedirectURIs) == 0 {
@@ -120,23 +118,4 @@ func validateTenants(ts []TenantSeed) Problems {
 // at every start.
 func sameEmail(s string) string {
 	return norm.NFKC.String(cases.Fold().String(norm.NFKC.String(strings.TrimSpace(s))))
-}
-
-// CheckRedirectURI reports why u cannot be registered as a redirect URI (RFC 6749 §3.1.2: absolute, no fragment).
-func CheckRedirectURI(u string) error {
-	pu, err := url.Parse(u)
-	if err != nil || !pu.IsAbs() {
-		return fmt.Errorf("%q must be an absolute URI", u)
-	}
-	if pu.Fragment != "" || strings.Contains(u, "#") {
-		return fmt.Errorf("%q must not contain a fragment", u)
-	}
-	switch strings.ToLower(pu.Scheme) {
-	case "javascript", "data", "vbscript", "file", "blob":
-		return fmt.Errorf("%q uses the %s: scheme, which can never be a redirect target", u, pu.Scheme)
-	}
-	if (pu.Scheme == "http" || pu.Scheme == "https") && pu.Host == "" {
-		return fmt.Errorf("%q has no host", u)
-	}
-	return nil
 }

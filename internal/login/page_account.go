@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
 )
@@ -204,7 +205,7 @@ func (p *Pages) handleRevokeApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	clientID := r.PostFormValue("client_id")
-	if clientID == "" || len(clientID) > maxClientIDLen {
+	if !config.ValidClientID(clientID) {
 		seeOther(w, accountPath(t)+"?error=no_choice")
 		return
 	}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -30,8 +29,7 @@ const passwordACR = "1"
 
 // Bounds on what the pages accept in URLs and forms; longer values are refused without a lookup.
 const (
-	maxIDLen       = 64  // login request ids (keys.NewID is 26 characters), session ids
-	maxClientIDLen = 255 // client ids
+	maxIDLen       = 64 // login request ids (keys.NewID is 26 characters), session ids
 	maxEmailLen    = 320
 	maxPasswordLen = 1024
 	maxUserCodeLen = 32
@@ -155,16 +153,9 @@ func seeOther(w http.ResponseWriter, location string) {
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-var tenantIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
 // tenant loads the tenant named in the path, answering a page itself when it cannot.
 func (p *Pages) tenant(w http.ResponseWriter, r *http.Request) (store.Tenant, bool) {
-	id := r.PathValue("tenant")
-	if !tenantIDPattern.MatchString(id) {
-		web.ErrorPage(w, r, http.StatusNotFound, "Page not found", "There is no such page. Check the address.")
-		return store.Tenant{}, false
-	}
-	t, err := p.db.GetTenant(r.Context(), id)
+	t, err := p.db.GetTenant(r.Context(), r.PathValue("tenant"))
 	if errors.Is(err, store.ErrNotFound) {
 		web.ErrorPage(w, r, http.StatusNotFound, "Page not found", "There is no such page. Check the address.")
 		return t, false

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
@@ -21,7 +22,6 @@ import (
 // Bounds on authorization request parameters. Longer values are refused with invalid_request (or an
 // error page before the redirect URI is known), never parsed further.
 const (
-	maxClientIDLen    = 256
 	maxRedirectURILen = 2048
 	maxStateLen       = 512
 	maxNonceLen       = 512
@@ -128,7 +128,7 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 		return ar, nil, errPage("The sign-in link names client_id more than once.")
 	case clientID == "":
 		return ar, nil, errPage("The sign-in link has no client_id.")
-	case len(clientID) > maxClientIDLen || !utf8.ValidString(clientID):
+	case !config.ValidClientID(clientID):
 		return ar, nil, errPage("The sign-in link names an unknown application.")
 	}
 	client, err := p.db.GetClient(ctx, t.ID, clientID)

@@ -1,7 +1,6 @@
 package oidc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/store"
@@ -120,7 +120,7 @@ func presentedCredentials(r *http.Request, form url.Values) (clientCredentials, 
 		}
 		cc.clientID = id
 	}
-	if !validIdentifier(cc.clientID, maxClientIDLen) {
+	if !config.ValidClientID(cc.clientID) {
 		return cc, errClientAuthFailed(nil)
 	}
 	if len(cc.secret) > maxClientSecretLen || len(cc.assertion) > maxAssertionLen {
@@ -260,27 +260,6 @@ type assertionClaims struct {
 	NotBefore *float64 `json:"nbf"`
 	IssuedAt  *float64 `json:"iat"`
 	JTI       string   `json:"jti"`
-}
-
-// audience is the aud claim: one string or an array of strings (RFC 7519 §4.1.3).
-type audience []string
-
-func (a *audience) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*a = audience{s}
-		return nil
-	}
-	var l []string
-	if err := json.Unmarshal(b, &l); err != nil {
-		return err
-	}
-	*a = l
-	return nil
 }
 
 // assertionSubject reads the sub claim of an assertion without verifying it, to find the client.

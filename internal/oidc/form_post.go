@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strings"
 
+	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/web"
 )
 
@@ -47,12 +47,5 @@ func (p *Provider) formPost(w http.ResponseWriter, r *http.Request, target *redi
 // safeFormAction refuses schemes that would run script or read local data when used as a form action.
 func safeFormAction(uri string) bool {
 	u, err := url.Parse(uri)
-	if err != nil || u.Scheme == "" {
-		return false
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "javascript", "data", "vbscript", "blob", "file", "filesystem":
-		return false
-	}
-	return true
+	return err == nil && u.Scheme != "" && !config.ScriptScheme(u.Scheme)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
@@ -29,23 +30,6 @@ type idTokenHint struct {
 	Sid string
 	Aud []string
 	Azp string
-}
-
-// hintAudience is a JWT aud claim: one string or a list (RFC 7519 §4.1.3).
-type hintAudience []string
-
-func (a *hintAudience) UnmarshalJSON(b []byte) error {
-	var one string
-	if err := json.Unmarshal(b, &one); err == nil {
-		*a = []string{one}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
-		return err
-	}
-	*a = many
-	return nil
 }
 
 // logoutPageData is what templates/logout.html receives.
@@ -141,7 +125,7 @@ func (p *Provider) parseLogout(r *http.Request, t store.Tenant, v url.Values) (l
 	if len(lo.State) > maxStateLen || !validText(lo.State) {
 		return lo, "The sign-out link's state is malformed or too long.", nil
 	}
-	if len(clientID) > maxClientIDLen || !validText(clientID) {
+	if clientID != "" && !config.ValidClientID(clientID) {
 		return lo, "The sign-out link names an unknown application.", nil
 	}
 	if hint != "" {
@@ -207,11 +191,11 @@ func (p *Provider) verifyIDTokenHint(r *http.Request, t store.Tenant, hint strin
 		return h, false, nil
 	}
 	var c struct {
-		Iss string       `json:"iss"`
-		Sub string       `json:"sub"`
-		Aud hintAudience `json:"aud"`
-		Azp string       `json:"azp"`
-		Sid string       `json:"sid"`
+		Iss string   `json:"iss"`
+		Sub string   `json:"sub"`
+		Aud audience `json:"aud"`
+		Azp string   `json:"azp"`
+		Sid string   `json:"sid"`
 	}
 	if err := json.Unmarshal(payload, &c); err != nil || c.Iss != p.issuer(t.ID) || c.Sub == "" || len(c.Aud) == 0 {
 		return h, false, nil

@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/session"
@@ -153,9 +152,6 @@ func (p *Provider) loadTenant(ctx context.Context, id string) (store.Tenant, err
 			}
 			return e.t, nil
 		}
-	}
-	if !config.ValidTenantID(id) {
-		return store.Tenant{}, fmt.Errorf("%w: %w", errUnknownTenant, store.ErrNotFound)
 	}
 	gen := p.invalidations.Load()
 	defer p.dropIfInvalidated(gen, func() { p.tenants.Delete(id) })

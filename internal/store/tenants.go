@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/umm-project/umm/internal/config"
 )
 
 // TenantSettings are the per-tenant lifetimes (seconds); zero means "use the default".
@@ -96,6 +98,11 @@ func (q *queries) UpdateTenant(ctx context.Context, t Tenant) error {
 // GetTenant returns the tenant or ErrNotFound.
 func (q *queries) GetTenant(ctx context.Context, id string) (Tenant, error) {
 	var t Tenant
+	if !config.ValidTenantID(id) {
+		// No such row can exist: every caller (pages, protocol endpoints, CLI) gets the same answer for
+		// an id from a URL or a flag, without a query.
+		return t, fmt.Errorf("get tenant %q: %w", id, ErrNotFound)
+	}
 	var settings string
 	var created, updated int64
 	err := q.row(ctx, `SELECT id, name, settings, created_at, updated_at FROM tenants WHERE id = ?`, id).

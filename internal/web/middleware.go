@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/umm-project/umm/internal/config"
 )
 
 // Middleware wraps a handler with behaviour shared by every route.
@@ -254,7 +256,8 @@ func cspSource(raw string) string {
 			return ""
 		}
 		return scheme + "://" + strings.ToLower(host)
-	case "javascript", "data", "blob", "filesystem":
+	}
+	if config.ScriptScheme(scheme) {
 		return ""
 	}
 	return scheme + ":"
