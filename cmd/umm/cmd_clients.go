@@ -30,6 +30,7 @@ hash of it. --public registers a client without credentials (auth method none), 
 			fs.Bool("first-party", false, "trusted first-party client: users are not asked for consent")
 			fs.String("jwks-uri", "", "`URL` of the client's JWK Set (private_key_jwt)")
 			fs.String("id-token-alg", "", "ID token signing `alg`: RS256 (default) or ES256")
+			fs.Var(new(listFlag), "allowed-origin", "web `origin` whose browser app may call the token endpoints (repeatable;\nhttps://host[:port], http only for loopback); a public client's redirect URI origins are allowed already")
 		},
 		required: []string{"tenant", "id"},
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
@@ -46,6 +47,7 @@ hash of it. --public registers a client without credentials (auth method none), 
 				GrantTypes: listValue(fs, "grant-type"), Scopes: listValue(fs, "scope"),
 				TokenEndpointAuthMethod: method, FirstParty: stringFlag(fs, "first-party") == "true",
 				JWKSURI: stringFlag(fs, "jwks-uri"), IDTokenAlg: stringFlag(fs, "id-token-alg"),
+				AllowedOrigins: listValue(fs, "allowed-origin"),
 			}
 			tenant := stringFlag(fs, "tenant")
 			return withServices(ctx, e, fs, func(s *server.Services) error {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -43,6 +42,9 @@ type ClientInput struct {
 	JWKS                    string // inline JWK Set (private_key_jwt)
 	JWKSURI                 string // or where to fetch it
 	IDTokenAlg              string // RS256 (default) or ES256
+	// AllowedOrigins are web origins whose browser apps may call the token endpoints (CORS), in addition
+	// to the origins of a public client's redirect URIs. Stored in canonical form (config.CheckOrigin).
+	AllowedOrigins []string
 }
 
 // ClientFromSeed converts a seed entry.
@@ -52,6 +54,7 @@ func ClientFromSeed(c config.ClientSeed) ClientInput {
 		RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		GrantTypes: c.GrantTypes, Scopes: c.Scopes, TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
 		FirstParty: c.FirstParty, JWKS: c.JWKS, JWKSURI: c.JWKSURI, IDTokenAlg: c.IDTokenSignedResponseAlg,
+		AllowedOrigins: c.AllowedOrigins,
 	}
 }
 
@@ -84,16 +87,24 @@ func (in *ClientInput) normalize(hasStoredSecret bool) {
 	if in.IDTokenAlg == "" {
 		in.IDTokenAlg = "RS256"
 	}
+	// Browsers send the Origin header in one form (lower case, no default port): store that form, so a
+	// lookup is an exact comparison. A value that is no origin stays as given for validate to report.
+	origins := make([]string, len(in.AllowedOrigins))
+	for i, o := range in.AllowedOrigins {
+		if canon, err := config.CheckOrigin(strings.TrimSpace(o)); err == nil {
+			o = canon
+		}
+		origins[i] = o
+	}
+	in.AllowedOrigins = origins
 }
 
 // validate checks everything about the client and says what to fix. hasStoredSecret: an update may
 // leave Secret empty to keep the stored one.
 func (in *ClientInput) validate(hasStoredSecret bool) error {
 	var p problems
-	if in.ClientID == "" || len(in.ClientID) > 128 {
-		p.add("client_id", "must be 1-128 characters")
-	} else if strings.IndexFunc(in.ClientID, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
-		p.add("client_id", fmt.Sprintf("%q may contain only visible ASCII characters (no spaces)", in.ClientID))
+	if err := config.CheckClientID(in.ClientID); err != nil {
+		p.add("client_id", err.Error())
 	}
 	if len(in.Name) > 200 {
 		p.add("name", "must be at most 200 characters")
@@ -122,7 +133,7 @@ func (in *ClientInput) validate(hasStoredSecret bool) error {
 		dup := map[string]bool{}
 		for i, u := range uris {
 			f := fmt.Sprintf("%s[%d]", field, i)
-			if err := checkRedirectURI(u); err != nil {
+			if err := config.CheckRedirectURI(u); err != nil {
 				p.add(f, err.Error())
 			} else if dup[u] {
 				p.add(f, fmt.Sprintf("%q appears twice", u))
@@ -132,6 +143,16 @@ func (in *ClientInput) validate(hasStoredSecret bool) error {
 	}
 	checkURIs("redirect_uris", in.RedirectURIs)
 	checkURIs("post_logout_redirect_uris", in.PostLogoutRedirectURIs)
+	origins := map[string]bool{}
+	for i, o := range in.AllowedOrigins {
+		f := fmt.Sprintf("allowed_origins[%d]", i)
+		if _, err := config.CheckOrigin(o); err != nil {
+			p.add(f, err.Error())
+		} else if origins[o] {
+			p.add(f, fmt.Sprintf("%q appears twice", o))
+		}
+		origins[o] = true
+	}
 	for i, s := range in.Scopes {
 		if s == "" || strings.IndexFunc(s, func(r rune) bool { return r < 0x21 || r == 0x22 || r == 0x5c || r > 0x7e }) >= 0 {
 			p.add(fmt.Sprintf("scopes[%d]", i), fmt.Sprintf("%q is not a scope token (visible ASCII without spaces, quotes or backslashes)", s))
@@ -185,19 +206,6 @@ func (in *ClientInput) validate(hasStoredSecret bool) error {
 	return p.err()
 }
 
-// checkRedirectURI adds to config.CheckRedirectURI (absolute, no fragment): no schemes that run code.
-func checkRedirectURI(u string) error {
-	if err := config.CheckRedirectURI(u); err != nil {
-		return err
-	}
-	pu, _ := url.Parse(u)
-	switch strings.ToLower(pu.Scheme) {
-	case "javascript", "data", "vbscript", "file", "blob":
-		return fmt.Errorf("%q uses the %s: scheme, which is never a redirect target", u, pu.Scheme)
-	}
-	return nil
-}
-
 // checkJWKS checks an inline JWK Set is a JSON object with at least one key having kty.
 func checkJWKS(s string) error {
 	var set struct {
@@ -229,11 +237,8 @@ func checkJWKSURI(s string) error {
 	if u.Scheme == "https" {
 		return nil
 	}
-	if u.Scheme == "http" {
-		host := u.Hostname()
-		if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
-			return nil
-		}
+	if u.Scheme == "http" && config.LoopbackHost(u.Hostname()) {
+		return nil
 	}
 	return fmt.Errorf("%q must use https (http only for localhost)", s)
 }
@@ -318,6 +323,7 @@ func (s *Service) writeClient(ctx context.Context, tx *store.Tx, tenantID string
 		RedirectURIs: in.RedirectURIs, PostLogoutRedirectURIs: in.PostLogoutRedirectURIs,
 		GrantTypes: in.GrantTypes, Scopes: in.Scopes, TokenEndpointAuthMethod: in.TokenEndpointAuthMethod,
 		FirstParty: in.FirstParty, JWKS: in.JWKS, JWKSURI: in.JWKSURI, IDTokenAlg: in.IDTokenAlg,
+		AllowedOrigins: in.AllowedOrigins,
 	}
 	if err := tx.UpsertClient(ctx, c); err != nil {
 		return err
