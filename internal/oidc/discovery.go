@@ -160,17 +160,15 @@ var (
 	hdrContentType   = http.CanonicalHeaderKey("Content-Type")
 	hdrContentLength = http.CanonicalHeaderKey("Content-Length")
 	hdrCacheControl  = http.CanonicalHeaderKey("Cache-Control")
-	hdrACAO          = http.CanonicalHeaderKey("Access-Control-Allow-Origin")
 )
 
-// writePublicJSON writes a public, cacheable JSON document (discovery, JWKS). Browsers may read it from
-// any origin: it holds nothing secret, and single-page apps fetch it directly.
+// writePublicJSON writes a public, cacheable JSON document (discovery, JWKS). Single-page apps fetch it
+// directly, from the origins the tenant's clients allow (cors.go).
 func writePublicJSON(w http.ResponseWriter, body []byte, cacheControl string) {
 	h := w.Header()
 	h[hdrContentType] = []string{"application/json"}
 	h[hdrContentLength] = []string{strconv.Itoa(len(body))}
 	h[hdrCacheControl] = []string{cacheControl}
-	h[hdrACAO] = []string{"*"}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }

@@ -23,13 +23,16 @@ func TestDiscovery(t *testing.T) {
 		var first []byte
 		for _, path := range paths {
 			t.Run("the document at "+path+" describes the tenant", func(t *testing.T) {
-				w := f.browser().get(path)
+				b := f.browser()
+				r := b.request(http.MethodGet, path, nil)
+				r.Header.Set("Origin", "https://spa.example.com") // the public client spa's redirect URI origin
+				w := b.serve(r)
 				if w.Code != http.StatusOK {
 					t.Fatalf("status %d", w.Code)
 				}
 				h := w.Header()
 				if h.Get("Content-Type") != "application/json" || h.Get("Cache-Control") != "public, max-age=300" ||
-					h.Get("Access-Control-Allow-Origin") != "*" {
+					h.Get("Access-Control-Allow-Origin") != "https://spa.example.com" || h.Get("Vary") != "Origin" {
 					t.Errorf("headers %v", h)
 				}
 				if first == nil {

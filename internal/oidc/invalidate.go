@@ -12,6 +12,7 @@ import (
 func (p *Provider) Invalidate(topic, payload string) {
 	tenantID, rest, _ := strings.Cut(payload, ":")
 	p.invalidations.Add(1) // before dropping: see dropIfInvalidated
+	p.invalidateCORS(topic, tenantID)
 	switch topic {
 	case store.TopicAll:
 		p.tenants.Clear()

@@ -15,13 +15,16 @@ func TestJWKS(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		t.Run("the key set holds the tenant's public keys of both algorithms", func(t *testing.T) {
-			w := f.browser().get("/t/" + f.tenant.ID + "/jwks.json")
+			b := f.browser()
+			r := b.request(http.MethodGet, "/t/"+f.tenant.ID+"/jwks.json", nil)
+			r.Header.Set("Origin", "https://spa.example.com") // the public client spa's redirect URI origin
+			w := b.serve(r)
 			if w.Code != http.StatusOK {
 				t.Fatalf("status %d", w.Code)
 			}
 			h := w.Header()
 			if h.Get("Content-Type") != "application/json" || h.Get("Cache-Control") != "public, max-age=60" ||
-				h.Get("Access-Control-Allow-Origin") != "*" {
+				h.Get("Access-Control-Allow-Origin") != "https://spa.example.com" || h.Get("Vary") != "Origin" {
 				t.Errorf("headers %v", h)
 			}
 			var set struct {

@@ -66,6 +66,8 @@ type Provider struct {
 	// invalidations counts the invalidation messages handled (invalidate.go): a cache fill that read the
 	// database before one of them drops what it stored, as it may predate the change.
 	invalidations atomic.Uint64
+
+	corsOrigins ttlCache[corsOrigins] // tenant id -> origins its clients allow (cors.go)
 }
 
 // tenantCacheTTL bounds how long a node serves a tenant's cached row (settings, existence).
@@ -109,23 +111,14 @@ func New(d Deps) (*Provider, error) {
 
 // Routes registers every OIDC route (docs/DESIGN.md "URLs") on mux.
 func (p *Provider) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /t/{tenant}/.well-known/openid-configuration", p.handleDiscovery)
-	mux.HandleFunc("GET /t/{tenant}/.well-known/oauth-authorization-server", p.handleMetadata)
-	mux.HandleFunc("GET /.well-known/oauth-authorization-server/t/{tenant}", p.handleMetadata)
-	mux.HandleFunc("GET /t/{tenant}/jwks.json", p.handleJWKS)
+	// Discovery, JWKS, token, revocation, introspection and userinfo, with their CORS preflights.
+	p.corsRoutes(mux)
 
 	mux.HandleFunc("GET /t/{tenant}/authorize", p.handleAuthorize)
 	mux.HandleFunc("POST /t/{tenant}/authorize", p.handleAuthorize)
 	mux.HandleFunc("GET /t/{tenant}/authorize/resume", p.handleResume)
 
-	mux.HandleFunc("POST /t/{tenant}/token", p.handleToken)
-	mux.HandleFunc("POST /t/{tenant}/introspect", p.handleIntrospect)
-	mux.HandleFunc("POST /t/{tenant}/revoke", p.handleRevoke)
 	mux.HandleFunc("POST /t/{tenant}/device_authorization", p.handleDeviceAuthorization)
-
-	mux.HandleFunc("GET /t/{tenant}/userinfo", p.handleUserInfo)
-	mux.HandleFunc("POST /t/{tenant}/userinfo", p.handleUserInfo)
-	mux.HandleFunc("OPTIONS /t/{tenant}/userinfo", p.handleUserInfoPreflight)
 
 	mux.HandleFunc("GET /t/{tenant}/logout", p.handleLogout)
 	mux.HandleFunc("POST /t/{tenant}/logout", p.handleLogout)

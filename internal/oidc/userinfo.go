@@ -16,7 +16,6 @@ import (
 // sent as a Bearer token (RFC 6750 §2.1) or, in a POST, as the form field access_token (§2.2). It returns
 // the claims the token's scopes release (userClaims). Errors follow RFC 6750 §3.
 func (p *Provider) handleUserInfo(w http.ResponseWriter, r *http.Request) {
-	setUserInfoCORS(w)
 	web.NoStore(w)
 	t, ok := p.tenantOrJSON(w, r)
 	if !ok {
@@ -28,23 +27,6 @@ func (p *Provider) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, claims)
-}
-
-// handleUserInfoPreflight answers CORS preflight requests: browser apps call UserInfo with a Bearer header.
-func (p *Provider) handleUserInfoPreflight(w http.ResponseWriter, r *http.Request) {
-	setUserInfoCORS(w)
-	h := w.Header()
-	h.Set("Access-Control-Allow-Methods", "GET, POST")
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
-	h.Set("Access-Control-Max-Age", "600")
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// setUserInfoCORS lets any origin call UserInfo: it authenticates by Bearer token only, never by cookie.
-func setUserInfoCORS(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
 }
 
 // errNoToken marks a request without any access token: RFC 6750 §3.1 answers it without an error code.

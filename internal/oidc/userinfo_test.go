@@ -111,6 +111,7 @@ func TestUserInfo(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				b := f.browser()
 				r := b.request(tt.method, path, tt.form)
+				r.Header.Set("Origin", "https://spa.example.com") // the public client spa's redirect URI origin
 				if tt.prepare != nil {
 					tt.prepare(r)
 				}
@@ -121,8 +122,8 @@ func TestUserInfo(t *testing.T) {
 				if cc := w.Header().Get("Cache-Control"); cc != "no-store" {
 					t.Errorf("Cache-Control %q", cc)
 				}
-				if w.Header().Get("Access-Control-Allow-Origin") != "*" {
-					t.Error("no CORS header")
+				if w.Header().Get("Access-Control-Allow-Origin") != "https://spa.example.com" {
+					t.Errorf("Access-Control-Allow-Origin %q, want the app's origin", w.Header().Get("Access-Control-Allow-Origin"))
 				}
 				challenge := w.Header().Get("WWW-Authenticate")
 				switch {
@@ -152,7 +153,11 @@ func TestUserInfo(t *testing.T) {
 		}
 		t.Run("a preflight request is answered for browser apps", func(t *testing.T) {
 			b := f.browser()
-			w := b.serve(b.request(http.MethodOptions, path, nil))
+			r := b.request(http.MethodOptions, path, nil)
+			r.Header.Set("Origin", "https://spa.example.com")
+			r.Header.Set("Access-Control-Request-Method", "GET")
+			r.Header.Set("Access-Control-Request-Headers", "authorization")
+			w := b.serve(r)
 			if w.Code != http.StatusNoContent || !strings.Contains(w.Header().Get("Access-Control-Allow-Headers"), "Authorization") {
 				t.Errorf("status %d headers %v", w.Code, w.Header())
 			}
