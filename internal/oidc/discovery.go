@@ -9,7 +9,6 @@ import (
 
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/store"
-	"github.com/umm-project/umm/internal/web"
 )
 
 // discoveryTTL is how long a node reuses a tenant's computed document. It only changes when a client
@@ -148,9 +147,7 @@ func (p *Provider) serveMetadata(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := p.metadataJSON(r, t)
 	if err != nil {
-		p.log.ErrorContext(r.Context(), "discovery", "tenant", t.ID, "err", err, "request_id", web.RequestIDFrom(r.Context()))
-		web.NoStore(w)
-		web.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": "internal error"})
+		p.writeJSONServerError(w, r, "discovery", t.ID, err)
 		return
 	}
 	writePublicJSON(w, body, discoveryCacheControl)

@@ -2,8 +2,6 @@ package oidc
 
 import (
 	"net/http"
-
-	"github.com/umm-project/umm/internal/web"
 )
 
 // jwksCacheControl lets clients cache the key set for a minute: short, so a retired key's removal is seen
@@ -20,9 +18,7 @@ func (p *Provider) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := p.keys.JWKS(r.Context(), t.ID)
 	if err != nil {
-		p.log.ErrorContext(r.Context(), "jwks", "tenant", t.ID, "err", err, "request_id", web.RequestIDFrom(r.Context()))
-		web.NoStore(w)
-		web.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": "internal error"})
+		p.writeJSONServerError(w, r, "jwks", t.ID, err)
 		return
 	}
 	writePublicJSON(w, body, jwksCacheControl)

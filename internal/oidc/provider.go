@@ -191,13 +191,11 @@ func (p *Provider) tenantOrJSON(w http.ResponseWriter, r *http.Request) (store.T
 	if err == nil {
 		return t, true
 	}
-	web.NoStore(w)
 	if errors.Is(err, store.ErrNotFound) {
+		web.NoStore(w)
 		web.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "unknown tenant"})
 		return t, false
 	}
-	p.log.ErrorContext(r.Context(), "load tenant", "tenant", r.PathValue("tenant"), "err", err,
-		"request_id", web.RequestIDFrom(r.Context()))
-	web.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": "internal error"})
+	p.writeJSONServerError(w, r, "load tenant", r.PathValue("tenant"), err)
 	return t, false
 }

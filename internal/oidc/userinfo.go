@@ -103,8 +103,7 @@ func bearerToken(r *http.Request) (string, error) {
 func (p *Provider) writeBearerError(w http.ResponseWriter, r *http.Request, t store.Tenant, err error) {
 	var oe *Error
 	if !errors.As(err, &oe) || oe.Status >= 500 {
-		p.log.ErrorContext(r.Context(), "userinfo", "tenant", t.ID, "err", err, "request_id", web.RequestIDFrom(r.Context()))
-		web.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": "internal error"})
+		p.writeJSONServerError(w, r, "userinfo", t.ID, err)
 		return
 	}
 	challenge := `Bearer realm="` + p.issuer(t.ID) + `"`

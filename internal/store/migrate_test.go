@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -57,13 +60,9 @@ func TestConcurrentMigrate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(applied) != store.LatestVersion() {
-				t.Fatalf("schema_migrations has %d rows %v, want %d (each migration once)", len(applied), applied, store.LatestVersion())
-			}
-			for i, v := range applied {
-				if v != i+1 {
-					t.Fatalf("applied versions %v, want 1..%d once each", applied, store.LatestVersion())
-				}
+			// Numbers may have gaps (changes made side by side take numbers apart): compare with the files.
+			if want := migrationFileVersions(t); !slices.Equal(applied, want) {
+				t.Fatalf("schema_migrations holds %v, want %v (each migration once)", applied, want)
 			}
 			// The schema works: a write through one node is read by the other.
 			tid := storetest.Tenant(t, dbs[0])
@@ -112,4 +111,24 @@ func TestReadyNeedsEveryMigration(t *testing.T) {
 			}
 		})
 	}
+}
+
+// migrationFileVersions returns the numbers of the migration files, ascending.
+func migrationFileVersions(t *testing.T) []int {
+	t.Helper()
+	entries, err := os.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs []int
+	for _, e := range entries {
+		num, _, _ := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if err != nil {
+			t.Fatalf("migration file %s does not start with a number", e.Name())
+		}
+		vs = append(vs, v)
+	}
+	slices.Sort(vs)
+	return vs
 }

@@ -97,41 +97,31 @@ func (q *queries) UpdateTenant(ctx context.Context, t Tenant) error {
 
 // GetTenant returns the tenant or ErrNotFound.
 func (q *queries) GetTenant(ctx context.Context, id string) (Tenant, error) {
-	var t Tenant
 	if !config.ValidTenantID(id) {
 		// No such row can exist: every caller (pages, protocol endpoints, CLI) gets the same answer for
 		// an id from a URL or a flag, without a query.
-		return t, fmt.Errorf("get tenant %q: %w", id, ErrNotFound)
+		return Tenant{}, fmt.Errorf("get tenant %q: %w", id, ErrNotFound)
 	}
-	var settings string
-	var created, updated int64
-	err := q.row(ctx, `SELECT id, name, settings, created_at, updated_at FROM tenants WHERE id = ?`, id).
-		Scan(&t.ID, &t.Name, &settings, &created, &updated)
+	t, err := scanTenant(q.row(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id = ?`, id))
 	if err != nil {
 		return t, fmt.Errorf("get tenant %s: %w", id, scanErr(err))
 	}
-	_ = json.Unmarshal([]byte(settings), &t.Settings)
-	t.CreatedAt, t.UpdatedAt = time.Unix(created, 0), time.Unix(updated, 0)
 	return t, nil
 }
 
 // ListTenants returns every tenant ordered by id.
 func (q *queries) ListTenants(ctx context.Context) ([]Tenant, error) {
-	rows, err := q.query(ctx, `SELECT id, name, settings, created_at, updated_at FROM tenants ORDER BY id`)
+	rows, err := q.query(ctx, `SELECT `+tenantCols+` FROM tenants ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}
 	defer rows.Close()
 	var out []Tenant
 	for rows.Next() {
-		var t Tenant
-		var settings string
-		var created, updated int64
-		if err := rows.Scan(&t.ID, &t.Name, &settings, &created, &updated); err != nil {
+		t, err := scanTenant(rows)
+		if err != nil {
 			return nil, err
 		}
-		_ = json.Unmarshal([]byte(settings), &t.Settings)
-		t.CreatedAt, t.UpdatedAt = time.Unix(created, 0), time.Unix(updated, 0)
 		out = append(out, t)
 	}
 	return out, rows.Err()
@@ -159,4 +149,19 @@ func (q *queries) SetSeedFingerprint(ctx context.Context, tenantID, item, finger
 		return fmt.Errorf("set seed state: %w", err)
 	}
 	return nil
+}
+
+const tenantCols = `id, name, settings, created_at, updated_at`
+
+// scanTenant reads one row of tenantCols.
+func scanTenant(row interface{ Scan(...any) error }) (Tenant, error) {
+	var t Tenant
+	var settings string
+	var created, updated int64
+	if err := row.Scan(&t.ID, &t.Name, &settings, &created, &updated); err != nil {
+		return t, err
+	}
+	_ = json.Unmarshal([]byte(settings), &t.Settings)
+	t.CreatedAt, t.UpdatedAt = time.Unix(created, 0), time.Unix(updated, 0)
+	return t, nil
 }
