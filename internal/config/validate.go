@@ -110,30 +110,43 @@ func CheckOrigin(s string) (string, error) {
 // is one a browser app may call from: https, or http on a loopback host. The origin of a public client's
 // redirect URI is where its code runs in the browser.
 func OriginOf(uri string) (string, bool) {
-	u, err := url.Parse(uri)
-	if err != nil || u.Host == "" || u.User != nil {
+	o := WebOrigin(uri)
+	if o == "" {
 		return "", false
+	}
+	if scheme, host, _ := strings.Cut(o, "://"); scheme == "http" {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if !LoopbackHost(host) {
+			return "", false
+		}
+	}
+	return o, true
+}
+
+// WebOrigin returns the origin (RFC 6454) of an absolute http or https URL as browsers write it in the
+// Origin header: scheme and host in lower case, the port only when it is not the scheme's default. It
+// returns "" for anything else. Comparing two origins is comparing these strings.
+func WebOrigin(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil || u.User != nil {
+		return ""
 	}
 	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
 	switch {
 	case host == "":
-		return "", false
-	case scheme == "https":
-		if port == "443" {
-			port = ""
-		}
-	case scheme == "http" && LoopbackHost(host):
-		if port == "80" {
-			port = ""
-		}
-	default:
-		return "", false
+		return ""
+	case scheme == "https" && port == "443", scheme == "http" && port == "80":
+		port = ""
+	case scheme != "https" && scheme != "http":
+		return ""
 	}
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
 	if port != "" {
-		return scheme + "://" + host + ":" + port, true
+		return scheme + "://" + host + ":" + port
 	}
-	return scheme + "://" + host, true
+	return scheme + "://" + host
 }

@@ -150,3 +150,23 @@ func TestOriginOfRedirectURI(t *testing.T) {
 		})
 	}
 }
+
+func TestWebOrigin(t *testing.T) {
+	tests := []struct{ name, uri, want string }{
+		{"scheme and host are lowered", "HTTPS://ID.Example.com/t/a", "https://id.example.com"},
+		{"the https default port is dropped", "https://id.example.com:443/x", "https://id.example.com"},
+		{"the http default port is dropped", "http://id.example.com:80", "http://id.example.com"},
+		{"another port is kept", "http://id.example.com:8080/", "http://id.example.com:8080"},
+		{"an IPv6 host keeps its brackets", "http://[::1]:8080/cb", "http://[::1]:8080"},
+		{"a URL with user information has none", "https://u@id.example.com", ""},
+		{"another scheme has none", "ftp://id.example.com", ""},
+		{"a relative URL has none", "/t/a", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := WebOrigin(tt.uri); got != tt.want {
+				t.Errorf("WebOrigin(%q) = %q, want %q", tt.uri, got, tt.want)
+			}
+		})
+	}
+}

@@ -7,8 +7,9 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
-	"net/url"
 	"strings"
+
+	"github.com/umm-project/umm/internal/config"
 )
 
 // CSRFCookie is the name of the cookie holding the browser's CSRF secret.
@@ -39,16 +40,7 @@ func NewCSRF(key []byte, secure bool, publicOrigin string) *CSRF {
 	if len(key) < 16 {
 		panic("web: NewCSRF needs a key of at least 16 bytes")
 	}
-	return &CSRF{key: append([]byte(nil), key...), secure: secure, origin: originOf(publicOrigin)}
-}
-
-// originOf returns the lower-case scheme://host[:port] of a URL, or "".
-func originOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return ""
-	}
-	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host)
+	return &CSRF{key: append([]byte(nil), key...), secure: secure, origin: config.WebOrigin(publicOrigin)}
 }
 
 // Token returns a token for the forms of this response, setting the umm_csrf cookie if the browser has
@@ -131,7 +123,7 @@ func (c *CSRF) requestOrigin(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + strings.ToLower(r.Host)
+	return config.WebOrigin(scheme + "://" + r.Host)
 }
 
 func (c *CSRF) mac(secret []byte) []byte {
