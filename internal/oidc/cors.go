@@ -89,11 +89,12 @@ func (p *Provider) corsAllowed(forIntrospection bool) func(r *http.Request, orig
 	}
 }
 
-// Request headers browser apps send to the CORS endpoints (beyond the safelisted ones), and response
-// headers they read: RFC 6750 §3 challenges and RFC 9449 DPoP nonces.
+// Request headers browser apps send to the CORS endpoints beyond the safelisted ones (a Bearer token or
+// client_secret_basic; a JSON or form Content-Type), and the response header they read: the RFC 6750 §3
+// challenge of userinfo.
 var (
-	corsRequestHeaders = []string{"Authorization", "Content-Type", "DPoP"}
-	corsExposeHeaders  = []string{"WWW-Authenticate", "DPoP-Nonce"}
+	corsRequestHeaders = []string{"Authorization", "Content-Type"}
+	corsExposeHeaders  = []string{"WWW-Authenticate"}
 )
 
 // corsRoutes registers the CORS endpoints on mux: each route wrapped by its policy, and its preflight.

@@ -21,8 +21,7 @@ type CORS struct {
 	Allow func(r *http.Request, origin string) bool
 	// Methods the endpoint serves to browser apps (GET, POST); preflights for others are not approved.
 	Methods []string
-	// Headers apps may send beyond the CORS-safelisted ones (Authorization, DPoP), compared
-	// case-insensitively.
+	// Headers apps may send beyond the CORS-safelisted ones (Authorization), compared case-insensitively.
 	Headers []string
 	// Expose lists response headers apps may read beyond the safelisted ones (WWW-Authenticate).
 	Expose []string
