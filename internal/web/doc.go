@@ -1,8 +1,8 @@
 // Package web is the HTTP plumbing shared by every UMM surface (oidc, login, admin, ...): middleware
-// (request ID, panic recovery, access log, security headers, body limit), client IP behind trusted
+// (request ID, panic recovery, access log, security headers, body limit, CORS), client IP behind trusted
 // proxies, CSRF protection, per-node rate limits, Prometheus metrics, JSON and no-store helpers, and the
-// html/template layout, error page and embedded static assets of the hosted pages. It imports only the
-// standard library and Prometheus; surfaces and server import it.
+// html/template layout, error page and embedded static assets of the hosted pages. It imports the
+// standard library, Prometheus and config (the shared URI and origin rules); surfaces and server import it.
 //
 // # Wiring (server)
 //
@@ -18,6 +18,15 @@
 // route pattern too. Logs carry stable keys (request_id, route, status, client_ip) and never query
 // strings, headers, cookies or bodies. NewLogHandler adds request_id to every log record made with a
 // request's context.
+//
+// # CORS
+//
+// A surface wraps each endpoint that browser apps call with fetch in a CORS policy and registers its
+// preflight; the surface decides which origins are allowed:
+//
+//	c := &web.CORS{Allow: allowOrigin, Methods: []string{"POST"}, Headers: []string{"Authorization"}}
+//	mux.Handle("POST /t/{tenant}/token", c.Wrap(token))
+//	mux.Handle("OPTIONS /t/{tenant}/token", c.Preflight())
 //
 // # Pages
 //
