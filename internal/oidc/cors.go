@@ -17,9 +17,10 @@ import (
 // only the allowed_origins of the clients that may call it. The endpoints authenticate by token or client
 // credentials, never by cookie, so no answer allows credentials (web.CORS).
 
-// corsOriginsTTL bounds how long a node serves a tenant's cached origin set. Client changes reach every
-// node as invalidation messages (invalidateCORS), so the TTL only matters should one be lost.
-const corsOriginsTTL = 30 * time.Second
+// corsOriginsTTL bounds how long a node serves a tenant's cached origin set: as long as it serves a cached
+// client, so a client and its origins change together. Client changes reach every node as invalidation
+// messages (invalidateCORS); the TTL matters only where a message cannot arrive.
+const corsOriginsTTL = clientCacheTTL
 
 // corsMaxAge is how long a browser may reuse an approved preflight.
 const corsMaxAge = 10 * time.Minute
