@@ -54,7 +54,7 @@ type Secrets struct {
 // Log configures the process logger.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
-	Format string `yaml:"format"` // json, text
+	Format string `yaml:"format"` // auto (text on a terminal, else json), json, text
 }
 
 // Keys configures signing-key rotation.
@@ -143,7 +143,7 @@ func Default() Config {
 		},
 		Database: Database{URL: "sqlite:data/umm.db"},
 		Secrets:  Secrets{MasterKeyFile: "data/master.key"},
-		Log:      Log{Level: "info", Format: "json"},
+		Log:      Log{Level: "info", Format: "auto"},
 		Keys: Keys{
 			RotationInterval: Duration(30 * 24 * time.Hour),
 			RetainRetired:    Duration(7 * 24 * time.Hour),
@@ -230,9 +230,9 @@ func (c *Config) Validate() error {
 		add("log.level: %q must be one of debug, info, warn, error", c.Log.Level)
 	}
 	switch c.Log.Format {
-	case "json", "text":
+	case "auto", "json", "text":
 	default:
-		add("log.format: %q must be json or text", c.Log.Format)
+		add("log.format: %q must be auto, json or text", c.Log.Format)
 	}
 	if c.Keys.RotationInterval < 0 {
 		add("keys.rotation_interval: must not be negative (0 disables scheduled rotation)")
@@ -309,10 +309,12 @@ func Load(path string, environ []string) (Config, error) {
 		}
 		p = append(p, decodeYAML(data, &cfg)...)
 	}
-	p = append(p, applyEnv(&cfg, environ)...)
-	// Validate even when decoding found problems, so that one run lists every problem at once.
+	envProblems, fromEnv := applyEnv(&cfg, environ)
+	p = append(p, envProblems...)
+	// Validate even when decoding found problems, so that one run lists every problem at once. A problem
+	// with a value from the environment names its variable: the operator may not know it is set.
 	if err := cfg.Validate(); err != nil {
-		p = append(p, err.(Problems)...)
+		p = append(p, attributeEnv(err.(Problems), fromEnv)...)
 	}
 	if len(p) > 0 {
 		return cfg, p

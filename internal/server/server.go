@@ -168,13 +168,19 @@ func (s *Server) Seed() admin.SeedResult { return s.seed }
 // Run listens on server.addr and serves until ctx ends (cmd/umm cancels it on SIGINT or SIGTERM), then
 // shuts down gracefully and closes the store.
 func (s *Server) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Server.Addr)
+	ln, err := Listen(s.cfg.Server.Addr)
 	if err != nil {
 		s.Close()
-		return fmt.Errorf("listen on %s (server.addr): %w", s.cfg.Server.Addr, err)
+		return err
 	}
+	return s.RunOn(ctx, ln)
+}
+
+// RunOn is Run on a listener the caller opened (with Listen, before New, so that a busy port is found
+// before anything is created).
+func (s *Server) RunOn(ctx context.Context, ln net.Listener) error {
 	s.log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "public_url", s.cfg.Server.PublicURL)
-	err = s.Serve(ctx, ln)
+	err := s.Serve(ctx, ln)
 	if cerr := s.Close(); err == nil {
 		err = cerr
 	}
