@@ -42,6 +42,8 @@ type Database struct {
 	// URL is sqlite:PATH (the embedded default) or postgres://...
 	URL          string `yaml:"url"`
 	MaxOpenConns int    `yaml:"max_open_conns"`
+	// DirectURL reaches PostgreSQL without a transaction-mode pooler, for the LISTEN connection; empty: URL.
+	DirectURL string `yaml:"direct_url"`
 }
 
 // Secrets holds the master key that encrypts secrets at rest and keys hashes of client secrets.
@@ -216,6 +218,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Database.MaxOpenConns < 0 {
 		add("database.max_open_conns: must not be negative")
+	}
+	if d := c.Database.DirectURL; d != "" && !strings.HasPrefix(d, "postgres://") && !strings.HasPrefix(d, "postgresql://") {
+		add("database.direct_url: must be a postgres:// URL (SQLite ignores it)")
 	}
 	if c.Secrets.MasterKey != "" {
 		if _, err := DecodeMasterKey(c.Secrets.MasterKey); err != nil {
