@@ -91,7 +91,7 @@ type TenantSeed struct {
 	Users    []UserSeed      `yaml:"users"`
 }
 
-// TenantSettings are the per-tenant lifetimes; zero values take the defaults.
+// TenantSettings are the per-tenant lifetimes (zero values take the defaults) and switches.
 type TenantSettings struct {
 	SessionIdle     Duration `yaml:"session_idle"`
 	SessionAbsolute Duration `yaml:"session_absolute"`
@@ -101,6 +101,8 @@ type TenantSettings struct {
 	CodeTTL         Duration `yaml:"code_ttl"`
 	DeviceCodeTTL   Duration `yaml:"device_code_ttl"`
 	LoginRequestTTL Duration `yaml:"login_request_ttl"`
+	// Playground turns on the tenant's playground page (/t/{tenant}/playground) and its built-in client.
+	Playground bool `yaml:"playground"`
 }
 
 // ClientSeed is an OAuth client in the seed block.

@@ -34,7 +34,11 @@ func (s *Server) Banner(self, configPath string) string {
 		fmt.Fprintf(&b, "  Tenant %q\n", t.ID)
 		fmt.Fprintf(&b, "    issuer:        %s\n", iss)
 		fmt.Fprintf(&b, "    discovery:     %s/.well-known/openid-configuration\n", iss)
-		fmt.Fprintf(&b, "    account page:  %s/account\n\n", iss)
+		fmt.Fprintf(&b, "    account page:  %s/account\n", iss)
+		if t.Settings.Playground {
+			fmt.Fprintf(&b, "    playground:    %s/playground (sign in as an application would and see the tokens)\n", iss)
+		}
+		b.WriteString("\n")
 	}
 
 	fmt.Fprintf(&b, "  database:        %s\n", describeDatabase(cfg.Database.URL))
@@ -55,7 +59,12 @@ func (s *Server) Banner(self, configPath string) string {
 		}
 		fmt.Fprintf(&b, "\nNo users yet. Create the first one (you will be asked for a password):\n\n")
 		fmt.Fprintf(&b, "  %s users create%s --tenant %s --email you@example.com\n\n", self, flag, tenants[0].ID)
-		fmt.Fprintf(&b, "then sign in at %s/account\n", s.Issuer(tenants[0].ID))
+		if tenants[0].Settings.Playground {
+			fmt.Fprintf(&b, "then sign in at %s/playground to see what an application receives, or at %s/account\n",
+				s.Issuer(tenants[0].ID), s.Issuer(tenants[0].ID))
+		} else {
+			fmt.Fprintf(&b, "then sign in at %s/account\n", s.Issuer(tenants[0].ID))
+		}
 	}
 	b.WriteString("\n")
 	return b.String()
