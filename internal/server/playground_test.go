@@ -135,6 +135,38 @@ func TestPlaygroundRunsARealCodeFlowAndShowsTheTokens(t *testing.T) {
 					t.Errorf("replayed callback answered %d:\n%s", resp.StatusCode, body)
 				}
 			})
+			// startedFlow starts a flow in a new browser and returns it with the state its cookie holds.
+			startedFlow := func(t *testing.T) (*servertest.Browser, string) {
+				b := srv.NewBrowser(t)
+				resp, _ := b.Get(srv.Issuer + "/playground/start")
+				authorize := servertest.Location(t, resp)
+				return b, authorize.Query().Get("state")
+			}
+			t.Run("an error answer from the authorization server is shown, its text escaped", func(t *testing.T) {
+				b, state := startedFlow(t)
+				resp, body := b.Get(srv.Issuer + "/playground/callback?" + url.Values{"error": {"access_denied"},
+					"error_description": {"<b>denied</b>"}, "state": {state}, "iss": {srv.Issuer}}.Encode())
+				if resp.StatusCode != http.StatusOK || !strings.Contains(body, "answered access_denied") ||
+					!strings.Contains(body, "&lt;b&gt;denied&lt;/b&gt;") || strings.Contains(body, "<b>denied") {
+					t.Errorf("error callback answered %d:\n%s", resp.StatusCode, body)
+				}
+			})
+			t.Run("an answer from another issuer is refused (RFC 9207)", func(t *testing.T) {
+				b, state := startedFlow(t)
+				resp, body := b.Get(srv.Issuer + "/playground/callback?" + url.Values{"code": {"x"}, "state": {state},
+					"iss": {"https://evil.example/t/" + srv.Tenant}}.Encode())
+				if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "came from another issuer") {
+					t.Errorf("mix-up callback answered %d:\n%s", resp.StatusCode, body)
+				}
+			})
+			t.Run("a code that the token endpoint refuses is reported with its error", func(t *testing.T) {
+				b, state := startedFlow(t)
+				resp, body := b.Get(srv.Issuer + "/playground/callback?" + url.Values{"code": {"not-a-code"}, "state": {state},
+					"iss": {srv.Issuer}}.Encode())
+				if resp.StatusCode != http.StatusOK || !strings.Contains(body, "token endpoint answered invalid_grant") {
+					t.Errorf("bad code answered %d:\n%s", resp.StatusCode, body)
+				}
+			})
 			t.Run("an answer with another state is refused before the code is redeemed", func(t *testing.T) {
 				b := srv.NewBrowser(t)
 				resp, _ := b.Get(srv.Issuer + "/playground/start")
