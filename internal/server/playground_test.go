@@ -192,6 +192,9 @@ func TestPlaygroundIsOffUnlessTheTenantTurnsItOn(t *testing.T) {
 	if _, err := srv.DB.GetClient(context.Background(), srv.Tenant, "playground"); err == nil {
 		t.Error("a tenant without the playground has the playground client")
 	}
+	if banner := srv.Banner("umm", ""); strings.Contains(banner, "playground:") || strings.Contains(banner, "register it as a client") {
+		t.Errorf("the banner of a tenant with clients and no playground mentions them:\n%s", banner)
+	}
 }
 
 // TestZeroConfigStartLeadsToAWorkingSignIn: on an empty database the default tenant has the playground,
@@ -225,8 +228,12 @@ func TestZeroConfigStartLeadsToAWorkingSignIn(t *testing.T) {
 	b := servertest.NewBrowser(t)
 
 	t.Run("the banner links the playground", func(t *testing.T) {
-		if banner := srv.Banner("umm", ""); !strings.Contains(banner, "playground:    "+issuer+"/playground") {
-			t.Errorf("banner:\n%s", banner)
+		banner := srv.Banner("umm", "")
+		for _, want := range []string{"playground:    " + issuer + "/playground",
+			"umm clients create --tenant default --id my-app --public --redirect-uri http://localhost:3000/callback"} {
+			if !strings.Contains(banner, want) {
+				t.Errorf("banner lacks %q:\n%s", want, banner)
+			}
 		}
 	})
 	t.Run("/ links the default tenant's account page, its playground and the docs", func(t *testing.T) {
