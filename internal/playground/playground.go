@@ -295,15 +295,14 @@ func (p *Pages) handleCallback(w http.ResponseWriter, r *http.Request) {
 		render(http.StatusBadRequest)
 		return
 	}
+	// UMM sends iss with every answer (RFC 9207), so a client that knows it requires it.
 	iss := p.issuer(t.ID)
-	if got := q.Get("iss"); got != "" || q.Has("iss") {
-		issOK := got == iss
-		d.Checks = append(d.Checks, check{"iss is this tenant's issuer (RFC 9207: no mix-up with another server)", issOK})
-		if !issOK {
-			d.Error = "The answer came from another issuer"
-			render(http.StatusBadRequest)
-			return
-		}
+	issOK := q.Get("iss") == iss
+	d.Checks = append(d.Checks, check{"iss is this tenant's issuer (RFC 9207: no mix-up with another server)", issOK})
+	if !issOK {
+		d.Error = "The answer came from another issuer"
+		render(http.StatusBadRequest)
+		return
 	}
 	if e := q.Get("error"); e != "" {
 		d.Error = "The authorization server answered " + e
