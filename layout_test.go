@@ -19,7 +19,7 @@ const module = "github.com/umm-project/umm"
 var (
 	base     = []string{"config", "store", "keys", "notify"}
 	core     = []string{"identity", "session", "federation", "rules"}
-	surfaces = []string{"oidc", "saml", "login", "admin", "scim"}
+	surfaces = []string{"oidc", "saml", "login", "admin", "scim", "playground"}
 )
 
 // allowed maps each top-level package (internal/<name>, or cmd/umm) to the internal packages it may import.

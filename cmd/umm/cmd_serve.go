@@ -24,12 +24,20 @@ first; with no configuration it uses SQLite and a generated master key under ./d
 				return err
 			}
 			log := newLogger(cfg.Log, e.stderr, slog.LevelDebug)
-			srv, err := server.New(ctx, cfg, log)
+			warnUnknownEnv(ctx, log, e)
+			// Listen before anything else: a busy port is reported before the banner and before the
+			// database or the master key is created.
+			ln, err := server.Listen(cfg.Server.Addr)
 			if err != nil {
 				return err
 			}
+			srv, err := server.New(ctx, cfg, log)
+			if err != nil {
+				ln.Close()
+				return err
+			}
 			fmt.Fprint(e.stderr, srv.Banner(e.invocation(), stringFlag(fs, "config")))
-			return srv.Run(ctx)
+			return srv.RunOn(ctx, ln)
 		},
 	}
 }

@@ -156,7 +156,7 @@ func run(ctx context.Context, args []string, e *env) int {
 		fs.Usage()
 		return exitUsage
 	default:
-		fmt.Fprintf(e.stderr, "umm %s: %v\n", c.name, err)
+		fmt.Fprintf(e.stderr, "umm %s: %s\n", c.name, personMessage(c, fs, err))
 		return exitRuntime
 	}
 }

@@ -7,6 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
 
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/server"
@@ -20,9 +24,27 @@ func loadConfig(fs *flag.FlagSet, e *env) (config.Config, error) {
 		if errors.Is(err, config.ErrNoConfigFile) {
 			return cfg, fmt.Errorf("%w (check --config)", err)
 		}
+		// A mistyped variable may be why a value is missing or wrong: show the warnings with the problems.
+		if w := config.EnvWarnings(e.environ); len(w) > 0 {
+			return cfg, fmt.Errorf("%w\nwarnings:\n  - %s", err, strings.Join(w, "\n  - "))
+		}
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// warnUnknownEnv logs a warning for every UMM_ variable that is no setting (config.EnvWarnings).
+func warnUnknownEnv(ctx context.Context, log *slog.Logger, e *env) {
+	for _, w := range config.EnvWarnings(e.environ) {
+		log.WarnContext(ctx, w)
+	}
+}
+
+// isTerminal reports whether w is a terminal; log.format auto writes text there and JSON elsewhere.
+// Tests replace it: a pseudo-terminal is a process boundary.
+var isTerminal = func(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // newLogger builds the process logger from the log section, writing to w. Management commands pass
@@ -41,7 +63,7 @@ func newLogger(c config.Log, w io.Writer, floor slog.Level) *slog.Logger {
 	}
 	level = max(level, floor)
 	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "text" {
+	if c.Format == "text" || (c.Format == "auto" && isTerminal(w)) {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
@@ -54,7 +76,9 @@ func withServices(ctx context.Context, e *env, fs *flag.FlagSet, fn func(s *serv
 	if err != nil {
 		return err
 	}
-	s, err := server.OpenServices(ctx, cfg, newLogger(cfg.Log, e.stderr, slog.LevelWarn))
+	log := newLogger(cfg.Log, e.stderr, slog.LevelWarn)
+	warnUnknownEnv(ctx, log, e)
+	s, err := server.OpenServices(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

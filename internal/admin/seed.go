@@ -78,7 +78,8 @@ func (s *Service) ensureDefaultTenant(ctx context.Context) (bool, error) {
 	if len(ts) > 0 {
 		return false, nil
 	}
-	_, err = s.CreateTenant(ctx, TenantInput{ID: DefaultTenantID, Name: "Default"}, events.ActorSeed)
+	// The zero-config tenant is where a newcomer tries UMM out: its playground is on.
+	_, err = s.CreateTenant(ctx, TenantInput{ID: DefaultTenantID, Name: "Default", Settings: store.TenantSettings{Playground: true}}, events.ActorSeed)
 	if errors.Is(err, store.ErrConflict) { // another node made it first
 		return false, nil
 	}

@@ -67,6 +67,7 @@ func SettingsFromConfig(s *config.TenantSettings) store.TenantSettings {
 		CodeTTL:         sec(s.CodeTTL),
 		DeviceCodeTTL:   sec(s.DeviceCodeTTL),
 		LoginRequestTTL: sec(s.LoginRequestTTL),
+		Playground:      s.Playground,
 	}
 }
 

@@ -42,6 +42,8 @@ type Database struct {
 	// URL is sqlite:PATH (the embedded default) or postgres://...
 	URL          string `yaml:"url"`
 	MaxOpenConns int    `yaml:"max_open_conns"`
+	// DirectURL reaches PostgreSQL without a transaction-mode pooler, for the LISTEN connection; empty: URL.
+	DirectURL string `yaml:"direct_url"`
 }
 
 // Secrets holds the master key that encrypts secrets at rest and keys hashes of client secrets.
@@ -54,7 +56,7 @@ type Secrets struct {
 // Log configures the process logger.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
-	Format string `yaml:"format"` // json, text
+	Format string `yaml:"format"` // auto (text on a terminal, else json), json, text
 }
 
 // Keys configures signing-key rotation.
@@ -89,7 +91,7 @@ type TenantSeed struct {
 	Users    []UserSeed      `yaml:"users"`
 }
 
-// TenantSettings are the per-tenant lifetimes; zero values take the defaults.
+// TenantSettings are the per-tenant lifetimes (zero values take the defaults) and switches.
 type TenantSettings struct {
 	SessionIdle     Duration `yaml:"session_idle"`
 	SessionAbsolute Duration `yaml:"session_absolute"`
@@ -99,6 +101,8 @@ type TenantSettings struct {
 	CodeTTL         Duration `yaml:"code_ttl"`
 	DeviceCodeTTL   Duration `yaml:"device_code_ttl"`
 	LoginRequestTTL Duration `yaml:"login_request_ttl"`
+	// Playground turns on the tenant's playground page (/t/{tenant}/playground) and its built-in client.
+	Playground bool `yaml:"playground"`
 }
 
 // ClientSeed is an OAuth client in the seed block.
@@ -146,7 +150,7 @@ func Default() Config {
 		},
 		Database: Database{URL: "sqlite:data/umm.db"},
 		Secrets:  Secrets{MasterKeyFile: "data/master.key"},
-		Log:      Log{Level: "info", Format: "json"},
+		Log:      Log{Level: "info", Format: "auto"},
 		Keys: Keys{
 			RotationInterval: Duration(30 * 24 * time.Hour),
 			RetainRetired:    Duration(7 * 24 * time.Hour),
@@ -220,6 +224,9 @@ func (c *Config) Validate() error {
 	if c.Database.MaxOpenConns < 0 {
 		add("database.max_open_conns: must not be negative")
 	}
+	if d := c.Database.DirectURL; d != "" && !strings.HasPrefix(d, "postgres://") && !strings.HasPrefix(d, "postgresql://") {
+		add("database.direct_url: must be a postgres:// URL (SQLite ignores it)")
+	}
 	if c.Secrets.MasterKey != "" {
 		if _, err := DecodeMasterKey(c.Secrets.MasterKey); err != nil {
 			add("secrets.master_key: %v", err)
@@ -233,9 +240,9 @@ func (c *Config) Validate() error {
 		add("log.level: %q must be one of debug, info, warn, error", c.Log.Level)
 	}
 	switch c.Log.Format {
-	case "json", "text":
+	case "auto", "json", "text":
 	default:
-		add("log.format: %q must be json or text", c.Log.Format)
+		add("log.format: %q must be auto, json or text", c.Log.Format)
 	}
 	if c.Keys.RotationInterval < 0 {
 		add("keys.rotation_interval: must not be negative (0 disables scheduled rotation)")
@@ -312,10 +319,12 @@ func Load(path string, environ []string) (Config, error) {
 		}
 		p = append(p, decodeYAML(data, &cfg)...)
 	}
-	p = append(p, applyEnv(&cfg, environ)...)
-	// Validate even when decoding found problems, so that one run lists every problem at once.
+	envProblems, fromEnv := applyEnv(&cfg, environ)
+	p = append(p, envProblems...)
+	// Validate even when decoding found problems, so that one run lists every problem at once. A problem
+	// with a value from the environment names its variable: the operator may not know it is set.
 	if err := cfg.Validate(); err != nil {
-		p = append(p, err.(Problems)...)
+		p = append(p, attributeEnv(err.(Problems), fromEnv)...)
 	}
 	if len(p) > 0 {
 		return cfg, p

@@ -53,7 +53,7 @@ var textUnmarshaler = reflect.TypeFor[interface{ UnmarshalText([]byte) error }](
 func decodeYAML(data []byte, cfg *Config) Problems {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Problems{"config file: " + err.Error()}
+		return Problems{yamlHint(data, err)}
 	}
 	if len(root.Content) == 0 {
 		return nil
@@ -220,21 +220,22 @@ func collectEnv(t reflect.Type, path string, m map[string]string) {
 	}
 }
 
-// applyEnv applies UMM_* variables. UMM_TENANTS takes a YAML list. Variables under UMM_TEST_ belong to
-// the test suite and are ignored here.
-func applyEnv(cfg *Config, environ []string) Problems {
+// applyEnv applies UMM_* variables and returns the problems found and the keys it set (path to variable).
+// UMM_TENANTS takes a YAML list. Unknown variables are skipped here; EnvWarnings reports them.
+func applyEnv(cfg *Config, environ []string) (Problems, map[string]string) {
 	names := EnvNames()
 	var p Problems
+	set := map[string]string{}
 	for _, kv := range environ {
 		k, val, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(k, "UMM_") || strings.HasPrefix(k, "UMM_TEST_") {
+		if !ok || !strings.HasPrefix(k, "UMM_") || ignoredEnv(k) {
 			continue
 		}
 		path, known := names[k]
 		if !known {
-			p = append(p, fmt.Sprintf("%s: unknown environment variable (no such key)", k))
 			continue
 		}
+		set[path] = k
 		fv, err := fieldByPath(reflect.ValueOf(cfg).Elem(), path)
 		if err != nil {
 			p = append(p, fmt.Sprintf("%s (%s): %v", path, k, err))
@@ -246,14 +247,16 @@ func applyEnv(cfg *Config, environ []string) Problems {
 				p = append(p, fmt.Sprintf("%s (%s): must be a YAML list", path, k))
 				continue
 			}
-			walkNode(n.Content[0], fv, path, &p)
+			var np Problems
+			walkNode(n.Content[0], fv, path, &np)
+			p = append(p, attributeEnv(np, map[string]string{path: k})...)
 			continue
 		}
 		if err := setScalar(fv, val); err != nil {
 			p = append(p, fmt.Sprintf("%s (%s): %v", path, k, err))
 		}
 	}
-	return p
+	return p, set
 }
 
 func fieldByPath(v reflect.Value, path string) (reflect.Value, error) {

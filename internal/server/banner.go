@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/umm-project/umm/internal/playground"
 )
 
 // Banner is the human-readable text umm serve prints to stderr at start: where everything is and, while
@@ -34,7 +36,11 @@ func (s *Server) Banner(self, configPath string) string {
 		fmt.Fprintf(&b, "  Tenant %q\n", t.ID)
 		fmt.Fprintf(&b, "    issuer:        %s\n", iss)
 		fmt.Fprintf(&b, "    discovery:     %s/.well-known/openid-configuration\n", iss)
-		fmt.Fprintf(&b, "    account page:  %s/account\n\n", iss)
+		fmt.Fprintf(&b, "    account page:  %s/account\n", iss)
+		if t.Settings.Playground {
+			fmt.Fprintf(&b, "    playground:    %s/playground (sign in as an application would and see the tokens)\n", iss)
+		}
+		b.WriteString("\n")
 	}
 
 	fmt.Fprintf(&b, "  database:        %s\n", describeDatabase(cfg.Database.URL))
@@ -55,10 +61,38 @@ func (s *Server) Banner(self, configPath string) string {
 		}
 		fmt.Fprintf(&b, "\nNo users yet. Create the first one (you will be asked for a password):\n\n")
 		fmt.Fprintf(&b, "  %s users create%s --tenant %s --email you@example.com\n\n", self, flag, tenants[0].ID)
-		fmt.Fprintf(&b, "then sign in at %s/account\n", s.Issuer(tenants[0].ID))
+		if tenants[0].Settings.Playground {
+			fmt.Fprintf(&b, "then sign in at %s/playground to see what an application receives, or at %s/account\n",
+				s.Issuer(tenants[0].ID), s.Issuer(tenants[0].ID))
+		} else {
+			fmt.Fprintf(&b, "then sign in at %s/account\n", s.Issuer(tenants[0].ID))
+		}
+	}
+	if len(tenants) > 0 && !s.anyOwnClient(ctx, tenants[0].ID) {
+		flag := ""
+		if configPath != "" {
+			flag = " --config " + configPath
+		}
+		fmt.Fprintf(&b, "\nTo sign in from your own application, register it as a client (a public one uses PKCE):\n\n")
+		fmt.Fprintf(&b, "  %s clients create%s --tenant %s --id my-app --public --redirect-uri http://localhost:3000/callback\n",
+			self, flag, tenants[0].ID)
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// anyOwnClient reports whether the tenant has a client besides the built-in playground.
+func (s *Server) anyOwnClient(ctx context.Context, tenantID string) bool {
+	cs, err := s.Admin.ListClients(ctx, tenantID)
+	if err != nil {
+		return true // on error, say nothing rather than something wrong
+	}
+	for _, c := range cs {
+		if c.ClientID != playground.ClientID {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) anyUser(ctx context.Context, tenantID string) bool {

@@ -19,6 +19,7 @@ import (
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/login"
 	"github.com/umm-project/umm/internal/oidc"
+	"github.com/umm-project/umm/internal/playground"
 	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/web"
 )
@@ -105,6 +106,15 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 	for _, item := range res.Applied {
 		log.InfoContext(ctx, "seed applied", "item", item)
 	}
+	playgroundClients, err := s.Admin.EnsurePlaygroundClients(ctx, playground.ClientID, func(tenantID string) string {
+		return playground.RedirectURI(cfg.Server.PublicURL, tenantID)
+	})
+	if err != nil {
+		return err
+	}
+	for _, item := range playgroundClients {
+		log.InfoContext(ctx, "playground client written", "item", item)
+	}
 
 	web.SetTrustedProxies(proxies)
 	secure := strings.HasPrefix(cfg.Server.PublicURL, "https://")
@@ -134,6 +144,11 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 		return err
 	}
 
+	start, err := playground.New(playground.Deps{DB: s.DB, PublicURL: cfg.Server.PublicURL, Log: log})
+	if err != nil {
+		return err
+	}
+
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
@@ -141,6 +156,7 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 	mux.Handle("GET /static/", web.Static())
 	provider.Routes(mux)
 	pages.Routes(mux)
+	start.Routes(mux)
 
 	s.handler = web.Chain(mux,
 		web.RequestID,
@@ -150,6 +166,7 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 		web.MaxBody(cfg.Server.MaxBodyBytes),
 		metrics.Middleware,
 	)
+	start.Backend = s.handler // the playground's token and UserInfo requests, answered in-process
 	return nil
 }
 
@@ -168,13 +185,19 @@ func (s *Server) Seed() admin.SeedResult { return s.seed }
 // Run listens on server.addr and serves until ctx ends (cmd/umm cancels it on SIGINT or SIGTERM), then
 // shuts down gracefully and closes the store.
 func (s *Server) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Server.Addr)
+	ln, err := Listen(s.cfg.Server.Addr)
 	if err != nil {
 		s.Close()
-		return fmt.Errorf("listen on %s (server.addr): %w", s.cfg.Server.Addr, err)
+		return err
 	}
+	return s.RunOn(ctx, ln)
+}
+
+// RunOn is Run on a listener the caller opened (with Listen, before New, so that a busy port is found
+// before anything is created).
+func (s *Server) RunOn(ctx context.Context, ln net.Listener) error {
 	s.log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "public_url", s.cfg.Server.PublicURL)
-	err = s.Serve(ctx, ln)
+	err := s.Serve(ctx, ln)
 	if cerr := s.Close(); err == nil {
 		err = cerr
 	}

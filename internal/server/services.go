@@ -39,6 +39,7 @@ func OpenServices(ctx context.Context, cfg config.Config, log *slog.Logger) (*Se
 		return nil, err
 	}
 	db.SetMaxOpenConns(cfg.Database.MaxOpenConns)
+	db.SetDirectURL(cfg.Database.DirectURL)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

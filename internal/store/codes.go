@@ -38,7 +38,7 @@ func (q *queries) CreateAuthCode(ctx context.Context, c AuthCode) error {
 		redirect_uri, scopes, nonce, code_challenge, code_challenge_method, auth_time, amr, acr, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.TenantID, c.CodeHash, c.ClientID, c.UserID, c.SessionID, c.GrantID, c.RedirectURI, jsonList(c.Scopes), c.Nonce,
-		c.CodeChallenge, c.CodeChallengeMethod, unixOrNone(c.AuthTime), jsonList(c.AMR), c.ACR, created.Unix(), c.ExpiresAt.Unix())
+		c.CodeChallenge, c.CodeChallengeMethod, unixOrNone(c.AuthTime), jsonList(c.AMR), c.ACR, created.Unix(), expiryUnix(c.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("create authorization code: %w", err)
 	}

@@ -50,7 +50,7 @@ func (q *queries) CreateDeviceCode(ctx context.Context, d DeviceCode) error {
 	_, err := q.exec(ctx, `INSERT INTO device_codes (`+deviceCodeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.TenantID, d.DeviceCodeHash, d.UserCodeHash, d.ClientID, jsonList(d.Scopes), d.Status, d.UserID, d.SessionID,
 		unixOrNone(d.AuthTime), jsonList(d.AMR), d.ACR, int64(d.Interval/time.Second), unixOrNone(d.LastPolledAt),
-		created.Unix(), d.ExpiresAt.Unix())
+		created.Unix(), expiryUnix(d.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("create device code: %w", err)
 	}

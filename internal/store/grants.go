@@ -38,7 +38,7 @@ func (q *queries) CreateGrant(ctx context.Context, g Grant) error {
 	_, err := q.exec(ctx, `INSERT INTO grants (tenant_id, id, client_id, user_id, session_id, scopes, auth_time, amr, acr,
 		created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		g.TenantID, g.ID, g.ClientID, g.UserID, g.SessionID, jsonList(g.Scopes), unixOrNone(g.AuthTime), jsonList(g.AMR),
-		g.ACR, created.Unix(), g.ExpiresAt.Unix())
+		g.ACR, created.Unix(), expiryUnix(g.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("create grant: %w", err)
 	}

@@ -79,7 +79,7 @@ func (q *queries) CreateLoginRequest(ctx context.Context, lr LoginRequest) error
 	_, err = q.exec(ctx, `INSERT INTO login_requests (tenant_id, id, kind, client_id, params, browser_hash, status, user_id,
 		session_id, auth_time, amr, acr, granted_scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		lr.TenantID, lr.ID, lr.Kind, lr.ClientID, string(params), lr.BrowserHash, lr.Status, lr.UserID, lr.SessionID,
-		unixOrNone(lr.AuthTime), jsonList(lr.AMR), lr.ACR, jsonList(lr.GrantedScopes), created.Unix(), lr.ExpiresAt.Unix())
+		unixOrNone(lr.AuthTime), jsonList(lr.AMR), lr.ACR, jsonList(lr.GrantedScopes), created.Unix(), expiryUnix(lr.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("create login request: %w", err)
 	}

@@ -24,7 +24,7 @@ func (q *queries) CreateRefreshToken(ctx context.Context, rt RefreshToken) error
 		created = time.Now()
 	}
 	_, err := q.exec(ctx, `INSERT INTO refresh_tokens (tenant_id, token_hash, grant_id, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?)`, rt.TenantID, rt.TokenHash, rt.GrantID, created.Unix(), rt.ExpiresAt.Unix())
+		VALUES (?, ?, ?, ?, ?)`, rt.TenantID, rt.TokenHash, rt.GrantID, created.Unix(), expiryUnix(rt.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("create refresh token: %w", err)
 	}

@@ -10,7 +10,7 @@ import (
 // it again is not an error.
 func (q *queries) RevokeAccessToken(ctx context.Context, tenantID, jti string, expiresAt time.Time) error {
 	_, err := q.exec(ctx, `INSERT INTO revoked_tokens (tenant_id, jti, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT (tenant_id, jti) DO NOTHING`, tenantID, jti, expiresAt.Unix())
+		ON CONFLICT (tenant_id, jti) DO NOTHING`, tenantID, jti, expiryUnix(expiresAt))
 	if err != nil {
 		return fmt.Errorf("revoke access token: %w", err)
 	}

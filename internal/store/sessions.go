@@ -32,7 +32,7 @@ func (q *queries) CreateSession(ctx context.Context, s Session, tokenHash []byte
 	_, err := q.exec(ctx, `INSERT INTO sessions (tenant_id, id, token_hash, user_id, auth_time, amr, acr, user_agent, ip,
 		created_at, last_seen_at, idle_expires_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.TenantID, s.ID, tokenHash, s.UserID, s.AuthTime.Unix(), jsonList(s.AMR), s.ACR, s.UserAgent, s.IP,
-		s.CreatedAt.Unix(), s.LastSeenAt.Unix(), s.IdleExpiresAt.Unix(), s.ExpiresAt.Unix())
+		s.CreatedAt.Unix(), s.LastSeenAt.Unix(), expiryUnix(s.IdleExpiresAt), expiryUnix(s.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -71,7 +71,7 @@ func (q *queries) getSession(ctx context.Context, where string, args ...any) (Se
 func (q *queries) TouchSession(ctx context.Context, tenantID, sid string, now, idleExpires, notBefore time.Time) (bool, error) {
 	res, err := q.exec(ctx, `UPDATE sessions SET last_seen_at = ?, idle_expires_at = ?
 		WHERE tenant_id = ? AND id = ? AND ended_at IS NULL AND last_seen_at <= ?`,
-		now.Unix(), idleExpires.Unix(), tenantID, sid, notBefore.Unix())
+		now.Unix(), expiryUnix(idleExpires), tenantID, sid, notBefore.Unix())
 	if err != nil {
 		return false, fmt.Errorf("touch session: %w", err)
 	}

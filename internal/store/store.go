@@ -86,8 +86,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
-		db.SetMaxOpenConns(8)
-		db.SetMaxIdleConns(8)
+		db.SetMaxOpenConns(DefaultSQLiteMaxOpenConns)
+		db.SetMaxIdleConns(DefaultSQLiteMaxOpenConns)
 		db.SetConnMaxIdleTime(0)
 		s := &DB{queries: queries{ex: db}, sql: db, kind: "sqlite", path: path, hub: hubFor(path)}
 		s.publish = s.notifyNow
@@ -101,8 +101,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		db.SetMaxOpenConns(32)
-		db.SetMaxIdleConns(32)
+		db.SetMaxOpenConns(DefaultPostgresMaxOpenConns)
+		db.SetMaxIdleConns(DefaultPostgresMaxOpenConns)
 		db.SetConnMaxLifetime(30 * time.Minute)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()

@@ -9,7 +9,7 @@ import (
 	"github.com/umm-project/umm/internal/config"
 )
 
-// TenantSettings are the per-tenant lifetimes (seconds); zero means "use the default".
+// TenantSettings are the per-tenant lifetimes (seconds; zero means "use the default") and switches.
 type TenantSettings struct {
 	SessionIdle     int64 `json:"session_idle,omitempty"`
 	SessionAbsolute int64 `json:"session_absolute,omitempty"`
@@ -19,6 +19,8 @@ type TenantSettings struct {
 	CodeTTL         int64 `json:"code_ttl,omitempty"`
 	DeviceCodeTTL   int64 `json:"device_code_ttl,omitempty"`
 	LoginRequestTTL int64 `json:"login_request_ttl,omitempty"`
+	// Playground turns on the tenant's playground page and its built-in public client "playground".
+	Playground bool `json:"playground,omitempty"`
 }
 
 // Defaults used when a setting is zero.

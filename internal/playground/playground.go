@@ -1,0 +1,464 @@
+package playground
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/umm-project/umm/internal/store"
+	"github.com/umm-project/umm/internal/web"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// ClientID is the built-in public client the playground signs in as.
+const ClientID = "playground"
+
+// Scopes is what the playground asks for.
+const Scopes = "openid profile email"
+
+// DocsURL is where the root page sends readers for the documentation.
+const DocsURL = "https://github.com/umm-project/umm#readme"
+
+const cookieName = "umm_playground"
+
+// RedirectURI is the playground's callback for a tenant under publicURL: the exact redirect URI its
+// client is registered with.
+func RedirectURI(publicURL, tenantID string) string {
+	return strings.TrimSuffix(publicURL, "/") + "/t/" + tenantID + "/playground/callback"
+}
+
+// Deps is what the pages need; server fills it.
+type Deps struct {
+	DB        *store.DB
+	PublicURL string
+	Log       *slog.Logger // nil discards
+}
+
+// Pages serves the root page, the tenant index pages and the playground.
+type Pages struct {
+	db        *store.DB
+	publicURL string
+	secure    bool
+	log       *slog.Logger
+	rd        *web.Renderer
+	// Backend answers the playground's token and UserInfo requests: the server's whole handler, set by
+	// server once its middleware chain is built and before it serves.
+	Backend http.Handler
+}
+
+// New parses the templates.
+func New(d Deps) (*Pages, error) {
+	if d.DB == nil {
+		return nil, errors.New("playground: DB is required")
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rd, err := web.NewRenderer(templates, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("playground: %w", err)
+	}
+	rd.Log = log
+	pub := strings.TrimSuffix(d.PublicURL, "/")
+	return &Pages{db: d.DB, publicURL: pub, secure: strings.HasPrefix(pub, "https://"), log: log, rd: rd}, nil
+}
+
+// Routes registers the pages on mux.
+func (p *Pages) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", p.handleRoot)
+	mux.HandleFunc("GET /t/{tenant}/{$}", p.handleTenant)
+	mux.HandleFunc("GET /t/{tenant}/playground", p.handlePlayground)
+	mux.HandleFunc("GET /t/{tenant}/playground/start", p.handleStart)
+	mux.HandleFunc("GET /t/{tenant}/playground/callback", p.handleCallback)
+}
+
+func (p *Pages) issuer(tenantID string) string { return p.publicURL + "/t/" + tenantID }
+
+var tenantIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// tenant loads the tenant named in the path, answering a page itself when it cannot.
+func (p *Pages) tenant(w http.ResponseWriter, r *http.Request) (store.Tenant, bool) {
+	id := r.PathValue("tenant")
+	if !tenantIDPattern.MatchString(id) {
+		web.ErrorPage(w, r, http.StatusNotFound, "Page not found", "There is no such page. Check the address.")
+		return store.Tenant{}, false
+	}
+	t, err := p.db.GetTenant(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		web.ErrorPage(w, r, http.StatusNotFound, "Page not found", "There is no such page. Check the address.")
+		return t, false
+	}
+	if err != nil {
+		p.serverError(w, r, fmt.Errorf("load tenant: %w", err))
+		return t, false
+	}
+	return t, true
+}
+
+func (p *Pages) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	p.log.ErrorContext(r.Context(), "playground", "request_id", web.RequestIDFrom(r.Context()), "err", err)
+	web.ErrorPage(w, r, http.StatusInternalServerError, "Something went wrong",
+		"The server could not complete your request. Please try again later.")
+}
+
+// tenantLinks are the addresses of a tenant that a newcomer needs.
+type tenantLinks struct {
+	ID, Name, Issuer, Discovery, JWKS, Account, Playground string // Playground "" when off
+}
+
+func (p *Pages) links(t store.Tenant) tenantLinks {
+	iss := p.issuer(t.ID)
+	l := tenantLinks{ID: t.ID, Name: t.Name, Issuer: iss, Discovery: iss + "/.well-known/openid-configuration",
+		JWKS: iss + "/jwks.json", Account: iss + "/account"}
+	if t.Settings.Playground {
+		l.Playground = iss + "/playground"
+	}
+	return l
+}
+
+type rootData struct {
+	Default *tenantLinks // the tenant "default", when it exists
+	Docs    string
+}
+
+// DefaultTenantID is the tenant the root page links: the one UMM creates on an empty database.
+const DefaultTenantID = "default"
+
+// handleRoot answers / with where to go next: the default tenant's pages and the docs. Other tenants are
+// not listed: which organisations a server hosts is not for anonymous visitors to enumerate.
+func (p *Pages) handleRoot(w http.ResponseWriter, r *http.Request) {
+	d := rootData{Docs: DocsURL}
+	t, err := p.db.GetTenant(r.Context(), DefaultTenantID)
+	switch {
+	case err == nil:
+		l := p.links(t)
+		d.Default = &l
+	case !errors.Is(err, store.ErrNotFound):
+		p.serverError(w, r, fmt.Errorf("load tenant: %w", err))
+		return
+	}
+	p.rd.Render(w, r, http.StatusOK, "root", web.PageData{Title: "UMM is running", Data: d})
+}
+
+// handleTenant answers /t/{tenant}/ with the tenant's addresses instead of a bare 404.
+func (p *Pages) handleTenant(w http.ResponseWriter, r *http.Request) {
+	t, ok := p.tenant(w, r)
+	if !ok {
+		return
+	}
+	p.rd.Render(w, r, http.StatusOK, "tenant", web.PageData{TenantName: t.Name, Title: t.Name, Data: p.links(t)})
+}
+
+// enabled loads the tenant and answers a 404 page when its playground is off.
+func (p *Pages) enabled(w http.ResponseWriter, r *http.Request) (store.Tenant, bool) {
+	t, ok := p.tenant(w, r)
+	if !ok {
+		return t, false
+	}
+	if !t.Settings.Playground {
+		web.TenantErrorPage(w, r, t.Name, http.StatusNotFound, "The playground is off",
+			"This tenant has no playground. An operator turns it on with the tenant setting playground: true.")
+		return t, false
+	}
+	return t, true
+}
+
+type playgroundData struct {
+	Links       tenantLinks
+	ClientID    string
+	RedirectURI string
+	Scopes      string
+	Start       string
+}
+
+func (p *Pages) handlePlayground(w http.ResponseWriter, r *http.Request) {
+	t, ok := p.enabled(w, r)
+	if !ok {
+		return
+	}
+	p.rd.Render(w, r, http.StatusOK, "playground", web.PageData{TenantName: t.Name, Title: "Playground", Data: playgroundData{
+		Links: p.links(t), ClientID: ClientID, RedirectURI: RedirectURI(p.publicURL, t.ID), Scopes: Scopes,
+		Start: "/t/" + t.ID + "/playground/start",
+	}})
+}
+
+// flow is what the browser keeps between start and callback, as a real public client would keep it: the
+// state that binds the callback to this browser, the nonce the ID token must carry and the PKCE verifier.
+type flow struct{ State, Nonce, Verifier string }
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (p *Pages) cookiePath(tenantID string) string { return "/t/" + tenantID + "/playground" }
+
+// handleStart begins a flow: it stores state, nonce and verifier in a cookie and sends the browser to the
+// authorization endpoint with the S256 challenge.
+func (p *Pages) handleStart(w http.ResponseWriter, r *http.Request) {
+	t, ok := p.enabled(w, r)
+	if !ok {
+		return
+	}
+	f := flow{State: randomToken(), Nonce: randomToken(), Verifier: randomToken()}
+	http.SetCookie(w, &http.Cookie{
+		Name: cookieName, Value: f.State + "." + f.Nonce + "." + f.Verifier, Path: p.cookiePath(t.ID),
+		MaxAge: 600, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode,
+	})
+	sum := sha256.Sum256([]byte(f.Verifier))
+	q := url.Values{
+		"response_type": {"code"}, "client_id": {ClientID}, "redirect_uri": {RedirectURI(p.publicURL, t.ID)},
+		"scope": {Scopes}, "state": {f.State}, "nonce": {f.Nonce},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+	}
+	web.NoStore(w)
+	http.Redirect(w, r, "/t/"+t.ID+"/authorize?"+q.Encode(), http.StatusSeeOther)
+}
+
+func readFlow(r *http.Request) (flow, bool) {
+	c, err := r.Cookie(cookieName)
+	if err != nil {
+		return flow{}, false
+	}
+	parts := strings.Split(c.Value, ".")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return flow{}, false
+	}
+	return flow{State: parts[0], Nonce: parts[1], Verifier: parts[2]}, true
+}
+
+// check is one verification the callback made, shown with its outcome.
+type check struct {
+	Text string
+	OK   bool
+}
+
+type resultData struct {
+	Links        tenantLinks
+	Error        string // the authorization or token error, when the flow failed
+	ErrorDetail  string
+	Checks       []check
+	TokenType    string
+	ExpiresIn    string
+	Scope        string
+	IDClaims     string // pretty JSON
+	AccessHeader string
+	AccessClaims string
+	UserInfo     string
+	Again        string
+}
+
+// handleCallback finishes the flow as the client: it checks state and iss, redeems the code with the
+// verifier, verifies the ID token's signature, issuer, audience and nonce, calls UserInfo with the access
+// token and shows all of it.
+func (p *Pages) handleCallback(w http.ResponseWriter, r *http.Request) {
+	t, ok := p.enabled(w, r)
+	if !ok {
+		return
+	}
+	// The flow is used once: the cookie goes whatever the outcome.
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: p.cookiePath(t.ID), MaxAge: -1,
+		HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+	d := resultData{Links: p.links(t), Again: "/t/" + t.ID + "/playground/start"}
+	render := func(status int) {
+		p.rd.Render(w, r, status, "result", web.PageData{TenantName: t.Name, Title: "Playground result", Data: d})
+	}
+	q := r.URL.Query()
+	f, ok := readFlow(r)
+	if !ok {
+		d.Error = "This browser has no playground sign-in in progress"
+		d.ErrorDetail = "Start again from the playground page (the sign-in may have taken longer than ten minutes, or cookies are blocked)."
+		render(http.StatusBadRequest)
+		return
+	}
+	stateOK := subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.State)) == 1
+	d.Checks = append(d.Checks, check{"state matches the one this browser sent (the answer belongs to this sign-in)", stateOK})
+	if !stateOK {
+		d.Error = "The answer does not belong to this sign-in"
+		d.ErrorDetail = "Its state does not match. Start again from the playground page."
+		render(http.StatusBadRequest)
+		return
+	}
+	// UMM sends iss with every answer (RFC 9207), so a client that knows it requires it.
+	iss := p.issuer(t.ID)
+	issOK := q.Get("iss") == iss
+	d.Checks = append(d.Checks, check{"iss is this tenant's issuer (RFC 9207: no mix-up with another server)", issOK})
+	if !issOK {
+		d.Error = "The answer came from another issuer"
+		render(http.StatusBadRequest)
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		d.Error = "The authorization server answered " + e
+		d.ErrorDetail = q.Get("error_description")
+		render(http.StatusOK)
+		return
+	}
+	code := q.Get("code")
+	if code == "" {
+		d.Error = "The answer has no code"
+		render(http.StatusBadRequest)
+		return
+	}
+
+	var tok struct {
+		AccessToken      string          `json:"access_token"`
+		IDToken          string          `json:"id_token"`
+		TokenType        string          `json:"token_type"`
+		ExpiresIn        json.RawMessage `json:"expires_in"`
+		Scope            string          `json:"scope"`
+		Error            string          `json:"error"`
+		ErrorDescription string          `json:"error_description"`
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {ClientID},
+		"redirect_uri": {RedirectURI(p.publicURL, t.ID)}, "code_verifier": {f.Verifier}}
+	status, body, err := p.call(r, http.MethodPost, "/t/"+t.ID+"/token", strings.NewReader(form.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded")
+	if err == nil {
+		err = json.Unmarshal(body, &tok)
+	}
+	if err != nil {
+		p.serverError(w, r, fmt.Errorf("token request: %w", err))
+		return
+	}
+	if status != http.StatusOK || tok.Error != "" {
+		d.Error = "The token endpoint answered " + tok.Error
+		d.ErrorDetail = tok.ErrorDescription
+		render(http.StatusOK)
+		return
+	}
+	d.Checks = append(d.Checks, check{"the code was redeemed with the PKCE verifier (S256)", true})
+	d.TokenType, d.ExpiresIn, d.Scope = tok.TokenType, string(tok.ExpiresIn), tok.Scope
+
+	jwks, err := p.jwks(r, t.ID)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	idClaims, idKid, idErr := verifyJWT(tok.IDToken, jwks)
+	d.Checks = append(d.Checks, check{"the ID token's signature verifies with key " + idKid + " of the tenant's JWKS", idErr == nil})
+	if idErr == nil {
+		d.Checks = append(d.Checks,
+			check{"the ID token's iss is " + iss, idClaims["iss"] == iss},
+			check{"the ID token's aud names this client (" + ClientID + ")", audienceHas(idClaims["aud"], ClientID)},
+			check{"the ID token's nonce is the one this browser sent", idClaims["nonce"] == f.Nonce},
+		)
+	}
+	if idErr != nil {
+		_, idClaims, _ = decodeJWT(tok.IDToken) // shown all the same, marked unverified by the failed check
+	}
+	d.IDClaims = pretty(idClaims)
+	if h, c, err := decodeJWT(tok.AccessToken); err == nil {
+		d.AccessHeader, d.AccessClaims = pretty(h), pretty(c)
+	} else {
+		d.AccessClaims = "(not a JWT: an opaque token)"
+	}
+	ustatus, ubody, err := p.call(r, http.MethodGet, "/t/"+t.ID+"/userinfo", nil, "Authorization", "Bearer "+tok.AccessToken)
+	if err != nil {
+		p.serverError(w, r, fmt.Errorf("userinfo request: %w", err))
+		return
+	}
+	var ui map[string]any
+	if json.Unmarshal(ubody, &ui) == nil {
+		d.UserInfo = pretty(ui)
+	} else {
+		d.UserInfo = string(ubody)
+	}
+	d.Checks = append(d.Checks, check{"UserInfo accepted the access token", ustatus == http.StatusOK})
+	if ustatus == http.StatusOK {
+		d.Checks = append(d.Checks, check{"UserInfo's sub is the ID token's sub", ui["sub"] != nil && ui["sub"] == idClaims["sub"]})
+	}
+	render(http.StatusOK)
+}
+
+func audienceHas(aud any, clientID string) bool {
+	switch a := aud.(type) {
+	case string:
+		return a == clientID
+	case []any:
+		for _, v := range a {
+			if v == clientID {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func pretty(v any) string {
+	if v == nil {
+		return ""
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// call sends a request to the server's own handler, in-process, on behalf of the browser's request r: the
+// same client address and forwarding headers, so rate limits and logs see the person, not the server.
+func (p *Pages) call(r *http.Request, method, path string, body io.Reader, header ...string) (int, []byte, error) {
+	if p.Backend == nil {
+		return 0, nil, errors.New("playground: no backend handler")
+	}
+	req, err := http.NewRequestWithContext(r.Context(), method, p.publicURL+path, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.RequestURI = req.URL.RequestURI()
+	req.RemoteAddr = r.RemoteAddr
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		req.Header["X-Forwarded-For"] = xff
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := &recorder{header: http.Header{}}
+	p.Backend.ServeHTTP(rec, req)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	return rec.status, rec.body.Bytes(), nil
+}
+
+// recorder collects an in-process response; bodies are small JSON documents, bounded all the same.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+const maxBody = 1 << 20
+
+func (rc *recorder) Header() http.Header { return rc.header }
+
+func (rc *recorder) WriteHeader(status int) {
+	if rc.status == 0 {
+		rc.status = status
+	}
+}
+
+func (rc *recorder) Write(b []byte) (int, error) {
+	rc.WriteHeader(http.StatusOK)
+	if rc.body.Len()+len(b) > maxBody {
+		return 0, errors.New("playground: response too large")
+	}
+	return rc.body.Write(b)
+}
