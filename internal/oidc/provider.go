@@ -67,6 +67,8 @@ type Provider struct {
 	// invalidations counts the invalidation messages handled (invalidate.go): a cache fill that read the
 	// database before one of them drops what it stored, as it may predate the change.
 	invalidations atomic.Uint64
+
+	logoutHTTP *http.Client // delivers back-channel logout tokens (logout_backchannel.go)
 }
 
 // tenantCacheTTL bounds how long a node serves a tenant's cached row (settings, existence).
@@ -96,7 +98,7 @@ func New(d Deps) (*Provider, error) {
 	p := &Provider{
 		db: d.DB, keys: d.Keys, keyring: d.Keyring, identity: d.Identity, sessions: d.Sessions,
 		metrics: d.Metrics, csrf: d.CSRF, publicURL: strings.TrimSuffix(d.PublicURL, "/"),
-		log: d.Log, now: d.Now, pages: pages,
+		log: d.Log, now: d.Now, pages: pages, logoutHTTP: newLogoutHTTPClient(),
 	}
 	p.verified.limit = maxVerifiedTokens
 	if p.log == nil {
