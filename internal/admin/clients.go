@@ -43,6 +43,11 @@ type ClientInput struct {
 	JWKS                    string // inline JWK Set (private_key_jwt)
 	JWKSURI                 string // or where to fetch it
 	IDTokenAlg              string // RS256 (default) or ES256
+	// Single logout (clients_logout.go): where the client hears that a session it got tokens in ended.
+	BackchannelLogoutURI              string
+	BackchannelLogoutSessionRequired  bool
+	FrontchannelLogoutURI             string
+	FrontchannelLogoutSessionRequired bool
 }
 
 // ClientFromSeed converts a seed entry.
@@ -52,6 +57,8 @@ func ClientFromSeed(c config.ClientSeed) ClientInput {
 		RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		GrantTypes: c.GrantTypes, Scopes: c.Scopes, TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
 		FirstParty: c.FirstParty, JWKS: c.JWKS, JWKSURI: c.JWKSURI, IDTokenAlg: c.IDTokenSignedResponseAlg,
+		BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
+		FrontchannelLogoutURI: c.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: c.FrontchannelLogoutSessionRequired,
 	}
 }
 
@@ -182,6 +189,7 @@ func (in *ClientInput) validate(hasStoredSecret bool) error {
 	default:
 		p.add("id_token_signed_response_alg", fmt.Sprintf("%q must be RS256 or ES256", in.IDTokenAlg))
 	}
+	in.validateLogout(&p)
 	return p.err()
 }
 
@@ -319,6 +327,8 @@ func (s *Service) writeClient(ctx context.Context, tx *store.Tx, tenantID string
 		GrantTypes: in.GrantTypes, Scopes: in.Scopes, TokenEndpointAuthMethod: in.TokenEndpointAuthMethod,
 		FirstParty: in.FirstParty, JWKS: in.JWKS, JWKSURI: in.JWKSURI, IDTokenAlg: in.IDTokenAlg,
 	}
+	c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired = in.BackchannelLogoutURI, in.BackchannelLogoutSessionRequired
+	c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired = in.FrontchannelLogoutURI, in.FrontchannelLogoutSessionRequired
 	if err := tx.UpsertClient(ctx, c); err != nil {
 		return err
 	}

@@ -115,6 +115,11 @@ type ClientSeed struct {
 	JWKS                     string   `yaml:"jwks"`
 	JWKSURI                  string   `yaml:"jwks_uri"`
 	IDTokenSignedResponseAlg string   `yaml:"id_token_signed_response_alg"`
+	// Single logout: where the client is told that a session it received tokens in ended.
+	BackchannelLogoutURI              string `yaml:"backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired  bool   `yaml:"backchannel_logout_session_required"`
+	FrontchannelLogoutURI             string `yaml:"frontchannel_logout_uri"`
+	FrontchannelLogoutSessionRequired bool   `yaml:"frontchannel_logout_session_required"`
 }
 
 // UserSeed is a user in the seed block.
