@@ -128,7 +128,7 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if ok {
-			if frames, err = p.frontchannelLogoutURIs(ctx, t, ended.ID); err != nil {
+			if frames, err = p.sessions.FrontchannelLogoutURIs(ctx, t.ID, p.issuer(t.ID), ended.ID); err != nil {
 				p.logoutServerError(w, r, t, err)
 				return
 			}
