@@ -32,8 +32,5 @@ func OutboxDelivered(m store.OutboxMessage) store.Event {
 // OutboxFailed records a message abandoned after its last attempt, or at once when it can never be
 // delivered (its client was deleted); reason is the last attempt's error, which holds no secret.
 func OutboxFailed(m store.OutboxMessage, reason string) store.Event {
-	if len(reason) > 500 {
-		reason = reason[:500]
-	}
-	return withData(outboxEvent(TypeOutboxFailed, m), "kind", m.Kind, "attempts", m.Attempts, "reason", reason)
+	return withData(outboxEvent(TypeOutboxFailed, m), "kind", m.Kind, "attempts", m.Attempts, "reason", truncate(reason))
 }

@@ -84,13 +84,13 @@ type Outbox struct {
 	kinds map[string]Deliverer
 }
 
-// NewOutbox returns an Outbox delivering the given kinds, with the default retry policy: 10 attempts over
-// about three hours (10 s, 20 s, 40 s, ... at most 1 h apart).
+// NewOutbox returns an Outbox delivering the given kinds, with the default retry policy: 12 attempts over
+// about three and a half hours (10 s, 20 s, 40 s, ... at most 1 h apart).
 func NewOutbox(db *store.DB, log *slog.Logger, kinds map[string]Deliverer) *Outbox {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Outbox{Now: time.Now, MaxAttempts: 10, BaseDelay: 10 * time.Second, MaxDelay: time.Hour,
+	return &Outbox{Now: time.Now, MaxAttempts: 12, BaseDelay: 10 * time.Second, MaxDelay: time.Hour,
 		Lease: 2 * time.Minute, Batch: 10, db: db, log: log, kinds: kinds}
 }
 
@@ -163,9 +163,9 @@ func (o *Outbox) deliver(ctx context.Context, m store.OutboxMessage) error {
 			if err := tx.DeleteOutbox(ctx, m); err != nil {
 				return err
 			}
-			return tx.AppendEvent(ctx, at(OutboxFailed(m, derr.Error()), now))
+			return tx.AppendEvent(ctx, at(OutboxFailed(m, truncate(derr.Error())), now))
 		default:
-			return tx.RetryOutbox(ctx, m, now.Add(o.backoff(m.Attempts)), derr.Error())
+			return tx.RetryOutbox(ctx, m, now.Add(o.backoff(m.Attempts)), truncate(derr.Error()))
 		}
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -174,8 +174,14 @@ func (o *Outbox) deliver(ctx context.Context, m store.OutboxMessage) error {
 	if err != nil {
 		return fmt.Errorf("outbox message %d: %w", m.ID, err)
 	}
-	if derr != nil {
-		o.log.InfoContext(ctx, "outbox delivery failed", "tenant", m.TenantID, "kind", m.Kind, "id", m.ID,
+	switch {
+	case derr == nil:
+	case errors.Is(derr, ErrUndeliverable) || m.Attempts >= o.MaxAttempts:
+		// Given up: the recipient will not hear of this change unless an operator acts.
+		o.log.ErrorContext(ctx, "outbox message abandoned", "tenant", m.TenantID, "kind", m.Kind, "id", m.ID,
+			"attempts", m.Attempts, "err", derr)
+	default:
+		o.log.InfoContext(ctx, "outbox delivery failed; will retry", "tenant", m.TenantID, "kind", m.Kind, "id", m.ID,
 			"attempts", m.Attempts, "err", derr)
 	}
 	return nil
@@ -184,4 +190,12 @@ func (o *Outbox) deliver(ctx context.Context, m store.OutboxMessage) error {
 func at(e store.Event, t time.Time) store.Event {
 	e.CreatedAt = t
 	return e
+}
+
+// truncate bounds a stored failure reason.
+func truncate(reason string) string {
+	if len(reason) > 500 {
+		return reason[:500]
+	}
+	return reason
 }
