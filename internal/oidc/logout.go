@@ -223,8 +223,8 @@ func (p *Provider) parseLogout(r *http.Request, t store.Tenant, v url.Values) (l
 
 // verifyIDTokenHint checks that hint is an ID token this tenant issued: a valid signature by one of its
 // published keys and iss equal to the tenant's issuer. Expired hints are accepted and marked Expired
-// (OIDC RP-Initiated Logout §2: the hint is typically expired by the time the user signs out). Access tokens (typ at+jwt)
-// are refused. ok is false for any token problem; err is a failure to load keys.
+// (OIDC RP-Initiated Logout §2: the hint is typically expired by the time the user signs out). Access
+// tokens (typ at+jwt) are refused. ok is false for any token problem; err is a failure to load keys.
 func (p *Provider) verifyIDTokenHint(r *http.Request, t store.Tenant, hint string) (idTokenHint, bool, error) {
 	var h idTokenHint
 	if len(hint) > maxIDTokenHintLen {
