@@ -31,6 +31,10 @@ hash of it. --public registers a client without credentials (auth method none), 
 			fs.String("jwks-uri", "", "`URL` of the client's JWK Set (private_key_jwt)")
 			fs.String("id-token-alg", "", "ID token signing `alg`: RS256 (default) or ES256")
 			fs.Var(new(listFlag), "allowed-origin", "web `origin` whose browser app may call the token endpoints (repeatable;\nhttps://host[:port], http only for loopback); a public client's redirect URI origins are allowed already")
+			fs.String("backchannel-logout-uri", "", "`URL` the server POSTs a logout token to when a session the client\ngot tokens in ends (https; http only on loopback)")
+			fs.Bool("backchannel-logout-session-required", false, "the client needs sid in logout tokens (UMM always sends it)")
+			fs.String("frontchannel-logout-uri", "", "`URL` framed on the signed-out page, with iss and sid (https; http only on loopback)")
+			fs.Bool("frontchannel-logout-session-required", false, "the client needs iss and sid on its front-channel logout URI (UMM always sends them)")
 		},
 		required: []string{"tenant", "id"},
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
@@ -49,6 +53,10 @@ hash of it. --public registers a client without credentials (auth method none), 
 				JWKSURI: stringFlag(fs, "jwks-uri"), IDTokenAlg: stringFlag(fs, "id-token-alg"),
 				AllowedOrigins: listValue(fs, "allowed-origin"),
 			}
+			in.BackchannelLogoutURI = stringFlag(fs, "backchannel-logout-uri")
+			in.BackchannelLogoutSessionRequired = stringFlag(fs, "backchannel-logout-session-required") == "true"
+			in.FrontchannelLogoutURI = stringFlag(fs, "frontchannel-logout-uri")
+			in.FrontchannelLogoutSessionRequired = stringFlag(fs, "frontchannel-logout-session-required") == "true"
 			tenant := stringFlag(fs, "tenant")
 			return withServices(ctx, e, fs, func(s *server.Services) error {
 				c, secret, err := s.Admin.CreateClient(ctx, tenant, in, actorCLI)

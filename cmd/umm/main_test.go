@@ -312,6 +312,15 @@ func TestManagementCommands(t *testing.T) {
 		fails(t, "", "redirect_uris[0]", "clients", "create", "--tenant", "acme", "--id", "bad", "--redirect-uri", "https://a/cb#x")
 		fails(t, "", "does not exist", "clients", "create", "--tenant", "nope", "--id", "x", "--redirect-uri", "https://a/cb")
 	})
+	t.Run("a client registers its logout URIs", func(t *testing.T) {
+		ok(t, "", "clients", "create", "--tenant", "acme", "--id", "slo", "--redirect-uri", "https://app.example.com/cb",
+			"--backchannel-logout-uri", "https://app.example.com/bc", "--backchannel-logout-session-required",
+			"--frontchannel-logout-uri", "https://app.example.com/fc", "--frontchannel-logout-session-required")
+		fails(t, "", "backchannel_logout_uri", "clients", "create", "--tenant", "acme", "--id", "slo2",
+			"--redirect-uri", "https://app.example.com/cb", "--backchannel-logout-uri", "http://app.example.com/bc")
+		fails(t, "", "frontchannel_logout_uri", "clients", "create", "--tenant", "acme", "--id", "slo3",
+			"--redirect-uri", "https://app.example.com/cb", "--frontchannel-logout-uri", "https://app.example.com/fc#x")
+	})
 	t.Run("a client is deleted", func(t *testing.T) {
 		ok(t, "", "clients", "delete", "--tenant", "acme", "--id", "spa")
 		fails(t, "", "tenant acme has no client spa", "clients", "delete", "--tenant", "acme", "--id", "spa")

@@ -117,6 +117,28 @@ func TestClientValidation(t *testing.T) {
 		{"a client id with a space is refused", with(func(c *admin.ClientInput) {
 			c.ClientID = "my app"
 		}), "client_id"},
+		{"https logout URIs are valid", with(func(c *admin.ClientInput) {
+			c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired = "https://app.example.com/bc", true
+			c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired = "https://app.example.com/fc?x=1", true
+		}), ""},
+		{"http logout URIs on loopback are valid", with(func(c *admin.ClientInput) {
+			c.BackchannelLogoutURI, c.FrontchannelLogoutURI = "http://127.0.0.1:9000/bc", "http://localhost:9000/fc"
+		}), ""},
+		{"a plain-http backchannel_logout_uri is refused", with(func(c *admin.ClientInput) {
+			c.BackchannelLogoutURI = "http://app.example.com/bc"
+		}), "backchannel_logout_uri"},
+		{"a relative frontchannel_logout_uri is refused", with(func(c *admin.ClientInput) {
+			c.FrontchannelLogoutURI = "/fc"
+		}), "frontchannel_logout_uri"},
+		{"a logout URI with a fragment is refused", with(func(c *admin.ClientInput) {
+			c.BackchannelLogoutURI = "https://app.example.com/bc#x"
+		}), "fragment"},
+		{"a javascript logout URI is refused", with(func(c *admin.ClientInput) {
+			c.FrontchannelLogoutURI = "javascript:alert(1)"
+		}), "frontchannel_logout_uri"},
+		{"session_required without a URI is refused", with(func(c *admin.ClientInput) {
+			c.FrontchannelLogoutSessionRequired = true
+		}), "needs frontchannel_logout_uri"},
 	}
 	db := storetest.Open(t)
 	f := newFixture(t, db)

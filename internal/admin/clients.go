@@ -45,6 +45,11 @@ type ClientInput struct {
 	// AllowedOrigins are web origins whose browser apps may call the token endpoints (CORS), in addition
 	// to the origins of a public client's redirect URIs. Stored in canonical form (config.CheckOrigin).
 	AllowedOrigins []string
+	// Single logout (clients_logout.go): where the client hears that a session it got tokens in ended.
+	BackchannelLogoutURI              string
+	BackchannelLogoutSessionRequired  bool
+	FrontchannelLogoutURI             string
+	FrontchannelLogoutSessionRequired bool
 }
 
 // ClientFromSeed converts a seed entry.
@@ -54,7 +59,9 @@ func ClientFromSeed(c config.ClientSeed) ClientInput {
 		RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		GrantTypes: c.GrantTypes, Scopes: c.Scopes, TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
 		FirstParty: c.FirstParty, JWKS: c.JWKS, JWKSURI: c.JWKSURI, IDTokenAlg: c.IDTokenSignedResponseAlg,
-		AllowedOrigins: c.AllowedOrigins,
+		AllowedOrigins:       c.AllowedOrigins,
+		BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
+		FrontchannelLogoutURI: c.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: c.FrontchannelLogoutSessionRequired,
 	}
 }
 
@@ -203,6 +210,7 @@ func (in *ClientInput) validate(hasStoredSecret bool) error {
 	default:
 		p.add("id_token_signed_response_alg", fmt.Sprintf("%q must be RS256 or ES256", in.IDTokenAlg))
 	}
+	in.validateLogout(&p)
 	return p.err()
 }
 
@@ -325,6 +333,8 @@ func (s *Service) writeClient(ctx context.Context, tx *store.Tx, tenantID string
 		FirstParty: in.FirstParty, JWKS: in.JWKS, JWKSURI: in.JWKSURI, IDTokenAlg: in.IDTokenAlg,
 		AllowedOrigins: in.AllowedOrigins,
 	}
+	c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired = in.BackchannelLogoutURI, in.BackchannelLogoutSessionRequired
+	c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired = in.FrontchannelLogoutURI, in.FrontchannelLogoutSessionRequired
 	if err := tx.UpsertClient(ctx, c); err != nil {
 		return err
 	}

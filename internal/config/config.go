@@ -122,6 +122,11 @@ type ClientSeed struct {
 	// AllowedOrigins are web origins whose browser apps may call the token endpoints (CORS), beyond the
 	// origins of a public client's redirect URIs.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// Single logout: where the client is told that a session it received tokens in ended.
+	BackchannelLogoutURI              string `yaml:"backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired  bool   `yaml:"backchannel_logout_session_required"`
+	FrontchannelLogoutURI             string `yaml:"frontchannel_logout_uri"`
+	FrontchannelLogoutSessionRequired bool   `yaml:"frontchannel_logout_session_required"`
 }
 
 // UserSeed is a user in the seed block.

@@ -121,6 +121,28 @@ tenants:
 			want: []string{"server.idle_timeout (UMM_SERVER_IDLE_TIMEOUT)"},
 		},
 		{
+			name: "a client's logout URIs load",
+			yaml: "tenants:\n  - id: a\n    clients:\n      - client_id: c\n        token_endpoint_auth_method: none\n        redirect_uris: [https://app.example.com/cb]\n" +
+				"        backchannel_logout_uri: https://app.example.com/bc\n        backchannel_logout_session_required: true\n" +
+				"        frontchannel_logout_uri: http://127.0.0.1:9000/fc\n        frontchannel_logout_session_required: true\n",
+			check: func(t *testing.T, c Config) {
+				cl := c.Tenants[0].Clients[0]
+				if cl.BackchannelLogoutURI != "https://app.example.com/bc" || !cl.BackchannelLogoutSessionRequired ||
+					cl.FrontchannelLogoutURI != "http://127.0.0.1:9000/fc" || !cl.FrontchannelLogoutSessionRequired {
+					t.Errorf("client = %+v", cl)
+				}
+			},
+		},
+		{
+			name: "bad logout URIs are refused with what to fix",
+			yaml: "tenants:\n  - id: a\n    clients:\n      - client_id: c\n        token_endpoint_auth_method: none\n        redirect_uris: [https://app.example.com/cb]\n" +
+				"        backchannel_logout_uri: http://app.example.com/bc\n        frontchannel_logout_uri: https://app.example.com/fc#top\n" +
+				"      - client_id: d\n        token_endpoint_auth_method: none\n        redirect_uris: [https://app.example.com/cb]\n" +
+				"        backchannel_logout_session_required: true\n",
+			want: []string{"tenants[0].clients[0].backchannel_logout_uri", "must use https", "tenants[0].clients[0].frontchannel_logout_uri",
+				"fragment", "tenants[0].clients[1].backchannel_logout_session_required: needs backchannel_logout_uri"},
+		},
+		{
 			name: "a public client with a secret is refused",
 			yaml: "tenants:\n  - id: a\n    clients:\n      - client_id: c\n        client_secret: abcdefghij\n        token_endpoint_auth_method: none\n",
 			want: []string{"tenants[0].clients[0].client_secret"},

@@ -77,6 +77,7 @@ func validateTenants(ts []TenantSeed) Problems {
 			if slices.Contains(c.GrantTypes, "authorization_code") && len(c.RedirectURIs) == 0 {
 				add("%s.redirect_uris: authorization_code needs at least one redirect URI", cp)
 			}
+			p = append(p, validateClientLogout(cp, c)...)
 			switch c.IDTokenSignedResponseAlg {
 			case "", "RS256", "ES256":
 			default:

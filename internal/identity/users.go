@@ -237,8 +237,9 @@ func (s *Service) DeleteUser(ctx context.Context, tenantID, userID, actor string
 }
 
 // EndSessionsAndGrants ends the user's live sessions and revokes all the user's grants in tx, with one
-// event each: session.ended with sessionReason, grant.revoked with grantReason. Disabling and deleting a
-// user call it, and so does an operator's password reset (admin).
+// event each: session.ended with sessionReason, grant.revoked with grantReason, and a back-channel logout
+// message to every client that received tokens in an ended session. Disabling and deleting a user call
+// it, and so does an operator's password reset (admin).
 func EndSessionsAndGrants(ctx context.Context, tx *store.Tx, tenantID, userID, actor, sessionReason, grantReason string, now time.Time) error {
 	sids, err := tx.EndUserSessions(ctx, tenantID, userID, now)
 	if err != nil {
@@ -246,6 +247,10 @@ func EndSessionsAndGrants(ctx context.Context, tx *store.Tx, tenantID, userID, a
 	}
 	for _, sid := range sids {
 		if err := tx.AppendEvent(ctx, at(events.SessionEnded(tenantID, userID, sid, actor, sessionReason), now)); err != nil {
+			return err
+		}
+		// Back-Channel Logout 1.0: the clients of each session hear of its end, committed with it.
+		if err := events.EnqueueSessionLogout(ctx, tx, tenantID, userID, sid, now); err != nil {
 			return err
 		}
 	}

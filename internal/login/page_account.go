@@ -162,15 +162,16 @@ func (p *Pages) handleEndSessions(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if r.PostFormValue("all") == "1" {
 		// This browser's first, so its cookie is cleared too, then every other one.
-		if _, _, err := p.sessions.End(ctx, w, r, t.ID); err != nil {
-			p.serverError(w, r, t, fmt.Errorf("end session: %w", err))
+		frames, err := p.endHere(w, r, t)
+		if err != nil {
+			p.serverError(w, r, t, err)
 			return
 		}
 		if err := p.sessions.EndAll(ctx, t.ID, u.ID, u.ID); err != nil {
 			p.serverError(w, r, t, fmt.Errorf("end all sessions: %w", err))
 			return
 		}
-		seeOther(w, accountPath(t)+"/signed-out")
+		p.signedOut(w, r, t, frames)
 		return
 	}
 	sid := r.PostFormValue("sid")
@@ -231,11 +232,42 @@ func (p *Pages) handleLogout(w http.ResponseWriter, r *http.Request) {
 
 // signOut ends this browser's session and goes to the signed-out page.
 func (p *Pages) signOut(w http.ResponseWriter, r *http.Request, t store.Tenant) {
-	if _, _, err := p.sessions.End(r.Context(), w, r, t.ID); err != nil {
-		p.serverError(w, r, t, fmt.Errorf("end session: %w", err))
+	frames, err := p.endHere(w, r, t)
+	if err != nil {
+		p.serverError(w, r, t, err)
 		return
 	}
-	seeOther(w, accountPath(t)+"/signed-out")
+	p.signedOut(w, r, t, frames)
+}
+
+// endHere ends this browser's session (its clients' back-channel logout messages are written with it)
+// and returns the front-channel logout URIs of the clients that received tokens in it.
+func (p *Pages) endHere(w http.ResponseWriter, r *http.Request, t store.Tenant) ([]string, error) {
+	ended, ok, err := p.sessions.End(r.Context(), w, r, t.ID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return p.sessions.FrontchannelLogoutURIs(r.Context(), t.ID, p.publicURL+"/t/"+t.ID, ended.ID)
+}
+
+// signedOut answers a sign-out: a 303 to the signed-out page, or, when clients of the ended session
+// registered front-channel logout URIs, that page at once with one iframe per client (OpenID Connect
+// Front-Channel Logout 1.0 §4), its CSP allowing exactly those frames.
+func (p *Pages) signedOut(w http.ResponseWriter, r *http.Request, t store.Tenant, frames []string) {
+	if len(frames) == 0 {
+		seeOther(w, accountPath(t)+"/signed-out")
+		return
+	}
+	web.NoStore(w)
+	web.AllowFrameSrc(w, frames...)
+	p.render(w, r, t, http.StatusOK, "signed_out", web.PageData{Title: "You have signed out",
+		Data: signedOutData{Login: loginPath(t, ""), Frames: frames}})
+}
+
+// signedOutData is what templates/signed_out.html receives.
+type signedOutData struct {
+	Login  string
+	Frames []string // front-channel logout URIs, one iframe each
 }
 
 // handleSignedOut is GET /t/{tenant}/account/signed-out, where signing out lands (after its 303).
@@ -245,7 +277,7 @@ func (p *Pages) handleSignedOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.render(w, r, t, http.StatusOK, "signed_out", web.PageData{Title: "You have signed out",
-		Data: struct{ Login string }{Login: loginPath(t, "")}})
+		Data: signedOutData{Login: loginPath(t, "")}})
 }
 
 // describeUserAgent names a browser and system in a few words ("Firefox on Linux"), or shows the start

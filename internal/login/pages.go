@@ -42,9 +42,9 @@ type Deps struct {
 	Sessions *session.Manager
 	CSRF     *web.CSRF
 	Metrics  *web.Metrics // nil records nothing
-	// Keyring seals the user code a device-kind login request approves. PublicURL completes the wiring
-	// contract (docs/DESIGN.md) but is not used yet: every redirect and form action is a path on our own
-	// origin.
+	// Keyring seals the user code a device-kind login request approves. PublicURL makes the tenant's
+	// issuer, which front-channel logout URIs carry as iss; every redirect and form action is a path on our
+	// own origin.
 	Keyring   *keys.Keyring
 	PublicURL string
 	Log       *slog.Logger     // nil discards
@@ -62,6 +62,8 @@ type Pages struct {
 	log      *slog.Logger
 	now      func() time.Time
 	rd       *web.Renderer
+
+	publicURL string // without a trailing slash
 }
 
 // New checks d and parses the page templates.
@@ -90,7 +92,7 @@ func New(d Deps) (*Pages, error) {
 		return nil, fmt.Errorf("login: %w", err)
 	}
 	p := &Pages{db: d.DB, identity: d.Identity, sessions: d.Sessions, csrf: d.CSRF, keyring: d.Keyring, metrics: d.Metrics,
-		log: d.Log, now: d.Now, rd: rd}
+		log: d.Log, now: d.Now, rd: rd, publicURL: strings.TrimSuffix(d.PublicURL, "/")}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/keys"
+	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
 )
@@ -420,6 +421,10 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 // "The LoginRequest handoff"), or answers at once when the browser's SSO session already covers it.
 func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Tenant, ar authRequest, target *redirectTarget) error {
 	ctx := r.Context()
+	if r.Method == http.MethodPost && !hasBrowserCookies(r) {
+		bounceToGet(w, r, p.issuer(t.ID)+"/authorize")
+		return nil
+	}
 	now := p.now()
 	sess, hasSession, err := p.sessions.Current(ctx, r, t)
 	if err != nil {
@@ -493,4 +498,25 @@ func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Te
 	w.Header().Set("Location", p.issuer(t.ID)+"/login?lr="+url.QueryEscape(lr.ID))
 	w.WriteHeader(http.StatusFound)
 	return nil
+}
+
+// hasBrowserCookies reports whether the request carries the cookies that tell this browser's SSO session
+// (umm_session) and identity (umm_browser).
+func hasBrowserCookies(r *http.Request) bool {
+	_, errSession := r.Cookie(session.CookieName)
+	_, errBrowser := r.Cookie(session.BrowserCookieName)
+	return errSession == nil && errBrowser == nil
+}
+
+// bounceToGet answers a valid POST authorization request that came without this browser's cookies with a
+// 303 to the same request as a GET. A client's auto-submitted form posts from the client's site, and the
+// browser leaves SameSite=Lax cookies out of a cross-site POST: answering it directly would miss the SSO
+// session (so SSO and prompt=none fail) and set a new umm_browser cookie in place of the browser's own.
+// The GET that follows is a top-level navigation, which carries Lax cookies, and is then handled like any
+// GET request (OIDC Core §3.1.2.1 allows both methods). A POST that carries the cookies (same-site, or a
+// browser that has none yet and gets them on the GET) never loops: the GET is never bounced.
+func bounceToGet(w http.ResponseWriter, r *http.Request, endpoint string) {
+	web.NoStore(w)
+	w.Header().Set("Location", endpoint+"?"+r.PostForm.Encode())
+	w.WriteHeader(http.StatusSeeOther)
 }

@@ -53,6 +53,8 @@ type metadata struct {
 	ClaimsParameterSupported                   bool     `json:"claims_parameter_supported"`
 	BackchannelLogoutSupported                 bool     `json:"backchannel_logout_supported"`
 	FrontchannelLogoutSupported                bool     `json:"frontchannel_logout_supported"`
+	BackchannelLogoutSessionSupported          bool     `json:"backchannel_logout_session_supported"`
+	FrontchannelLogoutSessionSupported         bool     `json:"frontchannel_logout_session_supported"`
 }
 
 // idTokenSigningAlgs are the JWS algorithms UMM signs ID tokens with.
@@ -102,6 +104,12 @@ func (p *Provider) buildMetadata(t store.Tenant, clients []store.Client) metadat
 		PromptValuesSupported:                      []string{promptNone, promptLogin, promptConsent, "select_account"},
 		ACRValuesSupported:                         []string{acrPassword},
 		AuthorizationResponseIssParameterSupported: true,
+		// Back-Channel Logout 1.0 §2.1, Front-Channel Logout 1.0 §3: logout tokens carry sid, the iframes get
+		// iss and sid, and ID tokens issued within a session carry the same sid.
+		BackchannelLogoutSupported:         true,
+		BackchannelLogoutSessionSupported:  true,
+		FrontchannelLogoutSupported:        true,
+		FrontchannelLogoutSessionSupported: true,
 	}
 }
 

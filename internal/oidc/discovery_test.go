@@ -102,8 +102,11 @@ func TestDiscovery(t *testing.T) {
 					"request_parameter_supported":                    false,
 					"request_uri_parameter_supported":                false,
 					"claims_parameter_supported":                     false,
-					"backchannel_logout_supported":                   false,
-					"frontchannel_logout_supported":                  false,
+					// Single logout works: the outbox delivers logout tokens with sid, the iframes get iss and sid.
+					"backchannel_logout_supported":          true,
+					"backchannel_logout_session_supported":  true,
+					"frontchannel_logout_supported":         true,
+					"frontchannel_logout_session_supported": true,
 				}
 				for k, want := range wantBool {
 					if got, ok := m[k].(bool); !ok || got != want {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -30,6 +31,9 @@ type idTokenHint struct {
 	Sid string
 	Aud []string
 	Azp string
+	// Expired is true when the hint's exp has passed: it still names the session, but no longer proves that
+	// its client asks now.
+	Expired bool
 }
 
 // logoutPageData is what templates/logout.html receives.
@@ -41,12 +45,22 @@ type logoutPageData struct {
 	State       string
 }
 
-// handleLogout is the end_session_endpoint, GET and POST. With a valid id_token_hint for the browser's
-// session (or a valid hint and no session at all) it signs out at once; otherwise (no hint, or a hint about
-// another user or session) it asks for confirmation with a CSRF-protected form, which posts back here with
-// action=logout. It then redirects to the registered
-// post_logout_redirect_uri with state, or shows a "signed out" page. A post_logout_redirect_uri that is
-// not registered for the client is shown as an error page, never followed.
+// handleLogout is the end_session_endpoint, GET and POST. It ends the browser's session at once only when
+// the request carries the session cookie and an unexpired id_token_hint issued for that very session (same
+// user, same sid). In every other case it asks for confirmation with a CSRF-protected form, which posts back
+// here with action=logout and then ends the session the cookie names:
+//   - no session cookie: a cross-site POST arrives without it (SameSite=Lax), so a page elsewhere could
+//     otherwise make the browser drop its cookie while the server-side session lives on;
+//   - no hint, or a hint about another user or session (OIDC RP-Initiated Logout 1.0 §2: the OP "MUST ask
+//     the End-User");
+//   - an expired hint: it still identifies the session, but a stale token is weak proof that the client,
+//     and not someone replaying its old token, asks now.
+//
+// Ending the session ends the row (not only the cookie), writes a back-channel logout message for each of
+// its clients that registered one (events.EnqueueSessionLogout), and renders the front-channel logout
+// iframes of its clients. It then redirects to the registered post_logout_redirect_uri with state, or shows
+// a "signed out" page. A post_logout_redirect_uri that is not registered for the client is shown as an
+// error page, never followed.
 func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 	t, ok := p.tenantOrPage(w, r)
 	if !ok {
@@ -73,42 +87,64 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 		p.logoutErrorPage(w, r, t, "The sign-out form expired. Please try again.")
 		return
 	}
+	sess, hasSession, err := p.sessions.Current(ctx, r, t)
+	if err != nil {
+		p.logoutServerError(w, r, t, err)
+		return
+	}
 	if !confirmed {
-		sess, hasSession, err := p.sessions.Current(ctx, r, t)
-		if err != nil {
-			p.logoutServerError(w, r, t, err)
-			return
-		}
-		// OIDC RP-Initiated Logout §2: the OP "MUST ask the End-User" when there is no id_token_hint, or
-		// when the hint is about another user or session; a logout request is otherwise a cross-site
-		// sign-out (and redirect) anyone could trigger. Without a session, a valid hint is enough.
-		hintMatches := lo.Hint != nil && (!hasSession ||
-			(lo.Hint.Sub == sess.UserID && (lo.Hint.Sid == "" || lo.Hint.Sid == sess.ID)))
-		if !hintMatches {
+		atOnce := hasSession && lo.Hint != nil && !lo.Hint.Expired &&
+			lo.Hint.Sub == sess.UserID && lo.Hint.Sid == sess.ID
+		// A GET always carries the Lax cookie, so a GET without a session has nothing to end and nothing to
+		// ask: it is answered as signed out without touching any cookie.
+		nothingToEnd := !hasSession && r.Method == http.MethodGet && lo.Hint != nil
+		if !atOnce && !nothingToEnd {
 			p.logoutConfirmPage(w, r, t, lo)
 			return
 		}
 	}
 
-	if _, _, err := p.sessions.End(ctx, w, r, t.ID); err != nil {
-		p.logoutServerError(w, r, t, err)
-		return
+	var frames []string
+	if hasSession {
+		ended, ok, err := p.sessions.End(ctx, w, r, t.ID)
+		if err != nil {
+			p.logoutServerError(w, r, t, err)
+			return
+		}
+		if ok {
+			if frames, err = p.sessions.FrontchannelLogoutURIs(ctx, t.ID, p.issuer(t.ID), ended.ID); err != nil {
+				p.logoutServerError(w, r, t, err)
+				return
+			}
+		}
 	}
+	target := ""
 	if lo.RedirectURI != "" {
 		q := url.Values{}
 		if lo.State != "" {
 			q.Set("state", lo.State)
 		}
-		target := lo.RedirectURI
+		target = lo.RedirectURI
 		if len(q) > 0 {
 			target = withQuery(target, q)
 		}
+	}
+	if target != "" && len(frames) == 0 {
 		web.NoStore(w)
 		w.Header().Set("Location", target)
 		w.WriteHeader(http.StatusFound)
 		return
 	}
-	p.pages.Render(w, r, http.StatusOK, "logged_out", web.PageData{TenantName: brand(t), Title: "You are signed out"})
+	web.NoStore(w)
+	web.AllowFrameSrc(w, frames...)
+	p.pages.Render(w, r, http.StatusOK, "logged_out", web.PageData{TenantName: brand(t), Title: "You are signed out",
+		Data: loggedOutPageData{Frames: frames, Continue: target}})
+}
+
+// loggedOutPageData is what templates/logged_out.html receives.
+type loggedOutPageData struct {
+	Frames   []string // front-channel logout URIs with iss and sid, one iframe each
+	Continue string   // where the page goes once the frames have loaded (the post_logout_redirect_uri), or ""
 }
 
 // parseLogout validates the request. A problem the user must see is returned as msg (an error page);
@@ -170,9 +206,9 @@ func (p *Provider) parseLogout(r *http.Request, t store.Tenant, v url.Values) (l
 }
 
 // verifyIDTokenHint checks that hint is an ID token this tenant issued: a valid signature by one of its
-// published keys and iss equal to the tenant's issuer. Expired hints are accepted (OIDC RP-Initiated
-// Logout §2: the hint is typically expired by the time the user signs out). Access tokens (typ at+jwt)
-// are refused. ok is false for any token problem; err is a failure to load keys.
+// published keys and iss equal to the tenant's issuer. Expired hints are accepted and marked Expired
+// (OIDC RP-Initiated Logout §2: the hint is typically expired by the time the user signs out). Access
+// tokens (typ at+jwt) are refused. ok is false for any token problem; err is a failure to load keys.
 func (p *Provider) verifyIDTokenHint(r *http.Request, t store.Tenant, hint string) (idTokenHint, bool, error) {
 	var h idTokenHint
 	if len(hint) > maxIDTokenHintLen {
@@ -196,6 +232,7 @@ func (p *Provider) verifyIDTokenHint(r *http.Request, t store.Tenant, hint strin
 		Aud audience `json:"aud"`
 		Azp string   `json:"azp"`
 		Sid string   `json:"sid"`
+		Exp int64    `json:"exp"`
 	}
 	if err := json.Unmarshal(payload, &c); err != nil || c.Iss != p.issuer(t.ID) || c.Sub == "" || len(c.Aud) == 0 {
 		return h, false, nil
@@ -203,7 +240,7 @@ func (p *Provider) verifyIDTokenHint(r *http.Request, t store.Tenant, hint strin
 	if c.Azp != "" && !slices.Contains(c.Aud, c.Azp) {
 		return h, false, nil
 	}
-	return idTokenHint{Sub: c.Sub, Sid: c.Sid, Aud: c.Aud, Azp: c.Azp}, true, nil
+	return idTokenHint{Sub: c.Sub, Sid: c.Sid, Aud: c.Aud, Azp: c.Azp, Expired: !p.now().Before(time.Unix(c.Exp, 0))}, true, nil
 }
 
 func (p *Provider) logoutConfirmPage(w http.ResponseWriter, r *http.Request, t store.Tenant, lo logoutRequest) {

@@ -80,14 +80,19 @@ func TestLogout(t *testing.T) {
 			}
 		})
 
-		t.Run("an expired hint is accepted", func(t *testing.T) {
+		t.Run("an expired hint is accepted, with confirmation", func(t *testing.T) {
 			b := f.browser()
 			s := b.signIn(f.alice)
 			hint := f.idToken(t, f.tenant.ID, f.alice, s.ID, func(c map[string]any) {
 				c["exp"] = time.Now().Add(-24 * time.Hour).Unix()
 			})
 			w := b.post(path, url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {"https://app.example.com/bye2?x=1"}})
-			wantRedirect(t, w, "https://app.example.com/bye2?x=1")
+			m := csrfFieldRE.FindStringSubmatch(w.Body.String())
+			if w.Code != http.StatusOK || m == nil || !live(t, b) {
+				t.Fatalf("status %d; want the confirmation page and the session kept", w.Code)
+			}
+			wantRedirect(t, b.post(path, url.Values{"action": {"logout"}, "csrf_token": {m[1]}, "client_id": {"web"},
+				"post_logout_redirect_uri": {"https://app.example.com/bye2?x=1"}}), "https://app.example.com/bye2?x=1")
 			if live(t, b) {
 				t.Error("the session is still live")
 			}

@@ -68,6 +68,7 @@ type Provider struct {
 	invalidations atomic.Uint64
 
 	corsOrigins ttlCache[corsOrigins] // tenant id -> origins its clients allow (cors.go)
+	logoutHTTP  *http.Client          // delivers back-channel logout tokens (logout_backchannel.go)
 }
 
 // tenantCacheTTL bounds how long a node serves a tenant's cached row (settings, existence).
@@ -97,7 +98,7 @@ func New(d Deps) (*Provider, error) {
 	p := &Provider{
 		db: d.DB, keys: d.Keys, keyring: d.Keyring, identity: d.Identity, sessions: d.Sessions,
 		metrics: d.Metrics, csrf: d.CSRF, publicURL: strings.TrimSuffix(d.PublicURL, "/"),
-		log: d.Log, now: d.Now, pages: pages,
+		log: d.Log, now: d.Now, pages: pages, logoutHTTP: newLogoutHTTPClient(),
 	}
 	p.verified.limit = maxVerifiedTokens
 	if p.log == nil {

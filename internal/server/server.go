@@ -205,7 +205,7 @@ func (s *Server) RunOn(ctx context.Context, ln net.Listener) error {
 }
 
 // Serve serves HTTP on ln and runs the background workers (scheduled key rotation, garbage collection,
-// the listener of cache invalidation messages) until ctx ends. Then it stops accepting
+// the listener of cache invalidation messages, the outbox dispatcher) until ctx ends. Then it stops accepting
 // connections, lets requests in flight finish within server.shutdown_timeout, stops the workers and
 // returns. It does not close the store (Close does).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
@@ -227,6 +227,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { s.Keys.Run(workers) })
 	wg.Go(func() { s.collectGarbage(workers) })
 	wg.Go(func() { s.DB.Listen(workers, s.log, s.invalidate) })
+	wg.Go(func() { s.deliverOutbox(workers) })
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()

@@ -1,6 +1,7 @@
 // Package session owns browser SSO sessions: the umm_session cookie (a random token of which only the
 // hash is stored), their idle and absolute lifetimes, rotation at every sign-in, ending them (logout, the
-// account page, the admin), the clients that received tokens within a session (for logout), and the
+// account page, the admin; each end writes the back-channel logout messages of the session's clients in
+// its transaction), the clients that received tokens within a session (for single logout), and the
 // umm_browser cookie that binds a login request to the browser that started it.
 //
 // Surfaces (login, oidc) and server import session; session imports only events, keys, store and config.

@@ -151,6 +151,9 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 				if err := tx.AppendEvent(ctx, at(events.SessionEnded(tenant.ID, prev.UserID, prev.ID, userID, events.ReasonReplaced), now)); err != nil {
 					return err
 				}
+				if err := events.EnqueueSessionLogout(ctx, tx, tenant.ID, prev.UserID, prev.ID, now); err != nil {
+					return err
+				}
 			}
 		}
 		if err := tx.CreateSession(ctx, s, keys.HashToken(token)); err != nil {
@@ -196,7 +199,10 @@ func (m *Manager) End(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		}
 		s.EndedAt = time.Unix(now.Unix(), 0)
 		ended = s
-		return tx.AppendEvent(ctx, at(events.SessionEnded(tenantID, s.UserID, s.ID, s.UserID, events.ReasonLogout), now))
+		if err := tx.AppendEvent(ctx, at(events.SessionEnded(tenantID, s.UserID, s.ID, s.UserID, events.ReasonLogout), now)); err != nil {
+			return err
+		}
+		return events.EnqueueSessionLogout(ctx, tx, tenantID, s.UserID, s.ID, now)
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Session{}, false, nil
@@ -227,7 +233,10 @@ func (m *Manager) EndByID(ctx context.Context, tenantID, userID, sid, actor stri
 		if err := tx.EndSession(ctx, tenantID, sid, now); err != nil {
 			return err
 		}
-		return tx.AppendEvent(ctx, at(events.SessionEnded(tenantID, userID, sid, actor, events.ReasonRevoked), now))
+		if err := tx.AppendEvent(ctx, at(events.SessionEnded(tenantID, userID, sid, actor, events.ReasonRevoked), now)); err != nil {
+			return err
+		}
+		return events.EnqueueSessionLogout(ctx, tx, tenantID, userID, sid, now)
 	})
 	if err != nil {
 		return fmt.Errorf("end session: %w", err)
@@ -245,6 +254,9 @@ func (m *Manager) EndAll(ctx context.Context, tenantID, userID, actor string) er
 		}
 		for _, sid := range sids {
 			if err := tx.AppendEvent(ctx, at(events.SessionEnded(tenantID, userID, sid, actor, events.ReasonRevoked), now)); err != nil {
+				return err
+			}
+			if err := events.EnqueueSessionLogout(ctx, tx, tenantID, userID, sid, now); err != nil {
 				return err
 			}
 		}

@@ -24,6 +24,12 @@ type Client struct {
 	IDTokenAlg              string // RS256 (default) or ES256
 	CreatedAt, UpdatedAt    time.Time
 	AllowedOrigins          []string // web origins allowed to call the token endpoints (CORS), canonical form
+	// OpenID Connect Back-Channel Logout 1.0 §2.2 and Front-Channel Logout 1.0 §2: where the client is told
+	// that a session in which it received tokens ended, and whether it needs the sid (and iss) to act on it.
+	BackchannelLogoutURI              string
+	BackchannelLogoutSessionRequired  bool
+	FrontchannelLogoutURI             string
+	FrontchannelLogoutSessionRequired bool
 }
 
 // Public reports whether the client has no credentials (PKCE required).
@@ -34,7 +40,8 @@ func (c Client) HasGrant(g string) bool { return slices.Contains(c.GrantTypes, g
 
 const clientCols = `tenant_id, client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, grant_types,
 	scopes, token_endpoint_auth_method, first_party, jwks, jwks_uri, id_token_alg, created_at, updated_at,
-	allowed_origins`
+	allowed_origins, backchannel_logout_uri, backchannel_logout_session_required, frontchannel_logout_uri,
+	frontchannel_logout_session_required`
 
 // UpsertClient creates the client or replaces every field of an existing one (created_at is kept).
 func (q *queries) UpsertClient(ctx context.Context, c Client) error {
@@ -42,16 +49,21 @@ func (q *queries) UpsertClient(ctx context.Context, c Client) error {
 	if c.IDTokenAlg == "" {
 		c.IDTokenAlg = "RS256"
 	}
-	_, err := q.exec(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := q.exec(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant_id, client_id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash,
 		redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris,
 		grant_types = excluded.grant_types, scopes = excluded.scopes,
 		token_endpoint_auth_method = excluded.token_endpoint_auth_method, first_party = excluded.first_party,
 		jwks = excluded.jwks, jwks_uri = excluded.jwks_uri, id_token_alg = excluded.id_token_alg,
-		updated_at = excluded.updated_at, allowed_origins = excluded.allowed_origins`,
+		updated_at = excluded.updated_at, allowed_origins = excluded.allowed_origins,
+		backchannel_logout_uri = excluded.backchannel_logout_uri,
+		backchannel_logout_session_required = excluded.backchannel_logout_session_required,
+		frontchannel_logout_uri = excluded.frontchannel_logout_uri,
+		frontchannel_logout_session_required = excluded.frontchannel_logout_session_required`,
 		c.TenantID, c.ClientID, c.Name, c.SecretHash, jsonList(c.RedirectURIs), jsonList(c.PostLogoutRedirectURIs),
 		jsonList(c.GrantTypes), jsonList(c.Scopes), c.TokenEndpointAuthMethod, c.FirstParty, c.JWKS, c.JWKSURI,
-		c.IDTokenAlg, now, now, jsonList(c.AllowedOrigins))
+		c.IDTokenAlg, now, now, jsonList(c.AllowedOrigins), c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired,
+		c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired)
 	if err != nil {
 		return fmt.Errorf("upsert client %s: %w", c.ClientID, err)
 	}
@@ -105,7 +117,8 @@ func scanClients(rows interface {
 		var created, updated int64
 		if err := rows.Scan(&c.TenantID, &c.ClientID, &c.Name, &c.SecretHash, &redirects, &logouts, &grants, &scopes,
 			&c.TokenEndpointAuthMethod, &c.FirstParty, &c.JWKS, &c.JWKSURI, &c.IDTokenAlg, &created, &updated,
-			&origins); err != nil {
+			&origins, &c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired, &c.FrontchannelLogoutURI,
+			&c.FrontchannelLogoutSessionRequired); err != nil {
 			return nil, err
 		}
 		c.RedirectURIs, c.PostLogoutRedirectURIs = parseList(redirects), parseList(logouts)

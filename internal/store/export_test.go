@@ -11,3 +11,16 @@ func SetListenPingEvery(t interface{ Cleanup(func()) }, d time.Duration) {
 	listenPingEvery = d
 	t.Cleanup(func() { listenPingEvery = old })
 }
+
+// MigrationVersions returns the version of every embedded migration, in order (numbers may have gaps).
+func MigrationVersions() []int {
+	ms, err := migrations()
+	if err != nil {
+		panic(err)
+	}
+	out := make([]int, len(ms))
+	for i, m := range ms {
+		out[i] = m.version
+	}
+	return out
+}
