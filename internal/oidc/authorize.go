@@ -217,10 +217,14 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 	case len(scopes) == 0:
 		return ar, target, errInvalidScope("scope is required, for example openid")
 	}
-	if bad := disallowedScopes(client, scopes); bad != nil {
-		return ar, target, errInvalidScope("this client may not request scope " + strings.Join(bad, " "))
+	// OIDC Core §3.1.2.1: scope values the server does not understand are ignored, and so are those this
+	// client may not request (RFC 6749 §3.3 lets the server grant less than asked; the token response's
+	// scope says what was granted). A request left with nothing to grant is refused.
+	ar.Scopes = grantableScopes(client, scopes)
+	if len(ar.Scopes) == 0 {
+		return ar, target, errInvalidScope("none of the requested scopes is available to this client: " +
+			"request openid, or a scope registered for the client")
 	}
-	ar.Scopes = scopes
 
 	if err := ar.parsePKCE(get); err != nil {
 		return ar, target, err
