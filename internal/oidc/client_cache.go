@@ -23,8 +23,6 @@ const (
 	revokedCacheTTL   = 2 * time.Second // how long "not revoked" is believed
 	maxCacheEntries   = 100_000         // per cache; a full cache is emptied (the entries are cheap to refetch)
 	maxVerifiedTokens = 20_000          // access tokens whose signature this node has checked
-	jwksCacheTTL      = 5 * time.Minute
-	jwksRefetchWindow = 30 * time.Second // a kid not in a JWKS older than this triggers a refetch
 )
 
 // clientEntry is a cached client lookup; found is false for a client that does not exist.

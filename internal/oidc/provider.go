@@ -32,6 +32,9 @@ type Deps struct {
 	PublicURL string // no trailing slash; the issuer of tenant t is PublicURL + "/t/" + t
 	Log       *slog.Logger
 	Now       func() time.Time // the clock; time.Now when nil
+	// JWKSAllowPrivateNetworks lets clients' jwks_uri reach loopback and private addresses
+	// (security.jwks_uri_allow_private_networks).
+	JWKSAllowPrivateNetworks bool
 }
 
 //go:embed templates/*.html
@@ -56,13 +59,12 @@ type Provider struct {
 	discovery    sync.Map // tenant id -> *discoveryEntry (discovery.go)
 
 	// Per-node caches of the back channel (client_cache.go).
-	clients      ttlCache[clientEntry]  // tenant \x00 client_id
-	ipCheck      ttlCache[time.Time]    // tenant \x00 ip -> zero: not throttled; else throttled until then
-	revoked      ttlCache[bool]         // tenant \x00 jti -> revoked
-	grantsRv     ttlCache[bool]         // tenant \x00 grant id -> revoked on this node
-	verified     ttlCache[accessClaims] // tenant \x00 SHA-256(access token) -> its verified claims, until exp
-	clientJWKS   ttlCache[jwksEntry]    // jwks_uri -> fetched key set
-	clientJWKSMu sync.Mutex             // one jwks_uri fetch at a time per node
+	clients    ttlCache[clientEntry]  // tenant \x00 client_id
+	ipCheck    ttlCache[time.Time]    // tenant \x00 ip -> zero: not throttled; else throttled until then
+	revoked    ttlCache[bool]         // tenant \x00 jti -> revoked
+	grantsRv   ttlCache[bool]         // tenant \x00 grant id -> revoked on this node
+	verified   ttlCache[accessClaims] // tenant \x00 SHA-256(access token) -> its verified claims, until exp
+	clientJWKS *jwksFetcher           // clients' jwks_uri documents (client_jwks.go)
 
 	// invalidations counts the invalidation messages handled (invalidate.go): a cache fill that read the
 	// database before one of them drops what it stored, as it may predate the change.
@@ -105,6 +107,9 @@ func New(d Deps) (*Provider, error) {
 	if p.now == nil {
 		p.now = time.Now
 	}
+	// Development is a server whose public URL is http (as for its cookies' Secure flag): there a client on
+	// the same machine may serve its keys from an http loopback URL.
+	p.clientJWKS = newJWKSFetcher(p.now, jwksFetchTimeout, d.JWKSAllowPrivateNetworks, strings.HasPrefix(p.publicURL, "http://"))
 	return p, nil
 }
 
