@@ -42,8 +42,9 @@ var errPrivateTarget = errors.New("jwks_uri resolves to a loopback, private or o
 // (after DNS resolution, so a name that resolves to an internal address is refused even if it resolved to
 // a public one before). Loopback, private (RFC 1918, unique local), link-local, CGNAT and other
 // non-public addresses are refused unless allowPrivate. In development (a server whose public URL is
-// http), http and https to loopback addresses are allowed, so a client running on the same machine can
-// serve its keys; other private addresses still need allowPrivate.
+// http), loopback addresses are allowed, and so is http to a loopback host (localhost or a loopback IP),
+// so a client running on the same machine can serve its keys; other private addresses still need
+// allowPrivate, and other hosts https.
 type jwksFetcher struct {
 	client       *http.Client
 	cache        ttlCache[jwksEntry] // jwks_uri -> fetched key set
@@ -169,10 +170,19 @@ func (f *jwksFetcher) checkURL(uri string) error {
 		return errors.New("jwks_uri is not an absolute URL without credentials")
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && f.development:
-		return nil // checkDial still allows only loopback addresses
+	case u.Scheme == "http" && f.development && loopbackHost(u.Hostname()):
+		return nil // checkDial checks the address it resolves to
 	}
-	return errors.New("jwks_uri must use https")
+	return errors.New("jwks_uri must use https (http only to a loopback host in development)")
+}
+
+// loopbackHost reports whether host is localhost or a loopback IP literal.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // checkDial runs when a connection is made, with the address DNS resolved to: it refuses non-public

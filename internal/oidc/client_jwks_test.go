@@ -83,8 +83,9 @@ func TestJWKSFetchTargets(t *testing.T) {
 		{"development allows http to loopback", httpSrv, httpSrv.URL, false, true, nil, true},
 		{"development allows https to loopback", tlsSrv, tlsSrv.URL, false, true, nil, true},
 		{"development does not open private networks", nil, "https://10.255.255.1/jwks", false, true, errPrivateTarget, false},
-		{"a link-local metadata address is refused", nil, "http://169.254.169.254/latest", false, true, errPrivateTarget, false},
+		{"a link-local metadata address is refused", nil, "https://169.254.169.254/latest", false, true, errPrivateTarget, false},
 		{"an IPv4-mapped loopback address is refused", nil, "https://[::ffff:127.0.0.1]:1/jwks", false, false, errPrivateTarget, false},
+		{"development refuses http to another host", nil, "http://93.184.215.14/jwks", true, true, errAny, false},
 		{"another scheme is refused", nil, "ftp://keys.example.com/jwks", true, true, errAny, false},
 		{"credentials in the URL are refused", nil, "https://user:pw@keys.example.com/jwks", true, true, errAny, false},
 	}
