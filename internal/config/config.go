@@ -80,6 +80,9 @@ type Security struct {
 	IPLimitPerMinute int `yaml:"ip_limit_per_minute"`
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// JWKSURIAllowPrivateNetworks lets clients' jwks_uri reach loopback, private and other non-public
+	// addresses; off, only public addresses are fetched (loopback too when public_url is http).
+	JWKSURIAllowPrivateNetworks bool `yaml:"jwks_uri_allow_private_networks"`
 }
 
 // TenantSeed is one entry of the tenants block, upserted at every start.
@@ -168,6 +171,8 @@ func Default() Config {
 			AccountLockoutThreshold: 10,
 			AccountLockoutDuration:  Duration(15 * time.Minute),
 			IPLimitPerMinute:        120,
+			// Clients' jwks_uri reach only public addresses unless an operator opens private networks.
+			JWKSURIAllowPrivateNetworks: false,
 		},
 	}
 }

@@ -107,7 +107,11 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 	var ar authRequest
 	v, err := requestValues(r)
 	if err != nil {
-		return ar, nil, errPage("The sign-in link is malformed: " + err.Error() + ".")
+		// The parser's message quotes the request, so it is logged, not shown.
+		e := errPage("The sign-in request is malformed: its parameters must be URL-encoded, in the query of a GET " +
+			"or an application/x-www-form-urlencoded POST body.")
+		e.cause = err
+		return ar, nil, e
 	}
 	// RFC 6749 §3.1: parameters sent without a value are treated as omitted; none may appear twice.
 	get := func(name string) (string, bool) {
@@ -175,10 +179,7 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 	for name, vals := range v {
 		if len(vals) > 1 {
 			if _, once := get(name); !once {
-				if len(name) > 40 || strings.ContainsFunc(name, func(r rune) bool { return r <= 0x20 || r >= 0x7f || r == '"' || r == '\\' }) {
-					name = "a parameter" // error_description is ASCII without quotes (RFC 6749 §4.1.2.1)
-				}
-				return ar, target, errInvalidRequest(name + " appears more than once")
+				return ar, target, errRepeated(name)
 			}
 		}
 	}
@@ -218,10 +219,14 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 	case len(scopes) == 0:
 		return ar, target, errInvalidScope("scope is required, for example openid")
 	}
-	if bad := disallowedScopes(client, scopes); bad != nil {
-		return ar, target, errInvalidScope("this client may not request scope " + strings.Join(bad, " "))
+	// OIDC Core §3.1.2.1: scope values the server does not understand are ignored, and so are those this
+	// client may not request (RFC 6749 §3.3 lets the server grant less than asked; the token response's
+	// scope says what was granted). A request left with nothing to grant is refused.
+	ar.Scopes = grantableScopes(client, scopes)
+	if len(ar.Scopes) == 0 {
+		return ar, target, errInvalidScope("none of the requested scopes is available to this client: " +
+			"request openid, or a scope registered for the client")
 	}
-	ar.Scopes = scopes
 
 	if err := ar.parsePKCE(get); err != nil {
 		return ar, target, err
@@ -249,19 +254,13 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 		ar.MaxAge = n
 	}
 
-	for _, f := range []struct {
-		name string
-		max  int
-		dst  *string
-	}{
-		{"login_hint", maxHintLen, &ar.LoginHint},
-		{"ui_locales", maxLocalesLen, &ar.UILocales},
-	} {
-		s, _ := get(f.name)
-		if len(s) > f.max || !validText(s) {
-			return ar, target, errInvalidRequest(fmt.Sprintf("%s is malformed or longer than %d characters", f.name, f.max))
-		}
-		*f.dst = s
+	ar.LoginHint, _ = get("login_hint")
+	if len(ar.LoginHint) > maxHintLen || !validText(ar.LoginHint) {
+		return ar, target, errInvalidRequest(fmt.Sprintf("login_hint is malformed or longer than %d characters", maxHintLen))
+	}
+	ar.UILocales, _ = get("ui_locales")
+	if len(ar.UILocales) > maxLocalesLen || !validText(ar.UILocales) {
+		return ar, target, errInvalidRequest(fmt.Sprintf("ui_locales is malformed or longer than %d characters", maxLocalesLen))
 	}
 	if s, _ := get("acr_values"); s != "" {
 		if len(s) > maxACRValuesLen || !validText(s) {

@@ -43,7 +43,7 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, t stor
 			oe.Description+" Go back to the application you came from and try again; if it keeps happening, tell its developers.")
 		return
 	}
-	p.respond(w, r, target, url.Values{"error": {oe.Code}, "error_description": {oe.Description}})
+	p.respond(w, r, target, url.Values{"error": {oe.Code}, "error_description": {errorDescription(oe.Description)}})
 }
 
 // respond sends an authorization response (code or error) to the client: a 302 to the redirect URI with

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -39,8 +38,6 @@ const (
 	maxAssertionLen    = 16 << 10
 	maxAssertionLife   = 5 * time.Minute // exp may be at most this far ahead (RFC 7523 §3 item 4: short-lived)
 	assertionSkew      = 30 * time.Second
-	maxJWKSBytes       = 256 << 10
-	jwksFetchTimeout   = 5 * time.Second
 )
 
 // assertionAlgs are the JWS algorithms accepted for client assertions: asymmetric only, never none or HMAC.
@@ -64,7 +61,7 @@ func presentedCredentials(r *http.Request, form url.Values) (clientCredentials, 
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, _, _ := strings.Cut(h, " ")
 		if !strings.EqualFold(scheme, "Basic") {
-			return cc, errInvalidClient(nil, "the Authorization header must use the Basic scheme (RFC 6749 §2.3.1)")
+			return cc, errInvalidClient(nil, "the Authorization header must use the Basic scheme (RFC 6749 section 2.3.1)")
 		}
 		id, secret, ok := r.BasicAuth()
 		if !ok {
@@ -363,8 +360,7 @@ func verifyWithKeySet(jws *jose.JSONWebSignature, hdr jose.Header, set *jose.JSO
 	return nil, errors.New("client assertion signature does not verify")
 }
 
-// clientKeys returns client c's JWK Set: the inline jwks, else the document at jwks_uri (cached per node
-// for jwksCacheTTL, refetched early when kid is not in it).
+// clientKeys returns client c's JWK Set: the inline jwks, else the document at jwks_uri (client_jwks.go).
 func (p *Provider) clientKeys(ctx context.Context, c store.Client, kid string) (*jose.JSONWebKeySet, error) {
 	if c.JWKS != "" {
 		var set jose.JSONWebKeySet
@@ -376,60 +372,5 @@ func (p *Provider) clientKeys(ctx context.Context, c store.Client, kid string) (
 	if c.JWKSURI == "" {
 		return nil, errors.New("the client has neither jwks nor jwks_uri")
 	}
-	if e, ok := p.clientJWKS.get(c.JWKSURI); ok && (kid == "" || hasKid(e.set, kid) || time.Since(e.fetched) < jwksRefetchWindow) {
-		return e.set, nil
-	}
-	p.clientJWKSMu.Lock()
-	defer p.clientJWKSMu.Unlock()
-	if e, ok := p.clientJWKS.get(c.JWKSURI); ok && (kid == "" || hasKid(e.set, kid) || time.Since(e.fetched) < jwksRefetchWindow) {
-		return e.set, nil // fetched by another request meanwhile
-	}
-	fctx, cancel := context.WithTimeout(ctx, jwksFetchTimeout)
-	defer cancel()
-	body, err := fetchURL(fctx, c.JWKSURI)
-	if err != nil {
-		return nil, fmt.Errorf("fetch jwks_uri: %w", err)
-	}
-	var set jose.JSONWebKeySet
-	if err := json.Unmarshal(body, &set); err != nil {
-		return nil, fmt.Errorf("jwks_uri document: %w", err)
-	}
-	p.clientJWKS.put(c.JWKSURI, jwksEntry{set: &set, fetched: time.Now()}, jwksCacheTTL)
-	return &set, nil
-}
-
-type jwksEntry struct {
-	set     *jose.JSONWebKeySet
-	fetched time.Time
-}
-
-func hasKid(set *jose.JSONWebKeySet, kid string) bool { return len(set.Key(kid)) > 0 }
-
-// jwksClient fetches clients' jwks_uri documents; it does not follow redirects to other schemes and has
-// a hard timeout.
-var jwksClient = &http.Client{Timeout: jwksFetchTimeout}
-
-// fetchURL GETs uri and returns its body (at most maxJWKSBytes); any status but 200 is an error.
-func fetchURL(ctx context.Context, uri string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json, application/jwk-set+json")
-	resp, err := jwksClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: status %d", uri, resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(body) > maxJWKSBytes {
-		return nil, fmt.Errorf("GET %s: document larger than %d bytes", uri, maxJWKSBytes)
-	}
-	return body, nil
+	return p.clientJWKS.keys(ctx, c.JWKSURI, kid)
 }

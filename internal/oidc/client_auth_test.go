@@ -106,12 +106,15 @@ func TestClientAuthentication(t *testing.T) {
 		strangerKey := newAssertionKey(t, jose.ES256, "ec-1") // same kid, another key
 
 		var fetches atomic.Int32
-		jwksServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		jwksServer := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fetches.Add(1)
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(jwksJSON(t, psKey)))
 		}))
 		defer jwksServer.Close()
+		// The test server is on loopback and has a test certificate.
+		e.p.clientJWKS = newJWKSFetcher(e.p.now, jwksFetchTimeout, true, false)
+		trustTestServer(e.p.clientJWKS, &jwksTestServer{Server: jwksServer})
 		for _, c := range []store.Client{
 			{TenantID: e.tenant.ID, ClientID: "svc", GrantTypes: []string{grantClientCredentials},
 				TokenEndpointAuthMethod: authPrivateKeyJWT, JWKS: jwksJSON(t, rsaKey, ecKey)},

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/umm-project/umm/internal/events"
@@ -54,7 +53,7 @@ func (p *Provider) deviceAuthorization(w http.ResponseWriter, r *http.Request) (
 		return nil, errInvalidScope("scope is malformed")
 	}
 	if bad := disallowedScopes(c, scopes); bad != nil {
-		return nil, errInvalidScope("this client may not request scope " + strings.Join(bad, " "))
+		return nil, errInvalidScope("this client may not request one of these scopes: request only scopes registered for the client")
 	}
 	now := p.now()
 	ttl := t.Settings.DeviceCodeTTLD()

@@ -73,9 +73,10 @@ var assertionSigningAlgs = func() []string {
 // buildMetadata returns the document of tenant t whose clients register scopes.
 func (p *Provider) buildMetadata(t store.Tenant, clients []store.Client) metadata {
 	iss := p.issuer(t.ID)
-	// Introspection and revocation authenticate clients exactly as the token endpoint does. A public
-	// client ("none") may revoke its own tokens (RFC 7009 §5) and introspect them: it sees only its own
-	// tokens as active. RFC 8414 §2: with private_key_jwt listed, the signing algorithms must be listed too.
+	// Revocation authenticates clients exactly as the token endpoint does, and a public client ("none")
+	// may revoke its own tokens (RFC 7009 §5). Introspection needs a confidential client (RFC 7662 §2.1:
+	// the endpoint is protected), and answers active only to the client a token was issued to or one in
+	// its aud (§4). RFC 8414 §2: with private_key_jwt listed, the signing algorithms must be listed too.
 	return metadata{
 		Issuer:                                     iss,
 		AuthorizationEndpoint:                      iss + "/authorize",

@@ -2,6 +2,8 @@ package oidc
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 )
 
 // Error is an OAuth 2.0 error response (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1; OIDC Core §3.1.2.6).
@@ -53,4 +55,34 @@ func errTooMany(retryAfter int, desc string) *Error {
 }
 func errServer(cause error) *Error {
 	return newErr("server_error", http.StatusInternalServerError, cause, "internal error")
+}
+
+// errorDescription makes s fit to send as error_description. RFC 6749 §5.2 (and §4.1.2.1, RFC 6750 §3)
+// allow only %x20-21 / %x23-5B / %x5D-7E there, which also keeps it safe inside a quoted auth-param: any
+// other character becomes '?'. Every OAuth error writer sends descriptions through it, whoever built them;
+// descriptions are written as constant text and never echo request input (errdesc_test.go checks both).
+func errorDescription(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// knownParameters are the request parameters UMM's endpoints read, the only names an error may repeat.
+var knownParameters = []string{
+	"client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce", "code_challenge",
+	"code_challenge_method", "prompt", "max_age", "login_hint", "ui_locales", "acr_values", "id_token_hint",
+	"request", "request_uri", "grant_type", "code", "code_verifier", "refresh_token", "client_secret",
+	"client_assertion", "client_assertion_type", "device_code", "token", "token_type_hint", "access_token",
+}
+
+// errRepeated is invalid_request for a parameter sent more than once (RFC 6749 §3.1, §3.2). It names the
+// parameter only when it is one UMM reads: a name the request made up is never echoed.
+func errRepeated(name string) *Error {
+	if i := slices.Index(knownParameters, name); i >= 0 {
+		return errInvalidRequest(knownParameters[i] + " appears more than once")
+	}
+	return errInvalidRequest("a parameter appears more than once: send each parameter once")
 }

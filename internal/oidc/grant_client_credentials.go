@@ -23,9 +23,11 @@ func (p *Provider) grantClientCredentials(ctx context.Context, tr *tokenRequest)
 		for _, v := range req {
 			switch {
 			case v == scopeOpenID || v == scopeOfflineAccess:
-				return nil, errInvalidScope(v + " needs a user and cannot be granted with client_credentials")
+				return nil, errInvalidScope("openid and offline_access need a user and cannot be granted with client_credentials")
 			case !slices.Contains(allowed, v):
-				return nil, errInvalidScope("this client may not request scope " + v)
+				// Unlike an authorization request, nobody is there to be asked: a scope the client may not
+				// have is refused (RFC 6749 §5.2) rather than silently left out.
+				return nil, errInvalidScope("this client may not request one of these scopes: request only scopes registered for the client")
 			}
 		}
 		scopes = req

@@ -135,8 +135,8 @@ func TestDeviceFlow(t *testing.T) {
 		})
 		t.Run("a scope the client may not request is invalid_scope", func(t *testing.T) {
 			m := wantOAuthError(t, e.call(e.tenant.ID, "device_authorization", tv, url.Values{"scope": {"openid admin"}}), 400, "invalid_scope")
-			if m["error_description"] != "this client may not request scope admin" {
-				t.Errorf("error_description %q: want it to name the scope to drop", m["error_description"])
+			if d, _ := m["error_description"].(string); !strings.Contains(d, "registered for the client") || strings.Contains(d, "admin") {
+				t.Errorf("error_description %q: want it to say what to request, without echoing the request", d)
 			}
 		})
 		t.Run("approval is for pending codes only", func(t *testing.T) {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/store"
@@ -30,10 +30,13 @@ type introspection struct {
 	SessionID string   `json:"sid,omitempty"`
 }
 
-// handleIntrospect is the introspection endpoint (RFC 7662). Any confidential client of the tenant may
+// handleIntrospect is the introspection endpoint (RFC 7662). A confidential client of the tenant may
 // introspect after authenticating; public clients are refused, since they have no credentials and §2.1
-// requires the endpoint to be protected.
-// Access tokens are checked without a database read when the node's revocation cache knows the jti.
+// requires the endpoint to be protected. A token is reported active only to the client it was issued to
+// or, for an access token, to a client named in its aud; every other caller gets {"active":false}, so a
+// client cannot learn about tokens that are none of its business (§4).
+// Access tokens are checked for revocation (their jti and their grant) on every call, with the answer
+// taken from the node's revocation cache when it knows the jti.
 func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	resp, err := p.introspect(w, r)
 	if err != nil {
@@ -68,7 +71,17 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) (introspec
 	if err != nil {
 		return introspection{}, err
 	}
+	if !res.Active || !mayIntrospect(c.ClientID, res) {
+		return introspection{}, nil
+	}
 	return res, nil
+}
+
+// mayIntrospect reports whether the client clientID may learn about the active token res: it is the
+// client the token was issued to, or one the token names as its audience (RFC 7662 §4). UMM's access
+// tokens name their client as aud, and refresh tokens have no audience.
+func mayIntrospect(clientID string, res introspection) bool {
+	return res.ClientID == clientID || slices.Contains(res.Audience, clientID)
 }
 
 // looksLikeJWT reports whether token has the shape of a compact JWS.
@@ -116,37 +129,4 @@ func (p *Provider) introspectRefreshToken(ctx context.Context, t store.Tenant, t
 		res.AuthTime = g.AuthTime.Unix()
 	}
 	return res, nil
-}
-
-// accessTokenRevoked reports whether the access token jti (of grant gid, "" for none) was revoked. The
-// answer comes from this node's cache when it can: revocations made on this node are known at once, those
-// made on another node as soon as their invalidation message arrives, and a "not revoked" answer from the
-// database is believed for revokedCacheTTL at most (should a message be lost).
-func (p *Provider) accessTokenRevoked(ctx context.Context, tenantID, jti, gid string) (bool, error) {
-	if gid != "" {
-		if _, ok := p.grantsRv.get(tenantID + "\x00" + gid); ok {
-			return true, nil
-		}
-	}
-	key := tenantID + "\x00" + jti
-	if revoked, ok := p.revoked.get(key); ok {
-		return revoked, nil
-	}
-	gen := p.invalidations.Load()
-	defer p.dropIfInvalidated(gen, func() { p.revoked.del(key) })
-	revoked, err := p.db.AccessTokenRevoked(ctx, tenantID, jti, gid)
-	if err != nil {
-		return false, err
-	}
-	ttl := revokedCacheTTL
-	if revoked {
-		ttl = revokedGrantCacheTTL // revocation is permanent
-	}
-	p.revoked.put(key, revoked, ttl)
-	return revoked, nil
-}
-
-// noteAccessTokenRevoked records on this node that jti is revoked until exp.
-func (p *Provider) noteAccessTokenRevoked(tenantID, jti string, exp time.Time) {
-	p.revoked.put(tenantID+"\x00"+jti, true, max(time.Until(exp), time.Second))
 }

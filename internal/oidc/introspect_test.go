@@ -41,11 +41,30 @@ func TestIntrospection(t *testing.T) {
 				t.Errorf("aud = %v", m["aud"])
 			}
 		})
-		t.Run("another client of the tenant may introspect", func(t *testing.T) {
-			m := decodeJSON(t, e.call(e.tenant.ID, "introspect", basicAuth("m2m", secretM2M), url.Values{"token": {at}}))
-			if m["active"] != true {
-				t.Fatalf("%v", m)
+		t.Run("another client of the tenant learns nothing about the token (RFC 7662 section 4)", func(t *testing.T) {
+			for _, tok := range []string{at, rt} {
+				w := e.call(e.tenant.ID, "introspect", basicAuth("m2m", secretM2M), url.Values{"token": {tok}})
+				if w.Code != http.StatusOK {
+					t.Fatalf("introspect: %d %s", w.Code, w.Body)
+				}
+				inactive(t, decodeJSON(t, w))
+				inactive(t, decodeJSON(t, e.call(e.tenant.ID, "introspect", postAuth("post", secretPost), url.Values{"token": {tok}})))
 			}
+		})
+		t.Run("a client named in the access token's aud may introspect it", func(t *testing.T) {
+			now := e.now()
+			tok, err := e.keys.Sign(ctx, e.tenant.ID, accessTokenAlg, typAccessToken, &accessClaims{
+				Issuer: iss, Subject: e.user.ID, Audience: audience{"web", "m2m"}, ClientID: "web", Scope: "openid",
+				IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Minute).Unix(), JTI: randomHex(8),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := decodeJSON(t, e.call(e.tenant.ID, "introspect", basicAuth("m2m", secretM2M), url.Values{"token": {tok}}))
+			if m["active"] != true || m["client_id"] != "web" {
+				t.Fatalf("the audience's introspection = %v, want active", m)
+			}
+			inactive(t, decodeJSON(t, e.call(e.tenant.ID, "introspect", postAuth("post", secretPost), url.Values{"token": {tok}})))
 		})
 		t.Run("a public client is refused", func(t *testing.T) {
 			resp := e.call(e.tenant.ID, "introspect", publicAuth("spa"), url.Values{"token": {at}})
@@ -124,6 +143,38 @@ func TestIntrospection(t *testing.T) {
 				t.Fatal(err)
 			}
 			inactive(t, e.introspect(e.tenant.ID, fresh)) // never introspected here before: no cached answer
+		})
+		t.Run("an access token introspected before its revocation is inactive at once after it", func(t *testing.T) {
+			m := e.login()
+			byJTI, rt2 := m["access_token"].(string), m["refresh_token"].(string)
+			byGrant := e.token(webAuth, url.Values{"grant_type": {grantRefreshToken}, "refresh_token": {rt2}})
+			tr := decodeJSON(t, byGrant)
+			byGrantAT, byGrantRT := tr["access_token"].(string), tr["refresh_token"].(string)
+			for _, tok := range []string{byJTI, byGrantAT} { // verified now, and remembered by this node
+				if e.introspect(e.tenant.ID, tok)["active"] != true {
+					t.Fatal("inactive before revocation")
+				}
+			}
+			if w := e.call(e.tenant.ID, "revoke", webAuth, url.Values{"token": {byJTI}}); w.Code != http.StatusOK {
+				t.Fatalf("revoke: %d %s", w.Code, w.Body)
+			}
+			inactive(t, e.introspect(e.tenant.ID, byJTI))
+			if w := e.call(e.tenant.ID, "revoke", webAuth, url.Values{"token": {byGrantRT}}); w.Code != http.StatusOK {
+				t.Fatalf("revoke: %d %s", w.Code, w.Body)
+			}
+			inactive(t, e.introspect(e.tenant.ID, byGrantAT))
+		})
+		t.Run("a grant revoked on another node makes a token this node verified inactive as soon as the message arrives", func(t *testing.T) {
+			fresh := e.login()["access_token"].(string)
+			if e.introspect(e.tenant.ID, fresh)["active"] != true {
+				t.Fatal("inactive before revocation")
+			}
+			gid := jwtClaims(t, fresh)["gid"].(string)
+			if _, err := db.RevokeGrant(ctx, e.tenant.ID, gid, e.now()); err != nil {
+				t.Fatal(err)
+			}
+			e.p.Invalidate(store.TopicRevoke, e.tenant.ID+":"+store.RevokedGrant+":"+gid)
+			inactive(t, e.introspect(e.tenant.ID, fresh))
 		})
 		t.Run("a missing token is invalid_request", func(t *testing.T) {
 			wantOAuthError(t, e.call(e.tenant.ID, "introspect", webAuth, url.Values{}), 400, "invalid_request")

@@ -1,7 +1,6 @@
 package oidc
 
 import (
-	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -31,6 +30,9 @@ type Deps struct {
 	PublicURL string // no trailing slash; the issuer of tenant t is PublicURL + "/t/" + t
 	Log       *slog.Logger
 	Now       func() time.Time // the clock; time.Now when nil
+	// JWKSAllowPrivateNetworks lets clients' jwks_uri reach loopback and private addresses
+	// (security.jwks_uri_allow_private_networks).
+	JWKSAllowPrivateNetworks bool
 }
 
 //go:embed templates/*.html
@@ -50,18 +52,18 @@ type Provider struct {
 	now       func() time.Time
 	pages     *web.Renderer
 
-	tenants      sync.Map // tenant id -> *tenantEntry
+	tenants      sync.Map // tenant id -> *tenantEntry (cache_tenants.go)
 	tenantMisses atomic.Int64
 	discovery    sync.Map // tenant id -> *discoveryEntry (discovery.go)
 
-	// Per-node caches of the back channel (client_cache.go).
-	clients      ttlCache[clientEntry]  // tenant \x00 client_id
-	ipCheck      ttlCache[time.Time]    // tenant \x00 ip -> zero: not throttled; else throttled until then
-	revoked      ttlCache[bool]         // tenant \x00 jti -> revoked
-	grantsRv     ttlCache[bool]         // tenant \x00 grant id -> revoked on this node
-	verified     ttlCache[accessClaims] // tenant \x00 SHA-256(access token) -> its verified claims, until exp
-	clientJWKS   ttlCache[jwksEntry]    // jwks_uri -> fetched key set
-	clientJWKSMu sync.Mutex             // one jwks_uri fetch at a time per node
+	// Per-node caches of the back channel: the generic cache in cache.go, its lifetimes and the client
+	// lookup in client_cache.go, revocations in cache_revocations.go.
+	clients    ttlCache[clientEntry]  // tenant \x00 client_id
+	ipCheck    ttlCache[time.Time]    // tenant \x00 ip -> zero: not throttled; else throttled until then
+	revoked    ttlCache[bool]         // tenant \x00 jti -> revoked
+	grantsRv   ttlCache[bool]         // tenant \x00 grant id -> revoked on this node
+	verified   ttlCache[accessClaims] // tenant \x00 SHA-256(access token) -> its verified claims, until exp
+	clientJWKS *jwksFetcher           // clients' jwks_uri documents (client_jwks.go)
 
 	// invalidations counts the invalidation messages handled (invalidate.go): a cache fill that read the
 	// database before one of them drops what it stored, as it may predate the change.
@@ -69,18 +71,6 @@ type Provider struct {
 
 	corsOrigins ttlCache[corsOrigins] // tenant id -> origins its clients allow (cors.go)
 	logoutHTTP  *http.Client          // delivers back-channel logout tokens (logout_backchannel.go)
-}
-
-// tenantCacheTTL bounds how long a node serves a tenant's cached row (settings, existence).
-const tenantCacheTTL = 30 * time.Second
-
-// maxTenantMisses bounds the unknown tenant ids a node remembers.
-const maxTenantMisses = 4096
-
-type tenantEntry struct {
-	t       store.Tenant
-	found   bool
-	expires time.Time
 }
 
 // New builds the provider.
@@ -107,6 +97,9 @@ func New(d Deps) (*Provider, error) {
 	if p.now == nil {
 		p.now = time.Now
 	}
+	// Development is a server whose public URL is http (as for its cookies' Secure flag): there a client on
+	// the same machine may serve its keys from an http loopback URL.
+	p.clientJWKS = newJWKSFetcher(p.now, jwksFetchTimeout, d.JWKSAllowPrivateNetworks, strings.HasPrefix(p.publicURL, "http://"))
 	return p, nil
 }
 
@@ -127,45 +120,6 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 
 // issuer is the issuer identifier of a tenant (OIDC Discovery §4.3: exactly this string everywhere).
 func (p *Provider) issuer(tenantID string) string { return p.publicURL + "/t/" + tenantID }
-
-// errUnknownTenant is returned by tenant for an id that is malformed or names no tenant.
-var errUnknownTenant = errors.New("unknown tenant")
-
-// tenant loads the tenant named by the {tenant} path value, from a per-node cache of tenantCacheTTL.
-// Unknown or malformed ids return an error wrapping store.ErrNotFound (and errUnknownTenant).
-func (p *Provider) tenant(r *http.Request) (store.Tenant, error) {
-	return p.loadTenant(r.Context(), r.PathValue("tenant"))
-}
-
-func (p *Provider) loadTenant(ctx context.Context, id string) (store.Tenant, error) {
-	now := time.Now()
-	if v, ok := p.tenants.Load(id); ok {
-		if e := v.(*tenantEntry); now.Before(e.expires) {
-			if !e.found {
-				return store.Tenant{}, fmt.Errorf("%w: %w", errUnknownTenant, store.ErrNotFound)
-			}
-			return e.t, nil
-		}
-	}
-	gen := p.invalidations.Load()
-	defer p.dropIfInvalidated(gen, func() { p.tenants.Delete(id) })
-	t, err := p.db.GetTenant(ctx, id)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		// Remember misses briefly too, so a flood of requests for a missing tenant costs few queries; but
-		// only a bounded number of them, so requests for random ids cannot grow the cache without end.
-		if p.tenantMisses.Load() < maxTenantMisses {
-			if _, loaded := p.tenants.Swap(id, &tenantEntry{expires: now.Add(tenantCacheTTL / 6)}); !loaded {
-				p.tenantMisses.Add(1)
-			}
-		}
-		return store.Tenant{}, fmt.Errorf("%w: %w", errUnknownTenant, err)
-	case err != nil:
-		return store.Tenant{}, fmt.Errorf("load tenant: %w", err)
-	}
-	p.tenants.Store(id, &tenantEntry{t: t, found: true, expires: now.Add(tenantCacheTTL)})
-	return t, nil
-}
 
 // tenantOrPage loads the request's tenant; when that fails it writes the answer (a 404 page for an
 // unknown tenant, a 500 page otherwise) and returns false.

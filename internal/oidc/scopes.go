@@ -69,6 +69,19 @@ func disallowedScopes(c store.Client, requested []string) []string {
 	return bad
 }
 
+// grantableScopes returns the requested scopes that client c may request, in the order requested; the
+// others (unknown, or not registered for c) are left out.
+func grantableScopes(c store.Client, requested []string) []string {
+	allowed := allowedScopes(c)
+	var out []string
+	for _, s := range requested {
+		if slices.Contains(allowed, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // tenantScopes lists what discovery advertises: the standard scopes, then every other scope registered by
 // the tenant's clients, sorted.
 func tenantScopes(clients []store.Client) []string {

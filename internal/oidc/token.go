@@ -71,7 +71,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) (*tokenResponse
 			grantDeviceCode)
 	}
 	if !client.HasGrant(gt) {
-		return nil, errUnauthorizedClient("this client is not registered for grant_type " + gt)
+		return nil, errUnauthorizedClient("this client is not registered for the grant_type it sent")
 	}
 	return grant(p, ctx, &tokenRequest{tenant: t, client: client, form: form})
 }
@@ -120,7 +120,7 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	}
 	for name, vals := range form {
 		if len(vals) > 1 {
-			return nil, errInvalidRequest(name + " appears more than once")
+			return nil, errRepeated(name)
 		}
 	}
 	return form, nil

@@ -68,7 +68,7 @@ func (p *Provider) writeTokenError(w http.ResponseWriter, r *http.Request, err e
 	}
 	body := map[string]string{"error": oe.Code}
 	if oe.Description != "" {
-		body["error_description"] = oe.Description
+		body["error_description"] = errorDescription(oe.Description)
 	}
 	web.WriteJSON(w, oe.Status, body)
 }

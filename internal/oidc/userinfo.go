@@ -110,7 +110,7 @@ func (p *Provider) writeBearerError(w http.ResponseWriter, r *http.Request, t st
 	if oe.Code != "" {
 		p.log.InfoContext(r.Context(), "userinfo request rejected", "tenant", t.ID, "code", oe.Code, "err", oe.cause,
 			"request_id", web.RequestIDFrom(r.Context()))
-		challenge += `, error="` + oe.Code + `", error_description="` + quoteSafe(oe.Description) + `"`
+		challenge += `, error="` + oe.Code + `", error_description="` + errorDescription(oe.Description) + `"`
 		if oe.Code == "insufficient_scope" {
 			challenge += `, scope="openid"`
 		}
@@ -120,16 +120,5 @@ func (p *Provider) writeBearerError(w http.ResponseWriter, r *http.Request, t st
 		w.WriteHeader(oe.Status)
 		return
 	}
-	web.WriteJSON(w, oe.Status, map[string]string{"error": oe.Code, "error_description": oe.Description})
-}
-
-// quoteSafe keeps a description inside an auth-param quoted-string: RFC 6750 §3 allows %x20-21 / %x23-5B
-// / %x5D-7E in error_description.
-func quoteSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
-			return ' '
-		}
-		return r
-	}, s)
+	web.WriteJSON(w, oe.Status, map[string]string{"error": oe.Code, "error_description": errorDescription(oe.Description)})
 }

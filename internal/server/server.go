@@ -131,6 +131,7 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 	provider, err := oidc.New(oidc.Deps{
 		DB: s.DB, Keys: s.Keys, Keyring: s.Keyring, Identity: s.Identity, Sessions: sessions, Metrics: metrics,
 		CSRF: csrf, PublicURL: cfg.Server.PublicURL, Log: log, Now: now,
+		JWKSAllowPrivateNetworks: cfg.Security.JWKSURIAllowPrivateNetworks,
 	})
 	if err != nil {
 		return err
