@@ -20,7 +20,7 @@ import (
 func TestMetricsCountRoutesLoginsAndTokens(t *testing.T) {
 	srv := servertest.New(t)
 	fullFlow(t, srv) // one failed and one successful sign-in; one token of each grant
-	_, body := srv.NewBrowser(t).Get(srv.URL + "/metrics")
+	body := srv.Metrics(t)
 	tests := []struct {
 		name, series string
 		want         float64

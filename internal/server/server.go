@@ -55,6 +55,8 @@ type Server struct {
 	mu      sync.Mutex
 	closed  bool
 	serving bool
+
+	metrics metricsListener // server.metrics_addr (metrics.go)
 }
 
 // New builds everything from cfg: it opens and migrates the store, loads (or creates) the master key,
@@ -137,7 +139,9 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
-	mux.Handle("GET /metrics", metricsHandler(s.registry))
+	if tok := cfg.Server.MetricsToken; tok != "" {
+		mux.Handle("GET /metrics", publicMetrics(tok, metricsHandler(s.registry)))
+	}
 	mux.Handle("GET /static/", web.Static())
 	provider.Routes(mux)
 	pages.Routes(mux)
@@ -197,10 +201,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	c := s.cfg.Server
 	hs := s.httpServer()
+	mhs, mln, err := s.listenMetrics()
+	if err != nil {
+		ln.Close()
+		return err
+	}
 
 	workers, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
 	var wg sync.WaitGroup
+	if mhs != nil {
+		wg.Go(func() {
+			if err := serveMetrics(workers, mhs, mln); err != nil {
+				s.log.Error("metrics listener", "err", err)
+			}
+		})
+	}
 	wg.Go(func() { s.Keys.Run(workers) })
 	wg.Go(func() { s.collectGarbage(workers) })
 	wg.Go(func() { s.DB.Listen(workers, s.log, s.invalidate) })
@@ -208,7 +224,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
-	var err error
 	select {
 	case err = <-served: // the listener failed
 		err = fmt.Errorf("serve: %w", err)
