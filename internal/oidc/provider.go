@@ -32,6 +32,8 @@ type Deps struct {
 	PublicURL string // no trailing slash; the issuer of tenant t is PublicURL + "/t/" + t
 	Log       *slog.Logger
 	Now       func() time.Time // the clock; time.Now when nil
+	// Security supplies the caps on rows anonymous requests create (security.pending_*).
+	Security config.Security
 }
 
 //go:embed templates/*.html
@@ -67,6 +69,8 @@ type Provider struct {
 	// invalidations counts the invalidation messages handled (invalidate.go): a cache fill that read the
 	// database before one of them drops what it stored, as it may predate the change.
 	invalidations atomic.Uint64
+
+	caps rowCaps // row_caps.go
 }
 
 // tenantCacheTTL bounds how long a node serves a tenant's cached row (settings, existence).
@@ -92,7 +96,7 @@ func New(d Deps) (*Provider, error) {
 	p := &Provider{
 		db: d.DB, keys: d.Keys, keyring: d.Keyring, identity: d.Identity, sessions: d.Sessions,
 		metrics: d.Metrics, csrf: d.CSRF, publicURL: strings.TrimSuffix(d.PublicURL, "/"),
-		log: d.Log, now: d.Now, pages: pages,
+		log: d.Log, now: d.Now, pages: pages, caps: capsOf(d.Security),
 	}
 	p.verified.limit = maxVerifiedTokens
 	if p.log == nil {

@@ -122,7 +122,7 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 
 	provider, err := oidc.New(oidc.Deps{
 		DB: s.DB, Keys: s.Keys, Keyring: s.Keyring, Identity: s.Identity, Sessions: sessions, Metrics: metrics,
-		CSRF: csrf, PublicURL: cfg.Server.PublicURL, Log: log, Now: now,
+		CSRF: csrf, PublicURL: cfg.Server.PublicURL, Log: log, Now: now, Security: cfg.Security,
 	})
 	if err != nil {
 		return err

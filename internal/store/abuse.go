@@ -157,11 +157,13 @@ func (q *queries) CountPendingLoginRequests(ctx context.Context, tenantID, ipKey
 }
 
 // TrimBrowserLoginRequests deletes the browser's oldest pending login requests so that at most keep
-// remain (a browser that opens a new one beyond its cap loses its oldest, not the new one).
-func (q *queries) TrimBrowserLoginRequests(ctx context.Context, tenantID string, browserHash []byte, keep int) (int64, error) {
+// remain, newID (the one just created) always among them: a browser that opens a new one beyond its cap
+// loses its oldest, not the new one.
+func (q *queries) TrimBrowserLoginRequests(ctx context.Context, tenantID string, browserHash []byte, newID string, keep int) (int64, error) {
 	res, err := q.exec(ctx, `DELETE FROM login_requests WHERE tenant_id = ? AND browser_hash = ? AND status = ? AND id NOT IN (
-		SELECT id FROM login_requests WHERE tenant_id = ? AND browser_hash = ? AND status = ? ORDER BY created_at DESC, id LIMIT ?)`,
-		tenantID, browserHash, LoginPending, tenantID, browserHash, LoginPending, max(keep, 0))
+		SELECT id FROM login_requests WHERE tenant_id = ? AND browser_hash = ? AND status = ?
+		ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END, created_at DESC, id LIMIT ?)`,
+		tenantID, browserHash, LoginPending, tenantID, browserHash, LoginPending, newID, max(keep, 1))
 	if err != nil {
 		return 0, fmt.Errorf("trim login requests: %w", err)
 	}
