@@ -155,7 +155,8 @@ tenants:
 			name: "a bad master key is explained",
 			env:  []string{"UMM_SECRETS_MASTER_KEY=c2hvcnQ="},
 			want: []string{"secrets.master_key", "32"},
-		}, {
+		},
+		{
 			name: "a hard lock at or below the per-IP lockout is refused, as one client could lock everyone out",
 			yaml: "security:\n  account_lockout_threshold: 10\n  account_hard_lock_threshold: 10\n",
 			want: []string{"security.account_hard_lock_threshold", "far above"},
