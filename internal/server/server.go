@@ -32,6 +32,7 @@ type Option func(*options)
 type options struct {
 	now        func() time.Time
 	gcInterval time.Duration
+	eventBatch int // events deleted per statement by the garbage collector (0: eventPruneBatch)
 }
 
 // WithClock makes every component read time from now instead of time.Now.

@@ -194,3 +194,14 @@ func (q *queries) DeleteEventsBefore(ctx context.Context, before time.Time, batc
 	}
 	return res.RowsAffected()
 }
+
+// DeleteOrphanSessionClients forgets the clients recorded for sessions that no longer exist (a session
+// deleted with its user leaves them behind; garbage collection).
+func (q *queries) DeleteOrphanSessionClients(ctx context.Context, _ time.Time) (int64, error) {
+	res, err := q.exec(ctx, `DELETE FROM session_clients WHERE NOT EXISTS (SELECT 1 FROM sessions s
+		WHERE s.tenant_id = session_clients.tenant_id AND s.id = session_clients.session_id)`)
+	if err != nil {
+		return 0, fmt.Errorf("delete orphan session clients: %w", err)
+	}
+	return res.RowsAffected()
+}
