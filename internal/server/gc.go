@@ -35,7 +35,10 @@ func (s *Server) collectOnce(ctx context.Context) {
 		return
 	}
 	now := s.opts.now()
-	throttleCut := now.Add(-max(throttleRetention, 2*s.cfg.Security.AccountLockoutDuration.D()))
+	// A counter is kept while it may still count: past its lockout and past the account-wide window (a hard
+	// lock is never stale; DeleteStaleThrottles keeps it).
+	throttleCut := now.Add(-max(throttleRetention, 2*s.cfg.Security.AccountLockoutDuration.D(),
+		s.cfg.Security.AccountFailureWindow.D()))
 	steps := []struct {
 		what string
 		fn   func(context.Context, time.Time) (int64, error)
