@@ -120,7 +120,7 @@ func (s *Service) setPassword(ctx context.Context, tenantID, userID string, pass
 			return err
 		}
 		// A new password set by an operator ends any attack's hold on the account.
-		if err := identity.UnlockInTx(ctx, tx, tenantID, userID, actor, events.UnlockPasswordReset, now); err != nil {
+		if err := identity.AccountRecovered(ctx, tx, tenantID, userID, actor, now); err != nil {
 			return err
 		}
 		if inTx != nil {

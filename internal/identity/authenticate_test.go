@@ -453,9 +453,13 @@ func TestAccountWideHardLock(t *testing.T) {
 			if ok, _ := s.HardLocked(ctx, tid, u.ID); !ok {
 				t.Fatal("not locked, so the test proves nothing")
 			}
-			err := db.InTx(ctx, func(tx *store.Tx) error { return AccountRecovered(ctx, tx, tid, u.ID, s.now()) })
+			err := db.InTx(ctx, func(tx *store.Tx) error { return AccountRecovered(ctx, tx, tid, u.ID, u.ID, s.now()) })
 			if err != nil {
 				t.Fatal(err)
+			}
+			un := eventsOf(t, db, tid, events.TypeAccountUnlocked)
+			if last := un[len(un)-1]; last.Data["reason"] != events.UnlockPasswordRecovery || last.Actor != u.ID {
+				t.Fatalf("account.unlocked = %+v, want reason password_recovery by the user", last)
 			}
 			if _, err := s.Authenticate(ctx, tid, "hedy@example.com", goodPassword, "203.0.113.201"); err != nil {
 				t.Fatalf("after recovery: %v", err)

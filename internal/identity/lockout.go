@@ -26,10 +26,16 @@ func (s *Service) Unlock(ctx context.Context, tenantID, userID, actor string) er
 	return nil
 }
 
-// AccountRecovered is what a completed password recovery calls, in the transaction that sets the new
-// password: whoever proved control of the account's address is let in again, whatever attack locked it.
-func AccountRecovered(ctx context.Context, tx *store.Tx, tenantID, userID string, now time.Time) error {
-	return UnlockInTx(ctx, tx, tenantID, userID, userID, events.UnlockPasswordRecovery, now)
+// AccountRecovered is what a completed password reset calls, in the transaction that sets the new
+// password: the password recovery flow (actor: the user, who proved control of the account's address) and
+// an operator's password reset (actor: the operator). Whoever set the new password is let in again,
+// whatever attack locked the account.
+func AccountRecovered(ctx context.Context, tx *store.Tx, tenantID, userID, actor string, now time.Time) error {
+	reason := events.UnlockPasswordReset
+	if actor == userID {
+		reason = events.UnlockPasswordRecovery
+	}
+	return UnlockInTx(ctx, tx, tenantID, userID, actor, reason, now)
 }
 
 // UnlockInTx lifts the account's locks and counts in tx, appending account.unlocked (with reason) when
