@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -57,13 +58,8 @@ func TestConcurrentMigrate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(applied) != store.LatestVersion() {
-				t.Fatalf("schema_migrations has %d rows %v, want %d (each migration once)", len(applied), applied, store.LatestVersion())
-			}
-			for i, v := range applied {
-				if v != i+1 {
-					t.Fatalf("applied versions %v, want 1..%d once each", applied, store.LatestVersion())
-				}
+			if want := store.EmbeddedVersions(); !slices.Equal(applied, want) {
+				t.Fatalf("schema_migrations has versions %v, want %v (each migration once)", applied, want)
 			}
 			// The schema works: a write through one node is read by the other.
 			tid := storetest.Tenant(t, dbs[0])
