@@ -22,6 +22,7 @@ func serverWithDefaults(b *testing.B) *servertest.Server {
 		c.Security.Argon2MemoryKiB, c.Security.Argon2Iterations, c.Security.Argon2Parallelism = def.Argon2MemoryKiB, def.Argon2Iterations, def.Argon2Parallelism
 		c.Security.IPLimitPerMinute = 1 << 30
 		c.Security.AccountLockoutThreshold = 1 << 30
+		c.Security.DeviceLockoutThreshold, c.Security.AccountHardLockThreshold = 1<<30, 1<<31
 	}))
 }
 

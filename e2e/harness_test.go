@@ -151,6 +151,11 @@ security:
   argon2_iterations: 1
   ip_limit_per_minute: 100000
   account_lockout_threshold: 1000
+  device_lockout_threshold: 1000
+  account_hard_lock_threshold: 100000
+  pending_login_requests_per_ip: 100000
+  pending_device_codes_per_ip: 100000
+  pending_device_codes_per_client: 100000
 tenants:
   - id: acme
     name: Acme

@@ -42,6 +42,8 @@ log:
 security:
   ip_limit_per_minute: 100000000
   account_lockout_threshold: 1000000
+  device_lockout_threshold: 1000000
+  account_hard_lock_threshold: 100000000
 tenants:
   - id: bench
     name: Bench

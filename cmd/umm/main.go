@@ -96,6 +96,7 @@ func init() {
 	register(usersSetPasswordCommand())
 	register(usersDisableCommand())
 	register(usersEnableCommand())
+	register(usersUnlockCommand())
 	register(usersDeleteCommand())
 	register(keysRotateCommand())
 }

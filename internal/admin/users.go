@@ -119,6 +119,10 @@ func (s *Service) setPassword(ctx context.Context, tenantID, userID string, pass
 		if err != nil {
 			return err
 		}
+		// A new password set by an operator ends any attack's hold on the account.
+		if err := identity.AccountRecovered(ctx, tx, tenantID, userID, actor, now); err != nil {
+			return err
+		}
 		if inTx != nil {
 			return inTx(tx)
 		}
@@ -144,6 +148,11 @@ func (s *Service) SetDisabled(ctx context.Context, tenantID, userID string, disa
 // SetRoles replaces a user's roles.
 func (s *Service) SetRoles(ctx context.Context, tenantID, userID string, roles []string, actor string) error {
 	return invalidUser(s.identity.SetRoles(ctx, tenantID, userID, roles, actor))
+}
+
+// Unlock lifts the account's sign-in locks and counts (the account-wide hard lock included).
+func (s *Service) Unlock(ctx context.Context, tenantID, userID, actor string) error {
+	return s.identity.Unlock(ctx, tenantID, userID, actor)
 }
 
 // DeleteUser removes a user and everything that hangs off it.

@@ -22,6 +22,13 @@ type Config struct {
 	Keys     Keys         `yaml:"keys"`
 	Security Security     `yaml:"security"`
 	Tenants  []TenantSeed `yaml:"tenants"`
+	Events   Events       `yaml:"events"`
+}
+
+// Events configures the event log (audit record and outbox).
+type Events struct {
+	// Retention is how long events are kept; older ones are deleted by the garbage collector.
+	Retention Duration `yaml:"retention"`
 }
 
 // Server configures the HTTP listener.
@@ -35,6 +42,10 @@ type Server struct {
 	ShutdownTimeout   Duration `yaml:"shutdown_timeout"`
 	MaxBodyBytes      int64    `yaml:"max_body_bytes"`
 	MaxHeaderBytes    int      `yaml:"max_header_bytes"`
+	// MetricsAddr is a separate listener for /metrics (for example 127.0.0.1:9090); empty: none.
+	MetricsAddr string `yaml:"metrics_addr"`
+	// MetricsToken, when set, serves /metrics on the public listener to requests bearing it.
+	MetricsToken string `yaml:"metrics_token"`
 }
 
 // Database selects and tunes the store.
@@ -73,7 +84,8 @@ type Security struct {
 	Argon2Iterations    uint32 `yaml:"argon2_iterations"`
 	Argon2Parallelism   uint8  `yaml:"argon2_parallelism"`
 	MaxConcurrentHashes int    `yaml:"max_concurrent_hashes"`
-	// AccountLockoutThreshold failures on one account lock it for AccountLockoutDuration; backoff starts earlier.
+	// AccountLockoutThreshold failures on one account from one client IP (IPv6: its /64) lock that IP out of
+	// that account for AccountLockoutDuration; backoff starts at half of it.
 	AccountLockoutThreshold int      `yaml:"account_lockout_threshold"`
 	AccountLockoutDuration  Duration `yaml:"account_lockout_duration"`
 	// IPLimitPerMinute bounds login, token and device-code attempts per client IP.
@@ -83,6 +95,23 @@ type Security struct {
 	// JWKSURIAllowPrivateNetworks lets clients' jwks_uri reach loopback, private and other non-public
 	// addresses; off, only public addresses are fetched (loopback too when public_url is http).
 	JWKSURIAllowPrivateNetworks bool `yaml:"jwks_uri_allow_private_networks"`
+	// DeviceLockoutThreshold is AccountLockoutThreshold for a browser that signed in to the account before
+	// (the umm_device cookie): its own, much higher budget.
+	DeviceLockoutThreshold int `yaml:"device_lockout_threshold"`
+	// AccountHardLockThreshold failures on one account from unknown browsers, wherever they come from,
+	// lock it for every unknown browser until a password recovery or an operator lifts the lock.
+	AccountHardLockThreshold int `yaml:"account_hard_lock_threshold"`
+	// AccountAttackThreshold such failures start an attack episode (event account.attack_detected, once).
+	AccountAttackThreshold int `yaml:"account_attack_threshold"`
+	// AccountFailureWindow: an account-wide count with no failure for this long starts again (the episode ends).
+	AccountFailureWindow Duration `yaml:"account_failure_window"`
+	// DeviceCookieTTL is the lifetime of the umm_device cookie and of the known device it names.
+	DeviceCookieTTL Duration `yaml:"device_cookie_ttl"`
+	// Caps on rows anonymous requests create (pending, unexpired rows).
+	PendingLoginRequestsPerIP      int `yaml:"pending_login_requests_per_ip"`
+	PendingLoginRequestsPerBrowser int `yaml:"pending_login_requests_per_browser"`
+	PendingDeviceCodesPerIP        int `yaml:"pending_device_codes_per_ip"`
+	PendingDeviceCodesPerClient    int `yaml:"pending_device_codes_per_client"`
 }
 
 // TenantSeed is one entry of the tenants block, upserted at every start.
@@ -173,7 +202,18 @@ func Default() Config {
 			IPLimitPerMinute:        120,
 			// Clients' jwks_uri reach only public addresses unless an operator opens private networks.
 			JWKSURIAllowPrivateNetworks: false,
+
+			DeviceLockoutThreshold:         100,
+			AccountHardLockThreshold:       1000,
+			AccountAttackThreshold:         20,
+			AccountFailureWindow:           Duration(24 * time.Hour),
+			DeviceCookieTTL:                Duration(400 * 24 * time.Hour), // the longest browsers keep a cookie
+			PendingLoginRequestsPerIP:      500,
+			PendingLoginRequestsPerBrowser: 20,
+			PendingDeviceCodesPerIP:        20,
+			PendingDeviceCodesPerClient:    1000,
 		},
+		Events: Events{Retention: Duration(400 * 24 * time.Hour)},
 	}
 }
 
@@ -284,6 +324,7 @@ func (c *Config) Validate() error {
 	if s.IPLimitPerMinute < 1 {
 		add("security.ip_limit_per_minute: must be at least 1")
 	}
+	p = append(p, validateAbuse(c)...)
 	for i, cidr := range s.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {
 			add("security.trusted_proxies[%d]: %q is not a CIDR such as 10.0.0.0/8", i, cidr)

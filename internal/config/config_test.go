@@ -192,6 +192,26 @@ tenants:
 			env:  []string{"UMM_SECRETS_MASTER_KEY=c2hvcnQ="},
 			want: []string{"secrets.master_key", "32"},
 		},
+		{
+			name: "a hard lock at or below the per-IP lockout is refused, as one client could lock everyone out",
+			yaml: "security:\n  account_lockout_threshold: 10\n  account_hard_lock_threshold: 10\n",
+			want: []string{"security.account_hard_lock_threshold", "far above"},
+		},
+		{
+			name: "a known browser's budget below the per-IP one is refused",
+			yaml: "security:\n  device_lockout_threshold: 5\n",
+			want: []string{"security.device_lockout_threshold"},
+		},
+		{
+			name: "metrics on the public address, a short metrics token and a short event retention are refused",
+			yaml: "server:\n  addr: localhost:8080\n  metrics_addr: localhost:8080\n  metrics_token: short\nevents:\n  retention: 1h\n",
+			want: []string{"server.metrics_addr", "server.metrics_token", "events.retention"},
+		},
+		{
+			name: "zero row caps are refused by their keys",
+			yaml: "security:\n  pending_login_requests_per_ip: 0\n  pending_device_codes_per_client: 0\n",
+			want: []string{"security.pending_login_requests_per_ip", "security.pending_device_codes_per_client"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,6 +297,19 @@ func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
 		"UMM_SECURITY_TRUSTED_PROXIES":                 {"10.0.0.0/8, 192.168.0.0/16", "[10.0.0.0/8 192.168.0.0/16]"},
 		"UMM_SECURITY_JWKS_URI_ALLOW_PRIVATE_NETWORKS": {"true", "true"},
 		"UMM_TENANTS":                                  {`[{id: acme, name: Acme}]`, "[{acme Acme <nil> [] []}]"},
+
+		"UMM_SERVER_METRICS_ADDR":                         {"127.0.0.1:9191", "127.0.0.1:9191"},
+		"UMM_SERVER_METRICS_TOKEN":                        {"a-metrics-token-0123", "a-metrics-token-0123"},
+		"UMM_SECURITY_DEVICE_LOCKOUT_THRESHOLD":           {"50", "50"},
+		"UMM_SECURITY_ACCOUNT_HARD_LOCK_THRESHOLD":        {"500", "500"},
+		"UMM_SECURITY_ACCOUNT_ATTACK_THRESHOLD":           {"30", "30"},
+		"UMM_SECURITY_ACCOUNT_FAILURE_WINDOW":             {"12h", "12h0m0s"},
+		"UMM_SECURITY_DEVICE_COOKIE_TTL":                  {"720h", "720h0m0s"},
+		"UMM_SECURITY_PENDING_LOGIN_REQUESTS_PER_IP":      {"100", "100"},
+		"UMM_SECURITY_PENDING_LOGIN_REQUESTS_PER_BROWSER": {"5", "5"},
+		"UMM_SECURITY_PENDING_DEVICE_CODES_PER_IP":        {"7", "7"},
+		"UMM_SECURITY_PENDING_DEVICE_CODES_PER_CLIENT":    {"70", "70"},
+		"UMM_EVENTS_RETENTION":                            {"48h", "48h0m0s"},
 	}
 	names := EnvNames()
 	for env := range names {

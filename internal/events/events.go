@@ -1,8 +1,6 @@
 package events
 
 import (
-	"time"
-
 	"github.com/umm-project/umm/internal/store"
 )
 
@@ -145,13 +143,6 @@ const (
 // not recorded (it may be a password typed into the wrong field).
 func LoginFailed(tenantID, userID, ip, reason string) store.Event {
 	e := withData(ev(TypeLoginFailed, tenantID, "", userID), "reason", reason)
-	e.IP = ip
-	return e
-}
-
-// AccountLocked records the lockout that follows too many failures on one account.
-func AccountLocked(tenantID, userID, ip string, failures int, until time.Time) store.Event {
-	e := withData(ev(TypeAccountLocked, tenantID, ActorSystem, userID), "failures", failures, "until", until.Unix())
 	e.IP = ip
 	return e
 }

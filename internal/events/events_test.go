@@ -32,7 +32,11 @@ func TestCatalogue(t *testing.T) {
 		{"roles changed", RolesChanged(tid, "u1", "admin", nil), TypeRolesChanged, "u1"},
 		{"login succeeded", LoginSucceeded(tid, "u1", "s1", "192.0.2.1", []string{"pwd"}, ""), TypeLoginSucceeded, "u1"},
 		{"login failed for an unknown account has no subject", LoginFailed(tid, "", "192.0.2.1", ReasonUnknownUser), TypeLoginFailed, ""},
-		{"account locked", AccountLocked(tid, "u1", "192.0.2.1", 10, until), TypeAccountLocked, "u1"},
+		{"account hard-locked", AccountHardLocked(tid, "u1", "192.0.2.1", 1000), TypeAccountLocked, "u1"},
+		{"login throttled names the account", LoginThrottled(tid, "u1", "192.0.2.1", BudgetAccountIP, 10, until), TypeLoginThrottled, "u1"},
+		{"attack detected names the account", AccountAttackDetected(tid, "u1", "192.0.2.1", 20), TypeAccountAttackDetected, "u1"},
+		{"account unlocked names the account", AccountUnlocked(tid, "u1", "cli", UnlockOperator), TypeAccountUnlocked, "u1"},
+		{"device remembered names the account", DeviceRemembered(tid, "u1", "192.0.2.1"), TypeDeviceRemembered, "u1"},
 		{"session started names the session", SessionStarted(tid, "u1", "s1", "192.0.2.1"), TypeSessionStarted, "s1"},
 		{"session ended names the session", SessionEnded(tid, "u1", "s1", "u1", ReasonLogout), TypeSessionEnded, "s1"},
 		{"login request completed", LoginRequestCompleted(tid, "lr1", "u1", "web", []string{"openid"}), TypeLoginRequestCompleted, "lr1"},
@@ -82,7 +86,8 @@ func TestCatalogue(t *testing.T) {
 	})
 	t.Run("sign-in events carry the client IP", func(t *testing.T) {
 		for _, e := range []store.Event{LoginSucceeded(tid, "u", "s", "192.0.2.1", nil, ""), LoginFailed(tid, "", "192.0.2.1", ""),
-			AccountLocked(tid, "u", "192.0.2.1", 1, until), SessionStarted(tid, "u", "s", "192.0.2.1")} {
+			AccountHardLocked(tid, "u", "192.0.2.1", 1), LoginThrottled(tid, "u", "192.0.2.1", BudgetIP, 1, until),
+			AccountAttackDetected(tid, "u", "192.0.2.1", 1), SessionStarted(tid, "u", "s", "192.0.2.1")} {
 			if e.IP != "192.0.2.1" {
 				t.Errorf("%s: IP %q", e.Type, e.IP)
 			}

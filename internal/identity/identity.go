@@ -30,6 +30,7 @@ var (
 // Surfaces answer it with HTTP 429 (or a page saying so) and a Retry-After header.
 type ThrottledError struct {
 	RetryAfter time.Duration
+	Budget     string // the budget used up (events.BudgetIP, ...): for logs and metrics, never for the answer
 }
 
 func (e *ThrottledError) Error() string {

@@ -186,8 +186,9 @@ func (s *Service) SetPassword(ctx context.Context, tenantID, userID, password, a
 }
 
 // SetDisabled disables or enables the account. Disabling also ends every session of the user and revokes
-// every grant (so refresh tokens and access tokens stop working); enabling does not bring them back.
-// Setting the state the account already has changes nothing.
+// every grant (so refresh tokens and access tokens stop working); enabling does not bring them back, and
+// lifts the account's sign-in locks (also when it was enabled already). Disabling a disabled account
+// changes nothing.
 func (s *Service) SetDisabled(ctx context.Context, tenantID, userID string, disabled bool, actor string) error {
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		u, err := tx.GetUser(ctx, tenantID, userID)
@@ -195,6 +196,9 @@ func (s *Service) SetDisabled(ctx context.Context, tenantID, userID string, disa
 			return err
 		}
 		if u.Disabled == disabled {
+			if !disabled { // enabling an enabled account still lifts its locks
+				return UnlockInTx(ctx, tx, tenantID, userID, actor, events.UnlockEnabled, s.now())
+			}
 			return nil
 		}
 		now := s.now()
@@ -202,7 +206,11 @@ func (s *Service) SetDisabled(ctx context.Context, tenantID, userID string, disa
 			return err
 		}
 		if !disabled {
-			return tx.AppendEvent(ctx, at(events.UserEnabled(tenantID, userID, actor), now))
+			if err := tx.AppendEvent(ctx, at(events.UserEnabled(tenantID, userID, actor), now)); err != nil {
+				return err
+			}
+			// An operator who enables the account means to let its owner in: lift the locks too.
+			return UnlockInTx(ctx, tx, tenantID, userID, actor, events.UnlockEnabled, now)
 		}
 		if err := tx.AppendEvent(ctx, at(events.UserDisabled(tenantID, userID, actor), now)); err != nil {
 			return err
@@ -225,7 +233,7 @@ func (s *Service) DeleteUser(ctx context.Context, tenantID, userID, actor string
 		if err := tx.DeleteUser(ctx, tenantID, userID); err != nil {
 			return err
 		}
-		if err := tx.DeleteThrottle(ctx, tenantID, accountKey(userID)); err != nil {
+		if err := tx.DeleteThrottlesOf(ctx, tenantID, accountKey(userID), "aip:"+userID+":", "dev:"+userID+":"); err != nil {
 			return err
 		}
 		return tx.AppendEvent(ctx, at(events.UserDeleted(tenantID, userID, actor), now))

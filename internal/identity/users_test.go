@@ -132,7 +132,8 @@ func TestUserLifecycleLeavesAnEventPerChange(t *testing.T) {
 				events.TypeUserCreated, events.TypeUserUpdated, events.TypeRolesChanged, events.TypePasswordChanged,
 				events.TypeLoginFailed, // the old password, tried once
 				events.TypeUserDisabled, events.TypeSessionEnded, events.TypeGrantRevoked,
-				events.TypeUserEnabled, events.TypeUserDeleted)
+				events.TypeUserEnabled, events.TypeAccountUnlocked, // enabling lifts the failed sign-in's count
+				events.TypeUserDeleted)
 			for _, e := range eventsOf(t, db, tid, "") {
 				if e.Type != events.TypeLoginFailed && e.Actor != "admin:root" {
 					t.Errorf("%s has actor %q, want admin:root", e.Type, e.Actor)

@@ -71,6 +71,8 @@ type envOption func(*config.Security)
 
 func withIPLimit(n int) envOption { return func(s *config.Security) { s.IPLimitPerMinute = n } }
 
+func withLockout(n int) envOption { return func(s *config.Security) { s.AccountLockoutThreshold = n } }
+
 func newEnv(t *testing.T, db *store.DB, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -246,21 +245,74 @@ func TestLogin(t *testing.T) {
 			b.signInDirect()
 			wantStatus(t, b.get(e.path("/login")), http.StatusSeeOther, e.path("/account"))
 		}},
-		{"too many failures answer 429 with Retry-After", []envOption{withIPLimit(2)}, func(t *testing.T, e *env) {
+		{"every failed sign-in reads the same, locked out, unknown or wrong", []envOption{withLockout(2)}, func(t *testing.T, e *env) {
 			b := e.browser()
 			form := b.get(e.path("/login"))
-			for range 2 {
-				wantStatus(t, b.signIn(form, testEmail, "wrong password"), http.StatusUnprocessableEntity, "")
+			// What differs legitimately: the address typed is echoed, and every form has a new CSRF token.
+			normal := func(pg *page, email string) string {
+				body := strings.ReplaceAll(pg.Body, email, "EMAIL")
+				return regexp.MustCompile(`name="csrf_token" value="[^"]*"`).ReplaceAllString(body, "CSRF")
 			}
-			pg := b.signIn(form, testEmail, testPassword)
-			wantStatus(t, pg, http.StatusTooManyRequests, "")
-			if s, err := strconv.Atoi(pg.Header.Get("Retry-After")); err != nil || s < 1 {
-				t.Errorf("Retry-After %q, want seconds", pg.Header.Get("Retry-After"))
+			wrong := b.signIn(form, testEmail, "wrong password")
+			answers := map[string]*page{"an unknown address": b.signIn(form, "nobody@example.com", "wrong password")}
+			_ = b.signIn(form, testEmail, "wrong password") // the second failure locks this IP out of the account
+			_ = b.signIn(form, "nobody@example.com", "wrong password")
+			answers["the right password while locked out"] = b.signIn(form, testEmail, testPassword)
+			answers["an unknown address while locked out"] = b.signIn(form, "nobody@example.com", testPassword)
+			for what, pg := range answers {
+				email := testEmail
+				if strings.Contains(what, "unknown") {
+					email = "nobody@example.com"
+				}
+				if pg.Status != wrong.Status || pg.Header.Get("Retry-After") != "" {
+					t.Errorf("%s: status %d Retry-After %q; a wrong password answers %d without Retry-After",
+						what, pg.Status, pg.Header.Get("Retry-After"), wrong.Status)
+				}
+				if normal(pg, email) != normal(wrong, testEmail) {
+					t.Errorf("%s reads differently from a wrong password:\n%s", what, pg.Body)
+				}
 			}
-			wantBody(t, pg, "Too many failed attempts. Wait")
+			wantStatus(t, wrong, http.StatusUnprocessableEntity, "")
+			wantBody(t, wrong, msgBadCredentials)
 			if len(e.liveSessions()) != 0 {
-				t.Error("signed in while throttled")
+				t.Error("signed in while locked out")
 			}
+			if got := testutil.ToFloat64(e.metrics.Logins.WithLabelValues("throttled")); got < 2 {
+				t.Errorf("throttled sign-ins counted %v, want the two locked-out ones at least", got)
+			}
+		}},
+		{"a browser that signed in before keeps its own budget while its IP is locked out", []envOption{withLockout(2)}, func(t *testing.T, e *env) {
+			owner := e.browser()
+			owner.signInDirect()
+			if owner.cookie(DeviceCookieName) == "" {
+				t.Fatal("no umm_device cookie after a sign-in")
+			}
+			attacker := e.browser()
+			form := attacker.get(e.path("/login"))
+			for range 2 {
+				attacker.signIn(form, testEmail, "guess")
+			}
+			wantStatus(t, attacker.signIn(form, testEmail, testPassword), http.StatusUnprocessableEntity, "")
+			owner.setCookie("umm_session", "signed-out") // the session is gone; the device cookie stays
+			wantStatus(t, owner.signIn(owner.get(e.path("/login")), testEmail, testPassword),
+				http.StatusSeeOther, e.path("/account"))
+			t.Run("a forged device cookie is no device", func(t *testing.T) {
+				forger := e.browser()
+				id, _, _ := strings.Cut(owner.cookie(DeviceCookieName), ".")
+				forger.setCookie(DeviceCookieName, id+".forged")
+				wantStatus(t, forger.signIn(forger.get(e.path("/login")), testEmail, testPassword), http.StatusUnprocessableEntity, "")
+			})
+			t.Run("the device is remembered once, with device.remembered", func(t *testing.T) {
+				n := 0
+				for _, typ := range e.eventTypes() {
+					if typ == events.TypeDeviceRemembered {
+						n++
+					}
+				}
+				if n != 1 {
+					t.Errorf("%d device.remembered events, want 1: %v", n, e.eventTypes())
+				}
+			})
 		}},
 		{"the sign-in page allows the form to end at the client", nil, func(t *testing.T, e *env) {
 			b := e.browser()

@@ -14,8 +14,9 @@ import (
 	"github.com/umm-project/umm/internal/web"
 )
 
-// msgBadCredentials is the one answer to a failed sign-in, whether or not the account exists.
-const msgBadCredentials = "Email or password is incorrect."
+// msgBadCredentials is the one answer to a failed sign-in, whether or not the account exists and whether
+// or not too many attempts paused it.
+const msgBadCredentials = "Email or password is incorrect, or too many attempts were made. Check them and try again in a few minutes."
 
 // loginData is the Data of login.html.
 type loginData struct {
@@ -91,24 +92,26 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 
 	ip := web.ClientIP(r)
+	device := p.deviceID(r, t.ID)
 	var u store.User
 	err := identity.ErrInvalidCredentials
 	if len(password) <= maxPasswordLen { // longer is no password of ours: not worth hashing
-		u, err = p.identity.Authenticate(ctx, t.ID, email, password, ip)
+		u, err = p.identity.Login(ctx, identity.LoginAttempt{TenantID: t.ID, Email: email, Password: password, IP: ip,
+			DeviceID: device})
 	}
 	var te *identity.ThrottledError
 	switch {
-	case errors.As(err, &te):
-		p.metrics.Login("throttled")
-		p.log.InfoContext(ctx, "sign-in throttled", "tenant", t.ID, "client_ip", ip,
+	case errors.As(err, &te), errors.Is(err, identity.ErrInvalidCredentials):
+		// One answer for every failure: a wrong password, an unknown address, a disabled account and any
+		// used-up budget read the same, with the same status and no Retry-After, so the answer never tells
+		// whether the account exists or is under attack (identity makes them cost the same, too).
+		result, budget := "failure", ""
+		if te != nil {
+			result, budget = "throttled", te.Budget
+		}
+		p.metrics.Login(result)
+		p.log.InfoContext(ctx, "sign-in failed", "tenant", t.ID, "client_ip", ip, "budget", budget,
 			"request_id", web.RequestIDFrom(ctx))
-		w.Header().Set("Retry-After", strconv.Itoa(te.RetryAfterSeconds()))
-		p.renderLogin(w, r, t, lr, http.StatusTooManyRequests, email, web.PageData{
-			Error: "Too many failed attempts. Wait " + waitText(te.RetryAfter) + " and try again."})
-		return
-	case errors.Is(err, identity.ErrInvalidCredentials):
-		p.metrics.Login("failure")
-		p.log.InfoContext(ctx, "sign-in failed", "tenant", t.ID, "client_ip", ip, "request_id", web.RequestIDFrom(ctx))
 		p.renderLogin(w, r, t, lr, http.StatusUnprocessableEntity, email,
 			web.PageData{Error: msgBadCredentials, Data: loginData{CredentialsError: true}})
 		return
@@ -126,12 +129,18 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var inTx func(tx *store.Tx, s store.Session) error
-	if lr != nil && !needConsent {
-		// The request completes in the session's own transaction: both happen, or neither.
-		inTx = func(tx *store.Tx, s store.Session) error {
+	// This browser completed a sign-in for u: it becomes (or stays) a known device of the account, in the
+	// session's own transaction, and the request completes there too: all of it happens, or none.
+	device = p.setDeviceCookie(w, r, t.ID)
+	now := p.now()
+	inTx := func(tx *store.Tx, s store.Session) error {
+		if err := identity.RememberDevice(ctx, tx, t.ID, u.ID, device, r.UserAgent(), ip, now, now.Add(p.deviceTTL)); err != nil {
+			return err
+		}
+		if lr != nil && !needConsent {
 			return completeRequest(ctx, tx, *lr, s, grantedScopes(*lr), ip)
 		}
+		return nil
 	}
 	if _, err := p.sessions.Start(ctx, w, r, t, u.ID, passwordAMR, passwordACR, inTx); err != nil {
 		if lr != nil && errors.Is(err, store.ErrConflict) {

@@ -49,6 +49,8 @@ type Deps struct {
 	PublicURL string
 	Log       *slog.Logger     // nil discards
 	Now       func() time.Time // nil is time.Now
+	// DeviceCookieTTL is the lifetime of the umm_device cookie and its known device (security.device_cookie_ttl).
+	DeviceCookieTTL time.Duration
 }
 
 // Pages serves the hosted pages of every tenant.
@@ -63,7 +65,9 @@ type Pages struct {
 	now      func() time.Time
 	rd       *web.Renderer
 
-	publicURL string // without a trailing slash
+	publicURL string        // without a trailing slash
+	secure    bool          // cookies are Secure (the public URL is https)
+	deviceTTL time.Duration // umm_device lifetime
 }
 
 // New checks d and parses the page templates.
@@ -92,7 +96,11 @@ func New(d Deps) (*Pages, error) {
 		return nil, fmt.Errorf("login: %w", err)
 	}
 	p := &Pages{db: d.DB, identity: d.Identity, sessions: d.Sessions, csrf: d.CSRF, keyring: d.Keyring, metrics: d.Metrics,
-		log: d.Log, now: d.Now, rd: rd, publicURL: strings.TrimSuffix(d.PublicURL, "/")}
+		log: d.Log, now: d.Now, rd: rd, publicURL: strings.TrimSuffix(d.PublicURL, "/"),
+		secure: strings.HasPrefix(d.PublicURL, "https://"), deviceTTL: d.DeviceCookieTTL}
+	if p.deviceTTL <= 0 {
+		p.deviceTTL = defaultDeviceCookieTTL
+	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}

@@ -489,9 +489,16 @@ func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Te
 		return p.issueCode(w, r, t, lr, target, true)
 	}
 
+	lr.IPKey = clientIPKey(r)
+	if full, err := p.loginRequestsFull(w, r, t, lr.IPKey); full || err != nil {
+		return err
+	}
 	lr.BrowserHash = p.sessions.BrowserHash(w, r, t.ID)
 	if err := p.db.CreateLoginRequest(ctx, lr); err != nil {
 		return fmt.Errorf("store login request: %w", err)
+	}
+	if err := p.trimBrowserRequests(ctx, t.ID, lr.BrowserHash, lr.ID); err != nil {
+		return err
 	}
 	web.NoStore(w)
 	w.Header().Set("Location", p.issuer(t.ID)+"/login?lr="+url.QueryEscape(lr.ID))

@@ -13,12 +13,8 @@ import (
 // tenantCacheTTL bounds how long a node serves a tenant's cached row (settings, existence).
 const tenantCacheTTL = 30 * time.Second
 
-// maxTenantMisses bounds the unknown tenant ids a node remembers.
-const maxTenantMisses = 4096
-
 type tenantEntry struct {
 	t       store.Tenant
-	found   bool
 	expires time.Time
 }
 
@@ -35,28 +31,23 @@ func (p *Provider) loadTenant(ctx context.Context, id string) (store.Tenant, err
 	now := time.Now()
 	if v, ok := p.tenants.Load(id); ok {
 		if e := v.(*tenantEntry); now.Before(e.expires) {
-			if !e.found {
-				return store.Tenant{}, fmt.Errorf("%w: %w", errUnknownTenant, store.ErrNotFound)
-			}
 			return e.t, nil
 		}
 	}
+	if p.tenantMisses.has(id, now) {
+		return store.Tenant{}, fmt.Errorf("%w: %w", errUnknownTenant, store.ErrNotFound)
+	}
 	gen := p.invalidations.Load()
-	defer p.dropIfInvalidated(gen, func() { p.tenants.Delete(id) })
+	defer p.dropIfInvalidated(gen, func() { p.tenants.Delete(id); p.tenantMisses.del(id) })
 	t, err := p.db.GetTenant(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		// Remember misses briefly too, so a flood of requests for a missing tenant costs few queries; but
-		// only a bounded number of them, so requests for random ids cannot grow the cache without end.
-		if p.tenantMisses.Load() < maxTenantMisses {
-			if _, loaded := p.tenants.Swap(id, &tenantEntry{expires: now.Add(tenantCacheTTL / 6)}); !loaded {
-				p.tenantMisses.Add(1)
-			}
-		}
+		// Remember misses briefly too, so a flood of requests for a missing tenant costs few queries.
+		p.tenantMisses.add(id, now)
 		return store.Tenant{}, fmt.Errorf("%w: %w", errUnknownTenant, err)
 	case err != nil:
 		return store.Tenant{}, fmt.Errorf("load tenant: %w", err)
 	}
-	p.tenants.Store(id, &tenantEntry{t: t, found: true, expires: now.Add(tenantCacheTTL)})
+	p.tenants.Store(id, &tenantEntry{t: t, expires: now.Add(tenantCacheTTL)})
 	return t, nil
 }

@@ -55,6 +55,10 @@ func (p *Provider) deviceAuthorization(w http.ResponseWriter, r *http.Request) (
 	if bad := disallowedScopes(c, scopes); bad != nil {
 		return nil, errInvalidScope("this client may not request one of these scopes: request only scopes registered for the client")
 	}
+	ipKey := clientIPKey(r)
+	if err := p.deviceCodesFull(ctx, t.ID, c.ClientID, ipKey); err != nil {
+		return nil, err
+	}
 	now := p.now()
 	ttl := t.Settings.DeviceCodeTTLD()
 	deviceCode := keys.NewToken()
@@ -64,7 +68,7 @@ func (p *Provider) deviceAuthorization(w http.ResponseWriter, r *http.Request) (
 		userCode = keys.NewUserCode()
 		d := store.DeviceCode{TenantID: t.ID, DeviceCodeHash: keys.HashToken(deviceCode),
 			UserCodeHash: keys.HashToken(keys.NormalizeUserCode(userCode)), ClientID: c.ClientID, Scopes: scopes,
-			Status: store.DevicePending, Interval: deviceInterval, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+			Status: store.DevicePending, Interval: deviceInterval, CreatedAt: now, ExpiresAt: now.Add(ttl), IPKey: ipKey}
 		err = p.db.InTx(ctx, func(tx *store.Tx) error {
 			if err := tx.CreateDeviceCode(ctx, d); err != nil {
 				return err

@@ -16,12 +16,13 @@ func (p *Provider) Invalidate(topic, payload string) {
 	switch topic {
 	case store.TopicAll:
 		p.tenants.Clear()
-		p.tenantMisses.Store(0)
+		p.tenantMisses.clear()
 		p.discovery.Clear()
 		p.clients.clear()
 		p.revoked.clear() // grantsRv stays: a revoked grant never comes back
 	case store.TopicTenant:
 		p.tenants.Delete(tenantID)
+		p.tenantMisses.del(tenantID) // created: no longer unknown
 		p.discovery.Delete(tenantID)
 	case store.TopicClient:
 		p.clients.del(tenantID + "\x00" + rest)

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/session"
@@ -33,6 +34,8 @@ type Deps struct {
 	// JWKSAllowPrivateNetworks lets clients' jwks_uri reach loopback and private addresses
 	// (security.jwks_uri_allow_private_networks).
 	JWKSAllowPrivateNetworks bool
+	// Security supplies the caps on rows anonymous requests create (security.pending_*).
+	Security config.Security
 }
 
 //go:embed templates/*.html
@@ -52,8 +55,8 @@ type Provider struct {
 	now       func() time.Time
 	pages     *web.Renderer
 
-	tenants      sync.Map // tenant id -> *tenantEntry (cache_tenants.go)
-	tenantMisses atomic.Int64
+	tenants      sync.Map // tenant id -> *tenantEntry (tenants that exist)
+	tenantMisses missLRU  // unknown tenant ids (tenant_misses.go)
 	discovery    sync.Map // tenant id -> *discoveryEntry (discovery.go)
 
 	// Per-node caches of the back channel: the generic cache in cache.go, its lifetimes and the client
@@ -71,6 +74,8 @@ type Provider struct {
 
 	corsOrigins ttlCache[corsOrigins] // tenant id -> origins its clients allow (cors.go)
 	logoutHTTP  *http.Client          // delivers back-channel logout tokens (logout_backchannel.go)
+
+	caps rowCaps // row_caps.go
 }
 
 // New builds the provider.
@@ -88,7 +93,7 @@ func New(d Deps) (*Provider, error) {
 	p := &Provider{
 		db: d.DB, keys: d.Keys, keyring: d.Keyring, identity: d.Identity, sessions: d.Sessions,
 		metrics: d.Metrics, csrf: d.CSRF, publicURL: strings.TrimSuffix(d.PublicURL, "/"),
-		log: d.Log, now: d.Now, pages: pages, logoutHTTP: newLogoutHTTPClient(),
+		log: d.Log, now: d.Now, pages: pages, logoutHTTP: newLogoutHTTPClient(), caps: capsOf(d.Security),
 	}
 	p.verified.limit = maxVerifiedTokens
 	if p.log == nil {

@@ -60,6 +60,7 @@ func newStack(t testing.TB, db *store.DB, master []byte, opts ...envOption) *sta
 		DB: db, Keys: s.keys, Keyring: s.kr, Identity: s.identity, Sessions: s.sessions,
 		CSRF:      web.NewCSRF(s.kr.MAC("umm csrf", nil), true, testPublicURL),
 		PublicURL: testPublicURL, Now: s.now, JWKSAllowPrivateNetworks: sec.JWKSURIAllowPrivateNetworks,
+		Security: sec,
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)

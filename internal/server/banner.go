@@ -52,7 +52,15 @@ func (s *Server) Banner(self, configPath string) string {
 	default:
 		fmt.Fprintf(&b, "  master key file: %s\n", absPath(cfg.Secrets.MasterKeyFile))
 	}
-	fmt.Fprintf(&b, "  health:          %s/healthz, %s/readyz, metrics at %s/metrics\n", cfg.Server.PublicURL, cfg.Server.PublicURL, cfg.Server.PublicURL)
+	fmt.Fprintf(&b, "  health:          %s/healthz, %s/readyz\n", cfg.Server.PublicURL, cfg.Server.PublicURL)
+	switch {
+	case cfg.Server.MetricsAddr != "":
+		fmt.Fprintf(&b, "  metrics:         http://%s/metrics\n", cfg.Server.MetricsAddr)
+	case cfg.Server.MetricsToken != "":
+		fmt.Fprintf(&b, "  metrics:         %s/metrics (with the bearer token of server.metrics_token)\n", cfg.Server.PublicURL)
+	default:
+		fmt.Fprintf(&b, "  metrics:         off (set server.metrics_addr, e.g. 127.0.0.1:9090)\n")
+	}
 
 	if len(tenants) > 0 && !s.anyUser(ctx, tenants[0].ID) {
 		flag := ""

@@ -13,8 +13,9 @@ const (
 )
 
 // collectGarbage deletes expired flow state every gcInterval until ctx ends: login requests, codes,
-// device codes, sessions, grants with their refresh tokens, revoked-token records, client assertion ids
-// and stale throttles. Every node may run it: the deletes are idempotent.
+// device codes, sessions (and the clients recorded for them), grants with their refresh tokens,
+// revoked-token records, client assertion ids, stale throttles, expired known devices, and events older
+// than events.retention (in batches). Every node may run it: the deletes are idempotent.
 func (s *Server) collectGarbage(ctx context.Context) {
 	t := time.NewTicker(s.opts.gcInterval)
 	defer t.Stop()
@@ -34,7 +35,10 @@ func (s *Server) collectOnce(ctx context.Context) {
 		return
 	}
 	now := s.opts.now()
-	throttleCut := now.Add(-max(throttleRetention, 2*s.cfg.Security.AccountLockoutDuration.D()))
+	// A counter is kept while it may still count: past its lockout and past the account-wide window (a hard
+	// lock is never stale; DeleteStaleThrottles keeps it).
+	throttleCut := now.Add(-max(throttleRetention, 2*s.cfg.Security.AccountLockoutDuration.D(),
+		s.cfg.Security.AccountFailureWindow.D()))
 	steps := []struct {
 		what string
 		fn   func(context.Context, time.Time) (int64, error)
@@ -48,6 +52,9 @@ func (s *Server) collectOnce(ctx context.Context) {
 		{"revoked_tokens", s.DB.DeleteExpiredRevokedTokens, now},
 		{"client_assertion_jtis", s.DB.DeleteExpiredClientAssertionJTIs, now},
 		{"throttles", s.DB.DeleteStaleThrottles, throttleCut},
+		{"known_devices", s.DB.DeleteExpiredKnownDevices, now},
+		{"session_clients", s.DB.DeleteOrphanSessionClients, now},
+		{"events", s.pruneEvents, now.Add(-s.cfg.Events.Retention.D())},
 	}
 	for _, st := range steps {
 		n, err := st.fn(ctx, st.at)
@@ -60,4 +67,25 @@ func (s *Server) collectOnce(ctx context.Context) {
 			s.log.DebugContext(ctx, "garbage collected", "table", st.what, "rows", n)
 		}
 	}
+}
+
+// eventPruneBatch is how many events one statement deletes: small enough that no statement holds the
+// table for long, so a backlog of millions is worked off without stalling the writers.
+const eventPruneBatch = 5000
+
+// pruneEvents deletes the events created before before, a batch at a time, until a batch comes back short.
+func (s *Server) pruneEvents(ctx context.Context, before time.Time) (int64, error) {
+	batch := s.opts.eventBatch
+	if batch <= 0 {
+		batch = eventPruneBatch
+	}
+	var total int64
+	for ctx.Err() == nil {
+		n, err := s.DB.DeleteEventsBefore(ctx, before, batch)
+		total += n
+		if err != nil || n < int64(batch) {
+			return total, err
+		}
+	}
+	return total, ctx.Err()
 }

@@ -20,7 +20,7 @@ import (
 func TestMetricsCountRoutesLoginsAndTokens(t *testing.T) {
 	srv := servertest.New(t)
 	fullFlow(t, srv) // one failed and one successful sign-in; one token of each grant
-	_, body := srv.NewBrowser(t).Get(srv.URL + "/metrics")
+	body := srv.Metrics(t)
 	tests := []struct {
 		name, series string
 		want         float64
@@ -72,7 +72,8 @@ func ummLines(body string) string {
 
 // TestThrottlingAnswers429WithRetryAfter: each entry point that takes a guessable secret (sign-in, the
 // token endpoint's client authentication, device user codes) counts failures per client IP in the
-// database and, past security.ip_limit_per_minute, answers 429 with Retry-After, even to a right answer.
+// database and, past security.ip_limit_per_minute, refuses even a right answer: the token endpoint and
+// device code entry with 429 and Retry-After, sign-in with the very answer a wrong password gets.
 func TestThrottlingAnswers429WithRetryAfter(t *testing.T) {
 	const limit = 3
 	srv := servertest.New(t, servertest.WithConfig(func(c *config.Config) { c.Security.IPLimitPerMinute = limit }))
@@ -85,17 +86,25 @@ func TestThrottlingAnswers429WithRetryAfter(t *testing.T) {
 			t.Fatalf("Retry-After = %q, want whole seconds within the one-minute window", resp.Header.Get("Retry-After"))
 		}
 	}
-	t.Run("sign-in", func(t *testing.T) {
+	t.Run("sign-in is refused like a wrong password, so the answer tells nothing of the limit", func(t *testing.T) {
 		b := srv.NewBrowser(t)
 		form, _, _ := b.GetForm(srv.TenantURL("/login"))
+		var wrong string
 		for i := range limit {
 			resp, body := b.Submit(form, url.Values{"email": {"nobody-" + strconv.Itoa(i) + "@example.com"}, "password": {"wrong-password-1"}})
 			if resp.StatusCode != http.StatusUnprocessableEntity {
 				t.Fatalf("failure %d answered %d:\n%s", i+1, resp.StatusCode, body)
 			}
+			wrong = body
 		}
 		resp, body := b.Submit(form, url.Values{"email": {srv.User.Email}, "password": {srv.User.Password}})
-		wantThrottled(t, resp, body)
+		if resp.StatusCode != http.StatusUnprocessableEntity || resp.Header.Get("Retry-After") != "" {
+			t.Fatalf("the right password over the limit answered %d (Retry-After %q), want 422 without Retry-After",
+				resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		if alert(body) != alert(wrong) || alert(body) == "" {
+			t.Fatalf("the refusal reads %q, a wrong password %q", alert(body), alert(wrong))
+		}
 	})
 	t.Run("token endpoint", func(t *testing.T) {
 		wrong := srv.Confidential
@@ -129,12 +138,18 @@ func TestThrottlingAnswers429WithRetryAfter(t *testing.T) {
 	})
 }
 
-// TestAccountBackoffThroughTheServer: failures on one account, from any address, make the next sign-in
-// wait (429 with Retry-After) even with the right password.
+// TestAccountBackoffThroughTheServer: failures on one account from one address make that address wait
+// (refused like a wrong password, even with the right one), while a browser that signed in to the
+// account before keeps signing in.
 func TestAccountBackoffThroughTheServer(t *testing.T) {
 	srv := servertest.New(t)
+	owner := srv.NewBrowser(t)
+	form, _, _ := owner.GetForm(srv.TenantURL("/login"))
+	if resp, _ := owner.Submit(form, url.Values{"email": {srv.User.Email}, "password": {srv.User.Password}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the owner's first sign-in answered %d", resp.StatusCode)
+	}
 	b := srv.NewBrowser(t)
-	form, _, _ := b.GetForm(srv.TenantURL("/login"))
+	form, _, _ = b.GetForm(srv.TenantURL("/login"))
 	for i := range 5 {
 		// The address in another case is the same account: the count is kept on the user, not the string.
 		email := srv.User.Email
@@ -147,10 +162,32 @@ func TestAccountBackoffThroughTheServer(t *testing.T) {
 		}
 	}
 	resp, body := b.Submit(form, url.Values{"email": {srv.User.Email}, "password": {srv.User.Password}})
-	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("after 5 failures the right password answered %d (Retry-After %q), want 429 with Retry-After:\n%s",
+	if resp.StatusCode != http.StatusUnprocessableEntity || resp.Header.Get("Retry-After") != "" {
+		t.Fatalf("after 5 failures the right password answered %d (Retry-After %q), want the wrong-password page:\n%s",
 			resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
+	// The owner's browser, signed out but still carrying its device cookie, is not held back.
+	returning := srv.NewBrowser(t)
+	u, _ := url.Parse(srv.Issuer + "/")
+	for _, c := range owner.Client.Jar.Cookies(u) {
+		if c.Name == "umm_device" {
+			returning.Client.Jar.SetCookies(u, []*http.Cookie{{Name: c.Name, Value: c.Value, Path: "/t/" + srv.Tenant + "/"}})
+		}
+	}
+	form, _, _ = returning.GetForm(srv.TenantURL("/login"))
+	if resp, body := returning.Submit(form, url.Values{"email": {srv.User.Email}, "password": {srv.User.Password}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the owner's known browser answered %d:\n%s", resp.StatusCode, body)
+	}
+}
+
+// alert is the text of a page's form-level error.
+func alert(body string) string {
+	_, rest, ok := strings.Cut(body, `id="form-error">`)
+	if !ok {
+		return ""
+	}
+	text, _, _ := strings.Cut(rest, "<")
+	return text
 }
 
 // TestHTTPLimitsComeFromTheConfiguration: the HTTP server's timeouts and size limits are the server

@@ -33,6 +33,7 @@ type Option func(*options)
 type options struct {
 	now        func() time.Time
 	gcInterval time.Duration
+	eventBatch int // events deleted per statement by the garbage collector (0: eventPruneBatch)
 }
 
 // WithClock makes every component read time from now instead of time.Now.
@@ -56,6 +57,8 @@ type Server struct {
 	mu      sync.Mutex
 	closed  bool
 	serving bool
+
+	metrics metricsListener // server.metrics_addr (metrics.go)
 }
 
 // New builds everything from cfg: it opens and migrates the store, loads (or creates) the master key,
@@ -132,6 +135,7 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 		DB: s.DB, Keys: s.Keys, Keyring: s.Keyring, Identity: s.Identity, Sessions: sessions, Metrics: metrics,
 		CSRF: csrf, PublicURL: cfg.Server.PublicURL, Log: log, Now: now,
 		JWKSAllowPrivateNetworks: cfg.Security.JWKSURIAllowPrivateNetworks,
+		Security:                 cfg.Security,
 	})
 	if err != nil {
 		return err
@@ -139,7 +143,7 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 	s.provider = provider
 	pages, err := login.New(login.Deps{
 		DB: s.DB, Identity: s.Identity, Sessions: sessions, CSRF: csrf, Metrics: metrics, Keyring: s.Keyring,
-		PublicURL: cfg.Server.PublicURL, Log: log, Now: now,
+		PublicURL: cfg.Server.PublicURL, Log: log, Now: now, DeviceCookieTTL: cfg.Security.DeviceCookieTTL.D(),
 	})
 	if err != nil {
 		return err
@@ -153,7 +157,9 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
-	mux.Handle("GET /metrics", metricsHandler(s.registry))
+	if tok := cfg.Server.MetricsToken; tok != "" {
+		mux.Handle("GET /metrics", publicMetrics(tok, metricsHandler(s.registry)))
+	}
 	mux.Handle("GET /static/", web.Static())
 	provider.Routes(mux)
 	pages.Routes(mux)
@@ -221,10 +227,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	c := s.cfg.Server
 	hs := s.httpServer()
+	mhs, mln, err := s.listenMetrics()
+	if err != nil {
+		ln.Close()
+		return err
+	}
 
 	workers, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
 	var wg sync.WaitGroup
+	if mhs != nil {
+		wg.Go(func() {
+			if err := serveMetrics(workers, mhs, mln); err != nil {
+				s.log.Error("metrics listener", "err", err)
+			}
+		})
+	}
 	wg.Go(func() { s.Keys.Run(workers) })
 	wg.Go(func() { s.collectGarbage(workers) })
 	wg.Go(func() { s.DB.Listen(workers, s.log, s.invalidate) })
@@ -233,7 +251,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
-	var err error
 	select {
 	case err = <-served: // the listener failed
 		err = fmt.Errorf("serve: %w", err)

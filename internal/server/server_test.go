@@ -31,8 +31,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	}{
 		{"healthz answers while the process is up", "/healthz", 200, []string{`"ok"`}},
 		{"readyz answers when the database is migrated", "/readyz", 200, []string{`"ready"`}},
-		{"metrics has UMM's, Go's and the process's collectors", "/metrics", 200,
-			[]string{"umm_http_requests_total", "go_goroutines", "process_cpu_seconds_total"}},
+		{"metrics without the token is not found", "/metrics", 404, nil},
 		{"static assets are served", "/static/umm.css", 200, nil},
 		{"an unknown path is not found", "/nope", 404, nil},
 	}
@@ -52,9 +51,16 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 			}
 		})
 	}
+	t.Run("metrics with the token has UMM's, Go's and the process's collectors", func(t *testing.T) {
+		body := srv.Metrics(t)
+		for _, s := range []string{"umm_http_requests_total", "go_goroutines", "process_cpu_seconds_total"} {
+			if !strings.Contains(body, s) {
+				t.Errorf("/metrics does not contain %q", s)
+			}
+		}
+	})
 	t.Run("metrics count requests by route pattern", func(t *testing.T) {
-		_, body := b.Get(srv.URL + "/metrics")
-		if !strings.Contains(body, `route="GET /healthz"`) {
+		if body := srv.Metrics(t); !strings.Contains(body, `route="GET /healthz"`) {
 			t.Fatalf("no healthz series in:\n%s", body)
 		}
 	})

@@ -32,6 +32,7 @@ type DeviceCode struct {
 	LastPolledAt   time.Time
 	CreatedAt      time.Time
 	ExpiresAt      time.Time
+	IPKey          string // the requesting client's address or IPv6 /64 (pending codes are capped per IP)
 }
 
 const deviceCodeCols = `tenant_id, device_code_hash, user_code_hash, client_id, scopes, status, user_id, session_id,
@@ -47,10 +48,10 @@ func (q *queries) CreateDeviceCode(ctx context.Context, d DeviceCode) error {
 	if created.IsZero() {
 		created = time.Now()
 	}
-	_, err := q.exec(ctx, `INSERT INTO device_codes (`+deviceCodeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := q.exec(ctx, `INSERT INTO device_codes (`+deviceCodeCols+`, ip_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.TenantID, d.DeviceCodeHash, d.UserCodeHash, d.ClientID, jsonList(d.Scopes), d.Status, d.UserID, d.SessionID,
 		unixOrNone(d.AuthTime), jsonList(d.AMR), d.ACR, int64(d.Interval/time.Second), unixOrNone(d.LastPolledAt),
-		created.Unix(), expiryUnix(d.ExpiresAt))
+		created.Unix(), expiryUnix(d.ExpiresAt), d.IPKey)
 	if err != nil {
 		return fmt.Errorf("create device code: %w", err)
 	}

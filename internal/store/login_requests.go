@@ -61,6 +61,7 @@ type LoginRequest struct {
 	GrantedScopes []string
 	CreatedAt     time.Time
 	ExpiresAt     time.Time
+	IPKey         string // the creating client's address or IPv6 /64 (pending requests are capped per IP)
 }
 
 // CreateLoginRequest stores a new request (status pending unless set).
@@ -77,9 +78,9 @@ func (q *queries) CreateLoginRequest(ctx context.Context, lr LoginRequest) error
 		created = time.Now()
 	}
 	_, err = q.exec(ctx, `INSERT INTO login_requests (tenant_id, id, kind, client_id, params, browser_hash, status, user_id,
-		session_id, auth_time, amr, acr, granted_scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		session_id, auth_time, amr, acr, granted_scopes, created_at, expires_at, ip_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		lr.TenantID, lr.ID, lr.Kind, lr.ClientID, string(params), lr.BrowserHash, lr.Status, lr.UserID, lr.SessionID,
-		unixOrNone(lr.AuthTime), jsonList(lr.AMR), lr.ACR, jsonList(lr.GrantedScopes), created.Unix(), expiryUnix(lr.ExpiresAt))
+		unixOrNone(lr.AuthTime), jsonList(lr.AMR), lr.ACR, jsonList(lr.GrantedScopes), created.Unix(), expiryUnix(lr.ExpiresAt), lr.IPKey)
 	if err != nil {
 		return fmt.Errorf("create login request: %w", err)
 	}

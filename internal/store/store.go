@@ -39,6 +39,8 @@ type queries struct {
 	pg bool
 	// publish sends a cache invalidation message (notify.go): at once for a DB, on commit for a Tx.
 	publish func(ctx context.Context, topic, payload string) error
+	// stmts counts the statements run on this store, transactions included (Statements).
+	stmts *atomic.Int64
 }
 
 // DB is an open store.
@@ -89,7 +91,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.SetMaxOpenConns(DefaultSQLiteMaxOpenConns)
 		db.SetMaxIdleConns(DefaultSQLiteMaxOpenConns)
 		db.SetConnMaxIdleTime(0)
-		s := &DB{queries: queries{ex: db}, sql: db, kind: "sqlite", path: path, hub: hubFor(path)}
+		s := &DB{queries: queries{ex: db, stmts: new(atomic.Int64)}, sql: db, kind: "sqlite", path: path, hub: hubFor(path)}
 		s.publish = s.notifyNow
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
@@ -108,7 +110,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 			db.Close()
 			return nil, fmt.Errorf("connect postgres: %w", err)
 		}
-		s := &DB{queries: queries{ex: db, pg: true}, sql: db, kind: "postgres", url: url}
+		s := &DB{queries: queries{ex: db, pg: true, stmts: new(atomic.Int64)}, sql: db, kind: "postgres", url: url}
 		s.publish = s.notifyNow
 		return s, nil
 	default:
@@ -140,7 +142,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{queries: queries{ex: stx, pg: db.pg}, tx: stx}
+	tx := &Tx{queries: queries{ex: stx, pg: db.pg, stmts: db.stmts}, tx: stx}
 	tx.publish = tx.Notify
 	if err := fn(tx); err != nil {
 		_ = stx.Rollback()
@@ -152,6 +154,10 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	db.hub.deliver(tx.pending)
 	return nil
 }
+
+// Statements is how many statements this store has run (transactions included). Tests use it to prove
+// that two code paths do the same database work, where timing them would be flaky.
+func (db *DB) Statements() int64 { return db.stmts.Load() }
 
 var rebindCache sync.Map // query -> postgres form
 
@@ -180,16 +186,19 @@ func (q *queries) q(query string) string {
 }
 
 func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	q.stmts.Add(1)
 	res, err := q.ex.ExecContext(ctx, q.q(query), args...)
 	return res, mapErr(err)
 }
 
 func (q *queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	q.stmts.Add(1)
 	rows, err := q.ex.QueryContext(ctx, q.q(query), args...)
 	return rows, mapErr(err)
 }
 
 func (q *queries) row(ctx context.Context, query string, args ...any) *sql.Row {
+	q.stmts.Add(1)
 	return q.ex.QueryRowContext(ctx, q.q(query), args...)
 }
 

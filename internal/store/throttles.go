@@ -7,7 +7,8 @@ import (
 )
 
 // Throttle is a failure counter shared by every node (brute-force and rate limits). Key names what is
-// counted: "acct:<user id>" or "ip:<scope>:<ip>". Package identity decides what the numbers mean; the
+// counted: "acct:<subject>" (account-wide), "aip:<subject>:<ip key>" (account and client IP),
+// "dev:<subject>:<device>" (account and known device) or "ip:<scope>:<ip key>" (package identity). Package identity decides what the numbers mean; the
 // store only updates them atomically, each change being a single UPSERT so concurrent failures on any
 // number of nodes are all counted.
 type Throttle struct {

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -173,6 +174,7 @@ func Config(publicURL, databaseURL, dir string) config.Config {
 	// Fast hashes: tests sign in many times; the parameters themselves are tested in identity.
 	cfg.Security.Argon2MemoryKiB, cfg.Security.Argon2Iterations = 8*1024, 1
 	cfg.Tenants = []config.TenantSeed{Seed()}
+	cfg.Server.MetricsToken = MetricsToken
 	return cfg
 }
 
@@ -250,6 +252,29 @@ func New(t testing.TB, opts ...Option) *Server {
 		s.User = User{ID: u.ID, Email: seed.Users[0].Email, Password: seed.Users[0].Password}
 	}
 	return s
+}
+
+// MetricsToken is the server.metrics_token of every test server: /metrics answers only requests bearing it.
+const MetricsToken = "servertest-metrics-token"
+
+// Metrics returns the body of GET /metrics (with the metrics token), failing t unless it answers 200.
+func (s *Server) Metrics(t testing.TB) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.URL+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+MetricsToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics = %d:\n%s", resp.StatusCode, body)
+	}
+	return string(body)
 }
 
 // TenantURL returns the absolute URL of a path under the seeded tenant ("/authorize" -> Issuer+"/authorize").
