@@ -58,6 +58,7 @@ type Tx struct {
 	queries
 	tx      *sql.Tx
 	pending []string // SQLite: messages to deliver after the commit
+	origin  string   // SQLite: this process, in the notifications table
 }
 
 // Open connects to url (sqlite:PATH or postgres://...) without migrating. For SQLite it creates the
@@ -141,6 +142,9 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	tx := &Tx{queries: queries{ex: stx, pg: db.pg}, tx: stx}
+	if db.hub != nil {
+		tx.origin = db.hub.origin
+	}
 	tx.publish = tx.Notify
 	if err := fn(tx); err != nil {
 		_ = stx.Rollback()
