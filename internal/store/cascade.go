@@ -62,7 +62,7 @@ func (q *queries) deleteGrants(ctx context.Context, tenantID, where, arg string)
 		(SELECT id FROM grants WHERE tenant_id = ? AND `+where+`)`, tenantID, tenantID, arg); err != nil {
 		return nil, fmt.Errorf("refresh tokens: %w", err)
 	}
-	rows, err := q.query(ctx, `DELETE FROM grants WHERE tenant_id = ? AND `+where+` RETURNING id, client_id`, tenantID, arg)
+	rows, err := q.query(ctx, `DELETE FROM grants WHERE tenant_id = ? AND `+where+` RETURNING id, client_id, user_id`, tenantID, arg)
 	if err != nil {
 		return nil, fmt.Errorf("grants: %w", err)
 	}
@@ -70,7 +70,7 @@ func (q *queries) deleteGrants(ctx context.Context, tenantID, where, arg string)
 	var out []GrantRef
 	for rows.Next() {
 		var g GrantRef
-		if err := rows.Scan(&g.ID, &g.ClientID); err != nil {
+		if err := rows.Scan(&g.ID, &g.ClientID, &g.UserID); err != nil {
 			return nil, fmt.Errorf("grants: %w", err)
 		}
 		out = append(out, g)
