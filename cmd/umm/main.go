@@ -98,6 +98,11 @@ func init() {
 	register(usersEnableCommand())
 	register(usersDeleteCommand())
 	register(keysRotateCommand())
+	register(tenantsUpdateCommand())
+	register(tenantsDeleteCommand())
+	register(clientsUpdateCommand())
+	register(clientsRotateSecretCommand())
+	register(usersUpdateCommand())
 }
 
 // usageError is a mistake in the command line; it exits 2 after printing the command's usage.

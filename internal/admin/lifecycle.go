@@ -20,7 +20,7 @@ func (s *Service) DeleteClient(ctx context.Context, tenantID, clientID, actor st
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		grants, err := tx.DeleteClient(ctx, tenantID, clientID)
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no client %q in tenant %s (umm clients list shows the clients): %w", clientID, tenantID, err)
+			return fmt.Errorf("no client %q in tenant %s (umm clients list shows the clients): %w", clientID, tenantID, store.ErrNotFound)
 		}
 		if err != nil {
 			return err
@@ -56,7 +56,7 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID, clientID string, p
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		old, err := tx.GetClient(ctx, tenantID, clientID)
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no client %q in tenant %s (umm clients list shows the clients): %w", clientID, tenantID, err)
+			return fmt.Errorf("no client %q in tenant %s (umm clients list shows the clients): %w", clientID, tenantID, store.ErrNotFound)
 		}
 		if err != nil {
 			return err
@@ -113,7 +113,7 @@ func (s *Service) RotateClientSecret(ctx context.Context, tenantID, clientID str
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		c, err := tx.GetClient(ctx, tenantID, clientID)
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no client %q in tenant %s (umm clients list shows the clients): %w", clientID, tenantID, err)
+			return fmt.Errorf("no client %q in tenant %s (umm clients list shows the clients): %w", clientID, tenantID, store.ErrNotFound)
 		}
 		if err != nil {
 			return err
@@ -173,7 +173,7 @@ func (s *Service) DeleteTenant(ctx context.Context, id, actor string) error {
 		return tx.AppendEvent(ctx, events.TenantDeleted(id, actor))
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("tenant %q does not exist (umm tenants list shows the tenants): %w", id, err)
+		return fmt.Errorf("tenant %q does not exist (umm tenants list shows the tenants): %w", id, store.ErrNotFound)
 	}
 	return err
 }

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestUpdateAndDeleteCommands(t *testing.T) {
+	cfg := writeConfig(t, "")
+	ok := func(t *testing.T, stdin string, args ...string) result {
+		t.Helper()
+		r := umm(t, stdin, nil, append(args, "--config", cfg)...)
+		if r.code != exitOK {
+			t.Fatalf("umm %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+		}
+		return r
+	}
+	fails := func(t *testing.T, code int, want string, args ...string) {
+		t.Helper()
+		r := umm(t, "", nil, append(args, "--config", cfg)...)
+		if r.code != code || !strings.Contains(r.stderr, want) {
+			t.Fatalf("umm %s: exit %d, want %d with %q; stderr:\n%s", strings.Join(args, " "), r.code, code, want, r.stderr)
+		}
+	}
+	secretOf := func(t *testing.T, stdout string) string {
+		t.Helper()
+		m := regexp.MustCompile(`client_secret: ([A-Za-z0-9_-]{43})\n`).FindStringSubmatch(stdout)
+		if m == nil {
+			t.Fatalf("no 256-bit secret in:\n%s", stdout)
+		}
+		return m[1]
+	}
+	ok(t, "", "tenants", "create", "--id", "acme")
+	first := secretOf(t, ok(t, "", "clients", "create", "--tenant", "acme", "--id", "web", "--redirect-uri", "https://app.example.com/cb").stdout)
+
+	t.Run("clients update changes only the fields given", func(t *testing.T) {
+		ok(t, "", "clients", "update", "--tenant", "acme", "--id", "web", "--name", "Web Shop",
+			"--redirect-uri", "https://app.example.com/cb,https://app.example.com/cb2")
+		list := ok(t, "", "clients", "list", "--tenant", "acme").stdout
+		if !strings.Contains(list, "Web Shop") || !strings.Contains(list, "https://app.example.com/cb2") ||
+			!strings.Contains(list, "client_secret_basic") {
+			t.Fatalf("clients list after the update:\n%s", list)
+		}
+		fails(t, exitRuntime, "redirect_uris", "clients", "update", "--tenant", "acme", "--id", "web", "--redirect-uri", "")
+		fails(t, exitUsage, "nothing to update", "clients", "update", "--tenant", "acme", "--id", "web")
+		fails(t, exitRuntime, "no client", "clients", "update", "--tenant", "acme", "--id", "nope", "--name", "x")
+	})
+	t.Run("clients rotate-secret prints a new secret once", func(t *testing.T) {
+		r := ok(t, "", "clients", "rotate-secret", "--tenant", "acme", "--id", "web", "--grace", "1h")
+		second := secretOf(t, r.stdout)
+		if second == first || !strings.Contains(r.stdout, "keeps working for 1h0m0s") {
+			t.Fatalf("rotate-secret output:\n%s", r.stdout)
+		}
+		r = ok(t, "", "clients", "rotate-secret", "--tenant", "acme", "--id", "web")
+		if secretOf(t, r.stdout) == second || !strings.Contains(r.stdout, "no longer works") {
+			t.Fatalf("rotate-secret without grace:\n%s", r.stdout)
+		}
+		ok(t, "", "clients", "create", "--tenant", "acme", "--id", "spa", "--public", "--redirect-uri", "http://localhost:3000/cb")
+		fails(t, exitRuntime, "no secret to rotate", "clients", "rotate-secret", "--tenant", "acme", "--id", "spa")
+	})
+	t.Run("users update changes the profile and roles", func(t *testing.T) {
+		ok(t, "a-strong-password-1\n", "users", "create", "--tenant", "acme", "--email", "ada@example.com", "--email-verified")
+		ok(t, "", "users", "update", "--tenant", "acme", "--email", "ada@example.com", "--new-email", "ada@lovelace.example",
+			"--given-name", "Ada", "--role", "admin")
+		list := ok(t, "", "users", "list", "--tenant", "acme").stdout
+		if !strings.Contains(list, "ada@lovelace.example") || !strings.Contains(list, "admin") || strings.Contains(list, "ada@example.com") {
+			t.Fatalf("users list after the update:\n%s", list)
+		}
+		fails(t, exitRuntime, "email", "users", "update", "--tenant", "acme", "--email", "ada@lovelace.example", "--new-email", "not-an-address")
+		fails(t, exitUsage, "nothing to update", "users", "update", "--tenant", "acme", "--email", "ada@lovelace.example")
+	})
+	t.Run("tenants update changes the name and lifetimes", func(t *testing.T) {
+		ok(t, "", "tenants", "update", "--id", "acme", "--name", "Acme Inc", "--access-token-ttl", "15m")
+		if list := ok(t, "", "tenants", "list").stdout; !strings.Contains(list, "Acme Inc") {
+			t.Fatalf("tenants list:\n%s", list)
+		}
+		fails(t, exitUsage, "at least 1s", "tenants", "update", "--id", "acme", "--code-ttl", "10ms")
+		fails(t, exitRuntime, "does not exist", "tenants", "update", "--id", "nope", "--name", "x")
+	})
+	t.Run("tenants delete needs --yes and removes everything", func(t *testing.T) {
+		fails(t, exitUsage, "--yes", "tenants", "delete", "--id", "acme")
+		ok(t, "", "tenants", "delete", "--id", "acme", "--yes")
+		if list := ok(t, "", "tenants", "list").stdout; strings.Contains(list, "acme") {
+			t.Fatalf("tenants list after the deletion:\n%s", list)
+		}
+		fails(t, exitRuntime, "does not exist", "tenants", "delete", "--id", "acme", "--yes")
+		ok(t, "", "tenants", "create", "--id", "acme")
+		if list := ok(t, "", "clients", "list", "--tenant", "acme").stdout; strings.Contains(list, "web") {
+			t.Fatalf("the tenant created again has the old clients:\n%s", list)
+		}
+	})
+}
