@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -199,6 +200,37 @@ func TestRotatedSecretWorksOnlyDuringTheGrace(t *testing.T) {
 			}
 			if _, err := srv.Admin.RotateClientSecret(ctx, srv.Tenant, old.ID, -time.Second, "test"); !admin.IsInvalid(err) {
 				t.Errorf("a negative grace = %v, want an invalid-input error", err)
+			}
+		})
+	}
+}
+
+// TestRevokedKeyFailsOnEveryNode revokes the key that signed an access token on node a and checks that
+// node b, which had verified (and cached) the token, refuses it at once and signs with the replacement.
+func TestRevokedKeyFailsOnEveryNode(t *testing.T) {
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			a := servertest.New(t, servertest.WithBackend(backend))
+			b := servertest.New(t, servertest.WithPeer(a))
+			cc := url.Values{"grant_type": {"client_credentials"}}
+			old := token(t, a, a.Confidential, cc).AccessToken
+			if !active(t, b, old) {
+				t.Fatal("node b finds a fresh access token inactive")
+			}
+			revoked := kid(t, old)
+			if _, err := a.Keys.Revoke(context.Background(), a.Tenant, revoked, "test"); err != nil {
+				t.Fatal(err)
+			}
+			took := within(t, func() bool { return !active(t, b, old) })
+			t.Logf("node b refused the revoked key's token after %s", took)
+			resp, body := servertest.NewBrowser(t).Get(b.TenantURL("/jwks.json"))
+			if resp.StatusCode != http.StatusOK || strings.Contains(body, revoked) {
+				t.Errorf("node b's JWKS (%d) still lists the revoked key:\n%s", resp.StatusCode, body)
+			}
+			fresh := token(t, b, b.Confidential, cc).AccessToken
+			if kid(t, fresh) == revoked || !active(t, a, fresh) {
+				t.Error("signing did not move to a new key")
 			}
 		})
 	}
