@@ -78,6 +78,20 @@ func TestUpdateAndDeleteCommands(t *testing.T) {
 		fails(t, exitUsage, "at least 1s", "tenants", "update", "--id", "acme", "--code-ttl", "10ms")
 		fails(t, exitRuntime, "does not exist", "tenants", "update", "--id", "nope", "--name", "x")
 	})
+	t.Run("keys revoke removes a listed key and a new current key takes over", func(t *testing.T) {
+		list := ok(t, "", "keys", "list", "--tenant", "acme").stdout
+		m := regexp.MustCompile(`(?m)^(\S+)\s+ES256\s+current`).FindStringSubmatch(list)
+		if m == nil {
+			t.Fatalf("no current ES256 key in:\n%s", list)
+		}
+		ok(t, "", "keys", "revoke", "--tenant", "acme", "--kid", m[1])
+		after := ok(t, "", "keys", "list", "--tenant", "acme").stdout
+		if strings.Contains(after, m[1]) || !regexp.MustCompile(`(?m)ES256\s+current`).MatchString(after) {
+			t.Fatalf("keys after revoking %s:\n%s", m[1], after)
+		}
+		fails(t, exitRuntime, "no signing key", "keys", "revoke", "--tenant", "acme", "--kid", m[1])
+		fails(t, exitUsage, "--kid is required", "keys", "revoke", "--tenant", "acme")
+	})
 	t.Run("tenants delete needs --yes and removes everything", func(t *testing.T) {
 		fails(t, exitUsage, "--yes", "tenants", "delete", "--id", "acme")
 		ok(t, "", "tenants", "delete", "--id", "acme", "--yes")

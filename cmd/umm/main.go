@@ -103,6 +103,8 @@ func init() {
 	register(clientsUpdateCommand())
 	register(clientsRotateSecretCommand())
 	register(usersUpdateCommand())
+	register(keysListCommand())
+	register(keysRevokeCommand())
 }
 
 // usageError is a mistake in the command line; it exits 2 after printing the command's usage.
