@@ -23,3 +23,11 @@ CREATE TABLE notifications (
     message     TEXT NOT NULL,
     created_ms  BIGINT NOT NULL
 );
+
+-- Values sealed with the master key that belong to no tenant. "hash_root": the key from which the keys of
+-- client secret hashes and MACs derive (the first master key), so that a new master key keeps them valid.
+CREATE TABLE keyring_values (
+    name        TEXT PRIMARY KEY,
+    sealed      {{BLOB}} NOT NULL,
+    updated_at  BIGINT NOT NULL
+);
