@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/server"
 	"github.com/umm-project/umm/internal/store"
 )
@@ -96,6 +97,32 @@ continues; clients holding ID tokens it signed must sign in again.`,
 					return err
 				}
 				fmt.Fprintf(e.stdout, "revoked %s key %s of tenant %s\njwks: %s/jwks.json\n", alg, kid, tenant, s.Issuer(tenant))
+				return nil
+			})
+		},
+	}
+}
+
+func keysRotateMasterCommand() *command {
+	return &command{
+		name:  "keys rotate-master",
+		short: "re-seal every secret at rest under the master key (after a master key change)",
+		summary: `Re-seal every secret at rest (signing keys, and the key of client secret hashes) under the configured
+master key, opening them with the master key or the keys of secrets.previous_master_key_files. Servers
+keep running meanwhile. Once it succeeds, remove the previous keys from the configuration. README
+("Rotating the master key") describes the whole procedure.`,
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
+			return withServices(ctx, e, fs, func(s *server.Services) error {
+				rep, err := keys.Reseal(ctx, s.DB, s.Keyring)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "re-sealed %d secrets under the master key; %d already were\n", rep.Resealed, rep.Current)
+				if len(s.Config.Secrets.PreviousMasterKeys)+len(s.Config.Secrets.PreviousMasterKeyFiles) == 0 {
+					fmt.Fprintln(e.stderr, "No previous master key is configured (secrets.previous_master_key_files): there was nothing to re-seal.")
+				} else {
+					fmt.Fprintln(e.stdout, "every secret is now sealed under the master key: remove the previous master keys from the configuration")
+				}
 				return nil
 			})
 		},

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"encoding/base64"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -104,4 +109,56 @@ func TestUpdateAndDeleteCommands(t *testing.T) {
 			t.Fatalf("the tenant created again has the old clients:\n%s", list)
 		}
 	})
+}
+
+// TestRotateMasterCommand changes the master key of a database through the README's steps.
+func TestRotateMasterCommand(t *testing.T) {
+	dir := t.TempDir()
+	oldKey, newKey := filepath.Join(dir, "old.key"), filepath.Join(dir, "new.key")
+	for path, b := range map[string]byte{oldKey: 1, newKey: 2} {
+		if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{b}, 32))+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	config := func(master string, previous ...string) string {
+		path := filepath.Join(dir, "umm-"+filepath.Base(master)+strconv.Itoa(len(previous))+".yaml")
+		yaml := "database:\n  url: sqlite:" + filepath.Join(dir, "umm.db") + "\n" +
+			"secrets:\n  master_key_file: " + master + "\n"
+		if len(previous) > 0 {
+			yaml += "  previous_master_key_files: [" + strings.Join(previous, ", ") + "]\n"
+		}
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	run := func(t *testing.T, cfg string, args ...string) result {
+		t.Helper()
+		return umm(t, "", nil, append(args, "--config", cfg)...)
+	}
+	before := config(oldKey)
+	if r := run(t, before, "tenants", "create", "--id", "acme"); r.code != exitOK {
+		t.Fatalf("tenants create: %s", r.stderr)
+	}
+	r := run(t, before, "clients", "create", "--tenant", "acme", "--id", "svc")
+	if r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	run(t, before, "keys", "list", "--tenant", "acme") // creates the tenant's signing keys under the old key
+
+	if r := run(t, config(newKey), "keys", "list", "--tenant", "acme"); r.code != exitRuntime ||
+		!strings.Contains(r.stderr, "previous_master_key_files") {
+		t.Fatalf("the new key alone before the rotation: exit %d\n%s", r.code, r.stderr)
+	}
+	r = run(t, config(newKey, oldKey), "keys", "rotate-master")
+	if r.code != exitOK || !strings.Contains(r.stdout, "re-sealed 5 secrets") {
+		t.Fatalf("rotate-master: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	after := config(newKey)
+	if r := run(t, after, "keys", "rotate", "--tenant", "acme"); r.code != exitOK {
+		t.Fatalf("the new key alone after the rotation: %s", r.stderr)
+	}
+	if r := run(t, before, "keys", "list", "--tenant", "acme"); r.code != exitRuntime {
+		t.Fatalf("the old key alone still opens the database after the rotation (exit %d)", r.code)
+	}
 }

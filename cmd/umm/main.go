@@ -105,6 +105,7 @@ func init() {
 	register(usersUpdateCommand())
 	register(keysListCommand())
 	register(keysRevokeCommand())
+	register(keysRotateMasterCommand())
 }
 
 // usageError is a mistake in the command line; it exits 2 after printing the command's usage.
