@@ -156,6 +156,11 @@ tenants:
 			env:  []string{"UMM_SECRETS_MASTER_KEY=c2hvcnQ="},
 			want: []string{"secrets.master_key", "32"},
 		},
+		{
+			name: "a bad previous master key names its position",
+			yaml: "secrets:\n  previous_master_keys: [AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=, c2hvcnQ=]\n",
+			want: []string{"secrets.previous_master_keys[1]", "32"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,6 +231,8 @@ func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
 		"UMM_DATABASE_MAX_OPEN_CONNS":            {"5", "5"},
 		"UMM_SECRETS_MASTER_KEY":                 {"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
 		"UMM_SECRETS_MASTER_KEY_FILE":            {"/etc/umm/master.key", "/etc/umm/master.key"},
+		"UMM_SECRETS_PREVIOUS_MASTER_KEYS":       {"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "[AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=]"},
+		"UMM_SECRETS_PREVIOUS_MASTER_KEY_FILES":  {"/etc/umm/old.key, /etc/umm/older.key", "[/etc/umm/old.key /etc/umm/older.key]"},
 		"UMM_LOG_LEVEL":                          {"debug", "debug"},
 		"UMM_LOG_FORMAT":                         {"text", "text"},
 		"UMM_KEYS_ROTATION_INTERVAL":             {"24h", "24h0m0s"},
