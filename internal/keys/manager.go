@@ -46,8 +46,8 @@ const (
 	// defaultCacheTTL bounds how long a node signs with a key set another node has changed, should the
 	// change's invalidation message (Invalidate) be lost.
 	defaultCacheTTL = 30 * time.Second
-	// sqliteCacheTTL is the bound on SQLite, where the umm CLI (another process, which invalidation
-	// messages cannot reach) is what rotates keys outside the server; the reload is a cheap local read.
+	// sqliteCacheTTL is the bound on SQLite, should a change notice of the umm CLI (another process, whose
+	// commits the server learns by polling) be missed; the reload is a cheap local read.
 	sqliteCacheTTL = 5 * time.Second
 	defaultTick    = time.Minute
 	// forcedReloadGap bounds the reloads that tokens with unknown kids can cause (one per tenant per gap).
