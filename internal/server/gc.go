@@ -48,6 +48,8 @@ func (s *Server) collectOnce(ctx context.Context) {
 		{"revoked_tokens", s.DB.DeleteExpiredRevokedTokens, now},
 		{"client_assertion_jtis", s.DB.DeleteExpiredClientAssertionJTIs, now},
 		{"throttles", s.DB.DeleteStaleThrottles, throttleCut},
+		// keys.retain_retired exceeds every token lifetime (config.Validate).
+		{"client_tombstones", s.DB.DeleteOldClientTombstones, now.Add(-s.cfg.Keys.RetainRetired.D())},
 	}
 	for _, st := range steps {
 		n, err := st.fn(ctx, st.at)

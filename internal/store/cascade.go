@@ -159,3 +159,13 @@ func (q *queries) RotateClientSecret(ctx context.Context, tenantID, clientID str
 	}
 	return q.notify(ctx, TopicClient, tenantID+":"+clientID)
 }
+
+// DeleteOldClientTombstones removes tombstones of clients deleted before before: every access token issued
+// before then has expired, so a client registered again need not start after them.
+func (q *queries) DeleteOldClientTombstones(ctx context.Context, before time.Time) (int64, error) {
+	res, err := q.exec(ctx, `DELETE FROM client_tombstones WHERE deleted_at < ?`, before.Unix())
+	if err != nil {
+		return 0, fmt.Errorf("delete old client tombstones: %w", err)
+	}
+	return res.RowsAffected()
+}

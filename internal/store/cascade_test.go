@@ -146,6 +146,7 @@ func TestClientRegisteredAgainStartsAfterTheDeletion(t *testing.T) {
 		if n := store.Count(t, db, `SELECT COUNT(*) FROM client_tombstones WHERE tenant_id = ?`, tid); n != 0 {
 			t.Errorf("%d tombstones remain after the id was registered again", n)
 		}
+
 		// Updating the new client keeps the boundary.
 		c.Name = "renamed"
 		if err := db.UpsertClient(ctx, c); err != nil {
@@ -153,6 +154,22 @@ func TestClientRegisteredAgainStartsAfterTheDeletion(t *testing.T) {
 		}
 		if got, _ := db.GetClient(ctx, tid, "m2m"); got.TokensNotBefore != again.TokensNotBefore {
 			t.Errorf("an update changed TokensNotBefore from %d to %d", again.TokensNotBefore, got.TokensNotBefore)
+		}
+		// A tombstone older than every token is pruned, a recent one kept.
+		if _, err := db.DeleteClient(ctx, tid, "m2m"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.DeleteOldClientTombstones(ctx, time.Now().Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if n := store.Count(t, db, `SELECT COUNT(*) FROM client_tombstones WHERE tenant_id = ?`, tid); n != 1 {
+			t.Fatalf("a recent tombstone was pruned (%d left)", n)
+		}
+		if _, err := db.DeleteOldClientTombstones(ctx, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if n := store.Count(t, db, `SELECT COUNT(*) FROM client_tombstones WHERE tenant_id = ?`, tid); n != 0 {
+			t.Errorf("an old tombstone was kept (%d left)", n)
 		}
 	})
 }
