@@ -83,8 +83,8 @@ type ResealReport struct {
 	Current  int // values already sealed under the master key
 }
 
-// Reseal seals every value at rest that a previous key sealed under the master key instead: the signing
-// keys of every tenant and the hash root. Each value is replaced only if it did not change meanwhile
+// Reseal seals every value at rest that a previous key sealed under the master key instead: the hash
+// root, and per tenant the signing keys and the user codes of pending device sign-ins. Each value is replaced only if it did not change meanwhile
 // (a rotation on a running node), so it may run while nodes serve. Once it returns without error, the
 // previous keys can be removed from the configuration.
 func Reseal(ctx context.Context, db *store.DB, kr *Keyring) (ResealReport, error) {
@@ -115,8 +115,25 @@ func Reseal(ctx context.Context, db *store.DB, kr *Keyring) (ResealReport, error
 				return rep, fmt.Errorf("reseal signing key %s of tenant %s: %w", r.KeyID, t.ID, err)
 			}
 		}
+		codes, err := db.ListSealedUserCodes(ctx, t.ID)
+		if err != nil {
+			return rep, fmt.Errorf("reseal: %w", err)
+		}
+		for _, c := range codes {
+			err := reseal(kr, &rep, c.Sealed, DeviceUserCodeAAD(t.ID, c.ID), func(s []byte) (bool, error) {
+				return db.SetSealedUserCode(ctx, t.ID, c.ID, c.Sealed, s)
+			})
+			if err != nil {
+				return rep, fmt.Errorf("reseal the user code of device request %s of tenant %s: %w", c.ID, t.ID, err)
+			}
+		}
 	}
 	return rep, nil
+}
+
+// DeviceUserCodeAAD binds the sealed user code of a device login request to its tenant and request.
+func DeviceUserCodeAAD(tenantID, loginRequestID string) []byte {
+	return []byte("device user code|" + tenantID + "|" + loginRequestID)
 }
 
 // reseal opens one value and, when a previous key sealed it, replaces it sealed under the master key. A

@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/store/storetest"
@@ -34,6 +35,15 @@ func TestMasterKeyRotation(t *testing.T) {
 		m.kr = krOld
 		tok, err := m.Sign(ctx, tenant, ES256, "JWT", claims{Sub: "u"})
 		if err != nil {
+			t.Fatal(err)
+		}
+		// A pending device sign-in shows its user code, sealed.
+		code, err := krOld.Seal([]byte("BCDF-GHJK"), DeviceUserCodeAAD(tenant, "lr-1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateLoginRequest(ctx, store.LoginRequest{TenantID: tenant, ID: "lr-1", Kind: store.LoginKindDevice,
+			ClientID: "tv", Params: store.AuthorizeParams{DeviceUserCodeSealed: code}, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 		// A second tenant whose keys are created in step 2, under the new key.
@@ -78,9 +88,10 @@ func TestMasterKeyRotation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The hash root and the first tenant's four keys were under the old key; other's four are new.
-			if rep.Resealed != 5 || rep.Current != 4 {
-				t.Errorf("Reseal = %+v, want 5 resealed and 4 current", rep)
+			// The hash root, the first tenant's four keys and the user code were under the old key; other's
+			// four keys are new.
+			if rep.Resealed != 6 || rep.Current != 4 {
+				t.Errorf("Reseal = %+v, want 6 resealed and 4 current", rep)
 			}
 			if again, err := Reseal(ctx, db, krStep2); err != nil || again.Resealed != 0 {
 				t.Errorf("a second Reseal = %+v, %v; want nothing left to reseal", again, err)
@@ -100,6 +111,13 @@ func TestMasterKeyRotation(t *testing.T) {
 			}
 			if _, _, err := m3.Verify(ctx, tenant, tok); err != nil {
 				t.Errorf("a token signed before the rotation does not verify: %v", err)
+			}
+			lr, err := db.GetLoginRequest(ctx, tenant, "lr-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plain, err := krNew.Open(lr.Params.DeviceUserCodeSealed, DeviceUserCodeAAD(tenant, "lr-1")); err != nil || string(plain) != "BCDF-GHJK" {
+				t.Errorf("the pending device sign-in's user code = %q, %v", plain, err)
 			}
 			if _, err := OpenKeyring(ctx, db, oldKey, nil); err == nil {
 				t.Error("the old key alone still opens the database's secrets")
