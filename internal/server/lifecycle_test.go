@@ -89,6 +89,25 @@ func TestDeletionEndsTokensOnEveryNode(t *testing.T) {
 				}
 			})
 
+			t.Run("a deleted client's user tokens die on the other node, at introspection and at userinfo", func(t *testing.T) {
+				code, verifier := codeFlow(t, a, a.NewBrowser(t), a.FirstParty, "openid offline_access")
+				tr := token(t, a, a.FirstParty, url.Values{"grant_type": {"authorization_code"}, "code": {code},
+					"redirect_uri": {a.FirstParty.RedirectURI}, "code_verifier": {verifier}})
+				if !active(t, b, tr.AccessToken) || userinfoStatus(t, b, tr.AccessToken) != http.StatusOK {
+					t.Fatal("node b refuses a fresh access token")
+				}
+				if err := a.Admin.DeleteClient(ctx, a.Tenant, a.FirstParty.ID, "test"); err != nil {
+					t.Fatal(err)
+				}
+				took := within(t, func() bool {
+					return !active(t, b, tr.AccessToken) && userinfoStatus(t, b, tr.AccessToken) == http.StatusUnauthorized
+				})
+				t.Logf("node b refused the deleted client's user token after %s", took)
+				if active(t, b, tr.RefreshToken) {
+					t.Error("the deleted client's refresh token is active")
+				}
+			})
+
 			t.Run("a deleted user's tokens die on the other node, at introspection and at userinfo", func(t *testing.T) {
 				code, verifier := codeFlow(t, a, a.NewBrowser(t), a.Confidential, "openid offline_access")
 				tr := token(t, a, a.Confidential, url.Values{"grant_type": {"authorization_code"}, "code": {code},
