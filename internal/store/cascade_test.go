@@ -296,6 +296,7 @@ func TestSQLiteListenerSeesOtherProcesses(t *testing.T) {
 	ctx := context.Background()
 	writer, reader := openPair(t, "sqlite")
 	store.AsOtherProcess(writer)
+	reader.SetMaxOpenConns(1) // the listener must not take the pool's only connection
 	in := listen(t, reader)
 	tid := storetest.Tenant(t, writer)
 	in.await(t, store.TopicTenant, tid)
@@ -304,6 +305,9 @@ func TestSQLiteListenerSeesOtherProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	in.await(t, store.TopicClient, tid+":cli")
+	if _, err := reader.GetClient(ctx, tid, "cli"); err != nil { // the pool still serves
+		t.Fatal(err)
+	}
 	if _, err := writer.DeleteClient(ctx, tid, "cli"); err != nil {
 		t.Fatal(err)
 	}

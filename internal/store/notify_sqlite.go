@@ -7,14 +7,16 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
 // Cross-process invalidation on SQLite. Every message is also a row of the notifications table, written in
 // the transaction of the change, so it exists exactly when the change committed. A listening server keeps
-// one connection on which it polls PRAGMA data_version (a counter that moves when another connection
-// commits); when it moves, it reads the rows appended since and delivers those another process wrote (its
-// own process's messages already arrived in-process). The poll costs one pragma per interval.
+// one connection of its own (outside the pool, which it must not starve) on which it polls PRAGMA
+// data_version (a counter that moves when another connection commits); when it moves, it reads the rows
+// appended since and delivers those another process wrote (its own process's messages already arrived
+// in-process). The poll costs one pragma per interval.
 
 // sqlitePollEvery is how often a SQLite listener checks for commits of other processes (tests shorten it).
 var sqlitePollEvery = 100 * time.Millisecond
@@ -46,10 +48,20 @@ func (q *queries) appendNotification(ctx context.Context, origin, msg string) er
 // since messages may have been missed.
 func (db *DB) pollNotifications(ctx context.Context, log *slog.Logger) <-chan string {
 	out := make(chan string)
+	if db.dsn == "" || strings.Contains(db.dsn, ":memory:") || strings.Contains(db.dsn, "mode=memory") {
+		return out // an in-memory database has no other process
+	}
 	var last int64
 	lastErr := db.row(ctx, `SELECT COALESCE(MAX(id), 0) FROM notifications`).Scan(&last)
 	go func() {
-		p := &poller{db: db, last: last, failed: lastErr != nil}
+		own, err := sql.Open("sqlite", db.dsn)
+		if err != nil {
+			log.WarnContext(ctx, "cannot follow changes of other processes; caches fall back to their TTLs", "err", err)
+			return
+		}
+		defer own.Close()
+		own.SetMaxOpenConns(1)
+		p := &poller{db: db, own: own, last: last, failed: lastErr != nil}
 		defer p.close()
 		t := time.NewTicker(sqlitePollEvery)
 		defer t.Stop()
@@ -86,7 +98,8 @@ func (db *DB) pollNotifications(ctx context.Context, log *slog.Logger) <-chan st
 // poller is the state of one SQLite listener's poll loop.
 type poller struct {
 	db         *DB
-	conn       *sql.Conn // dedicated: data_version is per connection
+	own        *sql.DB   // one connection outside the pool
+	conn       *sql.Conn // data_version is per connection
 	version    int64
 	last       int64 // highest notification id seen
 	failed     bool  // the last poll failed: messages may have been missed
@@ -103,7 +116,7 @@ func (p *poller) close() {
 // poll returns the messages other processes committed since the last call.
 func (p *poller) poll(ctx context.Context) ([]string, error) {
 	if p.conn == nil {
-		c, err := p.db.sql.Conn(ctx)
+		c, err := p.own.Conn(ctx)
 		if err != nil {
 			return nil, err
 		}

@@ -51,6 +51,7 @@ type DB struct {
 	hub  *hub   // SQLite: in-process subscribers of Listen
 
 	listenerPID atomic.Uint32 // PostgreSQL backend of the listener's connection (tests end it)
+	dsn         string        // SQLite: the data source name, for the listener's own connection
 }
 
 // Tx is a transaction; pass it explicitly, never in a context.
@@ -90,7 +91,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
 		db.SetConnMaxIdleTime(0)
-		s := &DB{queries: queries{ex: db}, sql: db, kind: "sqlite", path: path, hub: hubFor(path)}
+		s := &DB{queries: queries{ex: db}, sql: db, kind: "sqlite", path: path, hub: hubFor(path), dsn: dsn}
 		s.publish = s.notifyNow
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
