@@ -46,8 +46,8 @@ func ummProcess(t *testing.T, args ...string) string {
 	return string(out)
 }
 
-// propagationBound is how soon a running SQLite server must act on a change another process committed:
-// far below its caches' lifetimes (5s for clients and signing keys), so only the change notice explains it.
+// propagationBound is how soon a running SQLite server must act on a change another process committed. The
+// server caches for an hour, so only the change notice can explain it.
 const propagationBound = time.Second
 
 // TestCLIChangesReachARunningSQLiteServer runs a server on a SQLite file and changes clients and keys with
@@ -65,7 +65,7 @@ func TestCLIChangesReachARunningSQLiteServer(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 	cfg.Server.PublicURL = base
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, nil)
+	srv, err := server.New(ctx, cfg, nil, server.WithCacheTTL(time.Hour))
 	if err != nil {
 		cancel()
 		t.Fatal(err)

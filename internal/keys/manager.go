@@ -92,6 +92,14 @@ func NewManager(db *store.DB, kr *Keyring, cfg config.Keys, log *slog.Logger) *M
 	return &Manager{db: db, kr: kr, cfg: cfg, log: log, now: time.Now, cacheTTL: ttl, tick: defaultTick}
 }
 
+// SetCacheTTL changes how long this node trusts its cached key sets (call it before use). Tests set it far
+// beyond what they wait, to prove that invalidation messages, not the TTL, carry changes between nodes.
+func (m *Manager) SetCacheTTL(d time.Duration) {
+	if d > 0 {
+		m.cacheTTL = d
+	}
+}
+
 // tenantCache is one tenant's cached key set. Readers load set without locking; mu serializes reloads.
 type tenantCache struct {
 	mu         sync.Mutex

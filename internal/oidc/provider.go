@@ -32,6 +32,9 @@ type Deps struct {
 	PublicURL string // no trailing slash; the issuer of tenant t is PublicURL + "/t/" + t
 	Log       *slog.Logger
 	Now       func() time.Time // the clock; time.Now when nil
+	// CacheTTL, when set, is how long the client and revocation caches believe an entry. Tests set it far
+	// beyond what they wait, to prove that invalidation messages, not the TTLs, carry changes between nodes.
+	CacheTTL time.Duration
 }
 
 //go:embed templates/*.html
@@ -99,6 +102,7 @@ func New(d Deps) (*Provider, error) {
 		log: d.Log, now: d.Now, pages: pages,
 	}
 	p.verified.limit = maxVerifiedTokens
+	p.clients.ttl, p.revoked.ttl = d.CacheTTL, d.CacheTTL
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}

@@ -52,8 +52,8 @@ func TestDeletionEndsTokensOnEveryNode(t *testing.T) {
 			ctx := context.Background()
 			m2m := config.ClientSeed{ClientID: "m2m", ClientSecret: "m2m-client-secret-0123456789", Name: "M2M",
 				GrantTypes: []string{"client_credentials"}, TokenEndpointAuthMethod: "client_secret_basic"}
-			a := servertest.New(t, servertest.WithBackend(backend), servertest.WithClient(m2m))
-			b := servertest.New(t, servertest.WithPeer(a), servertest.WithClient(m2m))
+			a := servertest.New(t, servertest.WithBackend(backend), servertest.WithClient(m2m), servertest.WithCacheTTL(cacheTTL))
+			b := servertest.New(t, servertest.WithPeer(a), servertest.WithClient(m2m), servertest.WithCacheTTL(cacheTTL))
 			m2mClient := servertest.Client{ID: m2m.ClientID, Secret: m2m.ClientSecret}
 			cc := url.Values{"grant_type": {"client_credentials"}}
 
@@ -230,8 +230,8 @@ func TestRevokedKeyFailsOnEveryNode(t *testing.T) {
 	for _, backend := range storetest.Backends(t) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			a := servertest.New(t, servertest.WithBackend(backend))
-			b := servertest.New(t, servertest.WithPeer(a))
+			a := servertest.New(t, servertest.WithBackend(backend), servertest.WithCacheTTL(cacheTTL))
+			b := servertest.New(t, servertest.WithPeer(a), servertest.WithCacheTTL(cacheTTL))
 			cc := url.Values{"grant_type": {"client_credentials"}}
 			old := token(t, a, a.Confidential, cc).AccessToken
 			if !active(t, b, old) {
