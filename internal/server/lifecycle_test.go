@@ -43,6 +43,16 @@ func userinfoStatus(t *testing.T, srv *servertest.Server, tok string) int {
 	return resp.StatusCode
 }
 
+// eventually polls done until it holds, failing the test after 10s: for waits that measure no propagation.
+func eventually(t *testing.T, done func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !done(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("not done after 10s")
+		}
+	}
+}
+
 // TestDeletionEndsTokensOnEveryNode deletes a client, a user and a tenant on node a and checks that node
 // b, which had verified their tokens a moment before, refuses them at once, and that what is registered
 // again under the same id starts empty.
@@ -156,7 +166,7 @@ func TestDeletionEndsTokensOnEveryNode(t *testing.T) {
 				again := servertest.Client{ID: c.ClientID, Secret: string(secret)}
 				var status int
 				var isActive bool
-				within(t, func() bool {
+				eventually(t, func() bool { // the tenant's new signing keys are generated first
 					status, isActive = introspect(t, b, again, old)
 					return status == http.StatusOK
 				})
@@ -192,7 +202,7 @@ func TestRotatedSecretWorksOnlyDuringTheGrace(t *testing.T) {
 				t.Fatal(err)
 			}
 			rotated := servertest.Client{ID: old.ID, Secret: string(secret)}
-			within(t, func() bool { return status(rotated) == http.StatusOK })
+			eventually(t, func() bool { return status(rotated) == http.StatusOK })
 			if got := status(old); got != http.StatusOK {
 				t.Errorf("the previous secret within the grace period = %d, want 200", got)
 			}
@@ -209,7 +219,7 @@ func TestRotatedSecretWorksOnlyDuringTheGrace(t *testing.T) {
 				t.Fatal(err)
 			}
 			latest := servertest.Client{ID: old.ID, Secret: string(newest)}
-			within(t, func() bool { return status(latest) == http.StatusOK })
+			eventually(t, func() bool { return status(latest) == http.StatusOK })
 			if got := status(rotated); got != http.StatusUnauthorized {
 				t.Errorf("the previous secret after a rotation without grace = %d, want 401", got)
 			}
