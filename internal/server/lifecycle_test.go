@@ -1,10 +1,14 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +16,7 @@ import (
 
 	"github.com/umm-project/umm/internal/admin"
 	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/server/servertest"
 	"github.com/umm-project/umm/internal/store/storetest"
 )
@@ -260,6 +265,49 @@ func TestRevokedKeyFailsOnEveryNode(t *testing.T) {
 			fresh := token(t, b, b.Confidential, cc).AccessToken
 			if kid(t, fresh) == revoked || !active(t, a, fresh) {
 				t.Error("signing did not move to a new key")
+			}
+		})
+	}
+}
+
+// TestMasterKeyRotationWithoutDowntime runs the README's master key rotation across nodes of one
+// deployment: a node on the new key (the old one only opening) serves while the secrets are re-sealed,
+// and a node that knows only the new key serves afterwards, with the same signing keys and client secrets.
+func TestMasterKeyRotationWithoutDowntime(t *testing.T) {
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			a := servertest.New(t, servertest.WithBackend(backend))
+			cc := url.Values{"grant_type": {"client_credentials"}}
+			before := token(t, a, a.Confidential, cc).AccessToken
+
+			newKey := filepath.Join(t.TempDir(), "new.key")
+			if err := os.WriteFile(newKey, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{42}, 32))), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			oldKey := a.Config.Secrets.MasterKeyFile
+			step2 := servertest.New(t, servertest.WithPeer(a), servertest.WithConfig(func(c *config.Config) {
+				c.Secrets.MasterKeyFile, c.Secrets.PreviousMasterKeyFiles = newKey, []string{oldKey}
+			}))
+			if !active(t, step2, before) || !active(t, step2, token(t, step2, step2.Confidential, cc).AccessToken) {
+				t.Fatal("a node on the new master key does not serve the deployment's tokens and clients")
+			}
+			rep, err := keys.Reseal(ctx, step2.DB, step2.Keyring)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Resealed == 0 {
+				t.Fatalf("Reseal = %+v: nothing was sealed under the old key", rep)
+			}
+			after := servertest.New(t, servertest.WithPeer(a), servertest.WithConfig(func(c *config.Config) {
+				c.Secrets.MasterKeyFile, c.Secrets.PreviousMasterKeyFiles = newKey, nil
+			}))
+			if !active(t, after, before) {
+				t.Error("a token signed before the rotation is inactive at a node that knows only the new key")
+			}
+			if !active(t, a, token(t, after, after.Confidential, cc).AccessToken) {
+				t.Error("a token signed after the rotation is inactive")
 			}
 		})
 	}
