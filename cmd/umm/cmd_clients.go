@@ -108,7 +108,7 @@ func clientsDeleteCommand() *command {
 	return &command{
 		name:    "clients delete",
 		short:   "delete a client",
-		summary: "Delete a client. Its tokens stop working when they are next checked.",
+		summary: "Delete a client and everything issued to it (grants, refresh tokens, codes, consents). Its access\ntokens stop working at once on every node; a client registered again under its id starts empty.",
 		flags: func(fs *flag.FlagSet) {
 			fs.String("tenant", "", "tenant `id` (required)")
 			fs.String("id", "", "client `id` (required)")

@@ -99,6 +99,14 @@ func init() {
 	register(usersUnlockCommand())
 	register(usersDeleteCommand())
 	register(keysRotateCommand())
+	register(tenantsUpdateCommand())
+	register(tenantsDeleteCommand())
+	register(clientsUpdateCommand())
+	register(clientsRotateSecretCommand())
+	register(usersUpdateCommand())
+	register(keysListCommand())
+	register(keysRevokeCommand())
+	register(keysRotateMasterCommand())
 }
 
 // usageError is a mistake in the command line; it exits 2 after printing the command's usage.

@@ -353,13 +353,3 @@ func (s *Service) ListClients(ctx context.Context, tenantID string) ([]store.Cli
 	}
 	return s.db.ListClients(ctx, tenantID)
 }
-
-// DeleteClient removes a client; an error wrapping store.ErrNotFound when it does not exist.
-func (s *Service) DeleteClient(ctx context.Context, tenantID, clientID, actor string) error {
-	return s.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.DeleteClient(ctx, tenantID, clientID); err != nil {
-			return fmt.Errorf("delete client %s: %w", clientID, err)
-		}
-		return tx.AppendEvent(ctx, events.ClientDeleted(tenantID, clientID, actor))
-	})
-}

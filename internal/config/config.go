@@ -62,6 +62,10 @@ type Secrets struct {
 	// MasterKey is 32 bytes, base64 (std or URL alphabet). Empty: read MasterKeyFile, creating it if absent.
 	MasterKey     string `yaml:"master_key"`
 	MasterKeyFile string `yaml:"master_key_file"`
+	// PreviousMasterKeys (base64) and PreviousMasterKeyFiles are further keys accepted for opening secrets
+	// at rest, never for sealing: the steps of a master key rotation (umm keys rotate-master).
+	PreviousMasterKeys     []string `yaml:"previous_master_keys"`
+	PreviousMasterKeyFiles []string `yaml:"previous_master_key_files"`
 }
 
 // Log configures the process logger.
@@ -283,6 +287,16 @@ func (c *Config) Validate() error {
 		}
 	} else if c.Secrets.MasterKeyFile == "" {
 		add("secrets.master_key_file: set it (or secrets.master_key)")
+	}
+	for i, k := range c.Secrets.PreviousMasterKeys {
+		if _, err := DecodeMasterKey(k); err != nil {
+			add("secrets.previous_master_keys[%d]: %v", i, err)
+		}
+	}
+	for i, f := range c.Secrets.PreviousMasterKeyFiles {
+		if strings.TrimSpace(f) == "" {
+			add("secrets.previous_master_key_files[%d]: is empty", i)
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

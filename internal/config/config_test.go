@@ -212,6 +212,11 @@ tenants:
 			yaml: "security:\n  pending_login_requests_per_ip: 0\n  pending_device_codes_per_client: 0\n",
 			want: []string{"security.pending_login_requests_per_ip", "security.pending_device_codes_per_client"},
 		},
+		{
+			name: "a bad previous master key names its position",
+			yaml: "secrets:\n  previous_master_keys: [AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=, c2hvcnQ=]\n",
+			want: []string{"secrets.previous_master_keys[1]", "32"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -283,6 +288,8 @@ func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
 		"UMM_DATABASE_DIRECT_URL":                      {"postgres://u@db-direct/umm", "postgres://u@db-direct/umm"},
 		"UMM_SECRETS_MASTER_KEY":                       {"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
 		"UMM_SECRETS_MASTER_KEY_FILE":                  {"/etc/umm/master.key", "/etc/umm/master.key"},
+		"UMM_SECRETS_PREVIOUS_MASTER_KEYS":             {"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "[AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=]"},
+		"UMM_SECRETS_PREVIOUS_MASTER_KEY_FILES":        {"/etc/umm/old.key, /etc/umm/older.key", "[/etc/umm/old.key /etc/umm/older.key]"},
 		"UMM_LOG_LEVEL":                                {"debug", "debug"},
 		"UMM_LOG_FORMAT":                               {"text", "text"},
 		"UMM_KEYS_ROTATION_INTERVAL":                   {"24h", "24h0m0s"},

@@ -23,34 +23,57 @@ const (
 const sealVersion byte = 1
 
 // Keyring holds the keys derived from the master key. It is safe for concurrent use.
+//
+// It can hold previous master keys too (a master key rotation): the master key seals, every key opens.
+// The keys of client secret hashes and MACs derive from the hash root, which is the first master key a
+// database was used with (OpenKeyring keeps it sealed in the database), so that a new master key leaves
+// every stored hash valid.
 type Keyring struct {
-	master    []byte
-	aead      cipher.AEAD
+	aead      cipher.AEAD   // seals; from the master key
+	opens     []cipher.AEAD // aead, then those of the previous keys
+	root      []byte        // hash root
 	secretKey []byte
 	macKeys   sync.Map // label -> []byte
 }
 
-// NewKeyring derives the at-rest AEAD key (AES-256-GCM) and the HMAC keys from master with HKDF-SHA256.
-// master must be the 32 bytes returned by LoadMasterKey; anything else is a programming error and panics.
-func NewKeyring(master []byte) *Keyring {
-	if len(master) != 32 {
-		panic(fmt.Sprintf("keys: master key is %d bytes; it must be 32", len(master)))
+// NewKeyring derives the at-rest AEAD key (AES-256-GCM) and the HMAC keys from master with HKDF-SHA256;
+// previous keys are accepted for opening only. Keys must be the 32 bytes returned by LoadMasterKey;
+// anything else is a programming error and panics. The hash root is master (OpenKeyring sets the stored one).
+func NewKeyring(master []byte, previous ...[]byte) *Keyring {
+	kr := &Keyring{aead: newAEAD(master)}
+	kr.opens = append(kr.opens, kr.aead)
+	for _, p := range previous {
+		kr.opens = append(kr.opens, newAEAD(p))
 	}
-	kr := &Keyring{master: append([]byte(nil), master...)}
-	block, err := aes.NewCipher(kr.derive(labelAtRest))
+	kr.setRoot(master)
+	return kr
+}
+
+func newAEAD(key []byte) cipher.AEAD {
+	if len(key) != 32 {
+		panic(fmt.Sprintf("keys: master key is %d bytes; it must be 32", len(key)))
+	}
+	block, err := aes.NewCipher(derive(key, labelAtRest))
 	if err != nil {
 		panic("keys: " + err.Error())
 	}
 	// A random 96-bit nonce per message, prefixed to the ciphertext by the AEAD itself.
-	if kr.aead, err = cipher.NewGCMWithRandomNonce(block); err != nil {
+	aead, err := cipher.NewGCMWithRandomNonce(block)
+	if err != nil {
 		panic("keys: " + err.Error())
 	}
-	kr.secretKey = kr.derive(labelClientSecret)
-	return kr
+	return aead
 }
 
-func (kr *Keyring) derive(label string) []byte {
-	k, err := hkdf.Key(sha256.New, kr.master, nil, label, 32)
+// setRoot sets the hash root; only before the keyring is shared.
+func (kr *Keyring) setRoot(root []byte) {
+	kr.root = append([]byte(nil), root...)
+	kr.secretKey = derive(kr.root, labelClientSecret)
+	kr.macKeys.Clear()
+}
+
+func derive(key []byte, label string) []byte {
+	k, err := hkdf.Key(sha256.New, key, nil, label, 32)
 	if err != nil {
 		panic("keys: hkdf: " + err.Error()) // only for lengths out of range
 	}
@@ -69,19 +92,26 @@ func (kr *Keyring) Seal(plain, aad []byte) ([]byte, error) {
 // another aad.
 var ErrOpen = errors.New("sealed value does not open (tampered, wrong master key or wrong aad)")
 
-// Open decrypts a value sealed by Seal with the same aad.
+// Open decrypts a value sealed by Seal with the same aad, under the master key or a previous one.
 func (kr *Keyring) Open(sealed, aad []byte) ([]byte, error) {
+	plain, _, err := kr.open(sealed, aad)
+	return plain, err
+}
+
+// open is Open that also reports whether the value is sealed under the master key (not a previous one).
+func (kr *Keyring) open(sealed, aad []byte) (plain []byte, current bool, err error) {
 	if len(sealed) < 1+kr.aead.Overhead() {
-		return nil, fmt.Errorf("open: %w: too short", ErrOpen)
+		return nil, false, fmt.Errorf("open: %w: too short", ErrOpen)
 	}
 	if sealed[0] != sealVersion {
-		return nil, fmt.Errorf("open: %w: unknown format version %d", ErrOpen, sealed[0])
+		return nil, false, fmt.Errorf("open: %w: unknown format version %d", ErrOpen, sealed[0])
 	}
-	plain, err := kr.aead.Open(nil, nil, sealed[1:], aad)
-	if err != nil {
-		return nil, fmt.Errorf("open: %w", ErrOpen)
+	for i, a := range kr.opens {
+		if plain, err := a.Open(nil, nil, sealed[1:], aad); err == nil {
+			return plain, i == 0, nil
+		}
 	}
-	return plain, nil
+	return nil, false, fmt.Errorf("open: %w", ErrOpen)
 }
 
 // HashSecret returns HMAC-SHA256 of a client secret under a key derived from the master key: a stolen
@@ -106,7 +136,7 @@ func (kr *Keyring) CheckSecret(secret string, hash []byte) bool {
 func (kr *Keyring) MAC(label string, data []byte) []byte {
 	k, ok := kr.macKeys.Load(label)
 	if !ok {
-		k, _ = kr.macKeys.LoadOrStore(label, kr.derive(labelMACPrefix+label))
+		k, _ = kr.macKeys.LoadOrStore(label, derive(kr.root, labelMACPrefix+label))
 	}
 	m := hmac.New(sha256.New, k.([]byte))
 	m.Write(data)

@@ -46,8 +46,8 @@ const (
 	// defaultCacheTTL bounds how long a node signs with a key set another node has changed, should the
 	// change's invalidation message (Invalidate) be lost.
 	defaultCacheTTL = 30 * time.Second
-	// sqliteCacheTTL is the bound on SQLite, where the umm CLI (another process, which invalidation
-	// messages cannot reach) is what rotates keys outside the server; the reload is a cheap local read.
+	// sqliteCacheTTL is the bound on SQLite, should a change notice of the umm CLI (another process, whose
+	// commits the server learns by polling) be missed; the reload is a cheap local read.
 	sqliteCacheTTL = 5 * time.Second
 	defaultTick    = time.Minute
 	// forcedReloadGap bounds the reloads that tokens with unknown kids can cause (one per tenant per gap).
@@ -90,6 +90,14 @@ func NewManager(db *store.DB, kr *Keyring, cfg config.Keys, log *slog.Logger) *M
 		ttl = sqliteCacheTTL
 	}
 	return &Manager{db: db, kr: kr, cfg: cfg, log: log, now: time.Now, cacheTTL: ttl, tick: defaultTick}
+}
+
+// SetCacheTTL changes how long this node trusts its cached key sets (call it before use). Tests set it far
+// beyond what they wait, to prove that invalidation messages, not the TTL, carry changes between nodes.
+func (m *Manager) SetCacheTTL(d time.Duration) {
+	if d > 0 {
+		m.cacheTTL = d
+	}
 }
 
 // tenantCache is one tenant's cached key set. Readers load set without locking; mu serializes reloads.

@@ -310,9 +310,7 @@ func (p *Pages) renderApprove(w http.ResponseWriter, r *http.Request, t store.Te
 }
 
 // userCodeAAD binds a sealed user code to its tenant and login request.
-func userCodeAAD(tenantID, lrID string) []byte {
-	return []byte("device user code|" + tenantID + "|" + lrID)
-}
+func userCodeAAD(tenantID, lrID string) []byte { return keys.DeviceUserCodeAAD(tenantID, lrID) }
 
 // openUserCode returns the user code a device-kind request approves, for display ("" when it cannot be
 // opened, which only a changed master key explains; the page then shows no code).

@@ -12,7 +12,8 @@ import (
 type ttlCache[V any] struct {
 	m     sync.Map // string -> ttlEntry[V]
 	n     atomic.Int64
-	limit int64 // entries; 0 means maxCacheEntries
+	limit int64         // entries; 0 means maxCacheEntries
+	ttl   time.Duration // when set, replaces the ttl of every put (Deps.CacheTTL)
 }
 
 type ttlEntry[V any] struct {
@@ -35,6 +36,9 @@ func (c *ttlCache[V]) put(key string, v V, ttl time.Duration) {
 	limit := c.limit
 	if limit == 0 {
 		limit = maxCacheEntries
+	}
+	if c.ttl > 0 {
+		ttl = c.ttl
 	}
 	if c.n.Load() >= limit {
 		c.m.Clear()

@@ -170,7 +170,7 @@ func (p *Provider) checkClientCredentials(ctx context.Context, r *http.Request, 
 	switch cc.method {
 	case authSecretBasic, authSecretPost:
 		// Hash even for an unknown client, so both answers take the same time.
-		ok := p.keyring.CheckSecret(string(cc.secret), c.SecretHash)
+		ok := p.secretMatches(c, string(cc.secret))
 		switch {
 		case !found:
 			return errClientAuthFailed(errors.New("unknown client"))

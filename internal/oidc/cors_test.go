@@ -130,7 +130,7 @@ func TestCORSOrigins(t *testing.T) {
 			if preflight(p("token"), "POST", extra) != extra {
 				t.Fatal("not allowed before the deletion")
 			}
-			if err := db.DeleteClient(ctx, tenant, "spa2"); err != nil {
+			if _, err := db.DeleteClient(ctx, tenant, "spa2"); err != nil {
 				t.Fatal(err)
 			}
 			f.p.Invalidate(store.TopicClient, tenant+":spa2")

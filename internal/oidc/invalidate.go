@@ -19,11 +19,18 @@ func (p *Provider) Invalidate(topic, payload string) {
 		p.tenantMisses.clear()
 		p.discovery.Clear()
 		p.clients.clear()
-		p.revoked.clear() // grantsRv stays: a revoked grant never comes back
+		p.revoked.clear()  // grantsRv stays: a revoked grant never comes back
+		p.verified.clear() // a key may have been revoked meanwhile
 	case store.TopicTenant:
 		p.tenants.Delete(tenantID)
 		p.tenantMisses.del(tenantID) // created: no longer unknown
 		p.discovery.Delete(tenantID)
+		// A deleted tenant takes its clients and keys along; one created again under its id is new.
+		p.clients.delPrefix(tenantID + "\x00")
+		p.verified.delPrefix(tenantID + "\x00")
+	case store.TopicKeys:
+		// A revoked key must stop verifying at once: forget the tokens this node verified with it.
+		p.verified.delPrefix(tenantID + "\x00")
 	case store.TopicClient:
 		p.clients.del(tenantID + "\x00" + rest)
 		p.discovery.Delete(tenantID) // its scopes may have changed the document

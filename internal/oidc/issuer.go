@@ -84,7 +84,7 @@ func (p *Provider) issue(ctx context.Context, t store.Tenant, a *authorization) 
 	scope := strings.Join(a.scopes, " ")
 	at := accessClaims{
 		Issuer: iss, Subject: a.subject, Audience: audience{a.client.ClientID}, ClientID: a.client.ClientID,
-		Scope: scope, IssuedAt: now.Unix(), ExpiresAt: now.Add(ttl).Unix(), JTI: keys.NewID(),
+		Scope: scope, IssuedAt: issuedAt(now, a.client), ExpiresAt: now.Add(ttl).Unix(), JTI: keys.NewID(),
 		ACR: a.acr, AMR: a.amr, SessionID: a.sessionID, GrantID: a.grantID,
 	}
 	if !a.authTime.IsZero() {
@@ -172,8 +172,8 @@ func atHash(accessToken string) string {
 }
 
 // verifyAccessToken checks an access token presented to this tenant (introspection, UserInfo): signed by
-// one of the tenant's published keys, typ at+jwt, iss the tenant's issuer, not expired, not revoked by jti
-// and its grant not revoked. Invalid tokens are *Error invalid_token (401); other errors are server errors.
+// one of the tenant's published keys, typ at+jwt, iss the tenant's issuer, not expired, not revoked by jti,
+// its grant not revoked or deleted, and its client still the one it was issued to. Invalid tokens are *Error invalid_token (401); other errors are server errors.
 func (p *Provider) verifyAccessToken(ctx context.Context, tenant store.Tenant, token string) (accessClaims, error) {
 	c, err := p.parseAccessToken(ctx, tenant, token)
 	if err != nil {
@@ -188,6 +188,12 @@ func (p *Provider) verifyAccessToken(ctx context.Context, tenant store.Tenant, t
 	}
 	if revoked {
 		return c, errInvalidToken(nil, "the access token has been revoked")
+	}
+	if gone, err := p.accessTokenClientGone(ctx, tenant.ID, c); err != nil || gone {
+		if err != nil {
+			return c, err
+		}
+		return c, errInvalidToken(nil, "the client of this access token no longer exists")
 	}
 	return c, nil
 }

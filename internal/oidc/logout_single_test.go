@@ -388,7 +388,7 @@ func TestBackchannelLogout(t *testing.T) {
 			if err := f.sessions.EndByID(ctx, f.tenant.ID, f.bob.ID, s.ID, f.bob.ID); err != nil {
 				t.Fatal(err)
 			}
-			if err := db.DeleteClient(ctx, f.tenant.ID, "gone"); err != nil {
+			if _, err := db.DeleteClient(ctx, f.tenant.ID, "gone"); err != nil {
 				t.Fatal(err)
 			}
 			drain(t)

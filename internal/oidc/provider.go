@@ -36,6 +36,9 @@ type Deps struct {
 	JWKSAllowPrivateNetworks bool
 	// Security supplies the caps on rows anonymous requests create (security.pending_*).
 	Security config.Security
+	// CacheTTL, when set, is how long the client and revocation caches believe an entry. Tests set it far
+	// beyond what they wait, to prove that invalidation messages, not the TTLs, carry changes between nodes.
+	CacheTTL time.Duration
 }
 
 //go:embed templates/*.html
@@ -96,6 +99,7 @@ func New(d Deps) (*Provider, error) {
 		log: d.Log, now: d.Now, pages: pages, logoutHTTP: newLogoutHTTPClient(), caps: capsOf(d.Security),
 	}
 	p.verified.limit = maxVerifiedTokens
+	p.clients.ttl, p.revoked.ttl = d.CacheTTL, d.CacheTTL
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}

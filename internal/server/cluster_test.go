@@ -16,9 +16,12 @@ import (
 	"github.com/umm-project/umm/internal/store/storetest"
 )
 
-// propagation is how soon a change committed on one node must be acted on by another: the invalidation
-// message, not the caches' TTLs (2s for revocations, 5s for clients, 30s for keys on PostgreSQL).
-const propagation = 1500 * time.Millisecond
+// propagation is how soon a change committed on one node must be acted on by another. The nodes of these
+// tests cache for cacheTTL, far longer, so only the invalidation message can explain it.
+const (
+	propagation = 1500 * time.Millisecond
+	cacheTTL    = time.Hour
+)
 
 // TestChangesReachTheOtherNode runs two nodes on one database and checks that what node a changes is acted
 // on by node b at once, although node b had cached the previous state.
@@ -27,8 +30,8 @@ func TestChangesReachTheOtherNode(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			m2m := config.ClientSeed{ClientID: "m2m", ClientSecret: "m2m-client-secret-0123456789", Name: "M2M",
 				GrantTypes: []string{"client_credentials"}, TokenEndpointAuthMethod: "client_secret_basic"}
-			a := servertest.New(t, servertest.WithBackend(backend), servertest.WithClient(m2m))
-			b := servertest.New(t, servertest.WithPeer(a), servertest.WithClient(m2m))
+			a := servertest.New(t, servertest.WithBackend(backend), servertest.WithClient(m2m), servertest.WithCacheTTL(cacheTTL))
+			b := servertest.New(t, servertest.WithPeer(a), servertest.WithClient(m2m), servertest.WithCacheTTL(cacheTTL))
 			m2mClient := servertest.Client{ID: m2m.ClientID, Secret: m2m.ClientSecret}
 
 			t.Run("a grant revoked on node a makes its access token inactive at node b", func(t *testing.T) {

@@ -55,6 +55,8 @@ func (s *Server) collectOnce(ctx context.Context) {
 		{"known_devices", s.DB.DeleteExpiredKnownDevices, now},
 		{"session_clients", s.DB.DeleteOrphanSessionClients, now},
 		{"events", s.pruneEvents, now.Add(-s.cfg.Events.Retention.D())},
+		// keys.retain_retired exceeds every token lifetime (config.Validate).
+		{"client_tombstones", s.DB.DeleteOldClientTombstones, now.Add(-s.cfg.Keys.RetainRetired.D())},
 	}
 	for _, st := range steps {
 		n, err := st.fn(ctx, st.at)

@@ -34,10 +34,15 @@ type options struct {
 	now        func() time.Time
 	gcInterval time.Duration
 	eventBatch int // events deleted per statement by the garbage collector (0: eventPruneBatch)
+	cacheTTL   time.Duration
 }
 
 // WithClock makes every component read time from now instead of time.Now.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithCacheTTL sets how long the per-node caches of clients, revocations and signing keys believe an
+// entry; tests set it far beyond their waits to prove that changes travel by invalidation messages.
+func WithCacheTTL(d time.Duration) Option { return func(o *options) { o.cacheTTL = d } }
 
 // WithGCInterval sets how often expired flow state is deleted (DefaultGCInterval).
 func WithGCInterval(d time.Duration) Option { return func(o *options) { o.gcInterval = d } }
@@ -136,10 +141,12 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 		CSRF: csrf, PublicURL: cfg.Server.PublicURL, Log: log, Now: now,
 		JWKSAllowPrivateNetworks: cfg.Security.JWKSURIAllowPrivateNetworks,
 		Security:                 cfg.Security,
+		CacheTTL:                 s.opts.cacheTTL,
 	})
 	if err != nil {
 		return err
 	}
+	s.Keys.SetCacheTTL(s.opts.cacheTTL)
 	s.provider = provider
 	pages, err := login.New(login.Deps{
 		DB: s.DB, Identity: s.Identity, Sessions: sessions, CSRF: csrf, Metrics: metrics, Keyring: s.Keyring,

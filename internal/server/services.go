@@ -70,7 +70,16 @@ func OpenServices(ctx context.Context, cfg config.Config, log *slog.Logger) (*Se
 				"file", cfg.Secrets.MasterKeyFile)
 		}
 	}
-	kr := keys.NewKeyring(master)
+	previous, err := keys.LoadPreviousMasterKeys(cfg.Secrets)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	kr, err := keys.OpenKeyring(ctx, db, master, previous)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	id := identity.New(db, cfg.Security, log)
 	return &Services{
 		Config:           cfg,

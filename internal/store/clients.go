@@ -30,6 +30,12 @@ type Client struct {
 	BackchannelLogoutSessionRequired  bool
 	FrontchannelLogoutURI             string
 	FrontchannelLogoutSessionRequired bool
+	// TokensNotBefore: access tokens issued at or before this second belong to an earlier client registered
+	// under the same id (deleted since) and are refused. Set by the store when the id has a tombstone.
+	TokensNotBefore int64
+	// PreviousSecretHash is the secret replaced by the last rotation, accepted until PreviousSecretExpiresAt.
+	PreviousSecretHash      []byte
+	PreviousSecretExpiresAt time.Time
 }
 
 // Public reports whether the client has no credentials (PKCE required).
@@ -41,16 +47,23 @@ func (c Client) HasGrant(g string) bool { return slices.Contains(c.GrantTypes, g
 const clientCols = `tenant_id, client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, grant_types,
 	scopes, token_endpoint_auth_method, first_party, jwks, jwks_uri, id_token_alg, created_at, updated_at,
 	allowed_origins, backchannel_logout_uri, backchannel_logout_session_required, frontchannel_logout_uri,
-	frontchannel_logout_session_required`
+	frontchannel_logout_session_required,
+	tokens_not_before, previous_secret_hash, previous_secret_expires_at`
 
-// UpsertClient creates the client or replaces every field of an existing one (created_at is kept).
+// UpsertClient creates the client or replaces every field of an existing one (created_at is kept). A new
+// client whose id was deleted before starts after the deletion (TokensNotBefore), so nothing issued to the
+// deleted one comes back. Changing the secret hash drops a previous secret still in its grace period.
 func (q *queries) UpsertClient(ctx context.Context, c Client) error {
 	now := time.Now().Unix()
 	if c.IDTokenAlg == "" {
 		c.IDTokenAlg = "RS256"
 	}
-	_, err := q.exec(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := q.exec(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+		COALESCE((SELECT deleted_at FROM client_tombstones WHERE tenant_id = ? AND client_id = ?), 0), NULL, 0)
 		ON CONFLICT (tenant_id, client_id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash,
+		previous_secret_hash = CASE WHEN clients.secret_hash = excluded.secret_hash THEN clients.previous_secret_hash END,
+		previous_secret_expires_at = CASE WHEN clients.secret_hash = excluded.secret_hash
+			THEN clients.previous_secret_expires_at ELSE 0 END,
 		redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris,
 		grant_types = excluded.grant_types, scopes = excluded.scopes,
 		token_endpoint_auth_method = excluded.token_endpoint_auth_method, first_party = excluded.first_party,
@@ -63,8 +76,12 @@ func (q *queries) UpsertClient(ctx context.Context, c Client) error {
 		c.TenantID, c.ClientID, c.Name, c.SecretHash, jsonList(c.RedirectURIs), jsonList(c.PostLogoutRedirectURIs),
 		jsonList(c.GrantTypes), jsonList(c.Scopes), c.TokenEndpointAuthMethod, c.FirstParty, c.JWKS, c.JWKSURI,
 		c.IDTokenAlg, now, now, jsonList(c.AllowedOrigins), c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired,
-		c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired)
+		c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired, c.TenantID, c.ClientID)
 	if err != nil {
+		return fmt.Errorf("upsert client %s: %w", c.ClientID, err)
+	}
+	// The tombstone is now in the row; a later deletion writes a new one.
+	if _, err := q.exec(ctx, `DELETE FROM client_tombstones WHERE tenant_id = ? AND client_id = ?`, c.TenantID, c.ClientID); err != nil {
 		return fmt.Errorf("upsert client %s: %w", c.ClientID, err)
 	}
 	return q.notify(ctx, TopicClient, c.TenantID+":"+c.ClientID)
@@ -95,14 +112,6 @@ func (q *queries) ListClients(ctx context.Context, tenantID string) ([]Client, e
 	return scanClients(rows)
 }
 
-// DeleteClient removes the client; ErrNotFound when absent.
-func (q *queries) DeleteClient(ctx context.Context, tenantID, clientID string) error {
-	if err := q.execOne(ctx, `DELETE FROM clients WHERE tenant_id = ? AND client_id = ?`, tenantID, clientID); err != nil {
-		return err
-	}
-	return q.notify(ctx, TopicClient, tenantID+":"+clientID)
-}
-
 func scanClients(rows interface {
 	Next() bool
 	Scan(...any) error
@@ -114,12 +123,15 @@ func scanClients(rows interface {
 	for rows.Next() {
 		var c Client
 		var redirects, logouts, grants, scopes, origins string
-		var created, updated int64
+		var created, updated, prevExpires int64
 		if err := rows.Scan(&c.TenantID, &c.ClientID, &c.Name, &c.SecretHash, &redirects, &logouts, &grants, &scopes,
 			&c.TokenEndpointAuthMethod, &c.FirstParty, &c.JWKS, &c.JWKSURI, &c.IDTokenAlg, &created, &updated,
 			&origins, &c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired, &c.FrontchannelLogoutURI,
-			&c.FrontchannelLogoutSessionRequired); err != nil {
+			&c.FrontchannelLogoutSessionRequired, &c.TokensNotBefore, &c.PreviousSecretHash, &prevExpires); err != nil {
 			return nil, err
+		}
+		if prevExpires > 0 {
+			c.PreviousSecretExpiresAt = time.Unix(prevExpires, 0)
 		}
 		c.RedirectURIs, c.PostLogoutRedirectURIs = parseList(redirects), parseList(logouts)
 		c.GrantTypes, c.Scopes = parseList(grants), parseList(scopes)

@@ -82,6 +82,7 @@ func (q *queries) ListConsents(ctx context.Context, tenantID, userID string) ([]
 type GrantRef struct {
 	ID       string
 	ClientID string
+	UserID   string // filled by the deletions of cascade.go
 }
 
 // RevokeGrantsByUser sets revoked_at on the user's live grants for clientID ("" = every client) and

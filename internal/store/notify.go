@@ -19,9 +19,10 @@ import (
 // every node's listener drops the matching entries. The TTLs stay as a safety net.
 //
 // On PostgreSQL a message is a NOTIFY on one channel, sent inside the transaction of the change, so it is
-// delivered to every node (this one included) only if and when the change commits. On SQLite, which one
-// process serves, the message is delivered in-process after the commit; another process (the umm CLI)
-// cannot reach the server this way, so there the TTLs alone apply.
+// delivered to every node (this one included) only if and when the change commits. On SQLite the message
+// is delivered in-process after the commit, and also appended to the notifications table in the same
+// transaction: a server's listener polls PRAGMA data_version and reads the rows another process (the umm
+// CLI) committed (notify_sqlite.go).
 //
 // Payloads name rows (tenant, client id, grant id, jti); they never carry secrets. The methods that publish:
 // CreateTenant and UpdateTenant (TopicTenant); UpsertClient and DeleteClient (TopicClient);
@@ -89,6 +90,9 @@ func (tx *Tx) Notify(ctx context.Context, topic, payload string) error {
 			return nil
 		}
 	}
+	if err := tx.appendNotification(ctx, tx.origin, msg); err != nil {
+		return err
+	}
 	tx.pending = append(tx.pending, msg)
 	return nil
 }
@@ -104,6 +108,9 @@ func (db *DB) notifyNow(ctx context.Context, topic, payload string) error {
 			return fmt.Errorf("notify %s: %w", topic, err)
 		}
 		return nil
+	}
+	if err := db.appendNotification(ctx, db.hub.origin, msg); err != nil {
+		return err
 	}
 	db.hub.deliver([]string{msg})
 	return nil
@@ -154,12 +161,15 @@ func (db *DB) Listen(ctx context.Context, log *slog.Logger, fn func(topic, paylo
 	if !db.pg {
 		sub, remove := db.hub.add()
 		defer remove()
+		others := db.pollNotifications(ctx, log)
 		fn(TopicAll, "")
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case msg := <-sub.ch:
+				fn(splitMessage(msg))
+			case msg := <-others:
 				fn(splitMessage(msg))
 			}
 			if sub.overflow.Swap(false) {
@@ -230,8 +240,9 @@ func (db *DB) listenOnce(ctx context.Context, fn func(topic, payload string)) (c
 
 // hub delivers SQLite messages to the subscribers of one database file in this process.
 type hub struct {
-	mu   sync.Mutex
-	subs map[*subscriber]struct{}
+	mu     sync.Mutex
+	subs   map[*subscriber]struct{}
+	origin string // names this process in the notifications table
 }
 
 // subscriber is one SQLite Listen: a queue that commits fill without waiting.
@@ -248,12 +259,12 @@ var sqliteHubs sync.Map // absolute path -> *hub
 
 func hubFor(path string) *hub {
 	if path == "" || path == ":memory:" || strings.Contains(path, "mode=memory") {
-		return &hub{}
+		return &hub{origin: newOrigin()}
 	}
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	h, _ := sqliteHubs.LoadOrStore(path, &hub{})
+	h, _ := sqliteHubs.LoadOrStore(path, &hub{origin: newOrigin()})
 	return h.(*hub)
 }
 

@@ -186,7 +186,7 @@ func TestNotifyReachesListenersOnCommitOnly(t *testing.T) {
 					t.Fatal(err)
 				}
 				in.await(t, store.TopicRevoke, tid+":jti:jti-1")
-				if err := writer.DeleteClient(ctx, tid, "web"); err != nil {
+				if _, err := writer.DeleteClient(ctx, tid, "web"); err != nil {
 					t.Fatal(err)
 				}
 				in.await(t, store.TopicClient, tid+":web")

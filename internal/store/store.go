@@ -53,6 +53,7 @@ type DB struct {
 	hub  *hub   // SQLite: in-process subscribers of Listen
 
 	listenerPID atomic.Uint32 // PostgreSQL backend of the listener's connection (tests end it)
+	dsn         string        // SQLite: the data source name, for the listener's own connection
 }
 
 // Tx is a transaction; pass it explicitly, never in a context.
@@ -60,6 +61,7 @@ type Tx struct {
 	queries
 	tx      *sql.Tx
 	pending []string // SQLite: messages to deliver after the commit
+	origin  string   // SQLite: this process, in the notifications table
 }
 
 // Open connects to url (sqlite:PATH or postgres://...) without migrating. For SQLite it creates the
@@ -91,7 +93,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.SetMaxOpenConns(DefaultSQLiteMaxOpenConns)
 		db.SetMaxIdleConns(DefaultSQLiteMaxOpenConns)
 		db.SetConnMaxIdleTime(0)
-		s := &DB{queries: queries{ex: db, stmts: new(atomic.Int64)}, sql: db, kind: "sqlite", path: path, hub: hubFor(path)}
+		s := &DB{queries: queries{ex: db, stmts: new(atomic.Int64)}, sql: db, kind: "sqlite", path: path, hub: hubFor(path), dsn: dsn}
 		s.publish = s.notifyNow
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
@@ -143,6 +145,9 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	tx := &Tx{queries: queries{ex: stx, pg: db.pg, stmts: db.stmts}, tx: stx}
+	if db.hub != nil {
+		tx.origin = db.hub.origin
+	}
 	tx.publish = tx.Notify
 	if err := fn(tx); err != nil {
 		_ = stx.Rollback()

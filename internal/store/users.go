@@ -68,8 +68,12 @@ func (q *queries) SetUserDisabled(ctx context.Context, tenantID, userID string, 
 }
 
 // DeleteUser removes the user; its password, roles, sessions and consents go with it (foreign keys
-// cascade). ErrNotFound when absent.
+// cascade), and so does everything issued to it: grants, refresh tokens, codes, device codes, login
+// requests (cascade.go). ErrNotFound when absent.
 func (q *queries) DeleteUser(ctx context.Context, tenantID, userID string) error {
+	if err := q.deleteUserIssued(ctx, tenantID, userID); err != nil {
+		return err
+	}
 	// Delete the dependants explicitly too, so the result does not depend on SQLite's foreign_keys pragma.
 	for _, table := range []string{"password_credentials", "user_roles", "consent_grants"} {
 		if _, err := q.exec(ctx, `DELETE FROM `+table+` WHERE tenant_id = ? AND user_id = ?`, tenantID, userID); err != nil {

@@ -83,6 +83,7 @@ type options struct {
 	seed     []func(*config.TenantSeed)
 	config   []func(*config.Config)
 	peer     *Server
+	cacheTTL time.Duration
 }
 
 // Option configures New.
@@ -123,6 +124,10 @@ func WithConfig(fn func(c *config.Config)) Option {
 
 // WithClock makes the server read time from now.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
+
+// WithCacheTTL sets how long the server's caches of clients, revocations and signing keys believe an entry:
+// a cluster test sets it far beyond its waits, so only invalidation messages can explain what it sees.
+func WithCacheTTL(d time.Duration) Option { return func(o *options) { o.cacheTTL = d } }
 
 // WithLogLevel sets the level of the server log written to t.Log (default slog.LevelWarn).
 func WithLogLevel(l slog.Level) Option { return func(o *options) { o.logLevel = l } }
@@ -219,6 +224,9 @@ func New(t testing.TB, opts ...Option) *Server {
 	var sopts []server.Option
 	if o.clock != nil {
 		sopts = append(sopts, server.WithClock(o.clock))
+	}
+	if o.cacheTTL > 0 {
+		sopts = append(sopts, server.WithCacheTTL(o.cacheTTL))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, cfg, log, sopts...)
