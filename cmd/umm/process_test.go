@@ -88,7 +88,7 @@ func TestCLIChangesReachARunningSQLiteServer(t *testing.T) {
 		}
 		return m[1]
 	}
-	rsSecret := create("rs") // introspects
+	rsSecret := create("rs")
 	svcSecret := create("svc")
 	post := func(path, id, secret string, form url.Values) (int, map[string]any) {
 		req, _ := http.NewRequest(http.MethodPost, base+"/t/acme"+path, strings.NewReader(form.Encode()))
@@ -121,15 +121,16 @@ func TestCLIChangesReachARunningSQLiteServer(t *testing.T) {
 		t.Fatalf("token = %d %v", status, tr)
 	}
 	at, _ := tr["access_token"].(string)
-	if _, m := post("/introspect", "rs", rsSecret, url.Values{"token": {at}}); m["active"] != true {
+	// Only the client a token was issued to may see it active (RFC 7662 §4).
+	if _, m := post("/introspect", "svc", svcSecret, url.Values{"token": {at}}); m["active"] != true {
 		t.Fatalf("a fresh token introspects %v", m) // the server now caches the client and "not revoked"
 	}
 
 	ummProcess(t, "clients", "delete", "--tenant", "acme", "--id", "svc", "--config", cfgPath)
 	within("a client deleted by the CLI", func() bool {
-		_, m := post("/introspect", "rs", rsSecret, url.Values{"token": {at}})
+		introspect, _ := post("/introspect", "svc", svcSecret, url.Values{"token": {at}})
 		status, _ := post("/token", "svc", svcSecret, cc)
-		return m["active"] == false && status == http.StatusUnauthorized
+		return introspect == http.StatusUnauthorized && status == http.StatusUnauthorized
 	})
 
 	out := ummProcess(t, "clients", "rotate-secret", "--tenant", "acme", "--id", "rs", "--config", cfgPath)
