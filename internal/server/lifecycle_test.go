@@ -74,14 +74,18 @@ func TestDeletionEndsTokensOnEveryNode(t *testing.T) {
 
 			t.Run("a deleted client's tokens die on the other node and stay dead when the id is registered again", func(t *testing.T) {
 				old := token(t, a, m2mClient, cc).AccessToken
-				if !active(t, b, old) { // node b now caches the client and "not revoked"
+				// Only the client a token was issued to sees it active (RFC 7662 §4).
+				if !activeAs(t, b, m2mClient, old) { // node b now caches the client and "not revoked"
 					t.Fatal("node b finds a fresh access token inactive")
 				}
 				if err := a.Admin.DeleteClient(ctx, a.Tenant, m2m.ClientID, "test"); err != nil {
 					t.Fatal(err)
 				}
-				took := within(t, func() bool { return !active(t, b, old) })
-				t.Logf("node b refused the deleted client's token after %s", took)
+				took := within(t, func() bool {
+					status, _ := introspect(t, b, m2mClient, old)
+					return status == http.StatusUnauthorized
+				})
+				t.Logf("node b refused the deleted client after %s", took)
 
 				_, _, err := a.Admin.CreateClient(ctx, a.Tenant, admin.ClientInput{ClientID: m2m.ClientID,
 					Secret: "m2m-client-secret-0123456789", GrantTypes: []string{"client_credentials"}}, "test")
@@ -96,10 +100,10 @@ func TestDeletionEndsTokensOnEveryNode(t *testing.T) {
 					fresh = tr.AccessToken
 					return resp.StatusCode == http.StatusOK
 				})
-				if active(t, b, old) {
+				if activeAs(t, b, m2mClient, old) {
 					t.Error("the deleted client's token works again now that a client has its id")
 				}
-				if !active(t, b, fresh) {
+				if !activeAs(t, b, m2mClient, fresh) {
 					t.Error("a token of the client registered again is inactive")
 				}
 			})
@@ -108,18 +112,36 @@ func TestDeletionEndsTokensOnEveryNode(t *testing.T) {
 				code, verifier := codeFlow(t, a, a.NewBrowser(t), a.FirstParty, "openid offline_access")
 				tr := token(t, a, a.FirstParty, url.Values{"grant_type": {"authorization_code"}, "code": {code},
 					"redirect_uri": {a.FirstParty.RedirectURI}, "code_verifier": {verifier}})
-				if !active(t, b, tr.AccessToken) || userinfoStatus(t, b, tr.AccessToken) != http.StatusOK {
+				if !activeAs(t, b, a.FirstParty, tr.AccessToken) || userinfoStatus(t, b, tr.AccessToken) != http.StatusOK {
 					t.Fatal("node b refuses a fresh access token")
 				}
 				if err := a.Admin.DeleteClient(ctx, a.Tenant, a.FirstParty.ID, "test"); err != nil {
 					t.Fatal(err)
 				}
 				took := within(t, func() bool {
-					return !active(t, b, tr.AccessToken) && userinfoStatus(t, b, tr.AccessToken) == http.StatusUnauthorized
+					status, _ := introspect(t, b, a.FirstParty, tr.AccessToken)
+					return status == http.StatusUnauthorized && userinfoStatus(t, b, tr.AccessToken) == http.StatusUnauthorized
 				})
 				t.Logf("node b refused the deleted client's user token after %s", took)
-				if active(t, b, tr.RefreshToken) {
-					t.Error("the deleted client's refresh token is active")
+
+				// Registered again under the same id and secret, the client starts empty: neither the old
+				// access token nor the old refresh token works for it.
+				_, _, err := a.Admin.CreateClient(ctx, a.Tenant, admin.ClientInput{ClientID: a.FirstParty.ID,
+					Secret: keys.Secret(a.FirstParty.Secret), RedirectURIs: []string{a.FirstParty.RedirectURI},
+					GrantTypes: []string{"authorization_code", "refresh_token"}, FirstParty: true}, "test")
+				if err != nil {
+					t.Fatal(err)
+				}
+				within(t, func() bool {
+					status, _ := introspect(t, b, a.FirstParty, tr.AccessToken)
+					return status == http.StatusOK
+				})
+				if activeAs(t, b, a.FirstParty, tr.AccessToken) || activeAs(t, b, a.FirstParty, tr.RefreshToken) {
+					t.Error("the deleted client's tokens are active for the client registered again")
+				}
+				if resp, body := postClient(t, b, "/token", a.FirstParty, url.Values{"grant_type": {"refresh_token"},
+					"refresh_token": {tr.RefreshToken}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "invalid_grant") {
+					t.Errorf("the deleted client's refresh token = %d %s, want invalid_grant", resp.StatusCode, body)
 				}
 			})
 
