@@ -64,7 +64,7 @@ func presentedCredentials(r *http.Request, form url.Values) (clientCredentials, 
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, _, _ := strings.Cut(h, " ")
 		if !strings.EqualFold(scheme, "Basic") {
-			return cc, errInvalidClient(nil, "the Authorization header must use the Basic scheme (RFC 6749 §2.3.1)")
+			return cc, errInvalidClient(nil, "the Authorization header must use the Basic scheme (RFC 6749 section 2.3.1)")
 		}
 		id, secret, ok := r.BasicAuth()
 		if !ok {
