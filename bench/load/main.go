@@ -42,14 +42,14 @@ func main() {
 	flag.StringVar(&o.dbs, "db", "sqlite,postgres", "databases to run on: sqlite, postgres")
 	flag.StringVar(&o.pg, "pg", "postgres://postgres@127.0.0.1:5432", "PostgreSQL server URL (without database)")
 	flag.DurationVar(&o.d, "d", 10*time.Second, "duration of each load phase")
-	flag.DurationVar(&o.mint, "mint", 0, "time spent minting the tokens of the distinct-token introspection phase (0: twice -d)")
+	flag.DurationVar(&o.mint, "mint", 0, "most time spent minting the tokens of the distinct-token introspection phase (0: five times -d)")
 	flag.IntVar(&o.poolLimit, "pool", 200000, "most tokens minted for the distinct-token introspection phase")
 	flag.StringVar(&o.out, "out", "bench/out", "directory for logs and the results table")
 	flag.IntVar(&o.serverCore, "server-core", 0, "CPU core the servers are pinned to")
 	flag.IntVar(&o.loadCore, "load-core", 1, "CPU core the load generator is pinned to")
 	flag.Parse()
 	if o.mint <= 0 {
-		o.mint = 2 * o.d
+		o.mint = 5 * o.d
 	}
 	pinSelf(o.loadCore)
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
@@ -160,8 +160,8 @@ func runDB(o options, db string, report *strings.Builder) error {
 	}
 	h1cc16 := runLoad(h1.PID(), 16, o.d, nil, ccWork(h1))
 	h1cc64 := runLoad(h1.PID(), 64, o.d, nil, ccWork(h1))
-	h1intro := introspectDistinct(o, h1, 16)
 	h1introCached := introspectCached(o, h1, 16)
+	h1intro := introspectDistinct(o, h1, 16, h1introCached.rate())
 	h1code1 := runLoad(h1.PID(), 1, o.d, h1.SignIn, h1.CodeFlow)
 	h1code := runLoad(h1.PID(), 16, o.d, h1.SignIn, h1.CodeFlow)
 	h1.proc.stop()
@@ -216,8 +216,8 @@ func measureUMM(o options, u *ummTarget) ummMeasured {
 	var m ummMeasured
 	m.cc16 = runLoad(u.PID(), 16, o.d, nil, ccWork(u))
 	m.cc64 = runLoad(u.PID(), 64, o.d, nil, ccWork(u))
-	m.introspect = introspectDistinct(o, u, 16)
 	m.introspectCached = introspectCached(o, u, 16)
+	m.introspect = introspectDistinct(o, u, 16, m.introspectCached.rate())
 	m.jwks = runLoad(u.PID(), 16, o.d, nil, u.JWKS)
 	m.code1 = runLoad(u.PID(), 1, o.d, u.SignIn, u.CodeFlow)
 	m.code = runLoad(u.PID(), 16, o.d, u.SignIn, u.CodeFlow)

@@ -99,9 +99,15 @@ func plainRatio(a, b float64) string {
 	return fmt.Sprintf("%.2fx", a/b)
 }
 
+// maxReferenceDrift is how far apart the pure-hash rates before and after the login phase may be (the
+// larger over the smaller) for their mean to be a reference: beyond it the core's speed changed during
+// the measurement (another load, frequency scaling).
+const maxReferenceDrift = 1.25
+
 // loginCells are the reference and ratio cells of the password-login row. Logins cannot outrun the
 // pure hash they compute on the same core, so a ratio above 1 means the reference was disturbed (the
-// machine was busy while it ran): it is flagged instead of printed as a result.
+// machine was busy while it ran), and so does a reference that moved between before and after: either
+// is flagged instead of printed as a result.
 func loginCells(l loginMeasure) (reference, ratio string) {
 	if l.argonBefore <= 0 || l.argonAfter <= 0 {
 		return "not measured", "no reference"
@@ -111,10 +117,14 @@ func loginCells(l loginMeasure) (reference, ratio string) {
 	if p := problem(l.logins); p != "" {
 		return reference, cell("UMM failed: "+p, 240)
 	}
-	if r := l.logins.rate() / ref; r > 1 {
+	r := l.logins.rate() / ref
+	if drift := max(l.argonBefore, l.argonAfter) / min(l.argonBefore, l.argonAfter); drift > maxReferenceDrift {
+		return "invalid reference: " + reference, fmt.Sprintf("flagged: the pure hash rate moved by %.0f%% between before and after, so the core's speed changed during the phase; rerun on a quiet machine", (drift-1)*100)
+	}
+	if r > 1 {
 		return "invalid reference: " + reference, fmt.Sprintf("flagged: logins ran at %.2fx the pure hash on the same core, which is impossible, so the reference was disturbed; rerun on a quiet machine", r)
 	}
-	return reference, fmt.Sprintf("%.2fx", l.logins.rate()/ref)
+	return reference, fmt.Sprintf("%.2fx", r)
 }
 
 // render prints the report of one database as Markdown tables.

@@ -65,6 +65,10 @@ func TestLoginCells(t *testing.T) {
 			loginMeasure{logins: logins(28), argonBefore: 19, argonAfter: 22},
 			"invalid reference: 20.5/s (before 19.0/s, after 22.0/s)",
 			"flagged: logins ran at 1.37x the pure hash on the same core, which is impossible, so the reference was disturbed; rerun on a quiet machine"},
+		{"a reference that moved during the phase is flagged, even below 1",
+			loginMeasure{logins: logins(35), argonBefore: 30.9, argonAfter: 40.5},
+			"invalid reference: 35.7/s (before 30.9/s, after 40.5/s)",
+			"flagged: the pure hash rate moved by 31% between before and after, so the core's speed changed during the phase; rerun on a quiet machine"},
 		{"failed logins are no result", loginMeasure{logins: result{Failures: 4, Requests: 200, FirstErr: "status 429", Duration: 10 * time.Second}, argonBefore: 29, argonAfter: 28},
 			"28.5/s (before 29.0/s, after 28.0/s)", "UMM failed: 4 of 204 requests failed, first: status 429"},
 		{"a missing reference gives no ratio", loginMeasure{logins: logins(27)}, "not measured", "no reference"},
@@ -125,5 +129,26 @@ func TestRenderPrintsNoRatioForAFailedPeer(t *testing.T) {
 		if strings.Contains(got, bad) {
 			t.Errorf("report contains %q:\n%s", bad, got)
 		}
+	}
+}
+
+func TestPoolSize(t *testing.T) {
+	tests := []struct {
+		name  string
+		rate  float64
+		d     time.Duration
+		limit int
+		want  int
+	}{
+		{"a fifth more than the phase would use at the cached rate", 1000, 10 * time.Second, 200000, 12100},
+		{"never more than the limit", 20000, 10 * time.Second, 200000, 200000},
+		{"a failed cached phase still mints some", 0, 10 * time.Second, 200000, 100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := poolSize(tt.rate, tt.d, tt.limit); got != tt.want {
+				t.Errorf("poolSize(%v, %v, %d) = %d, want %d", tt.rate, tt.d, tt.limit, got, tt.want)
+			}
+		})
 	}
 }
