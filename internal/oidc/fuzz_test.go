@@ -262,8 +262,18 @@ func FuzzAccessTokenParsing(f *testing.F) {
 			if err := json.Unmarshal(u.Body.Bytes(), &claims); err != nil || claims["sub"] != e.user.ID {
 				t.Fatalf("userinfo answered 200 with %s", u.Body)
 			}
-		case !strings.Contains(u.Header().Get("WWW-Authenticate"), "error="):
-			t.Fatalf("userinfo refused (%d) without an RFC 6750 error: %v", u.Code, u.Header())
+		default:
+			// RFC 6750 §3: a Bearer challenge, with error when a token was presented and refused.
+			challenge := u.Header().Get("WWW-Authenticate")
+			if !strings.HasPrefix(challenge, "Bearer") {
+				t.Fatalf("userinfo refused (%d) without a Bearer challenge: %v", u.Code, u.Header())
+			}
+			if _, rest, ok := strings.Cut(challenge, `error="`); ok {
+				code, _, _ := strings.Cut(rest, `"`)
+				if code != "invalid_token" && code != "invalid_request" && code != "insufficient_scope" {
+					t.Fatalf("userinfo answered error %q, not an RFC 6750 code", code)
+				}
+			}
 		}
 	})
 }
