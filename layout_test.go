@@ -4,6 +4,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -14,12 +15,14 @@ import (
 
 const module = "github.com/umm-project/umm"
 
-// Groups of internal packages (ARCHITECTURE.md "Import direction"). A package's subpackages (store/storetest,
-// server/servertest) belong to its group and may import it.
+// Groups of internal packages (docs/DESIGN.md, import direction). A package's subpackages (store/storetest,
+// server/servertest) belong to its group and may import it. The lists name exactly the packages that exist
+// (TestLayoutListsExactlyTheExistingPackages): a new package is added here, with its place in the
+// direction, in the change that creates it.
 var (
-	base     = []string{"config", "store", "keys", "notify"}
-	core     = []string{"identity", "session", "federation", "rules"}
-	surfaces = []string{"oidc", "saml", "login", "admin", "scim", "playground"}
+	base     = []string{"config", "store", "keys"}
+	core     = []string{"identity", "session"}
+	surfaces = []string{"oidc", "login", "admin", "playground"}
 )
 
 // allowed maps each top-level package (internal/<name>, or cmd/umm) to the internal packages it may import.
@@ -30,8 +33,7 @@ func allowed() map[string][]string {
 		"config": {},
 		"store":  {"config"},
 		"keys":   {"store", "config"},
-		"notify": {"config"},
-		"events": {"notify", "store", "config"},
+		"events": {"store", "config"},
 		"web":    {"config"},
 		"server": {"*"},
 		// cmd/umm builds everything through server; it names admin's input types and keys.Secret.
@@ -62,7 +64,7 @@ func owner(dir string) string {
 }
 
 // TestImportDirection parses every non-test Go file under internal/ and cmd/ and checks each import of a
-// UMM package against ARCHITECTURE.md: surfaces never import each other, the core never imports another core
+// UMM package against the import direction: surfaces never import each other, the core never imports another core
 // package, the base imports only what is below it, and only server wires everything.
 func TestImportDirection(t *testing.T) {
 	rules := allowed()
@@ -91,7 +93,7 @@ func TestImportDirection(t *testing.T) {
 			}
 			allow, known := rules[from]
 			if !known {
-				problems = append(problems, path+": package "+from+" is not in the layout; add it to ARCHITECTURE.md and layout_test.go")
+				problems = append(problems, path+": package "+from+" is not in the layout; add it to docs/DESIGN.md and layout_test.go")
 				return nil
 			}
 			f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
@@ -143,6 +145,86 @@ func TestOwner(t *testing.T) {
 		t.Run(tt.dir+" belongs to "+tt.want, func(t *testing.T) {
 			if got := owner(tt.dir); got != tt.want {
 				t.Errorf("owner(%q) = %q, want %q", tt.dir, got, tt.want)
+			}
+		})
+	}
+}
+
+// existingPackages returns the top-level packages (as owner names them) that have Go files under internal/
+// and cmd/, test-only packages included.
+func existingPackages(t *testing.T) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, root := range []string{"internal", "cmd"} {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "_") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if strings.HasSuffix(path, ".go") {
+				if o := owner(filepath.Dir(path)); o != "" {
+					seen[o] = true
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("walk %s: %v", root, err)
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// layoutMismatch compares the packages the layout lists with those that exist and says what differs.
+func layoutMismatch(listed, existing []string) []string {
+	var problems []string
+	for _, p := range existing {
+		if !slices.Contains(listed, p) {
+			problems = append(problems, "package "+p+" exists but the layout does not list it: add it to layout_test.go with its place in the import direction")
+		}
+	}
+	for _, p := range listed {
+		if !slices.Contains(existing, p) {
+			problems = append(problems, "the layout lists package "+p+", which does not exist: remove it from layout_test.go")
+		}
+	}
+	sort.Strings(problems)
+	return problems
+}
+
+// TestLayoutListsExactlyTheExistingPackages: the import rules describe the code as it is, so a rule for a
+// package that does not exist (yet) is as wrong as a package without a rule.
+func TestLayoutListsExactlyTheExistingPackages(t *testing.T) {
+	existing := existingPackages(t)
+	if len(existing) == 0 {
+		t.Fatal("no packages found under internal/ and cmd/: run the test from the module root")
+	}
+	for _, p := range layoutMismatch(slices.Sorted(maps.Keys(allowed())), existing) {
+		t.Error(p)
+	}
+}
+
+func TestLayoutMismatch(t *testing.T) {
+	tests := []struct {
+		name             string
+		listed, existing []string
+		want             []string
+	}{
+		{"the same packages agree", []string{"config", "store"}, []string{"config", "store"}, nil},
+		{"a package without a rule is reported", []string{"config"}, []string{"config", "playground"},
+			[]string{"package playground exists but the layout does not list it: add it to layout_test.go with its place in the import direction"}},
+		{"a rule for a package that does not exist is reported", []string{"config", "saml"}, []string{"config"},
+			[]string{"the layout lists package saml, which does not exist: remove it from layout_test.go"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := layoutMismatch(tt.listed, tt.existing); !slices.Equal(got, tt.want) {
+				t.Errorf("layoutMismatch(%q, %q) = %q, want %q", tt.listed, tt.existing, got, tt.want)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
@@ -17,9 +18,13 @@ type result struct {
 	Failures int64
 	Duration time.Duration
 	P50, P99 time.Duration
-	CPUTicks int64 // server CPU during the phase
-	PeakRSS  int64 // KiB
-	FirstErr string
+	CPUTicks int64  // server CPU during the phase
+	PeakRSS  int64  // KiB
+	FirstErr string // the first request that failed
+	// Unfinished is the error of a request that the end of the phase cut off, kept when no request
+	// completed: the server took longer than the whole phase.
+	Unfinished string
+	Note       string // how the phase ran, when it matters to read the figure (a token pool that ran out)
 }
 
 func (r result) rate() float64 {
@@ -39,6 +44,10 @@ func (r result) cpuPerReq() float64 {
 
 // worker runs one unit of work (one token, one flow) with its own client.
 type worker func(ctx context.Context, c *http.Client) error
+
+// errPhaseDone is what a worker returns when it has nothing left to do (its token pool is empty): the
+// worker stops, and the phase ends early when every worker has stopped.
+var errPhaseDone = errors.New("nothing left to do in this phase")
 
 func newClient(conns int) *http.Client {
 	jar, _ := cookiejar.New(nil)
@@ -92,8 +101,11 @@ func runLoad(pid int, concurrency int, d time.Duration, setup func(c *http.Clien
 			for ctx.Err() == nil {
 				t0 := time.Now()
 				err := work(ctx, clients[i])
+				if errors.Is(err, errPhaseDone) {
+					return
+				}
 				if ctx.Err() != nil && err != nil {
-					unfinished.CompareAndSwap(nil, "unfinished at the end of the phase: "+err.Error())
+					unfinished.CompareAndSwap(nil, err.Error())
 					return // cut off by the end of the phase
 				}
 				if err != nil {
@@ -122,8 +134,9 @@ func runLoad(pid int, concurrency int, d time.Duration, setup func(c *http.Clien
 	}
 	if v := firstErr.Load(); v != nil {
 		r.FirstErr = v.(string)
-	} else if v := unfinished.Load(); v != nil && r.Requests == 0 {
-		r.FirstErr = v.(string) // nothing finished: say what was still waiting
+	}
+	if v := unfinished.Load(); v != nil && r.Requests == 0 {
+		r.Unfinished = v.(string) // nothing finished: say what was still waiting
 	}
 	return r
 }

@@ -14,7 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,6 +30,8 @@ import (
 type options struct {
 	umm, hydra, dbs, pg, out string
 	d                        time.Duration
+	mint                     time.Duration // time to mint the token pool of an introspection phase
+	poolLimit                int           // most tokens in that pool
 	serverCore, loadCore     int
 }
 
@@ -41,10 +42,15 @@ func main() {
 	flag.StringVar(&o.dbs, "db", "sqlite,postgres", "databases to run on: sqlite, postgres")
 	flag.StringVar(&o.pg, "pg", "postgres://postgres@127.0.0.1:5432", "PostgreSQL server URL (without database)")
 	flag.DurationVar(&o.d, "d", 10*time.Second, "duration of each load phase")
+	flag.DurationVar(&o.mint, "mint", 0, "most time spent minting the tokens of the distinct-token introspection phase (0: five times -d)")
+	flag.IntVar(&o.poolLimit, "pool", 200000, "most tokens minted for the distinct-token introspection phase")
 	flag.StringVar(&o.out, "out", "bench/out", "directory for logs and the results table")
 	flag.IntVar(&o.serverCore, "server-core", 0, "CPU core the servers are pinned to")
 	flag.IntVar(&o.loadCore, "load-core", 1, "CPU core the load generator is pinned to")
 	flag.Parse()
+	if o.mint <= 0 {
+		o.mint = 5 * o.d
+	}
 	pinSelf(o.loadCore)
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		log.Fatal(err)
@@ -95,13 +101,6 @@ func freshPGDatabase(base, name string) (string, error) {
 	return base + "/" + name + "?sslmode=disable", nil
 }
 
-type row struct {
-	name       string
-	umm, hydra float64
-	unit       string
-	note       string
-}
-
 func runDB(o options, db string, report *strings.Builder) error {
 	dir, err := os.MkdirTemp("", "umm-bench-"+db+"-")
 	if err != nil {
@@ -126,13 +125,16 @@ func runDB(o options, db string, report *strings.Builder) error {
 	default:
 		return fmt.Errorf("unknown database %q", db)
 	}
+	rep := dbReport{db: db, phase: o.d, serverCore: o.serverCore, loadCore: o.loadCore}
+
 	log.Printf("[%s] starting UMM", db)
 	u, ummReady, ummIdle, err := startUMM(o, dir, logDir, ummDB)
 	if err != nil {
 		return err
 	}
-	ummRes := measure(o, u, true)
+	um := measureUMM(o, u)
 	u.proc.stop()
+	rep.ummReady, rep.ummIdle = ummReady, ummIdle
 
 	log.Printf("[%s] starting Hydra (default configuration)", db)
 	if err := migrateHydra(o, hydraDSN, logDir); err != nil {
@@ -142,9 +144,15 @@ func runDB(o options, db string, report *strings.Builder) error {
 	if err != nil {
 		return err
 	}
-	hydraRes := measure(o, hDefault, false)
+	rep.peerReady, rep.peerIdle = hReady, hIdle
+	hcc16 := runLoad(hDefault.PID(), 16, o.d, nil, ccWork(hDefault))
+	hcc64 := runLoad(hDefault.PID(), 64, o.d, nil, ccWork(hDefault))
+	hjwks := runLoad(hDefault.PID(), 16, o.d, nil, hDefault.JWKS)
 	hDefault.proc.stop()
 
+	// Introspection and code flows run on the instance with one-iteration client-secret hashing:
+	// introspection through Hydra's admin API authenticates no client, and the flows would otherwise be
+	// measuring PBKDF2 at the token exchange.
 	log.Printf("[%s] starting Hydra (client-secret hashing at one iteration)", db)
 	h1, _, _, err := startHydra(o, logDir, "hydra-1iter", hydraDSN, []string{"OAUTH2_HASHERS_ALGORITHM=pbkdf2", "OAUTH2_HASHERS_PBKDF2_ITERATIONS=1"})
 	if err != nil {
@@ -152,6 +160,8 @@ func runDB(o options, db string, report *strings.Builder) error {
 	}
 	h1cc16 := runLoad(h1.PID(), 16, o.d, nil, ccWork(h1))
 	h1cc64 := runLoad(h1.PID(), 64, o.d, nil, ccWork(h1))
+	h1introCached := introspectCached(o, h1, 16)
+	h1intro := introspectDistinct(o, h1, 16, h1introCached.rate())
 	h1code1 := runLoad(h1.PID(), 1, o.d, h1.SignIn, h1.CodeFlow)
 	h1code := runLoad(h1.PID(), 16, o.d, h1.SignIn, h1.CodeFlow)
 	h1.proc.stop()
@@ -164,54 +174,33 @@ func runDB(o options, db string, report *strings.Builder) error {
 	hjcc64 := runLoad(hj.PID(), 64, o.d, nil, ccWork(hj))
 	hj.proc.stop()
 
-	argonRate := ummRes.argon2
-
-	fmt.Fprintf(report, "\n## %s (phase %s, server on core %d, load on core %d)\n\n", db, o.d, o.serverCore, o.loadCore)
-	fmt.Fprintf(report, "| measure | UMM | Hydra | UMM/Hydra | UMM p50 / p99 | Hydra p50 / p99 | UMM CPU ms/req | Hydra CPU ms/req | failed UMM / Hydra |\n|---|---|---|---|---|---|---|---|---|\n")
-	line := func(name string, a, b result) {
-		fmt.Fprintf(report, "| %s | %.0f/s | %.0f/s | %.2fx | %s / %s | %s / %s | %.3f | %.3f | %d / %d |\n", name, a.rate(), b.rate(), ratio(a.rate(), b.rate()),
-			ms(a.P50), ms(a.P99), ms(b.P50), ms(b.P99), a.cpuPerReq(), b.cpuPerReq(), a.Failures, b.Failures)
-		for _, r := range []result{a, b} {
-			if r.FirstErr != "" {
-				fmt.Fprintf(report, "|  ↳ first error | %.200s |||||||\n", strings.ReplaceAll(r.FirstErr, "|", "/"))
-			}
-		}
+	rep.rows = []comparison{
+		{"client_credentials c=16 vs Hydra default", um.cc16, hcc16},
+		{"client_credentials c=64 vs Hydra default", um.cc64, hcc64},
+		{"client_credentials c=16 vs Hydra 1-iteration hashing", um.cc16, h1cc16},
+		{"client_credentials c=64 vs Hydra 1-iteration hashing", um.cc64, h1cc64},
+		{"client_credentials c=64 vs Hydra JWT mode (1 iteration)", um.cc64, hjcc64},
+		{"introspection c=16, distinct tokens, each introspected once (Hydra: admin API, no client auth)", um.introspect, h1intro},
+		{"introspection c=16, cached: one token again and again (UMM answers from its per-node cache)", um.introspectCached, h1introCached},
+		{"JWKS c=16", um.jwks, hjwks},
+		{"authorization-code flows with SSO session c=1 (Hydra 1-iteration)", um.code1, h1code1},
+		{"authorization-code flows with SSO session c=16 (Hydra 1-iteration)", um.code, h1code},
 	}
-	line("client_credentials c=16 vs Hydra default", ummRes.cc16, hydraRes.cc16)
-	line("client_credentials c=64 vs Hydra default", ummRes.cc64, hydraRes.cc64)
-	line("client_credentials c=16 vs Hydra 1-iteration hashing", ummRes.cc16, h1cc16)
-	line("client_credentials c=64 vs Hydra 1-iteration hashing", ummRes.cc64, h1cc64)
-	line("client_credentials c=64 vs Hydra JWT mode (1 iteration)", ummRes.cc64, hjcc64)
-	line("introspection c=16 (Hydra: admin API, no client auth)", ummRes.introspect, hydraRes.introspect)
-	line("JWKS c=16", ummRes.jwks, hydraRes.jwks)
-	line("authorization-code flows with SSO session c=1 (Hydra 1-iteration)", ummRes.code1, h1code1)
-	line("authorization-code flows with SSO session c=16 (Hydra 1-iteration)", ummRes.code, h1code)
-	fmt.Fprintf(report, "\n| measure | UMM | Hydra | UMM/Hydra |\n|---|---|---|---|\n")
-	fmt.Fprintf(report, "| start to first ready (restart, migrated DB) | %s | %s | %.2fx |\n", ms(ummReady), ms(hReady), ratio(float64(ummReady), float64(hReady)))
-	fmt.Fprintf(report, "| idle RSS | %.1f MB | %.1f MB | %.2fx |\n", float64(ummIdle)/1024, float64(hIdle)/1024, ratio(float64(ummIdle), float64(hIdle)))
-	fmt.Fprintf(report, "| peak RSS under load | %.1f MB | %.1f MB | %.2fx |\n", float64(ummRes.peak)/1024, float64(hydraRes.peak)/1024, ratio(float64(ummRes.peak), float64(hydraRes.peak)))
-	fmt.Fprintf(report, "\n| password logins (UMM, c=8, argon2id m=19456 KiB t=2 p=1) | pure argon2id on the server core | ratio | UMM peak RSS during logins |\n|---|---|---|---|\n")
-	fmt.Fprintf(report, "| %.1f/s (p50 %s, p99 %s, failed %d) | %.1f/s | %.2fx | %.1f MB |\n", ummRes.login.rate(), ms(ummRes.login.P50), ms(ummRes.login.P99),
-		ummRes.login.Failures, argonRate, ratio(ummRes.login.rate(), argonRate), float64(ummRes.login.PeakRSS)/1024)
-	if ummRes.login.FirstErr != "" {
-		fmt.Fprintf(report, "\nfirst login error: %.300s\n", ummRes.login.FirstErr)
+	rep.ummPeak = um.login.peakRSS
+	for _, r := range []result{um.cc16, um.cc64, um.introspect, um.introspectCached, um.jwks, um.code1, um.code} {
+		rep.ummPeak = max(rep.ummPeak, r.PeakRSS)
 	}
+	for _, r := range []result{hcc16, hcc64, hjwks, h1cc16, h1cc64, h1intro, h1introCached, h1code1, h1code, hjcc64} {
+		rep.peerPeak = max(rep.peerPeak, r.PeakRSS)
+	}
+	rep.login = um.login
+	report.WriteString(render(rep))
 	return nil
 }
 
-func ratio(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
-
-type measured struct {
-	cc16, cc64, introspect, jwks, code1, code, login result
-	peak                                             int64
-	argon2                                           float64 // pure argon2id/s on the server core, around the login phase
+type ummMeasured struct {
+	cc16, cc64, introspect, introspectCached, jwks, code1, code result
+	login                                                       loginMeasure
 }
 
 func ccWork(t target) worker {
@@ -221,36 +210,21 @@ func ccWork(t target) worker {
 	}
 }
 
-// measure runs the shared phases on t (and the password-login phase on UMM).
-func measure(o options, t target, isUMM bool) measured {
-	var m measured
-	m.cc16 = runLoad(t.PID(), 16, o.d, nil, ccWork(t))
-	m.cc64 = runLoad(t.PID(), 64, o.d, nil, ccWork(t))
-	c := newClient(4)
-	var tokens []string
-	for range 200 {
-		tok, err := t.ClientCredentials(context.Background(), c)
-		if err == nil {
-			tokens = append(tokens, tok)
-		}
-	}
-	m.introspect = runLoad(t.PID(), 16, o.d, nil, func(ctx context.Context, c *http.Client) error {
-		if len(tokens) == 0 {
-			return fmt.Errorf("no tokens to introspect")
-		}
-		return t.Introspect(ctx, c, tokens[rand.IntN(len(tokens))])
-	})
-	m.jwks = runLoad(t.PID(), 16, o.d, nil, t.JWKS)
-	m.code1 = runLoad(t.PID(), 1, o.d, t.SignIn, t.CodeFlow)
-	m.code = runLoad(t.PID(), 16, o.d, t.SignIn, t.CodeFlow)
-	if u, ok := t.(*ummTarget); ok && isUMM {
-		before := pureArgon2Rate(o.serverCore, 3*time.Second)
-		m.login = runLoad(t.PID(), 8, o.d, nil, u.PasswordLogin)
-		m.argon2 = (before + pureArgon2Rate(o.serverCore, 3*time.Second)) / 2
-	}
-	for _, r := range []result{m.cc16, m.cc64, m.introspect, m.jwks, m.code, m.login} {
-		m.peak = max(m.peak, r.PeakRSS)
-	}
+// measureUMM runs every phase on UMM, the password logins last with their reference: the pure argon2id
+// rate on the server core just before and just after.
+func measureUMM(o options, u *ummTarget) ummMeasured {
+	var m ummMeasured
+	m.cc16 = runLoad(u.PID(), 16, o.d, nil, ccWork(u))
+	m.cc64 = runLoad(u.PID(), 64, o.d, nil, ccWork(u))
+	m.introspectCached = introspectCached(o, u, 16)
+	m.introspect = introspectDistinct(o, u, 16, m.introspectCached.rate())
+	m.jwks = runLoad(u.PID(), 16, o.d, nil, u.JWKS)
+	m.code1 = runLoad(u.PID(), 1, o.d, u.SignIn, u.CodeFlow)
+	m.code = runLoad(u.PID(), 16, o.d, u.SignIn, u.CodeFlow)
+	m.login.argonBefore = pureArgon2Rate(o.serverCore, 3*time.Second)
+	m.login.logins = runLoad(u.PID(), 8, o.d, nil, u.PasswordLogin)
+	m.login.argonAfter = pureArgon2Rate(o.serverCore, 3*time.Second)
+	m.login.peakRSS = m.login.logins.PeakRSS
 	return m
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -158,7 +159,11 @@ func yamlFields(t reflect.Type) map[string]int {
 }
 
 // setScalar parses s into a scalar field (string, bool, integers) or a comma-separated string list.
+// A value must be UTF-8 text: an environment variable can hold any bytes, and no key means them.
 func setScalar(v reflect.Value, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("is not valid UTF-8 text")
+	}
 	if reflect.PointerTo(v.Type()).Implements(textUnmarshaler) {
 		return v.Addr().Interface().(interface{ UnmarshalText([]byte) error }).UnmarshalText([]byte(s))
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"strings"
+	"unicode"
 )
 
 // NewToken returns 32 random bytes in base64url without padding (43 characters): refresh tokens,
@@ -63,14 +64,14 @@ func NewUserCode() string {
 }
 
 // NormalizeUserCode turns what a user typed into the canonical form that is hashed and compared: upper
-// case, surrounding white space, spaces and hyphens removed. Nothing else is mapped (no O to 0 or similar),
-// so a wrong character stays wrong.
+// case, with every white space character and hyphen removed wherever it is (a code typed or pasted with
+// a tab or a non-breaking space is the same code). Nothing else is mapped (no O to 0 or similar), so a
+// wrong character stays wrong. Normalising a normal form changes nothing.
 func NormalizeUserCode(s string) string {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' {
+	return strings.ToUpper(strings.Map(func(r rune) rune {
+		if r == '-' || unicode.IsSpace(r) {
 			return -1
 		}
 		return r
-	}, s)
+	}, s))
 }
