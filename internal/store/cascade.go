@@ -62,29 +62,9 @@ func (q *queries) deleteGrants(ctx context.Context, tenantID, where, arg string)
 		(SELECT id FROM grants WHERE tenant_id = ? AND `+where+`)`, tenantID, tenantID, arg); err != nil {
 		return nil, fmt.Errorf("refresh tokens: %w", err)
 	}
-	rows, err := q.query(ctx, `DELETE FROM grants WHERE tenant_id = ? AND `+where+` RETURNING id, client_id, user_id`, tenantID, arg)
+	out, err := q.endGrants(ctx, tenantID, `DELETE FROM grants WHERE tenant_id = ? AND `+where+` RETURNING id, client_id, user_id`, tenantID, arg)
 	if err != nil {
 		return nil, fmt.Errorf("grants: %w", err)
-	}
-	defer rows.Close()
-	var out []GrantRef
-	for rows.Next() {
-		var g GrantRef
-		if err := rows.Scan(&g.ID, &g.ClientID, &g.UserID); err != nil {
-			return nil, fmt.Errorf("grants: %w", err)
-		}
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("grants: %w", err)
-	}
-	rows.Close() // before the next statement on the transaction's connection
-	ids := make([]string, len(out))
-	for i, g := range out {
-		ids[i] = g.ID
-	}
-	if err := q.notifyRevokedGrants(ctx, tenantID, ids); err != nil {
-		return nil, err
 	}
 	return out, nil
 }
