@@ -14,8 +14,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
+	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
 )
@@ -380,18 +382,11 @@ func (p *Pages) handleCallback(w http.ResponseWriter, r *http.Request) {
 	render(http.StatusOK)
 }
 
+// audienceHas reports whether a decoded aud claim names clientID, read by the one parser of that claim.
 func audienceHas(aud any, clientID string) bool {
-	switch a := aud.(type) {
-	case string:
-		return a == clientID
-	case []any:
-		for _, v := range a {
-			if v == clientID {
-				return true
-			}
-		}
-	}
-	return false
+	b, err := json.Marshal(aud)
+	var a keys.Audience
+	return err == nil && json.Unmarshal(b, &a) == nil && slices.Contains(a, clientID)
 }
 
 func pretty(v any) string {
