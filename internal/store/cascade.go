@@ -105,20 +105,11 @@ func (q *queries) tenantTables(ctx context.Context) ([]string, error) {
 		query = `SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema()
 			AND column_name = 'tenant_id' ORDER BY table_name`
 	}
-	rows, err := q.query(ctx, query)
+	out, err := q.queryStrings(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, fmt.Errorf("list tables: %w", err)
-		}
-		out = append(out, name)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RotateClientSecret replaces the client's secret hash by newHash. With previousUntil after now the old
