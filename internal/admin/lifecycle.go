@@ -40,6 +40,15 @@ func errNoClient(tenantID, clientID string) error {
 	return fmt.Errorf("no client %q in tenant %s (umm clients list shows the clients): %w", clientID, tenantID, store.ErrNotFound)
 }
 
+// txClient reads a client inside tx; an unknown one is errNoClient.
+func txClient(ctx context.Context, tx *store.Tx, tenantID, clientID string) (store.Client, error) {
+	c, err := tx.GetClient(ctx, tenantID, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return c, errNoClient(tenantID, clientID)
+	}
+	return c, err
+}
+
 // ClientPatch changes some fields of a client; nil fields stay as they are. The secret is changed by
 // RotateClientSecret only.
 type ClientPatch struct {
@@ -60,10 +69,7 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID, clientID string, p
 		return store.Client{}, err
 	}
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		old, err := tx.GetClient(ctx, tenantID, clientID)
-		if errors.Is(err, store.ErrNotFound) {
-			return errNoClient(tenantID, clientID)
-		}
+		old, err := txClient(ctx, tx, tenantID, clientID)
 		if err != nil {
 			return err
 		}
@@ -117,10 +123,7 @@ func (s *Service) RotateClientSecret(ctx context.Context, tenantID, clientID str
 	}
 	secret := keys.Secret(keys.NewToken())
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		c, err := tx.GetClient(ctx, tenantID, clientID)
-		if errors.Is(err, store.ErrNotFound) {
-			return errNoClient(tenantID, clientID)
-		}
+		c, err := txClient(ctx, tx, tenantID, clientID)
 		if err != nil {
 			return err
 		}
