@@ -202,7 +202,11 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (p *Pages) cookiePath(tenantID string) string { return "/t/" + tenantID + "/playground" }
+// setFlowCookie keeps value for maxAge seconds on the tenant's playground paths (maxAge -1 removes it).
+func (p *Pages) setFlowCookie(w http.ResponseWriter, tenantID, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: value, Path: "/t/" + tenantID + "/playground",
+		MaxAge: maxAge, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+}
 
 // handleStart begins a flow: it stores state, nonce and verifier in a cookie and sends the browser to the
 // authorization endpoint with the S256 challenge.
@@ -212,10 +216,7 @@ func (p *Pages) handleStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := flow{State: randomToken(), Nonce: randomToken(), Verifier: randomToken()}
-	http.SetCookie(w, &http.Cookie{
-		Name: cookieName, Value: f.State + "." + f.Nonce + "." + f.Verifier, Path: p.cookiePath(t.ID),
-		MaxAge: 600, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode,
-	})
+	p.setFlowCookie(w, t.ID, f.State+"."+f.Nonce+"."+f.Verifier, 600)
 	sum := sha256.Sum256([]byte(f.Verifier))
 	q := url.Values{
 		"response_type": {"code"}, "client_id": {ClientID}, "redirect_uri": {RedirectURI(p.publicURL, t.ID)},
@@ -268,8 +269,7 @@ func (p *Pages) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The flow is used once: the cookie goes whatever the outcome.
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: p.cookiePath(t.ID), MaxAge: -1,
-		HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+	p.setFlowCookie(w, t.ID, "", -1)
 	d := resultData{Links: p.links(t), Again: "/t/" + t.ID + "/playground/start"}
 	render := func(status int) {
 		p.rd.Render(w, r, status, "result", web.PageData{TenantName: t.Name, Title: "Playground result", Data: d})
