@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/umm-project/umm/internal/admin"
+	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/server"
 )
 
@@ -67,14 +68,18 @@ hash of it. --public registers a client without credentials (auth method none), 
 					c.TokenEndpointAuthMethod, strings.Join(c.GrantTypes, " "))
 				fmt.Fprintf(e.stdout, "issuer: %s\n", s.Issuer(tenant))
 				if secret != "" {
-					// Printed once, here; UMM keeps only its hash.
-					fmt.Fprintf(e.stdout, "client_secret: %s\n", string(secret))
-					fmt.Fprintln(e.stderr, "Store the client secret now: it is not shown again and cannot be recovered.")
+					printClientSecret(e, secret)
 				}
 				return nil
 			})
 		},
 	}
+}
+
+// printClientSecret shows a new client secret, the only time it is shown: UMM keeps only its hash.
+func printClientSecret(e *env, secret keys.Secret) {
+	fmt.Fprintf(e.stdout, "client_secret: %s\n", string(secret))
+	fmt.Fprintln(e.stderr, "Store the client secret now: it is not shown again and cannot be recovered.")
 }
 
 func clientsListCommand() *command {

@@ -11,6 +11,17 @@ import (
 	"github.com/umm-project/umm/internal/store"
 )
 
+// withTenant runs fn with the services and the tenant named by --tenant, once it is known to exist.
+func withTenant(ctx context.Context, e *env, fs *flag.FlagSet, fn func(s *server.Services, tenant string) error) error {
+	return withServices(ctx, e, fs, func(s *server.Services) error {
+		tenant := stringFlag(fs, "tenant")
+		if _, err := s.Admin.GetTenant(ctx, tenant); err != nil {
+			return err
+		}
+		return fn(s, tenant)
+	})
+}
+
 func keysRotateCommand() *command {
 	return &command{
 		name:  "keys rotate",
@@ -23,11 +34,7 @@ key is published.`,
 		},
 		required: []string{"tenant"},
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
-			return withServices(ctx, e, fs, func(s *server.Services) error {
-				tenant := stringFlag(fs, "tenant")
-				if _, err := s.Admin.GetTenant(ctx, tenant); err != nil {
-					return err
-				}
+			return withTenant(ctx, e, fs, func(s *server.Services, tenant string) error {
 				if err := s.Keys.Rotate(ctx, tenant); err != nil {
 					return err
 				}
@@ -48,11 +55,7 @@ func keysListCommand() *command {
 		},
 		required: []string{"tenant"},
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
-			return withServices(ctx, e, fs, func(s *server.Services) error {
-				tenant := stringFlag(fs, "tenant")
-				if _, err := s.Admin.GetTenant(ctx, tenant); err != nil {
-					return err
-				}
+			return withTenant(ctx, e, fs, func(s *server.Services, tenant string) error {
 				if _, err := s.Keys.JWKS(ctx, tenant); err != nil { // creates a new tenant's keys
 					return err
 				}
@@ -84,11 +87,8 @@ continues; clients holding ID tokens it signed must sign in again.`,
 		},
 		required: []string{"tenant", "kid"},
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
-			return withServices(ctx, e, fs, func(s *server.Services) error {
-				tenant, kid := stringFlag(fs, "tenant"), stringFlag(fs, "kid")
-				if _, err := s.Admin.GetTenant(ctx, tenant); err != nil {
-					return err
-				}
+			return withTenant(ctx, e, fs, func(s *server.Services, tenant string) error {
+				kid := stringFlag(fs, "kid")
 				alg, err := s.Keys.Revoke(ctx, tenant, kid, actorCLI)
 				if errors.Is(err, store.ErrNotFound) {
 					return fmt.Errorf("tenant %s has no signing key %q (umm keys list --tenant %s shows them)", tenant, kid, tenant)

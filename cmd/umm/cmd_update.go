@@ -141,9 +141,7 @@ deployments can switch without an outage.`,
 				} else {
 					fmt.Fprintln(e.stdout, "the previous secret no longer works")
 				}
-				// Printed once, here; UMM keeps only its hash.
-				fmt.Fprintf(e.stdout, "client_secret: %s\n", string(secret))
-				fmt.Fprintln(e.stderr, "Store the client secret now: it is not shown again and cannot be recovered.")
+				printClientSecret(e, secret)
 				return nil
 			})
 		},

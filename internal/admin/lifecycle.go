@@ -20,7 +20,7 @@ func (s *Service) DeleteClient(ctx context.Context, tenantID, clientID, actor st
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		grants, err := tx.DeleteClient(ctx, tenantID, clientID)
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no client %q in tenant %s (umm clients list shows the clients): %w", clientID, tenantID, store.ErrNotFound)
+			return errNoClient(tenantID, clientID)
 		}
 		if err != nil {
 			return err
@@ -32,6 +32,21 @@ func (s *Service) DeleteClient(ctx context.Context, tenantID, clientID, actor st
 		}
 		return tx.AppendEvent(ctx, events.ClientDeleted(tenantID, clientID, actor))
 	})
+}
+
+// errNoClient is the answer about a client that does not exist: it wraps store.ErrNotFound and says where
+// to look.
+func errNoClient(tenantID, clientID string) error {
+	return fmt.Errorf("no client %q in tenant %s (umm clients list shows the clients): %w", clientID, tenantID, store.ErrNotFound)
+}
+
+// txClient reads a client inside tx; an unknown one is errNoClient.
+func txClient(ctx context.Context, tx *store.Tx, tenantID, clientID string) (store.Client, error) {
+	c, err := tx.GetClient(ctx, tenantID, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return c, errNoClient(tenantID, clientID)
+	}
+	return c, err
 }
 
 // ClientPatch changes some fields of a client; nil fields stay as they are. The secret is changed by
@@ -54,10 +69,7 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID, clientID string, p
 		return store.Client{}, err
 	}
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		old, err := tx.GetClient(ctx, tenantID, clientID)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no client %q in tenant %s (umm clients list shows the clients): %w", clientID, tenantID, store.ErrNotFound)
-		}
+		old, err := txClient(ctx, tx, tenantID, clientID)
 		if err != nil {
 			return err
 		}
@@ -111,10 +123,7 @@ func (s *Service) RotateClientSecret(ctx context.Context, tenantID, clientID str
 	}
 	secret := keys.Secret(keys.NewToken())
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		c, err := tx.GetClient(ctx, tenantID, clientID)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no client %q in tenant %s (umm clients list shows the clients): %w", clientID, tenantID, store.ErrNotFound)
-		}
+		c, err := txClient(ctx, tx, tenantID, clientID)
 		if err != nil {
 			return err
 		}

@@ -274,18 +274,10 @@ func (m *Manager) ensure(ctx context.Context, tenantID string, seen []store.Sign
 		return nil, err
 	}
 	var rows []store.SigningKey
-	err = m.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockSigningKeys(ctx, tenantID); err != nil {
-			return err
-		}
+	err = m.inKeysTx(ctx, tenantID, func(tx *store.Tx, locked []store.SigningKey) error {
 		var err error
-		if rows, err = tx.ListSigningKeys(ctx, tenantID); err != nil {
-			return err
-		}
-		if rows, err = m.complete(ctx, tx, tenantID, rows, pool, m.now()); err != nil {
-			return err
-		}
-		return nil
+		rows, err = m.complete(ctx, tx, tenantID, locked, pool, m.now())
+		return err
 	})
 	if errors.Is(err, store.ErrConflict) {
 		// Another node won the race past the lock: its keys are the tenant's keys.
@@ -298,6 +290,20 @@ func (m *Manager) ensure(ctx context.Context, tenantID string, seen []store.Sign
 		return nil, fmt.Errorf("create signing keys of tenant %s: %w", tenantID, err)
 	}
 	return rows, nil
+}
+
+// inKeysTx runs fn in a transaction holding the tenant's signing-key lock, with the keys read under it.
+func (m *Manager) inKeysTx(ctx context.Context, tenantID string, fn func(tx *store.Tx, rows []store.SigningKey) error) error {
+	return m.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockSigningKeys(ctx, tenantID); err != nil {
+			return err
+		}
+		rows, err := tx.ListSigningKeys(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		return fn(tx, rows)
+	})
 }
 
 // complete inserts, inside tx, a current and a next key for every algorithm lacking one (promoting a lone
@@ -664,19 +670,13 @@ func (m *Manager) rotate(ctx context.Context, tenantID string, dueBefore time.Ti
 		return false, fmt.Errorf("rotate keys of tenant %s: %w", tenantID, err)
 	}
 	rotated := false
-	err = m.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockSigningKeys(ctx, tenantID); err != nil {
-			return err
-		}
-		rows, err := tx.ListSigningKeys(ctx, tenantID)
-		if err != nil {
-			return err
-		}
+	err = m.inKeysTx(ctx, tenantID, func(tx *store.Tx, rows []store.SigningKey) error {
 		now := m.now()
 		if !dueBefore.IsZero() && !due(rows, dueBefore) {
 			return nil
 		}
-		if rows, err = m.complete(ctx, tx, tenantID, rows, pool, now); err != nil {
+		rows, err := m.complete(ctx, tx, tenantID, rows, pool, now)
+		if err != nil {
 			return err
 		}
 		for _, alg := range algorithms {

@@ -22,26 +22,19 @@ func (m *Manager) Revoke(ctx context.Context, tenantID, kid, actor string) (alg 
 	if err != nil {
 		return "", fmt.Errorf("revoke key %s: %w", kid, err)
 	}
-	i := slices.IndexFunc(rows, func(r store.SigningKey) bool { return r.KeyID == kid })
-	if i < 0 {
-		return "", fmt.Errorf("tenant %s has no signing key %q: %w", tenantID, kid, store.ErrNotFound)
+	i, err := indexKey(rows, tenantID, kid)
+	if err != nil {
+		return "", err
 	}
 	// Generate the replacements before the transaction (RSA takes a while).
 	pool, err := m.generate(missing(slices.Delete(slices.Clone(rows), i, i+1)))
 	if err != nil {
 		return "", err
 	}
-	err = m.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockSigningKeys(ctx, tenantID); err != nil {
-			return err
-		}
-		rows, err := tx.ListSigningKeys(ctx, tenantID)
+	err = m.inKeysTx(ctx, tenantID, func(tx *store.Tx, rows []store.SigningKey) error {
+		i, err := indexKey(rows, tenantID, kid) // again, under the lock
 		if err != nil {
 			return err
-		}
-		i := slices.IndexFunc(rows, func(r store.SigningKey) bool { return r.KeyID == kid })
-		if i < 0 {
-			return fmt.Errorf("tenant %s has no signing key %q: %w", tenantID, kid, store.ErrNotFound)
 		}
 		k := rows[i]
 		alg = k.Alg
@@ -66,4 +59,13 @@ func (m *Manager) Revoke(ctx context.Context, tenantID, kid, actor string) (alg 
 	m.invalidate(tenantID)
 	m.log.InfoContext(ctx, "signing key revoked", "tenant", tenantID, "kid", kid)
 	return alg, nil
+}
+
+// indexKey finds kid among the tenant's keys; an unknown kid wraps store.ErrNotFound.
+func indexKey(rows []store.SigningKey, tenantID, kid string) (int, error) {
+	i := slices.IndexFunc(rows, func(r store.SigningKey) bool { return r.KeyID == kid })
+	if i < 0 {
+		return -1, fmt.Errorf("tenant %s has no signing key %q: %w", tenantID, kid, store.ErrNotFound)
+	}
+	return i, nil
 }

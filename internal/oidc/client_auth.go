@@ -250,13 +250,13 @@ func (p *Provider) failClientAuth(ctx context.Context, tenantID, ip string, auth
 
 // assertionClaims are the claims of a client assertion (RFC 7523 §3).
 type assertionClaims struct {
-	Issuer    string   `json:"iss"`
-	Subject   string   `json:"sub"`
-	Audience  audience `json:"aud"`
-	ExpiresAt *float64 `json:"exp"`
-	NotBefore *float64 `json:"nbf"`
-	IssuedAt  *float64 `json:"iat"`
-	JTI       string   `json:"jti"`
+	Issuer    string        `json:"iss"`
+	Subject   string        `json:"sub"`
+	Audience  keys.Audience `json:"aud"`
+	ExpiresAt *float64      `json:"exp"`
+	NotBefore *float64      `json:"nbf"`
+	IssuedAt  *float64      `json:"iat"`
+	JTI       string        `json:"jti"`
 }
 
 // assertionSubject reads the sub claim of an assertion without verifying it, to find the client.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/umm-project/umm/internal/events"
+	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/store/storetest"
 )
@@ -54,7 +55,7 @@ func TestIntrospection(t *testing.T) {
 		t.Run("a client named in the access token's aud may introspect it", func(t *testing.T) {
 			now := e.now()
 			tok, err := e.keys.Sign(ctx, e.tenant.ID, accessTokenAlg, typAccessToken, &accessClaims{
-				Issuer: iss, Subject: e.user.ID, Audience: audience{"web", "m2m"}, ClientID: "web", Scope: "openid",
+				Issuer: iss, Subject: e.user.ID, Audience: keys.Audience{"web", "m2m"}, ClientID: "web", Scope: "openid",
 				IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Minute).Unix(), JTI: randomHex(8),
 			})
 			if err != nil {

@@ -39,19 +39,19 @@ type authorization struct {
 
 // accessClaims are the claims of UMM's access tokens: JWTs per RFC 9068 (header typ at+jwt).
 type accessClaims struct {
-	Issuer    string   `json:"iss"`
-	Subject   string   `json:"sub"`
-	Audience  audience `json:"aud"`
-	ClientID  string   `json:"client_id"`
-	Scope     string   `json:"scope,omitempty"`
-	IssuedAt  int64    `json:"iat"`
-	ExpiresAt int64    `json:"exp"`
-	JTI       string   `json:"jti"`
-	AuthTime  int64    `json:"auth_time,omitempty"`
-	ACR       string   `json:"acr,omitempty"`
-	AMR       []string `json:"amr,omitempty"`
-	SessionID string   `json:"sid,omitempty"`
-	GrantID   string   `json:"gid,omitempty"` // revoking the grant makes the token inactive
+	Issuer    string        `json:"iss"`
+	Subject   string        `json:"sub"`
+	Audience  keys.Audience `json:"aud"`
+	ClientID  string        `json:"client_id"`
+	Scope     string        `json:"scope,omitempty"`
+	IssuedAt  int64         `json:"iat"`
+	ExpiresAt int64         `json:"exp"`
+	JTI       string        `json:"jti"`
+	AuthTime  int64         `json:"auth_time,omitempty"`
+	ACR       string        `json:"acr,omitempty"`
+	AMR       []string      `json:"amr,omitempty"`
+	SessionID string        `json:"sid,omitempty"`
+	GrantID   string        `json:"gid,omitempty"` // revoking the grant makes the token inactive
 }
 
 // Scopes returns the token's scopes.
@@ -83,7 +83,7 @@ func (p *Provider) issue(ctx context.Context, t store.Tenant, a *authorization) 
 	iss := p.issuer(t.ID)
 	scope := strings.Join(a.scopes, " ")
 	at := accessClaims{
-		Issuer: iss, Subject: a.subject, Audience: audience{a.client.ClientID}, ClientID: a.client.ClientID,
+		Issuer: iss, Subject: a.subject, Audience: keys.Audience{a.client.ClientID}, ClientID: a.client.ClientID,
 		Scope: scope, IssuedAt: issuedAt(now, a.client), ExpiresAt: now.Add(ttl).Unix(), JTI: keys.NewID(),
 		ACR: a.acr, AMR: a.amr, SessionID: a.sessionID, GrantID: a.grantID,
 	}

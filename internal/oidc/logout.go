@@ -227,12 +227,12 @@ func (p *Provider) verifyIDTokenHint(r *http.Request, t store.Tenant, hint strin
 		return h, false, nil
 	}
 	var c struct {
-		Iss string   `json:"iss"`
-		Sub string   `json:"sub"`
-		Aud audience `json:"aud"`
-		Azp string   `json:"azp"`
-		Sid string   `json:"sid"`
-		Exp int64    `json:"exp"`
+		Iss string        `json:"iss"`
+		Sub string        `json:"sub"`
+		Aud keys.Audience `json:"aud"`
+		Azp string        `json:"azp"`
+		Sid string        `json:"sid"`
+		Exp int64         `json:"exp"`
 	}
 	if err := json.Unmarshal(payload, &c); err != nil || c.Iss != p.issuer(t.ID) || c.Sub == "" || len(c.Aud) == 0 {
 		return h, false, nil

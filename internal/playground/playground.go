@@ -14,9 +14,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
+	"slices"
 	"strings"
 
+	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
 )
@@ -89,16 +90,10 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 
 func (p *Pages) issuer(tenantID string) string { return p.publicURL + "/t/" + tenantID }
 
-var tenantIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
-// tenant loads the tenant named in the path, answering a page itself when it cannot.
+// tenant loads the tenant named in the path, answering a page itself when it cannot. An id no tenant can
+// have is not found without a query (store.GetTenant checks it).
 func (p *Pages) tenant(w http.ResponseWriter, r *http.Request) (store.Tenant, bool) {
-	id := r.PathValue("tenant")
-	if !tenantIDPattern.MatchString(id) {
-		web.ErrorPage(w, r, http.StatusNotFound, "Page not found", "There is no such page. Check the address.")
-		return store.Tenant{}, false
-	}
-	t, err := p.db.GetTenant(r.Context(), id)
+	t, err := p.db.GetTenant(r.Context(), r.PathValue("tenant"))
 	if errors.Is(err, store.ErrNotFound) {
 		web.ErrorPage(w, r, http.StatusNotFound, "Page not found", "There is no such page. Check the address.")
 		return t, false
@@ -207,7 +202,11 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (p *Pages) cookiePath(tenantID string) string { return "/t/" + tenantID + "/playground" }
+// setFlowCookie keeps value for maxAge seconds on the tenant's playground paths (maxAge -1 removes it).
+func (p *Pages) setFlowCookie(w http.ResponseWriter, tenantID, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: value, Path: "/t/" + tenantID + "/playground",
+		MaxAge: maxAge, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+}
 
 // handleStart begins a flow: it stores state, nonce and verifier in a cookie and sends the browser to the
 // authorization endpoint with the S256 challenge.
@@ -217,10 +216,7 @@ func (p *Pages) handleStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := flow{State: randomToken(), Nonce: randomToken(), Verifier: randomToken()}
-	http.SetCookie(w, &http.Cookie{
-		Name: cookieName, Value: f.State + "." + f.Nonce + "." + f.Verifier, Path: p.cookiePath(t.ID),
-		MaxAge: 600, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode,
-	})
+	p.setFlowCookie(w, t.ID, f.State+"."+f.Nonce+"."+f.Verifier, 600)
 	sum := sha256.Sum256([]byte(f.Verifier))
 	q := url.Values{
 		"response_type": {"code"}, "client_id": {ClientID}, "redirect_uri": {RedirectURI(p.publicURL, t.ID)},
@@ -273,8 +269,7 @@ func (p *Pages) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The flow is used once: the cookie goes whatever the outcome.
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: p.cookiePath(t.ID), MaxAge: -1,
-		HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+	p.setFlowCookie(w, t.ID, "", -1)
 	d := resultData{Links: p.links(t), Again: "/t/" + t.ID + "/playground/start"}
 	render := func(status int) {
 		p.rd.Render(w, r, status, "result", web.PageData{TenantName: t.Name, Title: "Playground result", Data: d})
@@ -387,18 +382,11 @@ func (p *Pages) handleCallback(w http.ResponseWriter, r *http.Request) {
 	render(http.StatusOK)
 }
 
+// audienceHas reports whether a decoded aud claim names clientID, read by the one parser of that claim.
 func audienceHas(aud any, clientID string) bool {
-	switch a := aud.(type) {
-	case string:
-		return a == clientID
-	case []any:
-		for _, v := range a {
-			if v == clientID {
-				return true
-			}
-		}
-	}
-	return false
+	b, err := json.Marshal(aud)
+	var a keys.Audience
+	return err == nil && json.Unmarshal(b, &a) == nil && slices.Contains(a, clientID)
 }
 
 func pretty(v any) string {

@@ -62,29 +62,9 @@ func (q *queries) deleteGrants(ctx context.Context, tenantID, where, arg string)
 		(SELECT id FROM grants WHERE tenant_id = ? AND `+where+`)`, tenantID, tenantID, arg); err != nil {
 		return nil, fmt.Errorf("refresh tokens: %w", err)
 	}
-	rows, err := q.query(ctx, `DELETE FROM grants WHERE tenant_id = ? AND `+where+` RETURNING id, client_id, user_id`, tenantID, arg)
+	out, err := q.endGrants(ctx, tenantID, `DELETE FROM grants WHERE tenant_id = ? AND `+where+` RETURNING id, client_id, user_id`, tenantID, arg)
 	if err != nil {
 		return nil, fmt.Errorf("grants: %w", err)
-	}
-	defer rows.Close()
-	var out []GrantRef
-	for rows.Next() {
-		var g GrantRef
-		if err := rows.Scan(&g.ID, &g.ClientID, &g.UserID); err != nil {
-			return nil, fmt.Errorf("grants: %w", err)
-		}
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("grants: %w", err)
-	}
-	rows.Close() // before the next statement on the transaction's connection
-	ids := make([]string, len(out))
-	for i, g := range out {
-		ids[i] = g.ID
-	}
-	if err := q.notifyRevokedGrants(ctx, tenantID, ids); err != nil {
-		return nil, err
 	}
 	return out, nil
 }
@@ -125,20 +105,11 @@ func (q *queries) tenantTables(ctx context.Context) ([]string, error) {
 		query = `SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema()
 			AND column_name = 'tenant_id' ORDER BY table_name`
 	}
-	rows, err := q.query(ctx, query)
+	out, err := q.queryStrings(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, fmt.Errorf("list tables: %w", err)
-		}
-		out = append(out, name)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RotateClientSecret replaces the client's secret hash by newHash. With previousUntil after now the old

@@ -82,7 +82,7 @@ func (q *queries) ListConsents(ctx context.Context, tenantID, userID string) ([]
 type GrantRef struct {
 	ID       string
 	ClientID string
-	UserID   string // filled by the deletions of cascade.go
+	UserID   string
 }
 
 // RevokeGrantsByUser sets revoked_at on the user's live grants for clientID ("" = every client) and
@@ -90,23 +90,33 @@ type GrantRef struct {
 // of a revoked grant stop working and access tokens carrying its id stop introspecting
 // (AccessTokenRevoked checks the grant).
 func (q *queries) RevokeGrantsByUser(ctx context.Context, tenantID, userID, clientID string, at time.Time) ([]GrantRef, error) {
-	rows, err := q.query(ctx, `UPDATE grants SET revoked_at = ? WHERE tenant_id = ? AND user_id = ?
-		AND (? = '' OR client_id = ?) AND revoked_at IS NULL RETURNING id, client_id`,
+	out, err := q.endGrants(ctx, tenantID, `UPDATE grants SET revoked_at = ? WHERE tenant_id = ? AND user_id = ?
+		AND (? = '' OR client_id = ?) AND revoked_at IS NULL RETURNING id, client_id, user_id`,
 		at.Unix(), tenantID, userID, clientID, clientID)
 	if err != nil {
 		return nil, fmt.Errorf("revoke grants: %w", err)
+	}
+	return out, nil
+}
+
+// endGrants runs query, a statement that revokes or deletes grants of the tenant and returns their id,
+// client_id and user_id, and tells every node that those grants no longer hold.
+func (q *queries) endGrants(ctx context.Context, tenantID, query string, args ...any) ([]GrantRef, error) {
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []GrantRef
 	for rows.Next() {
 		var g GrantRef
-		if err := rows.Scan(&g.ID, &g.ClientID); err != nil {
-			return nil, fmt.Errorf("revoke grants: %w", err)
+		if err := rows.Scan(&g.ID, &g.ClientID, &g.UserID); err != nil {
+			return nil, err
 		}
 		out = append(out, g)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("revoke grants: %w", err)
+		return nil, err
 	}
 	rows.Close() // before the next statement on the transaction's connection
 	ids := make([]string, len(out))

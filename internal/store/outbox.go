@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -68,19 +69,8 @@ func (db *DB) ClaimOutbox(ctx context.Context, now, leaseUntil time.Time, limit 
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
-	defer rows.Close()
-	var out []OutboxMessage
-	for rows.Next() {
-		var m OutboxMessage
-		var payload string
-		var next, created int64
-		if err := rows.Scan(&m.ID, &m.TenantID, &m.Kind, &payload, &m.Attempts, &next, &m.LastError, &created); err != nil {
-			return nil, fmt.Errorf("claim outbox: %w", err)
-		}
-		m.Payload, m.NextAttemptAt, m.CreatedAt = []byte(payload), time.Unix(next, 0), time.Unix(created, 0)
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanOutbox(rows)
+	if err != nil {
 		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
 	return out, nil
@@ -111,6 +101,15 @@ func (q *queries) ListOutbox(ctx context.Context, tenantID string) ([]OutboxMess
 	if err != nil {
 		return nil, fmt.Errorf("list outbox: %w", err)
 	}
+	out, err := scanOutbox(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list outbox: %w", err)
+	}
+	return out, nil
+}
+
+// scanOutbox reads rows of outboxCols and closes them.
+func scanOutbox(rows *sql.Rows) ([]OutboxMessage, error) {
 	defer rows.Close()
 	var out []OutboxMessage
 	for rows.Next() {
@@ -118,7 +117,7 @@ func (q *queries) ListOutbox(ctx context.Context, tenantID string) ([]OutboxMess
 		var payload string
 		var next, created int64
 		if err := rows.Scan(&m.ID, &m.TenantID, &m.Kind, &payload, &m.Attempts, &next, &m.LastError, &created); err != nil {
-			return nil, fmt.Errorf("list outbox: %w", err)
+			return nil, err
 		}
 		m.Payload, m.NextAttemptAt, m.CreatedAt = []byte(payload), time.Unix(next, 0), time.Unix(created, 0)
 		out = append(out, m)

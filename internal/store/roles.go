@@ -77,20 +77,11 @@ func (q *queries) SetUserRoles(ctx context.Context, tenantID, userID string, rol
 
 // UserRoles returns the user's role names, sorted.
 func (q *queries) UserRoles(ctx context.Context, tenantID, userID string) ([]string, error) {
-	rows, err := q.query(ctx, `SELECT role FROM user_roles WHERE tenant_id = ? AND user_id = ? ORDER BY role`, tenantID, userID)
+	out, err := q.queryStrings(ctx, `SELECT role FROM user_roles WHERE tenant_id = ? AND user_id = ? ORDER BY role`, tenantID, userID)
 	if err != nil {
 		return nil, fmt.Errorf("user roles: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var r string
-		if err := rows.Scan(&r); err != nil {
-			return nil, fmt.Errorf("user roles: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // rolesOfUsers returns the roles of the users with ids in [fromID, toID], by user id.

@@ -94,21 +94,9 @@ func (q *queries) EndSession(ctx context.Context, tenantID, sid string, at time.
 
 // EndUserSessions ends every live session of the user and returns their ids.
 func (q *queries) EndUserSessions(ctx context.Context, tenantID, userID string, at time.Time) ([]string, error) {
-	rows, err := q.query(ctx, `UPDATE sessions SET ended_at = ? WHERE tenant_id = ? AND user_id = ? AND ended_at IS NULL
+	ids, err := q.queryStrings(ctx, `UPDATE sessions SET ended_at = ? WHERE tenant_id = ? AND user_id = ? AND ended_at IS NULL
 		RETURNING id`, at.Unix(), tenantID, userID)
 	if err != nil {
-		return nil, fmt.Errorf("end user sessions: %w", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("end user sessions: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("end user sessions: %w", err)
 	}
 	return ids, nil
@@ -164,21 +152,12 @@ func (q *queries) AddSessionClient(ctx context.Context, tenantID, sid, clientID 
 
 // SessionClients returns the client ids that received tokens within session sid, sorted.
 func (q *queries) SessionClients(ctx context.Context, tenantID, sid string) ([]string, error) {
-	rows, err := q.query(ctx, `SELECT client_id FROM session_clients WHERE tenant_id = ? AND session_id = ? ORDER BY client_id`,
+	out, err := q.queryStrings(ctx, `SELECT client_id FROM session_clients WHERE tenant_id = ? AND session_id = ? ORDER BY client_id`,
 		tenantID, sid)
 	if err != nil {
 		return nil, fmt.Errorf("session clients: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, fmt.Errorf("session clients: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func scanSessions(rows interface {

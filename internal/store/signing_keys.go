@@ -116,21 +116,12 @@ func (q *queries) PruneRetiredSigningKeys(ctx context.Context, before time.Time)
 // SigningKeysDue returns the ids of the tenants having a current key activated before before, that is
 // due for scheduled rotation.
 func (q *queries) SigningKeysDue(ctx context.Context, before time.Time) ([]string, error) {
-	rows, err := q.query(ctx, `SELECT DISTINCT tenant_id FROM signing_keys WHERE status = ? AND activated_at < ?
+	out, err := q.queryStrings(ctx, `SELECT DISTINCT tenant_id FROM signing_keys WHERE status = ? AND activated_at < ?
 		ORDER BY tenant_id`, KeyStatusCurrent, before.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("list tenants due for key rotation: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("list tenants due for key rotation: %w", err)
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // LockSigningKeys serializes signing-key changes of one tenant across nodes until tx ends: a transaction

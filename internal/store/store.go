@@ -207,6 +207,27 @@ func (q *queries) row(ctx context.Context, query string, args ...any) *sql.Row {
 	return q.ex.QueryRowContext(ctx, q.q(query), args...)
 }
 
+// queryStrings runs query, which returns one text column, and reads every row.
+func (q *queries) queryStrings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // execOne runs a statement that must change exactly one row; zero rows is ErrNotFound.
 func (q *queries) execOne(ctx context.Context, query string, args ...any) error {
 	res, err := q.exec(ctx, query, args...)

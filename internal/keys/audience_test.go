@@ -1,4 +1,4 @@
-package oidc
+package keys
 
 import (
 	"encoding/json"
@@ -21,7 +21,7 @@ func TestAudienceClaim(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var a audience
+			var a Audience
 			err := json.Unmarshal([]byte(tt.json), &a)
 			if (err == nil) != tt.ok || tt.ok && !slices.Equal(a, tt.want) {
 				t.Errorf("unmarshal %s = %q, %v; want %q (ok=%v)", tt.json, a, err, tt.want, tt.ok)
