@@ -88,6 +88,11 @@ The secret is changed by "umm clients rotate-secret".`,
 			fs.Bool("first-party", false, "trusted first-party client (--first-party=false to ask for consent again)")
 			fs.String("jwks-uri", "", "`URL` of the client's JWK Set (private_key_jwt)")
 			fs.String("id-token-alg", "", "ID token signing `alg`: RS256 or ES256")
+			fs.Var(new(listFlag), "allowed-origin", "web `origin` whose browser app may call the token endpoints (repeatable; replaces the list)")
+			fs.String("backchannel-logout-uri", "", "`URL` for back-channel logout tokens (empty: none)")
+			fs.Bool("backchannel-logout-session-required", false, "the client needs sid in logout tokens")
+			fs.String("frontchannel-logout-uri", "", "`URL` framed on the signed-out page (empty: none)")
+			fs.Bool("frontchannel-logout-session-required", false, "the client needs iss and sid on its front-channel logout URI")
 		},
 		required: []string{"tenant", "id"},
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
@@ -99,6 +104,11 @@ The secret is changed by "umm clients rotate-secret".`,
 				PostLogoutRedirectURIs: listIfSet(fs, "post-logout-redirect-uri"), GrantTypes: listIfSet(fs, "grant-type"),
 				Scopes: listIfSet(fs, "scope"), FirstParty: boolIfSet(fs, "first-party"),
 				JWKSURI: stringIfSet(fs, "jwks-uri"), IDTokenAlg: stringIfSet(fs, "id-token-alg"),
+				AllowedOrigins:                    listIfSet(fs, "allowed-origin"),
+				BackchannelLogoutURI:              stringIfSet(fs, "backchannel-logout-uri"),
+				BackchannelLogoutSessionRequired:  boolIfSet(fs, "backchannel-logout-session-required"),
+				FrontchannelLogoutURI:             stringIfSet(fs, "frontchannel-logout-uri"),
+				FrontchannelLogoutSessionRequired: boolIfSet(fs, "frontchannel-logout-session-required"),
 			}
 			tenant := stringFlag(fs, "tenant")
 			return withServices(ctx, e, fs, func(s *server.Services) error {

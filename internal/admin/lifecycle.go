@@ -60,6 +60,12 @@ type ClientPatch struct {
 	FirstParty             *bool
 	JWKSURI                *string
 	IDTokenAlg             *string
+	AllowedOrigins         *[]string
+	// Single logout: an empty URI removes it (and its *SessionRequired flag must then be false).
+	BackchannelLogoutURI              *string
+	BackchannelLogoutSessionRequired  *bool
+	FrontchannelLogoutURI             *string
+	FrontchannelLogoutSessionRequired *bool
 }
 
 // UpdateClient applies patch to the client and validates the result as a whole, like a new registration.
@@ -77,7 +83,9 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID, clientID string, p
 			ClientID: old.ClientID, Name: old.Name, RedirectURIs: old.RedirectURIs,
 			PostLogoutRedirectURIs: old.PostLogoutRedirectURIs, GrantTypes: old.GrantTypes, Scopes: old.Scopes,
 			TokenEndpointAuthMethod: old.TokenEndpointAuthMethod, FirstParty: old.FirstParty, JWKS: old.JWKS,
-			JWKSURI: old.JWKSURI, IDTokenAlg: old.IDTokenAlg,
+			JWKSURI: old.JWKSURI, IDTokenAlg: old.IDTokenAlg, AllowedOrigins: old.AllowedOrigins,
+			BackchannelLogoutURI: old.BackchannelLogoutURI, BackchannelLogoutSessionRequired: old.BackchannelLogoutSessionRequired,
+			FrontchannelLogoutURI: old.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: old.FrontchannelLogoutSessionRequired,
 		}
 		set(&in.Name, patch.Name)
 		set(&in.RedirectURIs, patch.RedirectURIs)
@@ -86,6 +94,11 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID, clientID string, p
 		set(&in.Scopes, patch.Scopes)
 		set(&in.FirstParty, patch.FirstParty)
 		set(&in.IDTokenAlg, patch.IDTokenAlg)
+		set(&in.AllowedOrigins, patch.AllowedOrigins)
+		set(&in.BackchannelLogoutURI, patch.BackchannelLogoutURI)
+		set(&in.BackchannelLogoutSessionRequired, patch.BackchannelLogoutSessionRequired)
+		set(&in.FrontchannelLogoutURI, patch.FrontchannelLogoutURI)
+		set(&in.FrontchannelLogoutSessionRequired, patch.FrontchannelLogoutSessionRequired)
 		if patch.JWKSURI != nil {
 			in.JWKSURI = *patch.JWKSURI
 			if in.JWKSURI != "" {

@@ -41,6 +41,36 @@ func TestUpdates(t *testing.T) {
 				t.Errorf("%d client.upserted events, want 2", n)
 			}
 		})
+		t.Run("a client update keeps the browser origins and logout URIs it does not name", func(t *testing.T) {
+			_, _, err := f.admin.CreateClient(ctx, tid, admin.ClientInput{ClientID: "spa", TokenEndpointAuthMethod: "none",
+				RedirectURIs: []string{"https://spa.example.com/cb"}, AllowedOrigins: []string{"https://beta.example.com"},
+				BackchannelLogoutURI: "https://spa.example.com/bc", BackchannelLogoutSessionRequired: true,
+				FrontchannelLogoutURI: "https://spa.example.com/fc"}, "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := f.admin.UpdateClient(ctx, tid, "spa", admin.ClientPatch{Name: ptr("SPA")}, "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Name != "SPA" || !slices.Equal(c.AllowedOrigins, []string{"https://beta.example.com"}) ||
+				c.BackchannelLogoutURI != "https://spa.example.com/bc" || !c.BackchannelLogoutSessionRequired ||
+				c.FrontchannelLogoutURI != "https://spa.example.com/fc" {
+				t.Errorf("a rename lost settings: %+v", c)
+			}
+			c, err = f.admin.UpdateClient(ctx, tid, "spa", admin.ClientPatch{AllowedOrigins: ptr([]string{"https://gamma.example.com"}),
+				BackchannelLogoutURI: ptr(""), BackchannelLogoutSessionRequired: ptr(false)}, "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(c.AllowedOrigins, []string{"https://gamma.example.com"}) || c.BackchannelLogoutURI != "" ||
+				c.FrontchannelLogoutURI != "https://spa.example.com/fc" {
+				t.Errorf("after changing origins and removing the back-channel URI: %+v", c)
+			}
+			if _, err := f.admin.UpdateClient(ctx, tid, "spa", admin.ClientPatch{AllowedOrigins: ptr([]string{"https://*.example.com"})}, "test"); !admin.IsInvalid(err) {
+				t.Errorf("a wildcard origin = %v, want an invalid-input error", err)
+			}
+		})
 		t.Run("a client update that breaks the client is refused whole", func(t *testing.T) {
 			_, err := f.admin.UpdateClient(ctx, tid, "web", admin.ClientPatch{Name: ptr("Renamed"), RedirectURIs: ptr([]string{})}, "test")
 			if !admin.IsInvalid(err) {
