@@ -194,3 +194,38 @@ func BenchmarkJWKS(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCodeFlowSSO is one authorization code flow for a browser that already has an SSO session with
+// a first-party client: GET /authorize, the resume redirect with the code, and the token exchange with
+// PKCE. It is the in-process counterpart of the load harness's code-flow phase.
+func BenchmarkCodeFlowSSO(b *testing.B) {
+	srv := serverWithDefaults(b)
+	br := srv.NewBrowser(b)
+	f, _, _ := br.GetForm(srv.TenantURL("/login"))
+	if resp, body := br.Submit(f, url.Values{"email": {srv.User.Email}, "password": {srv.User.Password}}); resp.StatusCode != http.StatusSeeOther {
+		b.Fatalf("login: %d %s", resp.StatusCode, body)
+	}
+	c := client()
+	const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" // RFC 7636 appendix B
+	const challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+	q := url.Values{"response_type": {"code"}, "client_id": {srv.FirstParty.ID}, "redirect_uri": {srv.FirstParty.RedirectURI},
+		"scope": {"openid"}, "state": {"s"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+	for b.Loop() {
+		resp, body := br.Get(srv.TenantURL("/authorize?" + q.Encode()))
+		for resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusSeeOther {
+			loc, err := resp.Location()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if code := loc.Query().Get("code"); code != "" {
+				postToken(b, c, srv.TenantURL("/token"), url.Values{"grant_type": {"authorization_code"}, "code": {code},
+					"redirect_uri": {srv.FirstParty.RedirectURI}, "code_verifier": {verifier}}, srv.FirstParty.ID, srv.FirstParty.Secret)
+				break
+			}
+			resp, body = br.Get(loc.String())
+		}
+		if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
+			b.Fatalf("authorize: %d %s", resp.StatusCode, body)
+		}
+	}
+}
