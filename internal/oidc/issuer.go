@@ -205,8 +205,9 @@ const maxAccessTokenLen = 8 << 10
 // lifetime (revocation uses it on tokens that may be expired).
 //
 // A token whose signature verified is remembered per node (by its SHA-256, until its exp), so that a
-// resource server introspecting the same token again costs a hash instead of an ECDSA verification. The
-// claims returned are shared: callers must not modify their slices.
+// resource server introspecting the same token again costs a hash and a JSON decoding instead of an ECDSA
+// verification. The cache keeps the verified payload, one object per token, rather than the decoded
+// claims, which own ten (see ttlCache on why the object count matters).
 func (p *Provider) parseAccessToken(ctx context.Context, tenant store.Tenant, token string) (accessClaims, error) {
 	var c accessClaims
 	if len(token) > maxAccessTokenLen || strings.Count(token, ".") != 2 {
@@ -214,37 +215,41 @@ func (p *Provider) parseAccessToken(ctx context.Context, tenant store.Tenant, to
 	}
 	sum := sha256.Sum256([]byte(token))
 	key := tenant.ID + "\x00" + string(sum[:])
-	if c, ok := p.verified.get(key); ok {
-		return c, nil
+	if payload, ok := p.verified.get(key); ok {
+		if err := json.Unmarshal(payload, &c); err == nil {
+			return c, nil
+		}
+		c = accessClaims{}
 	}
-	c, err := p.verifyAccessTokenSignature(ctx, tenant, token)
+	c, payload, err := p.verifyAccessTokenSignature(ctx, tenant, token)
 	if err != nil {
 		return c, err
 	}
 	if ttl := time.Until(time.Unix(c.ExpiresAt, 0)); ttl > 0 {
-		p.verified.put(key, c, min(ttl, time.Hour))
+		p.verified.put(key, payload, min(ttl, time.Hour))
 	}
 	return c, nil
 }
 
-func (p *Provider) verifyAccessTokenSignature(ctx context.Context, tenant store.Tenant, token string) (accessClaims, error) {
+// verifyAccessTokenSignature returns the claims of a token signed by the tenant, and its payload.
+func (p *Provider) verifyAccessTokenSignature(ctx context.Context, tenant store.Tenant, token string) (accessClaims, []byte, error) {
 	var c accessClaims
 	payload, hdr, err := p.keys.Verify(ctx, tenant.ID, token, accessTokenAlg)
 	if errors.Is(err, keys.ErrInvalidToken) {
-		return c, errInvalidToken(err, "the access token is not signed by this issuer")
+		return c, nil, errInvalidToken(err, "the access token is not signed by this issuer")
 	}
 	if err != nil {
-		return c, fmt.Errorf("verify access token: %w", err)
+		return c, nil, fmt.Errorf("verify access token: %w", err)
 	}
 	if typ, _ := hdr.ExtraHeaders["typ"].(string); !strings.EqualFold(typ, typAccessToken) &&
 		!strings.EqualFold(typ, "application/"+typAccessToken) {
-		return c, errInvalidToken(errors.New("typ "+typ), "the token is not an access token (typ must be at+jwt)")
+		return c, nil, errInvalidToken(errors.New("typ "+typ), "the token is not an access token (typ must be at+jwt)")
 	}
 	if err := json.Unmarshal(payload, &c); err != nil {
-		return c, errInvalidToken(err, "the access token's claims are malformed")
+		return c, nil, errInvalidToken(err, "the access token's claims are malformed")
 	}
 	if c.Issuer != p.issuer(tenant.ID) || c.JTI == "" || c.ExpiresAt == 0 {
-		return c, errInvalidToken(nil, "the access token was not issued by this tenant")
+		return c, nil, errInvalidToken(nil, "the access token was not issued by this tenant")
 	}
-	return c, nil
+	return c, payload, nil
 }

@@ -64,12 +64,12 @@ type Provider struct {
 
 	// Per-node caches of the back channel: the generic cache in cache.go, its lifetimes and the client
 	// lookup in client_cache.go, revocations in cache_revocations.go.
-	clients    ttlCache[clientEntry]  // tenant \x00 client_id
-	ipCheck    ttlCache[time.Time]    // tenant \x00 ip -> zero: not throttled; else throttled until then
-	revoked    ttlCache[bool]         // tenant \x00 jti -> revoked
-	grantsRv   ttlCache[bool]         // tenant \x00 grant id -> revoked on this node
-	verified   ttlCache[accessClaims] // tenant \x00 SHA-256(access token) -> its verified claims, until exp
-	clientJWKS *jwksFetcher           // clients' jwks_uri documents (client_jwks.go)
+	clients    ttlCache[clientEntry] // tenant \x00 client_id
+	ipCheck    ttlCache[time.Time]   // tenant \x00 ip -> zero: not throttled; else throttled until then
+	revoked    ttlCache[bool]        // tenant \x00 jti -> revoked
+	grantsRv   ttlCache[bool]        // tenant \x00 grant id -> revoked on this node
+	verified   ttlCache[[]byte]      // tenant \x00 SHA-256(access token) -> its verified payload, until exp
+	clientJWKS *jwksFetcher          // clients' jwks_uri documents (client_jwks.go)
 
 	// invalidations counts the invalidation messages handled (invalidate.go): a cache fill that read the
 	// database before one of them drops what it stored, as it may predate the change.
