@@ -20,7 +20,7 @@ const module = "github.com/umm-project/umm"
 // (TestLayoutListsExactlyTheExistingPackages): a new package is added here, with its place in the
 // direction, in the change that creates it.
 var (
-	base     = []string{"config", "store", "keys"}
+	base     = []string{"config", "store", "keys", "i18n"}
 	core     = []string{"identity", "session"}
 	surfaces = []string{"oidc", "login", "admin", "playground"}
 )
@@ -31,10 +31,11 @@ func allowed() map[string][]string {
 	surfaceDeps := slices.Concat([]string{"web", "events"}, core, base)
 	m := map[string][]string{
 		"config": {},
+		"i18n":   {},
 		"store":  {"config"},
 		"keys":   {"store", "config"},
 		"events": {"store", "config"},
-		"web":    {"config"},
+		"web":    {"config", "i18n"},
 		"server": {"*"},
 		// cmd/umm builds everything through server; it names admin's input types and keys.Secret.
 		"cmd/umm": {"server", "config", "store", "admin", "keys"},
