@@ -23,7 +23,7 @@ func TestOperatorCommands(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			s := startServer(t, backend)
 			t.Run("a user created with the CLI signs in at the running server, and cannot once disabled", func(t *testing.T) {
-				const email, password = "carol@example.com", "Carol-Password-7"
+				const email, password = "carol@example.com", "Teal-Harbor-Password-7"
 				s.cli(t, password+"\n", "users", "create", "--tenant", "acme", "--email", email, "--email-verified")
 				o := flowOpts{Email: email, Password: password}
 				q := codeParams("web", s.RP.URL+"/cb")

@@ -327,7 +327,7 @@ func pureArgon2Rate(core int, d time.Duration) float64 {
 		n := 0
 		start := time.Now()
 		for time.Since(start) < d {
-			argon2.IDKey([]byte("Bench-Password-9"), salt, 2, 19*1024, 1, 32)
+			argon2.IDKey([]byte("Quiet-Lantern-Password-9"), salt, 2, 19*1024, 1, 32)
 			n++
 		}
 		ch <- float64(n) / time.Since(start).Seconds()

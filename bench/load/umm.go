@@ -14,7 +14,7 @@ import (
 
 const (
 	benchUser     = "bench@example.com"
-	benchPassword = "Bench-Password-9"
+	benchPassword = "Quiet-Lantern-Password-9"
 	benchSecret   = "bench-secret-0123456789abcdef0123456789"
 	redirectURI   = "http://127.0.0.1:9/cb"
 )

@@ -339,6 +339,7 @@ func TestManagementCommands(t *testing.T) {
 		}
 		fails(t, "", "no password on standard input", "users", "create", "--tenant", "acme", "--email", "bob@example.com")
 		fails(t, "short\n", "password", "users", "create", "--tenant", "acme", "--email", "bob@example.com")
+		fails(t, "Password123!\n", "password: This password is too common", "users", "create", "--tenant", "acme", "--email", "bob@example.com")
 		fails(t, "another-password-2\n", "already exists", "users", "create", "--tenant", "acme", "--email", "ADA@example.com")
 	})
 	t.Run("set-password, disable, enable and delete find the user by email", func(t *testing.T) {

@@ -96,19 +96,16 @@ func (s *Service) setPassword(ctx context.Context, tenantID, userID string, pass
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
-	if err := identity.CheckPasswordPolicy(string(password), u.Email); err != nil {
-		return invalidUser(err)
-	}
-	hash, err := s.identity.HashPassword(ctx, string(password))
+	pw, err := s.identity.PreparePassword(ctx, tenantID, userID, u.Email, string(password))
 	if err != nil {
-		return fmt.Errorf("set password: %w", err)
+		return invalidUser(err)
 	}
 	now := s.now()
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.GetUser(ctx, tenantID, userID); err != nil { // deleted meanwhile
 			return err
 		}
-		if err := tx.SetPasswordHash(ctx, tenantID, userID, hash, now); err != nil {
+		if err := pw.Store(ctx, tx, tenantID, userID, now); err != nil {
 			return err
 		}
 		if err := tx.AppendEvent(ctx, at(events.PasswordChanged(tenantID, userID, actor), now)); err != nil {
@@ -163,7 +160,7 @@ func (s *Service) DeleteUser(ctx context.Context, tenantID, userID, actor string
 // invalidUser turns identity's validation errors into an *InvalidError naming the field to fix (the
 // original error stays in the chain for errors.Is).
 func invalidUser(err error) error {
-	var pe *identity.PolicyError
+	var pe *identity.PasswordError
 	switch {
 	case err == nil:
 		return nil

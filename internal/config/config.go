@@ -125,6 +125,9 @@ type TenantSeed struct {
 	Settings *TenantSettings `yaml:"settings"`
 	Clients  []ClientSeed    `yaml:"clients"`
 	Users    []UserSeed      `yaml:"users"`
+
+	// PasswordPolicy is the tenant's password policy (seed_password.go); nil takes the defaults.
+	PasswordPolicy *PasswordPolicy `yaml:"password_policy"`
 }
 
 // TenantSettings are the per-tenant lifetimes (zero values take the defaults) and switches.

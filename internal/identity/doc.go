@@ -1,5 +1,6 @@
 // Package identity owns users and what proves who they are: accounts (email unique per tenant after
-// Unicode normalisation), argon2id password hashes, the password policy, brute-force protection shared by
+// Unicode normalisation), argon2id password hashes, the per-tenant password policy (length, the embedded
+// breached-password list in breached.go, the password history), brute-force protection shared by
 // every node (budgets per account and client IP, per IP, per known device, and an account-wide hard lock,
 // stored in the throttles table; see authenticate.go), known devices, roles and consents. Every state change commits with its event (package events) in one transaction.
 //

@@ -13,7 +13,7 @@ import (
 	"github.com/umm-project/umm/internal/store"
 )
 
-// Errors returned by Service. Test them with errors.Is (and errors.As for *ThrottledError, *PolicyError).
+// Errors returned by Service. Test them with errors.Is (and errors.As for *ThrottledError, *PasswordError).
 var (
 	// ErrInvalidCredentials is the one answer to a failed sign-in, whatever failed: unknown account, wrong
 	// password, no password, disabled account. Telling them apart would let anyone enumerate accounts.

@@ -36,7 +36,7 @@ type Profile struct {
 const maxNameLen = 200
 
 // CreateUser creates an account. The email must be valid (ErrInvalidEmail) and unused in the tenant after
-// normalisation (store.ErrConflict); a password, if given, must pass CheckPasswordPolicy (*PolicyError).
+// normalisation (store.ErrConflict); a password, if given, must pass the tenant's password policy (*PasswordError).
 // The user, its password, its roles (created when new) and the user.created event commit together.
 func (s *Service) CreateUser(ctx context.Context, tenantID string, in NewUser, actor string) (store.User, error) {
 	emailNorm, err := NormalizeEmail(in.Email)
@@ -50,12 +50,9 @@ func (s *Service) CreateUser(ctx context.Context, tenantID string, in NewUser, a
 	if err != nil {
 		return store.User{}, err
 	}
-	var hash string
+	var pw NewPassword
 	if in.Password != "" {
-		if err := CheckPasswordPolicy(in.Password, in.Email); err != nil {
-			return store.User{}, err
-		}
-		if hash, err = s.HashPassword(ctx, in.Password); err != nil {
+		if pw, err = s.PreparePassword(ctx, tenantID, "", in.Email, in.Password); err != nil {
 			return store.User{}, err
 		}
 	}
@@ -67,8 +64,8 @@ func (s *Service) CreateUser(ctx context.Context, tenantID string, in NewUser, a
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		if hash != "" {
-			if err := tx.SetPasswordHash(ctx, tenantID, u.ID, hash, now); err != nil {
+		if in.Password != "" {
+			if err := pw.Store(ctx, tx, tenantID, u.ID, now); err != nil {
 				return err
 			}
 		}
@@ -158,23 +155,20 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, userID string, in Pr
 	return out, nil
 }
 
-// SetPassword sets (or replaces) the user's password after CheckPasswordPolicy. It does not end the
+// SetPassword sets (or replaces) the user's password after the tenant's password policy (PreparePassword). It does not end the
 // user's sessions: callers that want that (a password reset) call session.Manager.EndAll.
 func (s *Service) SetPassword(ctx context.Context, tenantID, userID, password, actor string) error {
 	u, err := s.db.GetUser(ctx, tenantID, userID)
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
-	if err := CheckPasswordPolicy(password, u.Email); err != nil {
-		return err
-	}
-	hash, err := s.HashPassword(ctx, password)
+	pw, err := s.PreparePassword(ctx, tenantID, userID, u.Email, password)
 	if err != nil {
-		return fmt.Errorf("set password: %w", err)
+		return err
 	}
 	now := s.now()
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.SetPasswordHash(ctx, tenantID, userID, hash, now); err != nil {
+		if err := pw.Store(ctx, tx, tenantID, userID, now); err != nil {
 			return err
 		}
 		return tx.AppendEvent(ctx, at(events.PasswordChanged(tenantID, userID, actor), now))

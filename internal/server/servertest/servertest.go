@@ -41,7 +41,7 @@ const (
 	PostLogoutRedirectURI    = "https://rp.example.test/signed-out"
 
 	UserEmail    = "alice@example.com"
-	UserPassword = "alice-password-1234"
+	UserPassword = "hazel-kettle-orbit-1234" // not containing the address: the password policy refuses that
 )
 
 // Client is a seeded client as a test uses it. Secret is empty for the public client.
