@@ -99,6 +99,7 @@ func validateTenants(ts []TenantSeed) Problems {
 				}
 			}
 		}
+		p = append(p, validateTenantProfile(tp, t)...)
 		emails := map[string]bool{}
 		for j, u := range t.Users {
 			up := fmt.Sprintf("%s.users[%d]", tp, j)
