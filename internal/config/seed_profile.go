@@ -27,6 +27,14 @@ func (r Registration) EmailVerificationRequired() bool {
 	return r.RequireEmailVerification == nil || *r.RequireEmailVerification
 }
 
+// IsZero reports a block that sets nothing (stored settings leave it out).
+func (r Registration) IsZero() bool {
+	return !r.Enabled && r.RequireEmailVerification == nil && len(r.AllowedEmailDomains) == 0
+}
+
+// IsZero reports a schema without fields (stored settings leave it out).
+func (s ProfileSchema) IsZero() bool { return len(s.Fields) == 0 && len(s.Progressive) == 0 }
+
 // ProfileSchema is a tenant's profile: entries for standard OIDC claims (to make them required, ask for them
 // at registration or let users edit them) and custom attributes, plus the fields asked for after some
 // sign-ins (progressive profiling). The same type is the seed's YAML and the JSON stored with the tenant.
