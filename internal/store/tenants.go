@@ -21,6 +21,9 @@ type TenantSettings struct {
 	LoginRequestTTL int64 `json:"login_request_ttl,omitempty"`
 	// Playground turns on the tenant's playground page and its built-in public client "playground".
 	Playground bool `json:"playground,omitempty"`
+	// Registration and Profile: self-service sign-up and the profile schema (seed_profile.go in config).
+	Registration config.Registration  `json:"registration,omitzero"`
+	Profile      config.ProfileSchema `json:"profile,omitzero"`
 }
 
 // Defaults used when a setting is zero.
