@@ -49,6 +49,7 @@ func (in *TenantInput) validate() error {
 			p.add(d.field, "must not be negative (0 takes the default)")
 		}
 	}
+	in.validateProfile(&p)
 	return p.err()
 }
 
