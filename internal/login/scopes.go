@@ -7,6 +7,8 @@ var scopeTexts = map[string]string{
 	"openid":         "Sign you in with your account",
 	"profile":        "See your name",
 	"email":          "See your email address and whether it is verified",
+	"phone":          "See your phone number and whether it is verified",
+	"address":        "See your postal address",
 	"offline_access": "Stay connected when you are not using it, until you remove its access",
 	"roles":          "See the roles you have",
 }
