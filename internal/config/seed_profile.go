@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"golang.org/x/text/language"
 )
 
 // Registration is a tenant's self-service sign-up: whether it is open, whether an address must be proven
@@ -236,8 +238,10 @@ func CheckProfileSchema(prefix string, s ProfileSchema) Problems {
 		}
 		sort.Strings(langs)
 		for _, lang := range langs {
-			if lang == "" || strings.TrimSpace(f.Label[lang]) == "" {
-				add("%s.label.%s: language and text must not be empty", fp, lang)
+			if _, err := language.Parse(lang); err != nil {
+				add("%s.label.%s: %q is not a language tag (en, de, pt-BR, ...)", fp, lang, lang)
+			} else if strings.TrimSpace(f.Label[lang]) == "" {
+				add("%s.label.%s: the text must not be empty", fp, lang)
 			}
 		}
 	}
@@ -262,7 +266,10 @@ func CheckProfileSchema(prefix string, s ProfileSchema) Problems {
 func CheckRegistration(prefix string, r Registration) Problems {
 	var p Problems
 	for i, d := range r.AllowedEmailDomains {
-		if !validDomain(d) {
+		switch {
+		case d != strings.ToLower(d):
+			p = append(p, fmt.Sprintf("%sallowed_email_domains[%d]: %q must be written in lower case", prefix, i, d))
+		case !validDomain(d):
 			p = append(p, fmt.Sprintf("%sallowed_email_domains[%d]: %q is not a domain name (write example.com, without @)", prefix, i, d))
 		}
 	}

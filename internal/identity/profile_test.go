@@ -289,6 +289,12 @@ func TestUpdateProfile(t *testing.T) {
 				t.Fatalf("claims = %#v", after.Profile.Claims)
 			}
 		})
+		t.Run("a name over the account's limit is refused", func(t *testing.T) {
+			long := map[string]any{"family_name": strings.Repeat("ü", 101)} // 101 characters, 202 bytes
+			if _, err := s.UpdateProfile(ctx, tid, u.ID, PurposeAdmin, long, "test"); !errors.Is(err, ErrInvalidName) {
+				t.Fatalf("err = %v, want ErrInvalidName", err)
+			}
+		})
 		t.Run("invalid values change nothing", func(t *testing.T) {
 			before, _ := db.GetUser(ctx, tid, u.ID)
 			_, err := s.UpdateProfile(ctx, tid, u.ID, PurposeAdmin, map[string]any{"company": "Acme", "seats": 1000}, "test")

@@ -85,6 +85,9 @@ func (s *Service) UpdateProfile(ctx context.Context, tenantID, userID, purpose s
 		}
 		next := u
 		fields := ApplyProfile(&next, clean)
+		if err := checkNames(next.GivenName, next.FamilyName); err != nil {
+			return err
+		}
 		if len(fields) == 0 {
 			out = u
 			return nil
