@@ -171,6 +171,7 @@ unverified unless --email-verified is given too.`,
 			fs.String("family-name", "", "family `name`")
 			fs.Bool("email-verified", false, "mark the email address as verified (--email-verified=false: unverified)")
 			fs.Var(new(listFlag), "role", "`role` (repeatable or comma-separated; replaces the user's roles; empty: none)")
+			attrFlags(fs)
 		},
 		required: []string{"tenant"},
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
@@ -180,7 +181,7 @@ unverified unless --email-verified is given too.`,
 			patch := admin.UserPatch{
 				Email: stringIfSet(fs, "new-email"), GivenName: stringIfSet(fs, "given-name"),
 				FamilyName: stringIfSet(fs, "family-name"), EmailVerified: boolIfSet(fs, "email-verified"),
-				Roles: listIfSet(fs, "role"),
+				Roles: listIfSet(fs, "role"), Attributes: attrValues(fs),
 			}
 			return withUser(ctx, e, fs, func(s *server.Services, u store.User) error {
 				u, err := s.Admin.UpdateUser(ctx, u.TenantID, u.ID, patch, actorCLI)

@@ -62,12 +62,14 @@ standard input when it is not a terminal; it is never taken from the command lin
 			fs.Bool("email-verified", false, "mark the email address as verified")
 			fs.Var(new(listFlag), "role", "`role` to give (repeatable or comma-separated)")
 			fs.Bool("no-password", false, "create the user without a password (they cannot sign in with one yet)")
+			attrFlags(fs)
 		},
 		required: []string{"tenant", "email"},
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
 			in := admin.UserInput{
 				Email: stringFlag(fs, "email"), GivenName: stringFlag(fs, "given-name"), FamilyName: stringFlag(fs, "family-name"),
 				EmailVerified: stringFlag(fs, "email-verified") == "true", Roles: listValue(fs, "role"),
+				Attributes: attrValues(fs),
 			}
 			return withServices(ctx, e, fs, func(s *server.Services) error {
 				tenant := stringFlag(fs, "tenant")

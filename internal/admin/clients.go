@@ -50,6 +50,9 @@ type ClientInput struct {
 	BackchannelLogoutSessionRequired  bool
 	FrontchannelLogoutURI             string
 	FrontchannelLogoutSessionRequired bool
+	// Profile (seed_profile.go): fields the user must have filled, and the client's own sign-in start.
+	RequiredProfileFields []string
+	InitiateLoginURI      string
 }
 
 // ClientFromSeed converts a seed entry.
@@ -62,6 +65,7 @@ func ClientFromSeed(c config.ClientSeed) ClientInput {
 		AllowedOrigins:       c.AllowedOrigins,
 		BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
 		FrontchannelLogoutURI: c.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: c.FrontchannelLogoutSessionRequired,
+		RequiredProfileFields: c.RequiredProfileFields, InitiateLoginURI: c.InitiateLoginURI,
 	}
 }
 
@@ -211,6 +215,7 @@ func (in *ClientInput) validate(hasStoredSecret bool) error {
 		p.add("id_token_signed_response_alg", fmt.Sprintf("%q must be RS256 or ES256", in.IDTokenAlg))
 	}
 	in.validateLogout(&p)
+	in.validateProfile(&p)
 	return p.err()
 }
 
@@ -335,6 +340,10 @@ func (s *Service) writeClient(ctx context.Context, tx *store.Tx, tenantID string
 	}
 	c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired = in.BackchannelLogoutURI, in.BackchannelLogoutSessionRequired
 	c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired = in.FrontchannelLogoutURI, in.FrontchannelLogoutSessionRequired
+	c.RequiredProfileFields, c.InitiateLoginURI = in.RequiredProfileFields, in.InitiateLoginURI
+	if err := checkClientProfile(ctx, tx, tenantID, in); err != nil {
+		return err
+	}
 	if err := tx.UpsertClient(ctx, c); err != nil {
 		return err
 	}

@@ -207,6 +207,8 @@ type UserPatch struct {
 	FamilyName    *string
 	EmailVerified *bool
 	Roles         *[]string
+	// Attributes sets the profile values it names (an empty value clears one); the others stay.
+	Attributes map[string]any
 }
 
 // UpdateUser applies patch: the profile through identity (one user.updated event naming the fields that
@@ -215,6 +217,9 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, userID string, patch
 	u, err := s.FindUser(ctx, tenantID, userID)
 	if err != nil {
 		return u, err
+	}
+	if err := s.checkAttributes(ctx, tenantID, patch.Attributes); err != nil {
+		return store.User{}, err
 	}
 	p := identity.Profile{Email: u.Email, GivenName: u.GivenName, FamilyName: u.FamilyName, EmailVerified: u.EmailVerified}
 	set(&p.Email, patch.Email)
@@ -226,6 +231,11 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, userID string, patch
 	}
 	if _, err := s.identity.UpdateUser(ctx, tenantID, u.ID, p, actor); err != nil {
 		return store.User{}, invalidUser(err)
+	}
+	if len(patch.Attributes) > 0 {
+		if _, err := s.UpdateProfile(ctx, tenantID, u.ID, patch.Attributes, actor); err != nil {
+			return store.User{}, err
+		}
 	}
 	if patch.Roles != nil && !slices.Equal(slices.Sorted(slices.Values(*patch.Roles)), u.Roles) {
 		if err := s.identity.SetRoles(ctx, tenantID, u.ID, *patch.Roles, actor); err != nil {

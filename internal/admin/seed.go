@@ -103,6 +103,7 @@ func (s *Service) fingerprint(kind, tenantID string, item any) (string, error) {
 func (s *Service) seedTenant(ctx context.Context, t config.TenantSeed, res *SeedResult) error {
 	in := TenantInput{ID: t.ID, Name: t.Name, Settings: SettingsFromConfig(t.Settings)}
 	in.Settings.PasswordPolicy = PasswordPolicyFromConfig(t.PasswordPolicy)
+	profileFromSeed(t, &in.Settings)
 	if err := in.validate(); err != nil {
 		return err
 	}
@@ -240,12 +241,18 @@ func (s *Service) seedUser(ctx context.Context, tenantID string, u config.UserSe
 
 // updateSeededUser brings an existing user's profile and roles to what the seed says.
 func (s *Service) updateSeededUser(ctx context.Context, u store.User, in UserInput) error {
+	if err := s.checkAttributes(ctx, u.TenantID, in.Attributes); err != nil {
+		return err
+	}
 	if u.GivenName != in.GivenName || u.FamilyName != in.FamilyName || u.EmailVerified != in.EmailVerified {
 		if _, err := s.identity.UpdateUser(ctx, u.TenantID, u.ID, identity.Profile{
 			Email: u.Email, GivenName: in.GivenName, FamilyName: in.FamilyName, EmailVerified: in.EmailVerified,
 		}, events.ActorSeed); err != nil {
 			return invalidUser(err)
 		}
+	}
+	if err := s.seedUserProfile(ctx, u, in); err != nil {
+		return err
 	}
 	roles := slices.Clone(in.Roles)
 	slices.Sort(roles)

@@ -50,6 +50,7 @@ func (in *TenantInput) validate() error {
 		}
 	}
 	checkPasswordPolicy(&p, in.Settings.PasswordPolicy)
+	in.validateProfile(&p)
 	return p.err()
 }
 
@@ -117,7 +118,7 @@ func (s *Service) upsertTenant(ctx context.Context, tx *store.Tx, in TenantInput
 	case err != nil:
 		return false, err
 	}
-	if old.Name == in.Name && old.Settings == in.Settings {
+	if old.Name == in.Name && old.Settings.Equal(in.Settings) {
 		return false, nil
 	}
 	if err := tx.UpdateTenant(ctx, store.Tenant{ID: in.ID, Name: in.Name, Settings: in.Settings}); err != nil {

@@ -22,20 +22,22 @@ type UserInput struct {
 	FamilyName    string
 	EmailVerified bool
 	Roles         []string
+	// Attributes are profile values by field name: standard claims and the tenant's custom fields.
+	Attributes map[string]any
 }
 
 // UserFromSeed converts a seed entry.
 func UserFromSeed(u config.UserSeed) UserInput {
 	return UserInput{
 		Email: u.Email, Password: keys.Secret(u.Password), GivenName: u.GivenName, FamilyName: u.FamilyName,
-		EmailVerified: u.EmailVerified, Roles: u.Roles,
+		EmailVerified: u.EmailVerified, Roles: u.Roles, Attributes: u.Attributes,
 	}
 }
 
 func (in UserInput) newUser() identity.NewUser {
 	return identity.NewUser{
 		Email: in.Email, Password: string(in.Password), GivenName: in.GivenName, FamilyName: in.FamilyName,
-		EmailVerified: in.EmailVerified, Roles: in.Roles,
+		EmailVerified: in.EmailVerified, Roles: in.Roles, Profile: in.profileValues(),
 	}
 }
 
@@ -161,6 +163,9 @@ func (s *Service) DeleteUser(ctx context.Context, tenantID, userID, actor string
 // original error stays in the chain for errors.Is).
 func invalidUser(err error) error {
 	var pe *identity.PasswordError
+	if ie, ok := profileProblems(err); ok {
+		return ie
+	}
 	switch {
 	case err == nil:
 		return nil

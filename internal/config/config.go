@@ -128,6 +128,9 @@ type TenantSeed struct {
 
 	// PasswordPolicy is the tenant's password policy (seed_password.go); nil takes the defaults.
 	PasswordPolicy *PasswordPolicy `yaml:"password_policy"`
+	// Registration and Profile: self-service sign-up and the profile schema (seed_profile.go).
+	Registration *Registration  `yaml:"registration"`
+	Profile      *ProfileSchema `yaml:"profile"`
 }
 
 // TenantSettings are the per-tenant lifetimes (zero values take the defaults) and switches.
@@ -166,6 +169,9 @@ type ClientSeed struct {
 	BackchannelLogoutSessionRequired  bool   `yaml:"backchannel_logout_session_required"`
 	FrontchannelLogoutURI             string `yaml:"frontchannel_logout_uri"`
 	FrontchannelLogoutSessionRequired bool   `yaml:"frontchannel_logout_session_required"`
+	// Profile fields the client needs before it gets tokens, and its OIDC Registration §2 login URI.
+	RequiredProfileFields []string `yaml:"required_profile_fields"`
+	InitiateLoginURI      string   `yaml:"initiate_login_uri"`
 }
 
 // UserSeed is a user in the seed block.
@@ -176,6 +182,9 @@ type UserSeed struct {
 	FamilyName    string   `yaml:"family_name"`
 	EmailVerified bool     `yaml:"email_verified"`
 	Roles         []string `yaml:"roles"`
+	// Attributes are profile values: standard claims (nickname, phone_number, address, ...) and the
+	// tenant's custom fields, validated like every other write.
+	Attributes map[string]any `yaml:"attributes"`
 }
 
 // Default returns the configuration used when nothing is set: SQLite under ./data on localhost:8080.

@@ -107,6 +107,39 @@ func walkNode(n *yaml.Node, v reflect.Value, path string, p *Problems) {
 			}
 			walkNode(val, v.Field(idx), key, p)
 		}
+	case reflect.Map:
+		if n.Tag == "!!null" {
+			return
+		}
+		if n.Kind != yaml.MappingNode {
+			*p = append(*p, fmt.Sprintf("%s: expected a mapping of keys (line %d)", name, n.Line))
+			return
+		}
+		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i].Value, n.Content[i+1]
+			key := joinPath(path, k)
+			if m.MapIndex(reflect.ValueOf(k)).IsValid() {
+				*p = append(*p, fmt.Sprintf("%s: appears twice (line %d)", key, n.Content[i].Line))
+				continue
+			}
+			ev := reflect.New(v.Type().Elem()).Elem()
+			walkNode(val, ev, key, p)
+			m.SetMapIndex(reflect.ValueOf(k).Convert(v.Type().Key()), ev)
+		}
+		v.Set(m)
+	case reflect.Interface:
+		// A value of any type (profile attributes): YAML's own typing decides (true, 42, "text", a mapping).
+		// Timestamps stay strings, so a date is validated as the text the operator wrote.
+		datesAsText(n)
+		var x any
+		if err := n.Decode(&x); err != nil {
+			*p = append(*p, fmt.Sprintf("%s: %v (line %d)", name, err, n.Line))
+			return
+		}
+		if x != nil {
+			v.Set(reflect.ValueOf(x))
+		}
 	case reflect.Slice:
 		if n.Tag == "!!null" {
 			return
@@ -273,4 +306,15 @@ func fieldByPath(v reflect.Value, path string) (reflect.Value, error) {
 		v = v.Field(idx)
 	}
 	return v, nil
+}
+
+// datesAsText marks the timestamps under n as strings, so that a date reaches the profile validator as the
+// text the operator wrote rather than as a time in UTC.
+func datesAsText(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!timestamp" {
+		n.Tag = "!!str"
+	}
+	for _, c := range n.Content {
+		datesAsText(c)
+	}
 }

@@ -22,6 +22,9 @@ type NewUser struct {
 	FamilyName    string
 	EmailVerified bool
 	Roles         []string
+	// Profile are further profile values by field name (standard claims and custom attributes), checked
+	// by ValidateProfile as an operator's write (profile_users.go).
+	Profile map[string]any
 }
 
 // Profile is the input of UpdateUser: every field replaces the stored one.
@@ -60,6 +63,9 @@ func (s *Service) CreateUser(ctx context.Context, tenantID string, in NewUser, a
 	u := store.User{TenantID: tenantID, ID: keys.NewID(), Email: strings.TrimSpace(in.Email), EmailNorm: emailNorm,
 		EmailVerified: in.EmailVerified, GivenName: strings.TrimSpace(in.GivenName), FamilyName: strings.TrimSpace(in.FamilyName),
 		Roles: roles, CreatedAt: now, UpdatedAt: now}
+	if err := s.newUserProfile(ctx, &u, in.Profile); err != nil {
+		return store.User{}, err
+	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err

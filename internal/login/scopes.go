@@ -5,8 +5,10 @@ import "slices"
 // scopeTexts say in plain words what each standard scope lets an application do (OIDC Core §5.4, §11).
 var scopeTexts = map[string]string{
 	"openid":         "Sign you in with your account",
-	"profile":        "See your name",
+	"profile":        "See your name and profile details",
 	"email":          "See your email address and whether it is verified",
+	"phone":          "See your phone number and whether it is verified",
+	"address":        "See your postal address",
 	"offline_access": "Stay connected when you are not using it, until you remove its access",
 	"roles":          "See the roles you have",
 }

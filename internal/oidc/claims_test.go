@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/store"
 )
 
@@ -34,7 +35,7 @@ func TestUserClaims(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := userClaims(tt.user, tt.scopes)
+			got := userClaims(tt.user, tt.scopes, config.ProfileSchema{})
 			eq := maps.EqualFunc(got, tt.want, func(a, b any) bool {
 				if la, ok := a.([]string); ok {
 					lb, ok := b.([]string)

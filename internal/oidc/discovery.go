@@ -100,7 +100,7 @@ func (p *Provider) buildMetadata(t store.Tenant, clients []store.Client) metadat
 		RevocationEndpointAuthMethodsSupported:     config.AuthMethods,
 		RevocationEndpointAuthSigningAlgValues:     assertionSigningAlgs,
 		CodeChallengeMethodsSupported:              []string{"S256"},
-		ClaimsSupported:                            claimsSupported,
+		ClaimsSupported:                            tenantClaims(t.Settings.Profile),
 		ClaimTypesSupported:                        []string{"normal"},
 		PromptValuesSupported:                      []string{promptNone, promptLogin, promptConsent, "select_account"},
 		ACRValuesSupported:                         []string{acrPassword},

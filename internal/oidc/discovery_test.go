@@ -68,7 +68,7 @@ func TestDiscovery(t *testing.T) {
 					}
 				}
 				wantList := map[string][]string{
-					"scopes_supported":                                 {"openid", "profile", "email", "offline_access", "roles", "orders:read"},
+					"scopes_supported":                                 {"openid", "profile", "email", "phone", "address", "offline_access", "roles", "orders:read"},
 					"response_types_supported":                         {"code"},
 					"response_modes_supported":                         {"query", "form_post"},
 					"grant_types_supported":                            {"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"},
@@ -92,7 +92,8 @@ func TestDiscovery(t *testing.T) {
 					}
 				}
 				for _, c := range []string{"sub", "iss", "auth_time", "acr", "amr", "sid", "name", "given_name", "family_name",
-					"updated_at", "email", "email_verified", "roles", "nonce"} {
+					"updated_at", "email", "email_verified", "roles", "nonce", "nickname", "preferred_username", "picture", "website",
+					"gender", "birthdate", "zoneinfo", "locale", "phone_number", "phone_number_verified", "address"} {
 					if !slices.Contains(strs("claims_supported"), c) {
 						t.Errorf("claims_supported lacks %s", c)
 					}

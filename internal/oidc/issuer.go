@@ -134,7 +134,7 @@ func (p *Provider) idToken(ctx context.Context, t store.Tenant, a *authorization
 	if a.client.IDTokenAlg == keys.ES256 {
 		alg = keys.ES256
 	}
-	claims := userClaims(*a.user, a.scopes)
+	claims := userClaims(*a.user, a.scopes, t.Settings.Profile)
 	claims["iss"] = p.issuer(t.ID)
 	claims["sub"] = a.subject
 	claims["aud"] = a.client.ClientID

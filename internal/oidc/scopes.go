@@ -14,11 +14,13 @@ const (
 	scopeEmail         = "email"
 	scopeOfflineAccess = "offline_access"
 	scopeRoles         = "roles"
+	scopePhone         = "phone"
+	scopeAddress       = "address"
 )
 
 // standardScopes are always listed in discovery, and are what a client registered without a scope list may
 // request.
-var standardScopes = []string{scopeOpenID, scopeProfile, scopeEmail, scopeOfflineAccess, scopeRoles}
+var standardScopes = []string{scopeOpenID, scopeProfile, scopeEmail, scopePhone, scopeAddress, scopeOfflineAccess, scopeRoles}
 
 // maxScopeLen bounds the scope parameter; longer requests are refused rather than parsed.
 const maxScopeLen = 2048

@@ -61,11 +61,11 @@ func TestDisallowedScopes(t *testing.T) {
 
 func TestTenantScopes(t *testing.T) {
 	got := tenantScopes([]store.Client{{Scopes: []string{"openid", "b:write"}}, {Scopes: []string{"a:read", "b:write"}}})
-	want := []string{"openid", "profile", "email", "offline_access", "roles", "a:read", "b:write"}
+	want := []string{"openid", "profile", "email", "phone", "address", "offline_access", "roles", "a:read", "b:write"}
 	if !slices.Equal(got, want) {
 		t.Errorf("tenantScopes = %v, want %v", got, want)
 	}
-	if !slices.Equal(standardScopes, []string{"openid", "profile", "email", "offline_access", "roles"}) {
+	if !slices.Equal(standardScopes, []string{"openid", "profile", "email", "phone", "address", "offline_access", "roles"}) {
 		t.Error("tenantScopes modified standardScopes")
 	}
 }

@@ -56,7 +56,7 @@ func (p *Provider) userInfo(r *http.Request, t store.Tenant) (map[string]any, er
 	if err != nil {
 		return nil, fmt.Errorf("userinfo: %w", err)
 	}
-	return userClaims(user, scopes), nil
+	return userClaims(user, scopes, t.Settings.Profile), nil
 }
 
 // bearerToken reads the access token from the Authorization header or, in a form-encoded POST, the

@@ -36,6 +36,10 @@ type Client struct {
 	// PreviousSecretHash is the secret replaced by the last rotation, accepted until PreviousSecretExpiresAt.
 	PreviousSecretHash      []byte
 	PreviousSecretExpiresAt time.Time
+	// RequiredProfileFields the user must have filled before the client gets tokens; InitiateLoginURI
+	// starts the client's own sign-in (OIDC Registration §2).
+	RequiredProfileFields []string
+	InitiateLoginURI      string
 }
 
 // Public reports whether the client has no credentials (PKCE required).
@@ -47,7 +51,7 @@ func (c Client) HasGrant(g string) bool { return slices.Contains(c.GrantTypes, g
 const clientCols = `tenant_id, client_id, name, secret_hash, redirect_uris, post_logout_redirect_uris, grant_types,
 	scopes, token_endpoint_auth_method, first_party, jwks, jwks_uri, id_token_alg, created_at, updated_at,
 	allowed_origins, backchannel_logout_uri, backchannel_logout_session_required, frontchannel_logout_uri,
-	frontchannel_logout_session_required,
+	frontchannel_logout_session_required, required_profile_fields, initiate_login_uri,
 	tokens_not_before, previous_secret_hash, previous_secret_expires_at`
 
 // UpsertClient creates the client or replaces every field of an existing one (created_at is kept). A new
@@ -58,7 +62,7 @@ func (q *queries) UpsertClient(ctx context.Context, c Client) error {
 	if c.IDTokenAlg == "" {
 		c.IDTokenAlg = "RS256"
 	}
-	_, err := q.exec(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+	_, err := q.exec(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 		COALESCE((SELECT deleted_at FROM client_tombstones WHERE tenant_id = ? AND client_id = ?), 0), NULL, 0)
 		ON CONFLICT (tenant_id, client_id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash,
 		previous_secret_hash = CASE WHEN clients.secret_hash = excluded.secret_hash THEN clients.previous_secret_hash END,
@@ -72,11 +76,13 @@ func (q *queries) UpsertClient(ctx context.Context, c Client) error {
 		backchannel_logout_uri = excluded.backchannel_logout_uri,
 		backchannel_logout_session_required = excluded.backchannel_logout_session_required,
 		frontchannel_logout_uri = excluded.frontchannel_logout_uri,
-		frontchannel_logout_session_required = excluded.frontchannel_logout_session_required`,
+		frontchannel_logout_session_required = excluded.frontchannel_logout_session_required,
+		required_profile_fields = excluded.required_profile_fields, initiate_login_uri = excluded.initiate_login_uri`,
 		c.TenantID, c.ClientID, c.Name, c.SecretHash, jsonList(c.RedirectURIs), jsonList(c.PostLogoutRedirectURIs),
 		jsonList(c.GrantTypes), jsonList(c.Scopes), c.TokenEndpointAuthMethod, c.FirstParty, c.JWKS, c.JWKSURI,
 		c.IDTokenAlg, now, now, jsonList(c.AllowedOrigins), c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired,
-		c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired, c.TenantID, c.ClientID)
+		c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired, jsonList(c.RequiredProfileFields), c.InitiateLoginURI,
+		c.TenantID, c.ClientID)
 	if err != nil {
 		return fmt.Errorf("upsert client %s: %w", c.ClientID, err)
 	}
@@ -122,12 +128,12 @@ func scanClients(rows interface {
 	var out []Client
 	for rows.Next() {
 		var c Client
-		var redirects, logouts, grants, scopes, origins string
+		var redirects, logouts, grants, scopes, origins, required string
 		var created, updated, prevExpires int64
 		if err := rows.Scan(&c.TenantID, &c.ClientID, &c.Name, &c.SecretHash, &redirects, &logouts, &grants, &scopes,
 			&c.TokenEndpointAuthMethod, &c.FirstParty, &c.JWKS, &c.JWKSURI, &c.IDTokenAlg, &created, &updated,
 			&origins, &c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired, &c.FrontchannelLogoutURI,
-			&c.FrontchannelLogoutSessionRequired, &c.TokensNotBefore, &c.PreviousSecretHash, &prevExpires); err != nil {
+			&c.FrontchannelLogoutSessionRequired, &required, &c.InitiateLoginURI, &c.TokensNotBefore, &c.PreviousSecretHash, &prevExpires); err != nil {
 			return nil, err
 		}
 		if prevExpires > 0 {
@@ -135,7 +141,7 @@ func scanClients(rows interface {
 		}
 		c.RedirectURIs, c.PostLogoutRedirectURIs = parseList(redirects), parseList(logouts)
 		c.GrantTypes, c.Scopes = parseList(grants), parseList(scopes)
-		c.AllowedOrigins = parseList(origins)
+		c.AllowedOrigins, c.RequiredProfileFields = parseList(origins), parseList(required)
 		c.CreatedAt, c.UpdatedAt = time.Unix(created, 0), time.Unix(updated, 0)
 		out = append(out, c)
 	}

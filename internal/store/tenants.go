@@ -23,6 +23,9 @@ type TenantSettings struct {
 	Playground bool `json:"playground,omitempty"`
 	// PasswordPolicy is the tenant's password policy (password_history.go).
 	PasswordPolicy PasswordPolicy `json:"password_policy,omitzero"`
+	// Registration and Profile: self-service sign-up and the profile schema (seed_profile.go in config).
+	Registration config.Registration  `json:"registration,omitzero"`
+	Profile      config.ProfileSchema `json:"profile,omitzero"`
 }
 
 // Defaults used when a setting is zero.

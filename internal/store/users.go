@@ -18,11 +18,13 @@ type User struct {
 	FamilyName    string
 	Disabled      bool
 	Roles         []string // sorted; filled by GetUser, GetUserByEmail and ListUsers
+	Profile       Profile  // standard claims beyond the names, and custom attributes (users_profile.go)
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
 
-const userCols = `tenant_id, id, email, email_norm, email_verified, given_name, family_name, disabled, created_at, updated_at`
+const userCols = `tenant_id, id, email, email_norm, email_verified, given_name, family_name, disabled, created_at, updated_at,
+	claims, attributes`
 
 // CreateUser inserts u (CreatedAt/UpdatedAt default to now); a duplicate id or EmailNorm is ErrConflict.
 // Roles are not written here: use SetUserRoles.
@@ -33,24 +35,25 @@ func (q *queries) CreateUser(ctx context.Context, u User) error {
 	if u.UpdatedAt.IsZero() {
 		u.UpdatedAt = u.CreatedAt
 	}
-	_, err := q.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := q.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.TenantID, u.ID, u.Email, u.EmailNorm, u.EmailVerified, u.GivenName, u.FamilyName, u.Disabled,
-		u.CreatedAt.Unix(), u.UpdatedAt.Unix())
+		u.CreatedAt.Unix(), u.UpdatedAt.Unix(), jsonObject(u.Profile.Claims), jsonObject(u.Profile.Attributes))
 	if err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
 	return nil
 }
 
-// UpdateUser replaces the profile fields of u (email, email_norm, email_verified, names) and sets
+// UpdateUser replaces the profile fields of u (email, email_norm, email_verified, names, Profile) and sets
 // updated_at; ErrNotFound when absent, ErrConflict when the new EmailNorm is taken.
 func (q *queries) UpdateUser(ctx context.Context, u User) error {
 	if u.UpdatedAt.IsZero() {
 		u.UpdatedAt = time.Now()
 	}
 	err := q.execOne(ctx, `UPDATE users SET email = ?, email_norm = ?, email_verified = ?, given_name = ?, family_name = ?,
-		updated_at = ? WHERE tenant_id = ? AND id = ?`,
-		u.Email, u.EmailNorm, u.EmailVerified, u.GivenName, u.FamilyName, u.UpdatedAt.Unix(), u.TenantID, u.ID)
+		updated_at = ?, claims = ?, attributes = ? WHERE tenant_id = ? AND id = ?`,
+		u.Email, u.EmailNorm, u.EmailVerified, u.GivenName, u.FamilyName, u.UpdatedAt.Unix(),
+		jsonObject(u.Profile.Claims), jsonObject(u.Profile.Attributes), u.TenantID, u.ID)
 	if err != nil {
 		return fmt.Errorf("update user %s: %w", u.ID, err)
 	}
@@ -160,8 +163,13 @@ func scanUsers(rows interface {
 	for rows.Next() {
 		var u User
 		var created, updated int64
+		var claims, attributes string
 		if err := rows.Scan(&u.TenantID, &u.ID, &u.Email, &u.EmailNorm, &u.EmailVerified, &u.GivenName, &u.FamilyName,
-			&u.Disabled, &created, &updated); err != nil {
+			&u.Disabled, &created, &updated, &claims, &attributes); err != nil {
+			return nil, err
+		}
+		var err error
+		if u.Profile, err = parseProfile(claims, attributes); err != nil {
 			return nil, err
 		}
 		u.CreatedAt, u.UpdatedAt = time.Unix(created, 0), time.Unix(updated, 0)
