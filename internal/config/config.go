@@ -125,6 +125,10 @@ type TenantSeed struct {
 	Settings *TenantSettings `yaml:"settings"`
 	Clients  []ClientSeed    `yaml:"clients"`
 	Users    []UserSeed      `yaml:"users"`
+	// DefaultLocale, Branding and Messages are how the tenant's pages and emails look (seed_branding.go).
+	DefaultLocale string              `yaml:"default_locale"`
+	Branding      *Branding           `yaml:"branding"`
+	Messages      map[string]Messages `yaml:"messages"`
 }
 
 // TenantSettings are the per-tenant lifetimes (zero values take the defaults) and switches.

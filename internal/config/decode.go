@@ -107,6 +107,23 @@ func walkNode(n *yaml.Node, v reflect.Value, path string, p *Problems) {
 			}
 			walkNode(val, v.Field(idx), key, p)
 		}
+	case reflect.Map:
+		// Maps have string keys chosen by the operator (a tenant's message overrides).
+		if n.Tag == "!!null" {
+			return
+		}
+		if n.Kind != yaml.MappingNode || v.Type().Key().Kind() != reflect.String {
+			*p = append(*p, fmt.Sprintf("%s: expected a mapping of keys (line %d)", name, n.Line))
+			return
+		}
+		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			ev := reflect.New(v.Type().Elem()).Elem()
+			walkNode(n.Content[i+1], ev, joinPath(path, k), p)
+			m.SetMapIndex(reflect.ValueOf(k).Convert(v.Type().Key()), ev)
+		}
+		v.Set(m)
 	case reflect.Slice:
 		if n.Tag == "!!null" {
 			return

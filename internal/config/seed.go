@@ -99,6 +99,7 @@ func validateTenants(ts []TenantSeed) Problems {
 				}
 			}
 		}
+		p = append(p, t.Look().Validate(tp)...)
 		emails := map[string]bool{}
 		for j, u := range t.Users {
 			up := fmt.Sprintf("%s.users[%d]", tp, j)
