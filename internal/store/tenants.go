@@ -21,6 +21,8 @@ type TenantSettings struct {
 	LoginRequestTTL int64 `json:"login_request_ttl,omitempty"`
 	// Playground turns on the tenant's playground page and its built-in public client "playground".
 	Playground bool `json:"playground,omitempty"`
+	// Look is the tenant's default language, branding and message overrides.
+	Look config.TenantLook `json:"look,omitzero"`
 }
 
 // Defaults used when a setting is zero.
