@@ -102,6 +102,7 @@ func (s *Service) fingerprint(kind, tenantID string, item any) (string, error) {
 
 func (s *Service) seedTenant(ctx context.Context, t config.TenantSeed, res *SeedResult) error {
 	in := TenantInput{ID: t.ID, Name: t.Name, Settings: SettingsFromConfig(t.Settings)}
+	in.Settings.Look = t.Look()
 	if err := in.validate(); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/umm-project/umm/internal/config"
@@ -49,6 +50,7 @@ func (in *TenantInput) validate() error {
 			p.add(d.field, "must not be negative (0 takes the default)")
 		}
 	}
+	checkLook(&p, in.Settings.Look)
 	return p.err()
 }
 
@@ -116,7 +118,7 @@ func (s *Service) upsertTenant(ctx context.Context, tx *store.Tx, in TenantInput
 	case err != nil:
 		return false, err
 	}
-	if old.Name == in.Name && old.Settings == in.Settings {
+	if old.Name == in.Name && reflect.DeepEqual(old.Settings, in.Settings) {
 		return false, nil
 	}
 	if err := tx.UpdateTenant(ctx, store.Tenant{ID: in.ID, Name: in.Name, Settings: in.Settings}); err != nil {

@@ -13,6 +13,7 @@ type Error struct {
 	Status      int
 	RetryAfter  int   // seconds; set for 429 and slow_down
 	cause       error // logged, never sent
+	pageKey     string // the message shown on an error page instead of Description (errPage)
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Description }
