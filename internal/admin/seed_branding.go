@@ -12,11 +12,7 @@ func checkLook(p *problems, l config.TenantLook) {
 	for _, prob := range l.Validate("look") {
 		*p = append(*p, prob)
 	}
-	o := make(i18n.Overrides, len(l.Messages))
-	for lang, m := range l.Messages {
-		o[lang] = m
-	}
-	for _, prob := range i18n.Builtin.CheckOverrides(o) {
+	for _, prob := range i18n.Builtin.CheckOverrides(l.MessageTable()) {
 		p.add("look.messages", prob)
 	}
 }

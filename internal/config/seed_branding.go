@@ -45,6 +45,19 @@ type TenantLook struct {
 	Messages      map[string]Messages `json:"messages,omitempty"`
 }
 
+// MessageTable returns the overrides as plain maps (language, key, text), the form i18n.Overrides takes:
+// i18n.Builtin.In(lang, look.MessageTable()) gives a page's or an email's texts.
+func (l TenantLook) MessageTable() map[string]map[string]string {
+	if len(l.Messages) == 0 {
+		return nil
+	}
+	out := make(map[string]map[string]string, len(l.Messages))
+	for lang, m := range l.Messages {
+		out[lang] = m
+	}
+	return out
+}
+
 // Look returns the seed's look as it is stored.
 func (t TenantSeed) Look() TenantLook {
 	l := TenantLook{DefaultLocale: t.DefaultLocale, Messages: t.Messages}

@@ -113,7 +113,7 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 	v, err := requestValues(r)
 	if err != nil {
 		// The parser's message quotes the request, so it is logged, not shown.
-		e := errPage("The sign-in request is malformed: its parameters must be URL-encoded, in the query of a GET " +
+		e := errPage("The sign-in request is malformed: its parameters must be URL-encoded, in the query of a GET "+
 			"or an application/x-www-form-urlencoded POST body.", "oidc.authorize.malformed")
 		e.cause = err
 		return ar, nil, e

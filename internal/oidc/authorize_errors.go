@@ -12,10 +12,10 @@ import (
 
 // redirectTarget is where an authorization response goes once client_id and redirect_uri are validated.
 type redirectTarget struct {
-	URI   string // the registered redirect URI, exactly as the client sent it
-	Mode  string // modeQuery or modeFormPost
-	State string // echoed when the client sent one
-	Iss   string // RFC 9207: the issuer, sent with every response
+	URI   string       // the registered redirect URI, exactly as the client sent it
+	Mode  string       // modeQuery or modeFormPost
+	State string       // echoed when the client sent one
+	Iss   string       // RFC 9207: the issuer, sent with every response
 	Page  web.PageData // the tenant's name, branding and language, for a form_post page
 }
 

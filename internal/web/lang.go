@@ -119,14 +119,5 @@ func here(r *http.Request) string {
 	return h
 }
 
-// Overrides are a tenant's message overrides as i18n reads them. Emails use them with i18n.Builtin.In.
-func Overrides(look config.TenantLook) i18n.Overrides {
-	if len(look.Messages) == 0 {
-		return nil
-	}
-	o := make(i18n.Overrides, len(look.Messages))
-	for lang, m := range look.Messages {
-		o[lang] = m
-	}
-	return o
-}
+// Overrides are a tenant's message overrides as i18n reads them.
+func Overrides(look config.TenantLook) i18n.Overrides { return look.MessageTable() }
