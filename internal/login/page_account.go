@@ -262,8 +262,10 @@ func (p *Pages) signedOut(w http.ResponseWriter, r *http.Request, t store.Tenant
 	}
 	web.NoStore(w)
 	web.AllowFrameSrc(w, frames...)
-	p.render(w, r, t, http.StatusOK, "signed_out", web.PageData{Title: "signed_out.title",
-		Data: signedOutData{Login: loginPath(t, ""), Frames: frames}})
+	pd := p.page(r, t, "")
+	pd.Here = accountPath(t) + "/signed-out" // this page answers a POST; the switcher comes back by GET
+	pd.Title, pd.Data = "signed_out.title", signedOutData{Login: loginPath(t, ""), Frames: frames}
+	p.render(w, r, t, http.StatusOK, "signed_out", pd)
 }
 
 // signedOutData is what templates/signed_out.html receives.

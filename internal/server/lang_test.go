@@ -225,6 +225,7 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 			_, pages["consent without a decision"] = b.Submit(form, url.Values{"decision": {"maybe"}})
 			b.Submit(form, url.Values{"decision": {"allow"}})
 			get("account", tp+"/account")
+			get("account with a notice and an error", tp+"/account?done=session_ended&error=no_choice")
 
 			resp, body = postClient(t, srv, "/device_authorization", srv.Public, url.Values{"scope": {"openid profile offline_access"}})
 			var da struct {
