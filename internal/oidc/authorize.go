@@ -488,6 +488,7 @@ func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Te
 	lr.Params.RequireLogin, lr.Params.RequireConsent = requireLogin, requireConsent
 	// The language of every page of this sign-in, chosen once (docs/DESIGN.md, "Languages and branding").
 	lr.Params.Lang = web.Lang(r, ar.UILocales, t.Settings.Look.DefaultLocale)
+	target.Page = p.page(r, t, lr.Params.Lang) // a form_post answer is in it too
 
 	if hasSession && !requireLogin && !consentNeeded {
 		// SSO: the session and consent cover the request, so the request is born complete and consumed.
