@@ -104,6 +104,7 @@ func (s *Service) seedTenant(ctx context.Context, t config.TenantSeed, res *Seed
 	in := TenantInput{ID: t.ID, Name: t.Name, Settings: SettingsFromConfig(t.Settings)}
 	in.Settings.PasswordPolicy = PasswordPolicyFromConfig(t.PasswordPolicy)
 	profileFromSeed(t, &in.Settings)
+	in.Settings.Look = t.Look()
 	if err := in.validate(); err != nil {
 		return err
 	}

@@ -51,6 +51,7 @@ func (in *TenantInput) validate() error {
 	}
 	checkPasswordPolicy(&p, in.Settings.PasswordPolicy)
 	in.validateProfile(&p)
+	checkLook(&p, in.Settings.Look)
 	return p.err()
 }
 

@@ -131,6 +131,10 @@ type TenantSeed struct {
 	// Registration and Profile: self-service sign-up and the profile schema (seed_profile.go).
 	Registration *Registration  `yaml:"registration"`
 	Profile      *ProfileSchema `yaml:"profile"`
+	// DefaultLocale, Branding and Messages are how the tenant's pages and emails look (seed_branding.go).
+	DefaultLocale string              `yaml:"default_locale"`
+	Branding      *Branding           `yaml:"branding"`
+	Messages      map[string]Messages `yaml:"messages"`
 }
 
 // TenantSettings are the per-tenant lifetimes (zero values take the defaults) and switches.

@@ -108,10 +108,11 @@ func walkNode(n *yaml.Node, v reflect.Value, path string, p *Problems) {
 			walkNode(val, v.Field(idx), key, p)
 		}
 	case reflect.Map:
+		// Maps have string keys chosen by the operator (a tenant's message overrides).
 		if n.Tag == "!!null" {
 			return
 		}
-		if n.Kind != yaml.MappingNode {
+		if n.Kind != yaml.MappingNode || v.Type().Key().Kind() != reflect.String {
 			*p = append(*p, fmt.Sprintf("%s: expected a mapping of keys (line %d)", name, n.Line))
 			return
 		}

@@ -101,6 +101,7 @@ func validateTenants(ts []TenantSeed) Problems {
 		}
 		p = append(p, validatePasswordPolicy(tp, t.PasswordPolicy)...)
 		p = append(p, validateTenantProfile(tp, t)...)
+		p = append(p, t.Look().Validate(tp)...)
 		emails := map[string]bool{}
 		for j, u := range t.Users {
 			up := fmt.Sprintf("%s.users[%d]", tp, j)

@@ -175,7 +175,7 @@ func TestDevice(t *testing.T) {
 			b.signInDirect()
 			pg := b.enterCode(code)
 			wantStatus(t, pg, http.StatusSeeOther, e.path("/device?lr="+lrOf(t, pg.Location)))
-			wantBody(t, b.get(pg.Location), "Connect <span>Living Room TV</span>?")
+			wantBody(t, b.get(pg.Location), "Connect Living Room TV?")
 		}},
 		{"the approve page belongs to the browser that entered the code", nil, func(t *testing.T, e *env) {
 			code := e.newDeviceCode(10 * time.Minute)

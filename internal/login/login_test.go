@@ -273,7 +273,7 @@ func TestLogin(t *testing.T) {
 				}
 			}
 			wantStatus(t, wrong, http.StatusUnprocessableEntity, "")
-			wantBody(t, wrong, msgBadCredentials)
+			wantBody(t, wrong, "Email or password is incorrect, or too many attempts were made.")
 			if len(e.liveSessions()) != 0 {
 				t.Error("signed in while locked out")
 			}

@@ -39,7 +39,7 @@ type appView struct {
 	ClientID string
 	N        int
 	Name     string
-	Scopes   []string
+	Scopes   []scopeText
 	Since    timeView
 }
 
@@ -52,19 +52,20 @@ func newTimeView(t time.Time) timeView {
 	if t.IsZero() {
 		return timeView{}
 	}
-	return timeView{ISO: t.UTC().Format(time.RFC3339), Text: t.UTC().Format("2 Jan 2006, 15:04 UTC")}
+	// Numeric, so it reads the same in every language.
+	return timeView{ISO: t.UTC().Format(time.RFC3339), Text: t.UTC().Format("2006-01-02 15:04 UTC")}
 }
 
 // Outcomes of the account page's actions, shown after their 303 (?done= and ?error= take only these keys).
 var (
 	accountNotices = map[string]string{
-		"session_ended": "The session was signed out.",
-		"app_revoked":   "The app no longer has access to your account.",
+		"session_ended": "account.notice.session_ended",
+		"app_revoked":   "account.notice.app_revoked",
 	}
 	accountErrors = map[string]string{
-		"session_unknown": "That session had already ended.",
-		"app_unknown":     "That app had no access to remove.",
-		"no_choice":       "Choose what to sign out or remove.",
+		"session_unknown": "account.error.session_unknown",
+		"app_unknown":     "account.error.app_unknown",
+		"no_choice":       "account.error.no_choice",
 	}
 )
 
@@ -94,21 +95,22 @@ func (p *Pages) handleAccount(w http.ResponseWriter, r *http.Request) {
 		p.serverError(w, r, t, fmt.Errorf("list consents: %w", err))
 		return
 	}
+	pd := p.page(r, t, "")
 	d := accountData{
 		Name: strings.TrimSpace(u.GivenName + " " + u.FamilyName), Email: u.Email, EmailVerified: u.EmailVerified,
-		Notice:  accountNotices[r.URL.Query().Get("done")],
+		Notice:  pd.T(accountNotices[r.URL.Query().Get("done")]),
 		EndPath: accountPath(t) + "/sessions/end", RevokePath: accountPath(t) + "/apps/revoke",
 		LogoutPath: accountPath(t) + "/logout",
 	}
 	// This browser's session first, then the others as the session manager lists them.
 	for _, s := range sessions {
 		if s.ID == cur.ID {
-			d.Sessions = append(d.Sessions, viewSession(s, true))
+			d.Sessions = append(d.Sessions, viewSession(pd, s, true))
 		}
 	}
 	for _, s := range sessions {
 		if s.ID != cur.ID {
-			d.Sessions = append(d.Sessions, viewSession(s, false))
+			d.Sessions = append(d.Sessions, viewSession(pd, s, false))
 		}
 	}
 	for i := range d.Sessions {
@@ -125,12 +127,12 @@ func (p *Pages) handleAccount(w http.ResponseWriter, r *http.Request) {
 		d.Apps = append(d.Apps, appView{ClientID: c.ClientID, N: i + 1, Name: name, Scopes: describeScopes(c.Scopes),
 			Since: newTimeView(c.CreatedAt)})
 	}
-	p.render(w, r, t, http.StatusOK, "account", web.PageData{
-		Title: "Your account", Error: accountErrors[r.URL.Query().Get("error")], Data: d})
+	pd.Title, pd.Error, pd.Data = "account.title", accountErrors[r.URL.Query().Get("error")], d
+	p.render(w, r, t, http.StatusOK, "account", pd)
 }
 
-func viewSession(s store.Session, current bool) sessionView {
-	return sessionView{ID: s.ID, Device: describeUserAgent(s.UserAgent), IP: s.IP, Created: newTimeView(s.CreatedAt),
+func viewSession(pd web.PageData, s store.Session, current bool) sessionView {
+	return sessionView{ID: s.ID, Device: describeUserAgent(pd, s.UserAgent), IP: s.IP, Created: newTimeView(s.CreatedAt),
 		LastSeen: newTimeView(s.LastSeenAt), Current: current}
 }
 
@@ -260,8 +262,10 @@ func (p *Pages) signedOut(w http.ResponseWriter, r *http.Request, t store.Tenant
 	}
 	web.NoStore(w)
 	web.AllowFrameSrc(w, frames...)
-	p.render(w, r, t, http.StatusOK, "signed_out", web.PageData{Title: "You have signed out",
-		Data: signedOutData{Login: loginPath(t, ""), Frames: frames}})
+	pd := p.page(r, t, "")
+	pd.Here = accountPath(t) + "/signed-out" // this page answers a POST; the switcher comes back by GET
+	pd.Title, pd.Data = "signed_out.title", signedOutData{Login: loginPath(t, ""), Frames: frames}
+	p.render(w, r, t, http.StatusOK, "signed_out", pd)
 }
 
 // signedOutData is what templates/signed_out.html receives.
@@ -276,15 +280,15 @@ func (p *Pages) handleSignedOut(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.render(w, r, t, http.StatusOK, "signed_out", web.PageData{Title: "You have signed out",
+	p.render(w, r, t, http.StatusOK, "signed_out", web.PageData{Title: "signed_out.title",
 		Data: signedOutData{Login: loginPath(t, "")}})
 }
 
 // describeUserAgent names a browser and system in a few words ("Firefox on Linux"), or shows the start
 // of the raw string when it is not recognised.
-func describeUserAgent(ua string) string {
+func describeUserAgent(pd web.PageData, ua string) string {
 	if ua == "" {
-		return "Unknown browser"
+		return pd.T("account.device.unknown")
 	}
 	browser := ""
 	for _, b := range []struct{ token, name string }{
@@ -308,11 +312,11 @@ func describeUserAgent(ua string) string {
 	}
 	switch {
 	case browser != "" && system != "":
-		return browser + " on " + system
+		return pd.T("account.device.browser_on", browser, system)
 	case browser != "":
 		return browser
 	case system != "":
-		return "A browser on " + system
+		return pd.T("account.device.a_browser_on", system)
 	}
 	if r := []rune(ua); len(r) > 60 {
 		return string(r[:60]) + "…"

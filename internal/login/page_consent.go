@@ -112,7 +112,7 @@ func (p *Pages) handleConsentSubmit(w http.ResponseWriter, r *http.Request) {
 			return tx.AppendEvent(ctx, eventLoginRequestDenied(cs.lr, cs.u.ID, ip))
 		})
 	default:
-		p.renderConsent(w, r, t, cs, http.StatusBadRequest, web.PageData{Error: "Choose Allow or Deny."})
+		p.renderConsent(w, r, t, cs, http.StatusBadRequest, web.PageData{Error: "consent.error.choose"})
 		return
 	}
 	if err != nil && !errors.Is(err, store.ErrConflict) { // conflict: decided meanwhile; resume tells
@@ -125,7 +125,8 @@ func (p *Pages) handleConsentSubmit(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) renderConsent(w http.ResponseWriter, r *http.Request, t store.Tenant, cs consentState, status int, pd web.PageData) {
 	// Both answers end in a redirect to the client (through resume), which form-action also governs.
 	web.AllowFormAction(w, cs.lr.Params.RedirectURI)
-	pd.Title = "Allow access to " + clientLabel(cs.client)
+	pd.Lang = cs.lr.Params.Lang
+	pd.Title = p.page(r, t, pd.Lang).T("consent.title", clientLabel(cs.client))
 	pd.Data = consentData{
 		allowOrDenyData: allowOrDeny(consentPath(t, cs.lr.ID), cs.client, cs.u, cs.lr.Params.Scopes),
 		Account:         accountPath(t),

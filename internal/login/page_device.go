@@ -15,7 +15,7 @@ import (
 )
 
 // msgBadUserCode answers a user code that is unknown, expired or used, alike.
-const msgBadUserCode = "This code is not valid or has expired. Check the code shown on your device and try again."
+const msgBadUserCode = "device.error.bad_code"
 
 // deviceData is the Data of device.html (the code entry form).
 type deviceData struct {
@@ -71,7 +71,7 @@ func (p *Pages) deviceCodeEntry(w http.ResponseWriter, r *http.Request, t store.
 	}
 	code := keys.NormalizeUserCode(raw)
 	if code == "" {
-		p.renderDeviceForm(w, r, t, http.StatusUnprocessableEntity, raw, "Enter the code shown on your device.")
+		p.renderDeviceForm(w, r, t, http.StatusUnprocessableEntity, raw, "device.error.code_missing")
 		return
 	}
 	var dc store.DeviceCode
@@ -101,7 +101,8 @@ func (p *Pages) deviceCodeEntry(w http.ResponseWriter, r *http.Request, t store.
 	now := p.now()
 	lr := store.LoginRequest{
 		TenantID: t.ID, ID: keys.NewID(), Kind: store.LoginKindDevice, ClientID: dc.ClientID,
-		Params:      store.AuthorizeParams{Scopes: dc.Scopes, MaxAge: -1, DeviceUserCodeHash: dc.UserCodeHash},
+		Params: store.AuthorizeParams{Scopes: dc.Scopes, MaxAge: -1, DeviceUserCodeHash: dc.UserCodeHash,
+			Lang: web.Lang(r, "", t.Settings.Look.DefaultLocale)},
 		BrowserHash: p.sessions.BrowserHash(w, r, t.ID), CreatedAt: now,
 		ExpiresAt: now.Add(t.Settings.LoginRequestTTLD()),
 	}
@@ -148,7 +149,8 @@ func (p *Pages) deviceThrottled(w http.ResponseWriter, r *http.Request, t store.
 		p.log.InfoContext(r.Context(), "device code entry throttled", "tenant", t.ID, "client_ip", web.ClientIP(r),
 			"request_id", web.RequestIDFrom(r.Context()))
 		w.Header().Set("Retry-After", strconv.Itoa(te.RetryAfterSeconds()))
-		msg := "Too many wrong codes were entered. Wait " + waitText(te.RetryAfter) + " and try again."
+		pd := p.page(r, t, "")
+		msg := pd.T("device.error.too_many", waitText(pd, te.RetryAfter))
 		p.renderDeviceForm(w, r, t, http.StatusTooManyRequests, typed, msg)
 	default:
 		p.serverError(w, r, t, fmt.Errorf("device ip limit: %w", err))
@@ -174,8 +176,7 @@ func (p *Pages) loadDeviceRequest(w http.ResponseWriter, r *http.Request, t stor
 		return dr, false
 	}
 	if lr.Kind != store.LoginKindDevice {
-		p.message(w, r, t, http.StatusBadRequest, "This link is not for a device",
-			"This sign-in did not start on a device.", startAgainLinks(t, store.LoginKindDevice)...)
+		p.message(w, r, t, http.StatusBadRequest, "device.not_device.title", "device.not_device.text", startAgainLinks(t, store.LoginKindDevice)...)
 		return dr, false
 	}
 	switch lr.Status {
@@ -186,16 +187,14 @@ func (p *Pages) loadDeviceRequest(w http.ResponseWriter, r *http.Request, t stor
 		if r.Method == http.MethodPost {
 			seeOther(w, devicePath(t, lr.ID))
 		} else {
-			p.message(w, r, t, http.StatusOK, "Device connected",
-				"You have allowed access. You may now return to your device.")
+			p.message(w, r, t, http.StatusOK, "device.connected.title", "device.connected.text")
 		}
 		return dr, false
 	case store.LoginDenied:
 		if r.Method == http.MethodPost {
 			seeOther(w, devicePath(t, lr.ID))
 		} else {
-			p.message(w, r, t, http.StatusOK, "Access denied",
-				"You have denied access, so the device is not connected. You may now return to your device.")
+			p.message(w, r, t, http.StatusOK, "device.denied.title", "device.denied.text")
 		}
 		return dr, false
 	}
@@ -206,8 +205,7 @@ func (p *Pages) loadDeviceRequest(w http.ResponseWriter, r *http.Request, t stor
 		return dr, false
 	}
 	if !signedIn || s.ID != lr.SessionID {
-		p.message(w, r, t, http.StatusBadRequest, "You are no longer signed in",
-			"You signed out or signed in again since you entered the code. Enter the code from your device again.",
+		p.message(w, r, t, http.StatusBadRequest, "device.signed_out.title", "device.signed_out.text",
 			startAgainLinks(t, store.LoginKindDevice)...)
 		return dr, false
 	}
@@ -217,8 +215,7 @@ func (p *Pages) loadDeviceRequest(w http.ResponseWriter, r *http.Request, t stor
 		return dr, false
 	}
 	if err != nil || dc.Status != store.DevicePending || !p.now().Before(dc.ExpiresAt) {
-		p.message(w, r, t, http.StatusBadRequest, "This code can no longer be used",
-			"The code has expired or was already used. Start again on your device to get a new code.",
+		p.message(w, r, t, http.StatusBadRequest, "device.code_used.title", "device.code_used.text",
 			startAgainLinks(t, store.LoginKindDevice)...)
 		return dr, false
 	}
@@ -278,7 +275,7 @@ func (p *Pages) deviceDecision(w http.ResponseWriter, r *http.Request, t store.T
 			return tx.AppendEvent(ctx, eventDeviceCodeDenied(t.ID, lr.UserID, dr.dc.ClientID, ip))
 		})
 	default:
-		p.renderApprove(w, r, t, dr, http.StatusBadRequest, web.PageData{Error: "Choose Allow or Deny."})
+		p.renderApprove(w, r, t, dr, http.StatusBadRequest, web.PageData{Error: "consent.error.choose"})
 		return
 	}
 	// A conflict means the code or the request was decided meanwhile: the page shows what happened.
@@ -292,7 +289,7 @@ func (p *Pages) deviceDecision(w http.ResponseWriter, r *http.Request, t store.T
 // renderDeviceForm renders the code entry form with code prefilled and codeErr ("" for none) shown on the
 // user_code field and as the form's error.
 func (p *Pages) renderDeviceForm(w http.ResponseWriter, r *http.Request, t store.Tenant, status int, code, codeErr string) {
-	pd := web.PageData{Title: "Connect a device", Data: deviceData{Action: devicePath(t, ""), UserCode: code}}
+	pd := web.PageData{Title: "device.title", Data: deviceData{Action: devicePath(t, ""), UserCode: code}}
 	if codeErr != "" {
 		pd.FieldErrors = map[string]string{"user_code": codeErr}
 		pd.Error = codeErr
@@ -301,7 +298,8 @@ func (p *Pages) renderDeviceForm(w http.ResponseWriter, r *http.Request, t store
 }
 
 func (p *Pages) renderApprove(w http.ResponseWriter, r *http.Request, t store.Tenant, dr deviceRequest, status int, pd web.PageData) {
-	pd.Title = "Connect " + clientLabel(dr.client)
+	pd.Lang = dr.lr.Params.Lang
+	pd.Title = p.page(r, t, pd.Lang).T("device.approve.title", clientLabel(dr.client))
 	pd.Data = deviceApproveData{
 		allowOrDenyData: allowOrDeny(devicePath(t, dr.lr.ID), dr.client, dr.u, dr.dc.Scopes),
 		UserCode:        displayUserCode(p.openUserCode(r.Context(), t.ID, dr.lr)),

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,7 +15,7 @@ import (
 
 // msgBadCredentials is the one answer to a failed sign-in, whether or not the account exists and whether
 // or not too many attempts paused it.
-const msgBadCredentials = "Email or password is incorrect, or too many attempts were made. Check them and try again in a few minutes."
+const msgBadCredentials = "login.error.bad_credentials"
 
 // loginData is the Data of login.html.
 type loginData struct {
@@ -74,20 +73,28 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	fe := map[string]string{}
 	switch {
 	case email == "":
-		fe["email"] = "Enter your email address."
+		fe["email"] = "login.error.email_missing"
 	case len(email) > maxEmailLen:
-		fe["email"] = "Enter an email address in the correct format, like name@example.com."
+		fe["email"] = "login.error.email_format"
 	default:
 		if _, err := identity.NormalizeEmail(email); err != nil {
-			fe["email"] = "Enter an email address in the correct format, like name@example.com."
+			fe["email"] = "login.error.email_format"
 		}
 	}
 	if password == "" {
-		fe["password"] = "Enter your password."
+		fe["password"] = "login.error.password_missing"
 	}
 	if len(fe) > 0 {
-		p.renderLogin(w, r, t, lr, http.StatusUnprocessableEntity, email,
-			web.PageData{FieldErrors: fe, Error: errorSummary(fe, "email", "password")})
+		lang := ""
+		if lr != nil {
+			lang = lr.Params.Lang
+		}
+		pd := p.page(r, t, lang)
+		for k, v := range fe {
+			fe[k] = pd.T(v)
+		}
+		pd.FieldErrors, pd.Error = fe, errorSummary(fe, "email", "password")
+		p.renderLogin(w, r, t, lr, http.StatusUnprocessableEntity, email, pd)
 		return
 	}
 
@@ -278,8 +285,7 @@ func (p *Pages) checkConsent(w http.ResponseWriter, r *http.Request, t store.Ten
 
 // clientGone answers a request whose client was deleted meanwhile.
 func (p *Pages) clientGone(w http.ResponseWriter, r *http.Request, t store.Tenant, lr store.LoginRequest) {
-	p.message(w, r, t, http.StatusBadRequest, "This application is not available",
-		"The application you are signing in to is no longer registered.", startAgainLinks(t, lr.Kind)...)
+	p.message(w, r, t, http.StatusBadRequest, "login.client_gone.title", "login.client_gone.text", startAgainLinks(t, lr.Kind)...)
 }
 
 // renderLogin renders the sign-in form for lr (nil: a direct sign-in) with email prefilled.
@@ -300,26 +306,29 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, t store.Tena
 			web.AllowFormAction(w, lr.Params.RedirectURI)
 		}
 	}
-	pd.Title = "Sign in"
+	if lr != nil {
+		pd.Lang = lr.Params.Lang
+	}
+	pd.Title = "login.title"
 	pd.Data = d
 	p.render(w, r, t, status, "login", pd)
 }
 
-// waitText says how long to wait in words: "30 seconds", "1 minute", "15 minutes".
-func waitText(d time.Duration) string {
+// waitText says how long to wait in words, in the page's language: "30 seconds", "1 minute", "15 minutes".
+func waitText(pd web.PageData, d time.Duration) string {
 	s := int((d + time.Second - 1) / time.Second)
 	if s < 1 {
 		s = 1
 	}
 	if s < 60 {
 		if s == 1 {
-			return "1 second"
+			return pd.T("wait.one_second")
 		}
-		return strconv.Itoa(s) + " seconds"
+		return pd.T("wait.seconds", s)
 	}
 	m := (s + 59) / 60
 	if m == 1 {
-		return "1 minute"
+		return pd.T("wait.one_minute")
 	}
-	return strconv.Itoa(m) + " minutes"
+	return pd.T("wait.minutes", m)
 }

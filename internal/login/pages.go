@@ -124,6 +124,8 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/account/apps/revoke", p.handleRevokeApp)
 	mux.HandleFunc("POST /t/{tenant}/account/logout", p.handleLogout)
 	mux.HandleFunc("GET /t/{tenant}/account/signed-out", p.handleSignedOut)
+	mux.HandleFunc("GET /t/{tenant}/language", p.handleLanguage)
+	mux.HandleFunc("GET /t/{tenant}/branding.css", p.handleBrandingCSS)
 }
 
 // Paths of the pages and of the oidc resume step, relative to the host (the browser stays on our origin).
@@ -167,7 +169,7 @@ func seeOther(w http.ResponseWriter, location string) {
 func (p *Pages) tenant(w http.ResponseWriter, r *http.Request) (store.Tenant, bool) {
 	t, err := p.db.GetTenant(r.Context(), r.PathValue("tenant"))
 	if errors.Is(err, store.ErrNotFound) {
-		web.ErrorPage(w, r, http.StatusNotFound, "Page not found", "There is no such page. Check the address.")
+		web.ErrorPage(w, r, http.StatusNotFound, "error.not_found.title", "error.not_found.text")
 		return t, false
 	}
 	if err != nil {
@@ -188,11 +190,22 @@ type messageData struct {
 	Links   []link
 }
 
-// render writes page with the tenant's name and a fresh CSRF token.
+// render writes page with the tenant's name, branding, language and a fresh CSRF token. pd's Title, Error
+// and FieldErrors may be message keys (or text already translated, which T leaves as it is); pd's
+// language, when the caller did not start from p.page, is the flow's (see lang).
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, t store.Tenant, status int, page string, pd web.PageData) {
-	pd.TenantName = t.Name
-	if pd.TenantName == "" {
-		pd.TenantName = t.ID
+	if pd.Texts.Lang == "" {
+		base := p.page(r, t, pd.Lang)
+		base.Title, base.CSRFToken, base.Error, base.FieldErrors, base.Data = pd.Title, pd.CSRFToken, pd.Error, pd.FieldErrors, pd.Data
+		pd = base
+	}
+	pd.Title, pd.Error = pd.T(pd.Title), pd.T(pd.Error)
+	if len(pd.FieldErrors) > 0 {
+		fe := make(map[string]string, len(pd.FieldErrors))
+		for k, v := range pd.FieldErrors {
+			fe[k] = pd.T(v)
+		}
+		pd.FieldErrors = fe
 	}
 	if pd.CSRFToken == "" {
 		pd.CSRFToken = p.csrf.Token(w, r)
@@ -200,22 +213,50 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, t store.Tenant, s
 	p.rd.Render(w, r, status, page, pd)
 }
 
-// message renders a plain page: a title (the h1), a message and links.
+// page is the PageData a page of t starts from: the tenant's name, branding and overrides, in lang, or
+// when lang is "", in the language of the flow named by ?lr= (chosen when it started), else the one the
+// request asks for.
+func (p *Pages) page(r *http.Request, t store.Tenant, lang string) web.PageData {
+	if lang == "" {
+		lang = p.flowLang(r, t)
+	}
+	return web.TenantPage(r, t.ID, t.Name, t.Settings.Look, lang)
+}
+
+// flowLang is the stored language of the login request named by ?lr= ("" when there is none). The
+// request is looked up again only on pages that did not load it (error pages of the flow).
+func (p *Pages) flowLang(r *http.Request, t store.Tenant) string {
+	id := r.URL.Query().Get("lr")
+	if id == "" || len(id) > maxIDLen {
+		return ""
+	}
+	lr, err := p.db.GetLoginRequest(r.Context(), t.ID, id)
+	if err != nil {
+		return ""
+	}
+	return lr.Params.Lang
+}
+
+// message renders a plain page: a title (the h1), a message and links, all given as message keys.
 func (p *Pages) message(w http.ResponseWriter, r *http.Request, t store.Tenant, status int, title, msg string, links ...link) {
-	p.render(w, r, t, status, "message", web.PageData{Title: title, Data: messageData{Message: msg, Links: links}})
+	pd := p.page(r, t, "")
+	for i := range links {
+		links[i].Text = pd.T(links[i].Text)
+	}
+	pd.Title = title
+	pd.Data = messageData{Message: pd.T(msg), Links: links}
+	p.render(w, r, t, status, "message", pd)
 }
 
 // serverError logs err with the request id and answers a 500 page that reveals nothing of it.
 func (p *Pages) serverError(w http.ResponseWriter, r *http.Request, t store.Tenant, err error) {
 	p.log.ErrorContext(r.Context(), "hosted page", "tenant", t.ID, "request_id", web.RequestIDFrom(r.Context()), "err", err)
 	if t.ID == "" {
-		web.ErrorPage(w, r, http.StatusInternalServerError, "Something went wrong",
-			"The server could not complete your request. Please try again later.")
+		web.ErrorPage(w, r, http.StatusInternalServerError, "error.server.title", "error.server.text")
 		return
 	}
-	p.message(w, r, t, http.StatusInternalServerError, "Something went wrong",
-		"The server could not complete your request. Please try again in a moment.",
-		link{Href: r.URL.Path, Text: "Try again"})
+	p.message(w, r, t, http.StatusInternalServerError, "error.server.title", "error.server.text_retry",
+		link{Href: r.URL.Path, Text: "error.server.try_again"})
 }
 
 // checkCSRF answers 403 (changing nothing) when the POST lacks a valid CSRF token.
@@ -229,18 +270,17 @@ func (p *Pages) checkCSRF(w http.ResponseWriter, r *http.Request, t store.Tenant
 	if q := r.URL.RawQuery; q != "" {
 		again += "?" + q
 	}
-	p.message(w, r, t, http.StatusForbidden, "This form has expired",
-		"For your security the form could not be accepted: it is too old or did not come from this site. Nothing was changed. Open the page again and resubmit it.",
-		link{Href: again, Text: "Open the page again"})
+	p.message(w, r, t, http.StatusForbidden, "login.csrf.title", "login.csrf.text",
+		link{Href: again, Text: "login.csrf.again"})
 	return false
 }
 
 // startAgainLinks are the ways to begin a flow anew when its login request cannot be used.
 func startAgainLinks(t store.Tenant, kind string) []link {
 	if kind == store.LoginKindDevice {
-		return []link{{Href: devicePath(t, ""), Text: "Enter the code from your device again"}}
+		return []link{{Href: devicePath(t, ""), Text: "login.start_again.device"}}
 	}
-	return []link{{Href: loginPath(t, ""), Text: "Sign in to your account"}}
+	return []link{{Href: loginPath(t, ""), Text: "login.start_again.sign_in"}}
 }
 
 // loadRequest loads the login request named by ?lr= and checks that it belongs to this browser and has not
@@ -249,15 +289,13 @@ func (p *Pages) loadRequest(w http.ResponseWriter, r *http.Request, t store.Tena
 	q := r.URL.Query()
 	id := q.Get("lr")
 	if len(q["lr"]) != 1 || id == "" || len(id) > maxIDLen {
-		p.message(w, r, t, http.StatusBadRequest, "This sign-in link cannot be used",
-			"The link is incomplete. Go back to the application you came from and start signing in again.",
+		p.message(w, r, t, http.StatusBadRequest, "login.bad_link.title", "login.bad_link.incomplete",
 			startAgainLinks(t, "")...)
 		return store.LoginRequest{}, false
 	}
 	lr, err := p.db.GetLoginRequest(r.Context(), t.ID, id)
 	if errors.Is(err, store.ErrNotFound) {
-		p.message(w, r, t, http.StatusBadRequest, "This sign-in link cannot be used",
-			"This sign-in request is unknown or has expired. Go back to the application you came from and start signing in again.",
+		p.message(w, r, t, http.StatusBadRequest, "login.bad_link.title", "login.bad_link.unknown",
 			startAgainLinks(t, "")...)
 		return lr, false
 	}
@@ -267,14 +305,12 @@ func (p *Pages) loadRequest(w http.ResponseWriter, r *http.Request, t store.Tena
 	}
 	// Bound to the browser that started it: a link forwarded to or planted in another browser is useless.
 	if len(lr.BrowserHash) == 0 || subtle.ConstantTimeCompare(p.sessions.BrowserHash(w, r, t.ID), lr.BrowserHash) != 1 {
-		p.message(w, r, t, http.StatusBadRequest, "This sign-in link cannot be used",
-			"This sign-in was started in another browser. Start again from this browser.",
+		p.message(w, r, t, http.StatusBadRequest, "login.bad_link.title", "login.bad_link.other_browser",
 			startAgainLinks(t, lr.Kind)...)
 		return lr, false
 	}
 	if !p.now().Before(lr.ExpiresAt) {
-		p.message(w, r, t, http.StatusBadRequest, "This sign-in has expired",
-			"The sign-in took too long, so it was cancelled for your security. Start again.",
+		p.message(w, r, t, http.StatusBadRequest, "login.expired.title", "login.expired.text",
 			startAgainLinks(t, lr.Kind)...)
 		return lr, false
 	}
@@ -283,8 +319,7 @@ func (p *Pages) loadRequest(w http.ResponseWriter, r *http.Request, t store.Tena
 
 // alreadyUsed answers a login request that was consumed already.
 func (p *Pages) alreadyUsed(w http.ResponseWriter, r *http.Request, t store.Tenant, lr store.LoginRequest) {
-	p.message(w, r, t, http.StatusBadRequest, "This sign-in was already completed",
-		"This sign-in request has already been used. If you are not signed in to the application, start again from there.",
+	p.message(w, r, t, http.StatusBadRequest, "login.used.title", "login.used.text",
 		startAgainLinks(t, lr.Kind)...)
 }
 
@@ -330,7 +365,7 @@ type allowOrDenyData struct {
 	ClientName string
 	UserName   string
 	UserEmail  string
-	Scopes     []string // in plain words
+	Scopes     []scopeText // in plain words
 }
 
 // allowOrDeny asks user u whether client c may have scopes, posting the decision to action.

@@ -2,26 +2,33 @@ package login
 
 import "slices"
 
-// scopeTexts say in plain words what each standard scope lets an application do (OIDC Core §5.4, §11).
-var scopeTexts = map[string]string{
-	"openid":         "Sign you in with your account",
-	"profile":        "See your name and profile details",
-	"email":          "See your email address and whether it is verified",
-	"phone":          "See your phone number and whether it is verified",
-	"address":        "See your postal address",
-	"offline_access": "Stay connected when you are not using it, until you remove its access",
-	"roles":          "See the roles you have",
+// scopeKeys are the messages saying in plain words what each standard scope lets an application do (OIDC
+// Core §5.4, §11).
+var scopeKeys = map[string]string{
+	"openid":         "scope.openid",
+	"profile":        "scope.profile",
+	"email":          "scope.email",
+	"phone":          "scope.phone",
+	"address":        "scope.address",
+	"offline_access": "scope.offline_access",
+	"roles":          "scope.roles",
+}
+
+// scopeText is one line of what an application may do: a message key, and the scope's name for the
+// message of a scope UMM does not know ({{$.T .Key .Name}}).
+type scopeText struct {
+	Key, Name string
 }
 
 // describeScopes lists what scopes allow, in plain words, in the order requested. A scope UMM does not
 // know is shown by its name.
-func describeScopes(scopes []string) []string {
-	out := make([]string, 0, len(scopes))
+func describeScopes(scopes []string) []scopeText {
+	out := make([]scopeText, 0, len(scopes))
 	for _, s := range scopes {
-		if txt, ok := scopeTexts[s]; ok {
-			out = append(out, txt)
+		if key, ok := scopeKeys[s]; ok {
+			out = append(out, scopeText{Key: key})
 		} else {
-			out = append(out, "Use the permission “"+s+"”")
+			out = append(out, scopeText{Key: "scope.other", Name: s})
 		}
 	}
 	return out

@@ -81,8 +81,13 @@ func (a authRequest) params() store.AuthorizeParams {
 }
 
 // errPage is an authorize error found before client_id and redirect_uri were validated: it is shown as a
-// page, never sent to the (unverified) redirect URI. Description is the page's message.
-func errPage(desc string) *Error { return errInvalidRequest(desc) }
+// page, never sent to the (unverified) redirect URI. Description is logged; the page shows the message
+// of key in the person's language.
+func errPage(desc, key string) *Error {
+	e := errInvalidRequest(desc)
+	e.pageKey = key
+	return e
+}
 
 // requestValues returns a front-channel request's parameters: the query of a GET, the form body of a POST
 // (OIDC Core §3.1.2.1; RP-Initiated Logout §2). A malformed encoding is an error (shown as a page).
@@ -108,8 +113,8 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 	v, err := requestValues(r)
 	if err != nil {
 		// The parser's message quotes the request, so it is logged, not shown.
-		e := errPage("The sign-in request is malformed: its parameters must be URL-encoded, in the query of a GET " +
-			"or an application/x-www-form-urlencoded POST body.")
+		e := errPage("The sign-in request is malformed: its parameters must be URL-encoded, in the query of a GET "+
+			"or an application/x-www-form-urlencoded POST body.", "oidc.authorize.malformed")
 		e.cause = err
 		return ar, nil, e
 	}
@@ -130,15 +135,15 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 	clientID, once := get("client_id")
 	switch {
 	case !once:
-		return ar, nil, errPage("The sign-in link names client_id more than once.")
+		return ar, nil, errPage("The sign-in link names client_id more than once.", "oidc.authorize.client_id_twice")
 	case clientID == "":
-		return ar, nil, errPage("The sign-in link has no client_id.")
+		return ar, nil, errPage("The sign-in link has no client_id.", "oidc.authorize.no_client_id")
 	case !config.ValidClientID(clientID):
-		return ar, nil, errPage("The sign-in link names an unknown application.")
+		return ar, nil, errPage("The sign-in link names an unknown application.", "oidc.authorize.unknown_client")
 	}
 	client, err := p.db.GetClient(ctx, t.ID, clientID)
 	if errors.Is(err, store.ErrNotFound) {
-		return ar, nil, errPage("The sign-in link names an unknown application (client_id).")
+		return ar, nil, errPage("The sign-in link names an unknown application (client_id).", "oidc.authorize.unknown_client")
 	}
 	if err != nil {
 		return ar, nil, errServer(fmt.Errorf("authorize: %w", err))
@@ -148,17 +153,17 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 	redirectURI, once := get("redirect_uri")
 	switch {
 	case !once:
-		return ar, nil, errPage("The sign-in link names redirect_uri more than once.")
+		return ar, nil, errPage("The sign-in link names redirect_uri more than once.", "oidc.authorize.redirect_uri_twice")
 	case redirectURI == "":
-		return ar, nil, errPage("The sign-in link has no redirect_uri.")
+		return ar, nil, errPage("The sign-in link has no redirect_uri.", "oidc.authorize.no_redirect_uri")
 	case len(redirectURI) > maxRedirectURILen || !redirectURIRegistered(client, redirectURI):
-		return ar, nil, errPage("The sign-in link's redirect_uri is not registered for this application.")
+		return ar, nil, errPage("The sign-in link's redirect_uri is not registered for this application.", "oidc.authorize.redirect_uri_unregistered")
 	}
 	ar.RedirectURI = redirectURI
 
 	// From here on errors go back to the client. Settle how first: an unknown response_mode is itself an
 	// error, answered in the default (query) mode.
-	target := &redirectTarget{URI: redirectURI, Mode: modeQuery, Iss: p.issuer(t.ID), Brand: brand(t)}
+	target := &redirectTarget{URI: redirectURI, Mode: modeQuery, Iss: p.issuer(t.ID), Page: p.page(r, t, "")}
 	state, stateOnce := get("state")
 	if stateOnce && len(state) <= maxStateLen && validText(state) {
 		target.State = state
@@ -481,6 +486,9 @@ func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Te
 		Params: ar.params(), CreatedAt: now, ExpiresAt: now.Add(t.Settings.LoginRequestTTLD()),
 	}
 	lr.Params.RequireLogin, lr.Params.RequireConsent = requireLogin, requireConsent
+	// The language of every page of this sign-in, chosen once (docs/DESIGN.md, "Languages and branding").
+	lr.Params.Lang = web.Lang(r, ar.UILocales, t.Settings.Look.DefaultLocale)
+	target.Page = p.page(r, t, lr.Params.Lang) // a form_post answer is in it too
 
 	if hasSession && !requireLogin && !consentNeeded {
 		// SSO: the session and consent cover the request, so the request is born complete and consumed.

@@ -12,11 +12,11 @@ import (
 
 // redirectTarget is where an authorization response goes once client_id and redirect_uri are validated.
 type redirectTarget struct {
-	URI   string // the registered redirect URI, exactly as the client sent it
-	Mode  string // modeQuery or modeFormPost
-	State string // echoed when the client sent one
-	Iss   string // RFC 9207: the issuer, sent with every response
-	Brand string // the tenant's name, shown on a form_post page
+	URI   string       // the registered redirect URI, exactly as the client sent it
+	Mode  string       // modeQuery or modeFormPost
+	State string       // echoed when the client sent one
+	Iss   string       // RFC 9207: the issuer, sent with every response
+	Page  web.PageData // the tenant's name, branding and language, for a form_post page
 }
 
 // authorizeError is the one writer of authorization endpoint errors (authorize and resume). Before the
@@ -35,12 +35,16 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, t stor
 	}
 	if target == nil {
 		if oe.Status >= 500 {
-			p.errorPage(w, r, t, http.StatusInternalServerError, "Something went wrong",
-				"The server could not handle this sign-in request. Please try again later.")
+			p.errorPage(w, r, t, "", http.StatusInternalServerError, "error.server.title", "oidc.authorize.server_error")
 			return
 		}
-		p.errorPage(w, r, t, http.StatusBadRequest, "This sign-in request cannot be used",
-			oe.Description+" Go back to the application you came from and try again; if it keeps happening, tell its developers.")
+		// A protocol detail without a message of its own is shown as it is (in English) inside the
+		// translated advice: it is meant for the application's developers.
+		detail := oe.Description
+		if oe.pageKey != "" {
+			detail = p.page(r, t, "").T(oe.pageKey)
+		}
+		p.errorPage(w, r, t, "", http.StatusBadRequest, "oidc.request.title", "oidc.authorize.go_back", detail)
 		return
 	}
 	p.respond(w, r, target, url.Values{"error": {oe.Code}, "error_description": {errorDescription(oe.Description)}})
@@ -75,16 +79,26 @@ func withQuery(uri string, v url.Values) string {
 	return uri + sep + v.Encode()
 }
 
-// errorPage shows an error page (web's layout, with the tenant's name when t is known) with status; it
-// never reveals internal errors.
-func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, t store.Tenant, status int, title, message string) {
-	web.TenantErrorPage(w, r, brand(t), status, title, message)
+// errorPage shows an error page (web's layout, with the tenant's name and branding when t is known) with
+// status, its title and message given as message keys, in lang ("" chooses from the request); it never
+// reveals internal errors.
+func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, t store.Tenant, lang string, status int, title, message string, args ...any) {
+	web.TenantErrorPage(w, r, p.page(r, t, lang), status, title, message, args...)
 }
 
-// brand is how a tenant is named on its pages: its name, else its id ("" for no tenant).
-func brand(t store.Tenant) string {
-	if t.Name != "" {
-		return t.Name
+// The provider's pages show no language switcher: their address carries the protocol request, which
+// the switcher cannot bring back. They follow the language cookie and Accept-Language instead.
+
+// page is the PageData of a page of tenant t (none when t.ID is ""): its name, branding and overrides,
+// in lang or, when lang is "", the language the request asks for.
+func (p *Provider) page(r *http.Request, t store.Tenant, lang string) web.PageData {
+	if t.ID == "" {
+		if lang == "" {
+			lang = web.Lang(r, "", "")
+		}
+		return web.PageData{Lang: lang}
 	}
-	return t.ID
+	pd := web.TenantPage(r, t.ID, t.Name, t.Settings.Look, lang)
+	pd.Here = ""
+	return pd
 }

@@ -11,8 +11,9 @@ type Error struct {
 	Code        string // "invalid_grant", "invalid_client", ...
 	Description string // shown to the client: say what to fix
 	Status      int
-	RetryAfter  int   // seconds; set for 429 and slow_down
-	cause       error // logged, never sent
+	RetryAfter  int    // seconds; set for 429 and slow_down
+	cause       error  // logged, never sent
+	pageKey     string // the message shown on an error page instead of Description (errPage)
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Description }

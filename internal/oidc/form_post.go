@@ -25,8 +25,7 @@ func (p *Provider) formPost(w http.ResponseWriter, r *http.Request, target *redi
 	uri := target.URI
 	if !safeFormAction(uri) {
 		// Only reachable through a registered URI such as javascript:..., which must never be a form target.
-		web.TenantErrorPage(w, r, target.Brand, http.StatusBadRequest, "This sign-in request cannot be used",
-			"The application's redirect URI cannot receive a form post.")
+		web.TenantErrorPage(w, r, target.Page, http.StatusBadRequest, "oidc.request.title", "oidc.form_post.bad_redirect")
 		return
 	}
 	d := formPostData{Action: template.URL(uri)}
@@ -41,7 +40,9 @@ func (p *Provider) formPost(w http.ResponseWriter, r *http.Request, target *redi
 		}
 	}
 	web.AllowFormAction(w, uri)
-	p.pages.Render(w, r, http.StatusOK, "form_post", web.PageData{TenantName: target.Brand, Title: "Signing you in", Data: d})
+	pd := target.Page
+	pd.Title, pd.Data = pd.T("oidc.form_post.title"), d
+	p.pages.Render(w, r, http.StatusOK, "form_post", pd)
 }
 
 // safeFormAction refuses schemes that would run script or read local data when used as a form action.

@@ -69,7 +69,7 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	v, err := requestValues(r)
 	if err != nil {
-		p.logoutErrorPage(w, r, t, "The sign-out link is malformed.")
+		p.logoutErrorPage(w, r, t, "oidc.logout.malformed")
 		return
 	}
 	lo, msg, err := p.parseLogout(r, t, v)
@@ -84,7 +84,7 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 
 	confirmed := r.Method == http.MethodPost && v.Get("action") == "logout"
 	if confirmed && !p.csrf.Valid(r) {
-		p.logoutErrorPage(w, r, t, "The sign-out form expired. Please try again.")
+		p.logoutErrorPage(w, r, t, "oidc.logout.form_expired")
 		return
 	}
 	sess, hasSession, err := p.sessions.Current(ctx, r, t)
@@ -137,8 +137,9 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	web.NoStore(w)
 	web.AllowFrameSrc(w, frames...)
-	p.pages.Render(w, r, http.StatusOK, "logged_out", web.PageData{TenantName: brand(t), Title: "You are signed out",
-		Data: loggedOutPageData{Frames: frames, Continue: target}})
+	pd := p.page(r, t, "")
+	pd.Title, pd.Data = pd.T("oidc.logged_out.title"), loggedOutPageData{Frames: frames, Continue: target}
+	p.pages.Render(w, r, http.StatusOK, "logged_out", pd)
 }
 
 // loggedOutPageData is what templates/logged_out.html receives.
@@ -159,10 +160,10 @@ func (p *Provider) parseLogout(r *http.Request, t store.Tenant, v url.Values) (l
 	hint, clientID := v.Get("id_token_hint"), v.Get("client_id")
 	lo.State = v.Get("state")
 	if len(lo.State) > maxStateLen || !validText(lo.State) {
-		return lo, "The sign-out link's state is malformed or too long.", nil
+		return lo, "oidc.logout.bad_state", nil
 	}
 	if clientID != "" && !config.ValidClientID(clientID) {
-		return lo, "The sign-out link names an unknown application.", nil
+		return lo, "oidc.logout.unknown_client", nil
 	}
 	if hint != "" {
 		h, ok, err := p.verifyIDTokenHint(r, t, hint)
@@ -170,11 +171,11 @@ func (p *Provider) parseLogout(r *http.Request, t store.Tenant, v url.Values) (l
 			return lo, "", err
 		}
 		if !ok {
-			return lo, "The sign-out link carries an ID token that was not issued here.", nil
+			return lo, "oidc.logout.foreign_token", nil
 		}
 		switch {
 		case clientID != "" && !slices.Contains(h.Aud, clientID):
-			return lo, "The sign-out link's client_id does not match its ID token.", nil
+			return lo, "oidc.logout.client_mismatch", nil
 		case clientID == "" && h.Azp != "":
 			clientID = h.Azp
 		case clientID == "" && len(h.Aud) == 1:
@@ -185,7 +186,7 @@ func (p *Provider) parseLogout(r *http.Request, t store.Tenant, v url.Values) (l
 	if clientID != "" {
 		c, err := p.db.GetClient(ctx, t.ID, clientID)
 		if errors.Is(err, store.ErrNotFound) {
-			return lo, "The sign-out link names an unknown application.", nil
+			return lo, "oidc.logout.unknown_client", nil
 		}
 		if err != nil {
 			return lo, "", fmt.Errorf("logout: %w", err)
@@ -195,10 +196,10 @@ func (p *Provider) parseLogout(r *http.Request, t store.Tenant, v url.Values) (l
 	if uri := v.Get("post_logout_redirect_uri"); uri != "" {
 		switch {
 		case lo.Client == nil:
-			return lo, "The sign-out link has a post_logout_redirect_uri but names no application (client_id or id_token_hint).", nil
+			return lo, "oidc.logout.redirect_without_client", nil
 		case !slices.Contains(lo.Client.PostLogoutRedirectURIs, uri):
 			// Exact string comparison, as for redirect_uri: an open redirector otherwise.
-			return lo, "The sign-out link's post_logout_redirect_uri is not registered for this application.", nil
+			return lo, "oidc.logout.redirect_unregistered", nil
 		}
 		lo.RedirectURI = uri
 	}
@@ -252,18 +253,18 @@ func (p *Provider) logoutConfirmPage(w http.ResponseWriter, r *http.Request, t s
 		// Confirming ends in a redirect to the client, which browsers check against form-action too.
 		web.AllowFormAction(w, lo.RedirectURI)
 	}
-	p.pages.Render(w, r, http.StatusOK, "logout", web.PageData{
-		TenantName: brand(t), Title: "Sign out?", CSRFToken: p.csrf.Token(w, r), Data: d,
-	})
+	pd := p.page(r, t, "")
+	pd.Title, pd.CSRFToken, pd.Data = pd.T("oidc.logout.title"), p.csrf.Token(w, r), d
+	p.pages.Render(w, r, http.StatusOK, "logout", pd)
 }
 
+// logoutErrorPage answers a sign-out request that cannot be used; msg is the key of its message.
 func (p *Provider) logoutErrorPage(w http.ResponseWriter, r *http.Request, t store.Tenant, msg string) {
 	p.log.InfoContext(r.Context(), "logout request rejected", "reason", msg, "request_id", web.RequestIDFrom(r.Context()))
-	p.errorPage(w, r, t, http.StatusBadRequest, "This sign-out request cannot be used", msg)
+	p.errorPage(w, r, t, "", http.StatusBadRequest, "oidc.logout.bad.title", msg)
 }
 
 func (p *Provider) logoutServerError(w http.ResponseWriter, r *http.Request, t store.Tenant, err error) {
 	p.log.ErrorContext(r.Context(), "logout", "tenant", t.ID, "err", err, "request_id", web.RequestIDFrom(r.Context()))
-	p.errorPage(w, r, t, http.StatusInternalServerError, "Something went wrong",
-		"The server could not sign you out. Please try again later.")
+	p.errorPage(w, r, t, "", http.StatusInternalServerError, "error.server.title", "oidc.logout.server_error")
 }

@@ -138,14 +138,12 @@ func (p *Provider) tenantOrPage(w http.ResponseWriter, r *http.Request) (store.T
 		return t, true
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		p.errorPage(w, r, store.Tenant{}, http.StatusNotFound, "Unknown tenant",
-			"There is no tenant at this address. Check the link you followed.")
+		p.errorPage(w, r, store.Tenant{}, "", http.StatusNotFound, "oidc.unknown_tenant.title", "oidc.unknown_tenant.text")
 		return t, false
 	}
 	p.log.ErrorContext(r.Context(), "load tenant", "tenant", r.PathValue("tenant"), "err", err,
 		"request_id", web.RequestIDFrom(r.Context()))
-	p.errorPage(w, r, store.Tenant{}, http.StatusInternalServerError, "Something went wrong",
-		"The server could not handle this request. Please try again later.")
+	p.errorPage(w, r, store.Tenant{}, "", http.StatusInternalServerError, "error.server.title", "error.server.text")
 	return t, false
 }
 

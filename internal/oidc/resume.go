@@ -28,14 +28,12 @@ func (p *Provider) handleResume(w http.ResponseWriter, r *http.Request) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	id := q.Get("lr")
 	if err != nil || len(q["lr"]) != 1 || id == "" || len(id) > maxLoginRequestIDLen {
-		p.errorPage(w, r, t, http.StatusBadRequest, "This sign-in request cannot be used",
-			"The link is missing its sign-in request. Go back to the application you came from and try again.")
+		p.errorPage(w, r, t, "", http.StatusBadRequest, "oidc.request.title", "oidc.resume.missing")
 		return
 	}
 	lr, err := p.db.GetLoginRequest(ctx, t.ID, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && lr.Kind != store.LoginKindAuthorize) {
-		p.errorPage(w, r, t, http.StatusBadRequest, "This sign-in request cannot be used",
-			"This sign-in request is unknown or has expired. Go back to the application you came from and try again.")
+		p.errorPage(w, r, t, "", http.StatusBadRequest, "oidc.request.title", "oidc.resume.unknown")
 		return
 	}
 	if err != nil {
@@ -44,13 +42,11 @@ func (p *Provider) handleResume(w http.ResponseWriter, r *http.Request) {
 	}
 	// The request must come back to the browser that started it (login CSRF, code injection).
 	if subtle.ConstantTimeCompare(p.sessions.BrowserHash(w, r, t.ID), lr.BrowserHash) != 1 || len(lr.BrowserHash) == 0 {
-		p.errorPage(w, r, t, http.StatusBadRequest, "This sign-in request cannot be used",
-			"This sign-in was started in another browser. Go back to the application and sign in from this browser.")
+		p.errorPage(w, r, t, "", http.StatusBadRequest, "oidc.request.title", "oidc.resume.other_browser")
 		return
 	}
 	if !p.now().Before(lr.ExpiresAt) {
-		p.errorPage(w, r, t, http.StatusBadRequest, "This sign-in request has expired",
-			"The sign-in took too long. Go back to the application you came from and try again.")
+		p.errorPage(w, r, t, lr.Params.Lang, http.StatusBadRequest, "oidc.resume.expired.title", "oidc.resume.expired.text")
 		return
 	}
 	// The client and its redirect URI are checked again: either may have changed since the request began.
@@ -60,12 +56,11 @@ func (p *Provider) handleResume(w http.ResponseWriter, r *http.Request) {
 			p.authorizeError(w, r, t, nil, fmt.Errorf("resume: %w", err))
 			return
 		}
-		p.errorPage(w, r, t, http.StatusBadRequest, "This sign-in request cannot be used",
-			"The application is no longer registered for this address.")
+		p.errorPage(w, r, t, lr.Params.Lang, http.StatusBadRequest, "oidc.request.title", "oidc.resume.redirect_gone")
 		return
 	}
 	target := &redirectTarget{URI: lr.Params.RedirectURI, Mode: lr.Params.ResponseMode, State: lr.Params.State,
-		Iss: p.issuer(t.ID), Brand: brand(t)}
+		Iss: p.issuer(t.ID), Page: p.page(r, t, lr.Params.Lang)}
 	if target.Mode != modeFormPost {
 		target.Mode = modeQuery
 	}
@@ -103,8 +98,7 @@ func (p *Provider) resumeConflict(w http.ResponseWriter, r *http.Request, t stor
 	}
 	p.log.InfoContext(r.Context(), "login request already used", "tenant", t.ID,
 		"request_id", web.RequestIDFrom(r.Context()))
-	p.errorPage(w, r, t, http.StatusBadRequest, "This sign-in request was already used",
-		"This sign-in has already been completed. Go back to the application you came from; if you are not signed in there, start again.")
+	p.errorPage(w, r, t, "", http.StatusBadRequest, "oidc.resume.used.title", "oidc.resume.used.text")
 }
 
 // issueCode mints an authorization code for a signed-in login request and sends it to the client. In one

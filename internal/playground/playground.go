@@ -95,7 +95,7 @@ func (p *Pages) issuer(tenantID string) string { return p.publicURL + "/t/" + te
 func (p *Pages) tenant(w http.ResponseWriter, r *http.Request) (store.Tenant, bool) {
 	t, err := p.db.GetTenant(r.Context(), r.PathValue("tenant"))
 	if errors.Is(err, store.ErrNotFound) {
-		web.ErrorPage(w, r, http.StatusNotFound, "Page not found", "There is no such page. Check the address.")
+		web.ErrorPage(w, r, http.StatusNotFound, "error.not_found.title", "error.not_found.text")
 		return t, false
 	}
 	if err != nil {
@@ -107,8 +107,13 @@ func (p *Pages) tenant(w http.ResponseWriter, r *http.Request) (store.Tenant, bo
 
 func (p *Pages) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	p.log.ErrorContext(r.Context(), "playground", "request_id", web.RequestIDFrom(r.Context()), "err", err)
-	web.ErrorPage(w, r, http.StatusInternalServerError, "Something went wrong",
-		"The server could not complete your request. Please try again later.")
+	web.ErrorPage(w, r, http.StatusInternalServerError, "error.server.title", "error.server.text")
+}
+
+// page is the PageData of a page of tenant t: its name, branding and overrides, in the language the
+// request asks for.
+func (p *Pages) page(r *http.Request, t store.Tenant) web.PageData {
+	return web.TenantPage(r, t.ID, t.Name, t.Settings.Look, "")
 }
 
 // tenantLinks are the addresses of a tenant that a newcomer needs.
@@ -147,7 +152,8 @@ func (p *Pages) handleRoot(w http.ResponseWriter, r *http.Request) {
 		p.serverError(w, r, fmt.Errorf("load tenant: %w", err))
 		return
 	}
-	p.rd.Render(w, r, http.StatusOK, "root", web.PageData{Title: "UMM is running", Data: d})
+	pd := web.PageData{Lang: web.Lang(r, "", "")}
+	p.rd.Render(w, r, http.StatusOK, "root", web.PageData{Lang: pd.Lang, Title: pd.T("playground.root.title"), Data: d})
 }
 
 // handleTenant answers /t/{tenant}/ with the tenant's addresses instead of a bare 404.
@@ -156,7 +162,9 @@ func (p *Pages) handleTenant(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.rd.Render(w, r, http.StatusOK, "tenant", web.PageData{TenantName: t.Name, Title: t.Name, Data: p.links(t)})
+	pd := p.page(r, t)
+	pd.Title, pd.Data = pd.TenantName, p.links(t)
+	p.rd.Render(w, r, http.StatusOK, "tenant", pd)
 }
 
 // enabled loads the tenant and answers a 404 page when its playground is off.
@@ -166,8 +174,7 @@ func (p *Pages) enabled(w http.ResponseWriter, r *http.Request) (store.Tenant, b
 		return t, false
 	}
 	if !t.Settings.Playground {
-		web.TenantErrorPage(w, r, t.Name, http.StatusNotFound, "The playground is off",
-			"This tenant has no playground. An operator turns it on with the tenant setting playground: true.")
+		web.TenantErrorPage(w, r, p.page(r, t), http.StatusNotFound, "playground.off.title", "playground.off.text")
 		return t, false
 	}
 	return t, true
@@ -186,10 +193,12 @@ func (p *Pages) handlePlayground(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.rd.Render(w, r, http.StatusOK, "playground", web.PageData{TenantName: t.Name, Title: "Playground", Data: playgroundData{
+	pd := p.page(r, t)
+	pd.Title, pd.Data = pd.T("playground.title"), playgroundData{
 		Links: p.links(t), ClientID: ClientID, RedirectURI: RedirectURI(p.publicURL, t.ID), Scopes: Scopes,
 		Start: "/t/" + t.ID + "/playground/start",
-	}})
+	}
+	p.rd.Render(w, r, http.StatusOK, "playground", pd)
 }
 
 // flow is what the browser keeps between start and callback, as a real public client would keep it: the
@@ -271,43 +280,46 @@ func (p *Pages) handleCallback(w http.ResponseWriter, r *http.Request) {
 	// The flow is used once: the cookie goes whatever the outcome.
 	p.setFlowCookie(w, t.ID, "", -1)
 	d := resultData{Links: p.links(t), Again: "/t/" + t.ID + "/playground/start"}
+	pd := p.page(r, t)
+	pd.Here = "" // the callback cannot be opened again: the switcher would end on an error
 	render := func(status int) {
-		p.rd.Render(w, r, status, "result", web.PageData{TenantName: t.Name, Title: "Playground result", Data: d})
+		pd.Title, pd.Data = pd.T("playground.result.title"), d
+		p.rd.Render(w, r, status, "result", pd)
 	}
 	q := r.URL.Query()
 	f, ok := readFlow(r)
 	if !ok {
-		d.Error = "This browser has no playground sign-in in progress"
-		d.ErrorDetail = "Start again from the playground page (the sign-in may have taken longer than ten minutes, or cookies are blocked)."
+		d.Error = pd.T("playground.error.no_flow")
+		d.ErrorDetail = pd.T("playground.error.no_flow_detail")
 		render(http.StatusBadRequest)
 		return
 	}
 	stateOK := subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.State)) == 1
-	d.Checks = append(d.Checks, check{"state matches the one this browser sent (the answer belongs to this sign-in)", stateOK})
+	d.Checks = append(d.Checks, check{pd.T("playground.check.state"), stateOK})
 	if !stateOK {
-		d.Error = "The answer does not belong to this sign-in"
-		d.ErrorDetail = "Its state does not match. Start again from the playground page."
+		d.Error = pd.T("playground.error.state")
+		d.ErrorDetail = pd.T("playground.error.state_detail")
 		render(http.StatusBadRequest)
 		return
 	}
 	// UMM sends iss with every answer (RFC 9207), so a client that knows it requires it.
 	iss := p.issuer(t.ID)
 	issOK := q.Get("iss") == iss
-	d.Checks = append(d.Checks, check{"iss is this tenant's issuer (RFC 9207: no mix-up with another server)", issOK})
+	d.Checks = append(d.Checks, check{pd.T("playground.check.iss"), issOK})
 	if !issOK {
-		d.Error = "The answer came from another issuer"
+		d.Error = pd.T("playground.error.issuer")
 		render(http.StatusBadRequest)
 		return
 	}
 	if e := q.Get("error"); e != "" {
-		d.Error = "The authorization server answered " + e
+		d.Error = pd.T("playground.error.authorize", e)
 		d.ErrorDetail = q.Get("error_description")
 		render(http.StatusOK)
 		return
 	}
 	code := q.Get("code")
 	if code == "" {
-		d.Error = "The answer has no code"
+		d.Error = pd.T("playground.error.no_code")
 		render(http.StatusBadRequest)
 		return
 	}
@@ -333,12 +345,12 @@ func (p *Pages) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if status != http.StatusOK || tok.Error != "" {
-		d.Error = "The token endpoint answered " + tok.Error
+		d.Error = pd.T("playground.error.token", tok.Error)
 		d.ErrorDetail = tok.ErrorDescription
 		render(http.StatusOK)
 		return
 	}
-	d.Checks = append(d.Checks, check{"the code was redeemed with the PKCE verifier (S256)", true})
+	d.Checks = append(d.Checks, check{pd.T("playground.check.pkce"), true})
 	d.TokenType, d.ExpiresIn, d.Scope = tok.TokenType, string(tok.ExpiresIn), tok.Scope
 
 	jwks, err := p.jwks(r, t.ID)
@@ -347,12 +359,12 @@ func (p *Pages) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	idClaims, idKid, idErr := verifyJWT(tok.IDToken, jwks)
-	d.Checks = append(d.Checks, check{"the ID token's signature verifies with key " + idKid + " of the tenant's JWKS", idErr == nil})
+	d.Checks = append(d.Checks, check{pd.T("playground.check.signature", idKid), idErr == nil})
 	if idErr == nil {
 		d.Checks = append(d.Checks,
-			check{"the ID token's iss is " + iss, idClaims["iss"] == iss},
-			check{"the ID token's aud names this client (" + ClientID + ")", audienceHas(idClaims["aud"], ClientID)},
-			check{"the ID token's nonce is the one this browser sent", idClaims["nonce"] == f.Nonce},
+			check{pd.T("playground.check.id_iss", iss), idClaims["iss"] == iss},
+			check{pd.T("playground.check.id_aud", ClientID), audienceHas(idClaims["aud"], ClientID)},
+			check{pd.T("playground.check.nonce"), idClaims["nonce"] == f.Nonce},
 		)
 	}
 	if idErr != nil {
@@ -362,7 +374,7 @@ func (p *Pages) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if h, c, err := decodeJWT(tok.AccessToken); err == nil {
 		d.AccessHeader, d.AccessClaims = pretty(h), pretty(c)
 	} else {
-		d.AccessClaims = "(not a JWT: an opaque token)"
+		d.AccessClaims = pd.T("playground.opaque_token")
 	}
 	ustatus, ubody, err := p.call(r, http.MethodGet, "/t/"+t.ID+"/userinfo", nil, "Authorization", "Bearer "+tok.AccessToken)
 	if err != nil {
@@ -375,9 +387,9 @@ func (p *Pages) handleCallback(w http.ResponseWriter, r *http.Request) {
 	} else {
 		d.UserInfo = string(ubody)
 	}
-	d.Checks = append(d.Checks, check{"UserInfo accepted the access token", ustatus == http.StatusOK})
+	d.Checks = append(d.Checks, check{pd.T("playground.check.userinfo"), ustatus == http.StatusOK})
 	if ustatus == http.StatusOK {
-		d.Checks = append(d.Checks, check{"UserInfo's sub is the ID token's sub", ui["sub"] != nil && ui["sub"] == idClaims["sub"]})
+		d.Checks = append(d.Checks, check{pd.T("playground.check.userinfo_sub"), ui["sub"] != nil && ui["sub"] == idClaims["sub"]})
 	}
 	render(http.StatusOK)
 }

@@ -32,7 +32,9 @@ type AuthorizeParams struct {
 	MaxAge              int64    `json:"max_age"` // -1 when absent
 	LoginHint           string   `json:"login_hint,omitempty"`
 	UILocales           string   `json:"ui_locales,omitempty"`
-	ACRValues           []string `json:"acr_values,omitempty"`
+	// Lang is the language of every page of this flow, chosen when it started (login_requests_lang.go).
+	Lang      string   `json:"lang,omitempty"`
+	ACRValues []string `json:"acr_values,omitempty"`
 	// RequireLogin: the user must enter credentials even with a valid session (prompt=login or max_age passed).
 	RequireLogin bool `json:"require_login,omitempty"`
 	// RequireConsent: show the consent page even if an earlier grant covers the scopes (prompt=consent).

@@ -26,6 +26,8 @@ type TenantSettings struct {
 	// Registration and Profile: self-service sign-up and the profile schema (seed_profile.go in config).
 	Registration config.Registration  `json:"registration,omitzero"`
 	Profile      config.ProfileSchema `json:"profile,omitzero"`
+	// Look is the tenant's default language, branding and message overrides.
+	Look config.TenantLook `json:"look,omitzero"`
 }
 
 // Defaults used when a setting is zero.

@@ -1,8 +1,10 @@
 // Package web is the HTTP plumbing shared by every UMM surface (oidc, login, admin, ...): middleware
 // (request ID, panic recovery, access log, security headers, body limit, CORS), client IP behind trusted
 // proxies, CSRF protection, per-node rate limits, Prometheus metrics, JSON and no-store helpers, and the
-// html/template layout, error page and embedded static assets of the hosted pages. It imports the
-// standard library, Prometheus and config (the shared URI and origin rules); surfaces and server import it.
+// html/template layout, error page and embedded static assets of the hosted pages, the choice of a page's
+// language and the language switcher (lang.go), and a tenant's branding stylesheet (branding.go). It
+// imports the standard library, Prometheus, config (the shared URI and origin rules, a tenant's look) and
+// i18n (the message catalogue); surfaces and server import it.
 //
 // # Wiring (server)
 //
@@ -35,7 +37,14 @@
 //	//go:embed templates/*.html
 //	var pages embed.FS
 //	rd, err := web.NewRenderer(pages, "templates/*.html")
-//	rd.Render(w, r, http.StatusOK, "login", web.PageData{TenantName: t.Name, CSRFToken: csrf.Token(w, r), ...})
+//	pd := web.TenantPage(r, t.ID, t.Name, t.Settings.Look, lr.Params.Lang) // "" chooses from the request
+//	pd.Title, pd.CSRFToken = pd.T("login.title"), csrf.Token(w, r)
+//	rd.Render(w, r, http.StatusOK, "login", pd)
+//
+// Every text comes from the i18n catalogue: {{.T "login.title"}} in a page ({{$.T ...}} inside range or
+// with), pd.T in Go, with fmt arguments ({{.T "consent.heading" .Data.ClientName}}). The layout shows the
+// tenant's logo, display name, support address and the language switcher, links /t/{tenant}/branding.css
+// when the tenant has a primary colour, and Render widens the CSP for the tenant's stylesheet and logo.
 //
 // Each page file defines "title" (the page title, without the tenant name, which the layout adds) and
 // "content" (inside <main>), and may define "scripts" (end of <body>, for <script src> tags only: the
@@ -52,7 +61,7 @@
 // Accessible markup (every page must follow it; pages must also work without JavaScript):
 //
 //   - Exactly one <h1> per page, inside "content"; the layout's header shows the tenant name as text,
-//     not as a heading. The layout sets <html lang> from PageData.Lang (default "en").
+//     not as a heading. The layout sets <html lang> from the page's language (default "en").
 //   - Every input has a visible <label for="id">; placeholder text is never the only label; use
 //     autocomplete tokens (username, email, current-password, new-password, one-time-code).
 //   - A field's error text has id {{errorID "name"}} and the input gets aria-invalid="true" and
@@ -79,6 +88,6 @@
 // # Errors
 //
 // ErrorPage renders web's plain error page (for example a bad client or redirect URI, which must never be
-// redirected to). WriteJSON and NoStore serve APIs. Recover and LimitByIP choose JSON or a page with
+// redirected to), its title and message given as message keys; TenantErrorPage does so for a tenant. WriteJSON and NoStore serve APIs. Recover and LimitByIP choose JSON or a page with
 // WantsJSON.
 package web

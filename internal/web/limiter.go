@@ -137,10 +137,11 @@ func TooManyRequests(w http.ResponseWriter, r *http.Request, retryAfter time.Dur
 		secs = 1
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	msg := fmt.Sprintf("Too many requests. Please wait %d seconds and try again.", secs)
 	if secs == 1 {
-		msg = "Too many requests. Please wait a second and try again."
+		writeFailure(w, r, http.StatusTooManyRequests, "slow_down", "too many requests, retry later",
+			"error.rate_limited.title", "error.rate_limited.one_second")
+		return
 	}
 	writeFailure(w, r, http.StatusTooManyRequests, "slow_down", "too many requests, retry later",
-		"Too many requests", msg)
+		"error.rate_limited.title", "error.rate_limited.seconds", secs)
 }

@@ -101,7 +101,7 @@ func Recover(log *slog.Logger) Middleware {
 					panic(http.ErrAbortHandler)
 				}
 				writeFailure(rec, r, http.StatusInternalServerError, "server_error", "internal error",
-					"Something went wrong", "The server could not complete your request. Please try again later.")
+					"error.server.title", "error.server.text")
 			}()
 			next.ServeHTTP(rec, r)
 		})
@@ -109,7 +109,7 @@ func Recover(log *slog.Logger) Middleware {
 }
 
 // writeFailure answers an error in the form the client expects: JSON for API clients, else a page.
-func writeFailure(w http.ResponseWriter, r *http.Request, status int, code, desc, title, message string) {
+func writeFailure(w http.ResponseWriter, r *http.Request, status int, code, desc, titleKey, messageKey string, args ...any) {
 	h := w.Header()
 	for _, k := range []string{"Content-Length", "Content-Disposition", "ETag", "Last-Modified", "Location"} {
 		h.Del(k)
@@ -119,7 +119,7 @@ func writeFailure(w http.ResponseWriter, r *http.Request, status int, code, desc
 		WriteJSON(w, status, map[string]string{"error": code, "error_description": desc})
 		return
 	}
-	ErrorPage(w, r, status, title, message)
+	ErrorPage(w, r, status, titleKey, messageKey, args...)
 }
 
 // AccessLog logs one line per request at Info: method, path (never the query string, which carries codes

@@ -10,6 +10,9 @@ import (
 	"net/http"
 	"path"
 	"strings"
+
+	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/i18n"
 )
 
 //go:embed templates/*.html
@@ -22,8 +25,15 @@ type PageData struct {
 	CSRFToken   string            // from (*CSRF).Token; {{template "csrf" .}} writes the hidden field
 	Error       string            // form-level error, shown with role=alert by {{template "form-error" .}}
 	FieldErrors map[string]string // per-field errors by input name, read with fieldError
-	Lang        string            // the html lang attribute; "" means "en"
+	Lang        string            // the html lang attribute and the language of Texts; "" means "en"
 	Data        any               // the page's own data
+
+	// Texts are the page's messages (read with {{.T "key"}}); TenantPage fills them with the tenant's
+	// overrides. When unset, the layout uses the catalogue in Lang.
+	Texts    i18n.Texts
+	TenantID string          // the tenant whose branding stylesheet and language switcher the page links
+	Branding config.Branding // the tenant's logo, colour and stylesheet (branding.go)
+	Here     string          // where the language switcher returns to; "" hides the switcher
 }
 
 // Renderer renders a surface's pages inside web's layout.
@@ -168,20 +178,21 @@ func (rd *Renderer) fail(w http.ResponseWriter, r *http.Request, err error) {
 		log = slog.Default()
 	}
 	log.ErrorContext(r.Context(), "render page", "request_id", RequestIDFrom(r.Context()), "err", err)
-	ErrorPage(w, r, http.StatusInternalServerError, "Something went wrong",
-		"The server could not complete your request. Please try again later.")
+	ErrorPage(w, r, http.StatusInternalServerError, "error.server.title", "error.server.text")
 }
 
 func execute(w http.ResponseWriter, t *template.Template, status int, data PageData) error {
-	if data.Lang == "" {
-		data.Lang = "en"
+	if data.Texts.Lang == "" {
+		data.Texts = i18n.Builtin.In(data.Lang, nil)
 	}
+	data.Lang = data.Texts.Lang
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		return err
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
+	allowBranding(w, data.Branding)
 	NoStore(w)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
@@ -208,16 +219,22 @@ type errorData struct {
 }
 
 // ErrorPage renders a plain, accessible error page (for example "bad client or redirect URI") with
-// status, a title (the page's h1) and a message. It shows the request ID as a reference for support.
-func ErrorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {
-	TenantErrorPage(w, r, "", status, title, message)
+// status, a title (the page's h1) and a message, given as message keys, in the language the request
+// asks for (Lang). It shows the request ID as a reference for support.
+func ErrorPage(w http.ResponseWriter, r *http.Request, status int, titleKey, messageKey string, args ...any) {
+	lang := Lang(r, "", "")
+	TenantErrorPage(w, r, PageData{Lang: lang, Texts: i18n.Builtin.In(lang, nil)}, status, titleKey, messageKey, args...)
 }
 
-// TenantErrorPage is ErrorPage for a page of a known tenant: its header shows tenantName ("" shows the
-// product name).
-func TenantErrorPage(w http.ResponseWriter, r *http.Request, tenantName string, status int, title, message string) {
-	data := PageData{TenantName: tenantName, Title: title,
-		Data: errorData{Message: message, RequestID: RequestIDFrom(r.Context())}}
+// TenantErrorPage is ErrorPage for a page of a known tenant: pd (from TenantPage) names the tenant and
+// brings its language, branding and overrides. The message is formatted with args.
+func TenantErrorPage(w http.ResponseWriter, r *http.Request, pd PageData, status int, titleKey, messageKey string, args ...any) {
+	data := pd
+	if data.Texts.Lang == "" {
+		data.Texts = i18n.Builtin.In(data.Lang, nil)
+	}
+	data.Title = data.T(titleKey)
+	data.Data = errorData{Message: data.T(messageKey, args...), RequestID: RequestIDFrom(r.Context())}
 	if err := execute(w, errorPage, status, data); err != nil {
 		// Only a broken embedded template gets here; answer in plain text.
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -235,4 +252,6 @@ var funcs = template.FuncMap{
 	"errorID": func(name string) string { return name + "-error" },
 	// asset is the versioned URL of an embedded static file: {{asset "umm.css"}}.
 	"asset": assetURL,
+	// brandingCSS is the URL of the page's tenant stylesheet: {{brandingCSS .}}.
+	"brandingCSS": func(d PageData) string { return BrandingPath(d.TenantID, d.Branding) },
 }

@@ -208,7 +208,7 @@ func TestErrorPage(t *testing.T) {
 	}
 	t.Run("a tenant's error page shows the tenant's name", func(t *testing.T) {
 		w := httptest.NewRecorder()
-		TenantErrorPage(w, httptest.NewRequest("GET", "/", nil), "Acme <Corp>", http.StatusBadRequest, "Oops", "Try again.")
+		TenantErrorPage(w, httptest.NewRequest("GET", "/", nil), PageData{TenantName: "Acme <Corp>"}, http.StatusBadRequest, "Oops", "Try again.")
 		if b := w.Body.String(); w.Code != http.StatusBadRequest || !strings.Contains(b, `<p class="brand">Acme &lt;Corp&gt;</p>`) ||
 			!strings.Contains(b, "Oops · Acme &lt;Corp&gt;</title>") {
 			t.Errorf("status %d page:\n%s", w.Code, b)
