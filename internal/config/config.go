@@ -23,6 +23,7 @@ type Config struct {
 	Security Security     `yaml:"security"`
 	Tenants  []TenantSeed `yaml:"tenants"`
 	Events   Events       `yaml:"events"`
+	SMTP     SMTP         `yaml:"smtp"`
 }
 
 // Events configures the event log (audit record and outbox).
@@ -218,6 +219,7 @@ func Default() Config {
 			PendingDeviceCodesPerClient:    1000,
 		},
 		Events: Events{Retention: Duration(400 * 24 * time.Hour)},
+		SMTP:   defaultSMTP(),
 	}
 }
 
@@ -339,6 +341,7 @@ func (c *Config) Validate() error {
 		add("security.ip_limit_per_minute: must be at least 1")
 	}
 	p = append(p, validateAbuse(c)...)
+	p = append(p, validateSMTP(c.SMTP)...)
 	for i, cidr := range s.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {
 			add("security.trusted_proxies[%d]: %q is not a CIDR such as 10.0.0.0/8", i, cidr)

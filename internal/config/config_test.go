@@ -317,6 +317,20 @@ func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
 		"UMM_SECURITY_PENDING_DEVICE_CODES_PER_IP":        {"7", "7"},
 		"UMM_SECURITY_PENDING_DEVICE_CODES_PER_CLIENT":    {"70", "70"},
 		"UMM_EVENTS_RETENTION":                            {"48h", "48h0m0s"},
+
+		"UMM_SMTP_HOST":     {"smtp.example.com", "smtp.example.com"},
+		"UMM_SMTP_PORT":     {"465", "465"},
+		"UMM_SMTP_TLS":      {"tls", "tls"},
+		"UMM_SMTP_USERNAME": {"umm", "umm"},
+		"UMM_SMTP_PASSWORD": {"relay-password", "relay-password"},
+		"UMM_SMTP_FROM":     {"Acme <accounts@acme.example>", "Acme <accounts@acme.example>"},
+		"UMM_SMTP_TIMEOUT":  {"10s", "10s"},
+	}
+	// Keys that are only valid together with another one.
+	companions := map[string][]string{
+		"UMM_SMTP_HOST":     {"UMM_SMTP_FROM=accounts@example.com"},
+		"UMM_SMTP_USERNAME": {"UMM_SMTP_PASSWORD=relay-password"},
+		"UMM_SMTP_PASSWORD": {"UMM_SMTP_USERNAME=umm"},
 	}
 	names := EnvNames()
 	for env := range names {
@@ -330,7 +344,7 @@ func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s is not a known variable", env)
 			}
-			c, err := Load("", []string{env + "=" + tt.value})
+			c, err := Load("", append([]string{env + "=" + tt.value}, companions[env]...))
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
