@@ -1,36 +1,28 @@
 package notify
 
 import (
-	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
-	"io"
-	"mime"
-	"mime/quotedprintable"
 	"net"
-	"net/mail"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/notify/notifytest"
 )
 
-// parsed reads a received message as a mail client would: headers decoded, body out of quoted-printable.
-func parsed(t *testing.T, data []byte) (mail.Header, string) {
+// mailer returns a Mailer for cfg that trusts r's certificate.
+func mailer(t *testing.T, r *notifytest.Relay, cfg config.SMTP) *Mailer {
 	t.Helper()
-	msg, err := mail.ReadMessage(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("received message does not parse: %v\n%s", err, data)
-	}
-	body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
+	m, err := NewMailer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return msg.Header, string(body)
+	m.RootCAs = r.Roots
+	return m
 }
 
 func TestSendDelivers(t *testing.T) {
@@ -39,37 +31,35 @@ func TestSendDelivers(t *testing.T) {
 		Text: "Hello Ada,\n\n.a line starting with a dot\nänd ümlauts, and a line far longer than seventy-six characters so that quoted-printable must break it.\n"}
 	tests := []struct {
 		name string
-		o    relayOpts
+		o    notifytest.Options
 	}{
-		{"over STARTTLS with a password", relayOpts{tls: config.SMTPStartTLS, username: "umm", password: "relay-secret"}},
-		{"over STARTTLS without authentication", relayOpts{tls: config.SMTPStartTLS}},
-		{"over implicit TLS with a password", relayOpts{tls: config.SMTPTLS, username: "umm", password: "relay-secret"}},
-		{"in plain text to a loopback relay", relayOpts{tls: config.SMTPNone, username: "umm", password: "relay-secret"}},
+		{"over STARTTLS with a password", notifytest.Options{TLS: config.SMTPStartTLS, Username: "umm", Password: "relay-secret"}},
+		{"over STARTTLS without authentication", notifytest.Options{TLS: config.SMTPStartTLS}},
+		{"over implicit TLS with a password", notifytest.Options{TLS: config.SMTPTLS, Username: "umm", Password: "relay-secret"}},
+		{"in plain text to a loopback relay", notifytest.Options{TLS: config.SMTPNone, Username: "umm", Password: "relay-secret"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := newRelay(t, tt.o)
-			m := r.mailer(r.cfg)
+			r := notifytest.New(t, tt.o)
+			m := mailer(t, r, r.Config)
 			m.Now = func() time.Time { return time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC) }
 			if err := m.Send(t.Context(), e); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
-			got := r.messages()
+			got := r.Messages()
 			if len(got) != 1 {
 				t.Fatalf("relay received %d messages, want 1", len(got))
 			}
-			if got[0].from != "accounts@acme.example" || got[0].to != "ada@example.com" {
-				t.Errorf("envelope from %q to %q", got[0].from, got[0].to)
+			if got[0].From != "accounts@acme.example" || got[0].To != "ada@example.com" {
+				t.Errorf("envelope from %q to %q", got[0].From, got[0].To)
 			}
-			if tt.o.username != "" && (len(r.auths) != 1 || r.auths[0] != "umm:relay-secret") {
-				t.Errorf("AUTH PLAIN carried %q", r.auths)
+			if a := r.Auths(); tt.o.Username != "" && (len(a) != 1 || a[0] != "umm:relay-secret") {
+				t.Errorf("AUTH PLAIN carried %q", a)
 			}
-			h, body := parsed(t, got[0].data)
-			var dec mime.WordDecoder
-			subject, err := dec.DecodeHeader(h.Get("Subject"))
-			if err != nil || subject != e.Subject {
-				t.Errorf("Subject = %q (%v), want %q", subject, err, e.Subject)
+			h, body := got[0].Header, got[0].Body
+			if got[0].Subject != e.Subject {
+				t.Errorf("Subject = %q, want %q", got[0].Subject, e.Subject)
 			}
 			if want := strings.ReplaceAll(e.Text, "\n", "\r\n"); body != want {
 				t.Errorf("body = %q, want %q", body, want)
@@ -95,50 +85,53 @@ func TestSendRefuses(t *testing.T) {
 	e := Email{To: "ada@example.com", Subject: "s", Text: "t"}
 	tests := []struct {
 		name          string
-		o             relayOpts
-		edit          func(r *relay, m *Mailer, cfg *config.SMTP)
+		o             notifytest.Options
+		edit          func(r *notifytest.Relay, cfg *config.SMTP, roots **x509.CertPool)
 		e             Email
 		wantErr       string
 		wantPermanent bool
 	}{
 		{"STARTTLS required but not offered: nothing goes out in clear",
-			relayOpts{tls: config.SMTPNone}, func(r *relay, m *Mailer, cfg *config.SMTP) { cfg.TLS = config.SMTPStartTLS }, e,
+			notifytest.Options{TLS: config.SMTPNone}, func(r *notifytest.Relay, cfg *config.SMTP, roots **x509.CertPool) { cfg.TLS = config.SMTPStartTLS }, e,
 			"does not offer STARTTLS", false},
 		{"a relay certificate from an unknown authority",
-			relayOpts{tls: config.SMTPStartTLS}, func(r *relay, m *Mailer, cfg *config.SMTP) { r.roots = nil }, e,
+			notifytest.Options{TLS: config.SMTPStartTLS}, func(r *notifytest.Relay, cfg *config.SMTP, roots **x509.CertPool) { *roots = nil }, e,
 			"certificate", false},
 		{"a relay certificate for another name",
-			relayOpts{tls: config.SMTPTLS}, func(r *relay, m *Mailer, cfg *config.SMTP) { cfg.Host = "localhost" }, e,
+			notifytest.Options{TLS: config.SMTPTLS}, func(r *notifytest.Relay, cfg *config.SMTP, roots **x509.CertPool) { cfg.Host = "localhost" }, e,
 			"certificate", false},
 		{"wrong credentials are retried later, not given up",
-			relayOpts{tls: config.SMTPStartTLS, username: "umm", password: "right"}, func(r *relay, m *Mailer, cfg *config.SMTP) { cfg.Password = "wrong" }, e,
+			notifytest.Options{TLS: config.SMTPStartTLS, Username: "umm", Password: "right"}, func(r *notifytest.Relay, cfg *config.SMTP, roots **x509.CertPool) { cfg.Password = "wrong" }, e,
 			"smtp auth", false},
 		{"a recipient refused for good",
-			relayOpts{tls: config.SMTPStartTLS}, func(r *relay, m *Mailer, cfg *config.SMTP) {
-				r.rcptErr = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+			notifytest.Options{TLS: config.SMTPStartTLS}, func(r *notifytest.Relay, cfg *config.SMTP, roots **x509.CertPool) {
+				r.RefuseRecipients(550)
 			}, e, "550", true},
 		{"a recipient refused for now",
-			relayOpts{tls: config.SMTPStartTLS}, func(r *relay, m *Mailer, cfg *config.SMTP) {
-				r.rcptErr = &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 2, 1}, Message: "mailbox busy"}
+			notifytest.Options{TLS: config.SMTPStartTLS}, func(r *notifytest.Relay, cfg *config.SMTP, roots **x509.CertPool) {
+				r.RefuseRecipients(450)
 			}, e, "450", false},
 		{"a recipient that is no address",
-			relayOpts{tls: config.SMTPStartTLS}, nil, Email{To: "not an address", Subject: "s", Text: "t"}, "recipient", true},
+			notifytest.Options{TLS: config.SMTPStartTLS}, nil, Email{To: "not an address", Subject: "s", Text: "t"}, "recipient", true},
 		{"a recipient with a header of its own",
-			relayOpts{tls: config.SMTPStartTLS}, nil, Email{To: "ada@example.com\r\nBcc: eve@example.com", Subject: "s", Text: "t"}, "recipient", true},
+			notifytest.Options{TLS: config.SMTPStartTLS}, nil, Email{To: "ada@example.com\r\nBcc: eve@example.com", Subject: "s", Text: "t"}, "recipient", true},
 		{"a recipient with a name",
-			relayOpts{tls: config.SMTPStartTLS}, nil, Email{To: "Ada <ada@example.com>", Subject: "s", Text: "t"}, "recipient", true},
+			notifytest.Options{TLS: config.SMTPStartTLS}, nil, Email{To: "Ada <ada@example.com>", Subject: "s", Text: "t"}, "recipient", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := newRelay(t, tt.o)
-			cfg := r.cfg
-			m := r.mailer(cfg)
+			r := notifytest.New(t, tt.o)
+			cfg, roots := r.Config, r.Roots
 			if tt.edit != nil {
-				tt.edit(r, m, &cfg)
+				tt.edit(r, &cfg, &roots)
 			}
-			m = r.mailer(cfg)
-			err := m.Send(t.Context(), tt.e)
+			m, err := NewMailer(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.RootCAs = roots
+			err = m.Send(t.Context(), tt.e)
 			if err == nil {
 				t.Fatal("Send succeeded")
 			}
@@ -148,7 +141,7 @@ func TestSendRefuses(t *testing.T) {
 			if errors.Is(err, ErrPermanent) != tt.wantPermanent {
 				t.Errorf("Send: %v; permanent = %v, want %v", err, errors.Is(err, ErrPermanent), tt.wantPermanent)
 			}
-			if n := len(r.messages()); n != 0 {
+			if n := len(r.Messages()); n != 0 {
 				t.Errorf("relay received %d messages", n)
 			}
 			if strings.Contains(err.Error(), "ada@example.com") {
@@ -160,12 +153,12 @@ func TestSendRefuses(t *testing.T) {
 
 func TestSendKeepsHeadersApart(t *testing.T) {
 	t.Parallel()
-	r := newRelay(t, relayOpts{tls: config.SMTPStartTLS})
-	err := r.mailer(r.cfg).Send(t.Context(), Email{To: "ada@example.com", Subject: "Hi\r\nBcc: eve@example.com\nX-Evil: 1", Text: "t"})
+	r := notifytest.New(t, notifytest.Options{TLS: config.SMTPStartTLS})
+	err := mailer(t, r, r.Config).Send(t.Context(), Email{To: "ada@example.com", Subject: "Hi\r\nBcc: eve@example.com\nX-Evil: 1", Text: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, _ := parsed(t, r.messages()[0].data)
+	h := r.Messages()[0].Header
 	if h.Get("Bcc") != "" || h.Get("X-Evil") != "" {
 		t.Errorf("a line break in the subject started headers: %v", h)
 	}

@@ -1,0 +1,216 @@
+// Package notifytest runs a real SMTP relay for tests (github.com/emersion/go-smtp on a loopback port):
+// what UMM sends arrives as a mail server would receive it, over TLS when asked, and a test reads it
+// decoded as a mail client would.
+package notifytest
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"log"
+	"math/big"
+	"mime"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/umm-project/umm/internal/config"
+)
+
+// Options choose what the relay offers.
+type Options struct {
+	// TLS is config.SMTPStartTLS (STARTTLS offered), config.SMTPTLS (TLS from the first byte) or
+	// config.SMTPNone, also the zero value (no TLS at all).
+	TLS string
+	// Username and Password, when set, make AUTH PLAIN required before MAIL FROM.
+	Username, Password string
+}
+
+// Relay is a running SMTP relay.
+type Relay struct {
+	// Config reaches the relay (host 127.0.0.1, sender accounts@acme.example).
+	Config config.SMTP
+	// Roots trusts the relay's self-signed certificate (for 127.0.0.1).
+	Roots *x509.CertPool
+
+	o        Options
+	mu       sync.Mutex
+	received []Message
+	auths    []string
+	rcptErr  *smtp.SMTPError
+}
+
+// Message is one message the relay accepted.
+type Message struct {
+	From, To string // the envelope
+	Data     []byte // as received
+	Header   mail.Header
+	Subject  string // decoded
+	Body     string // out of quoted-printable, with CRLF line ends
+}
+
+// New starts a relay that stops when the test ends.
+func New(t testing.TB, o Options) *Relay {
+	t.Helper()
+	if o.TLS == "" {
+		o.TLS = config.SMTPNone
+	}
+	cert, roots := selfSigned(t)
+	r := &Relay{Roots: roots, o: o}
+	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{r: r}, nil }))
+	s.Domain = "relay.test"
+	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
+	s.ErrorLog = log.New(io.Discard, "", 0) // a client that hangs up is what some tests do
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}}
+	var l net.Listener
+	var err error
+	switch o.TLS {
+	case config.SMTPStartTLS:
+		s.TLSConfig = tlsConf
+		l, err = net.Listen("tcp", "127.0.0.1:0")
+	case config.SMTPTLS:
+		l, err = tls.Listen("tcp", "127.0.0.1:0", tlsConf)
+	default:
+		s.AllowInsecureAuth = true
+		l, err = net.Listen("tcp", "127.0.0.1:0")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(l)
+	t.Cleanup(func() { s.Close() })
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	p, _ := strconv.Atoi(port)
+	r.Config = config.SMTP{Host: "127.0.0.1", Port: p, TLS: o.TLS, Username: o.Username, Password: o.Password,
+		From: "Acme Accounts <accounts@acme.example>", Timeout: config.Duration(10 * time.Second)}
+	return r
+}
+
+// RefuseRecipients makes RCPT TO answer code (450: try later; 550: refused for good); 0 accepts again.
+func (r *Relay) RefuseRecipients(code int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if code == 0 {
+		r.rcptErr = nil
+		return
+	}
+	r.rcptErr = &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 1, 1}, Message: "refused by the test"}
+}
+
+// Messages returns what the relay accepted so far, oldest first.
+func (r *Relay) Messages() []Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Message(nil), r.received...)
+}
+
+// Auths returns "username:password" of every AUTH PLAIN attempt.
+func (r *Relay) Auths() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.auths...)
+}
+
+type session struct {
+	r        *Relay
+	from, to string
+	authed   bool
+}
+
+func (s *session) AuthMechanisms() []string {
+	if s.r.o.Username == "" {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (s *session) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		s.r.mu.Lock()
+		s.r.auths = append(s.r.auths, user+":"+pass)
+		s.r.mu.Unlock()
+		if user != s.r.o.Username || pass != s.r.o.Password {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "bad credentials"}
+		}
+		s.authed = true
+		return nil
+	}), nil
+}
+
+func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+	if s.r.o.Username != "" && !s.authed {
+		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authenticate first"}
+	}
+	s.from = from
+	return nil
+}
+
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	if s.r.rcptErr != nil {
+		return s.r.rcptErr
+	}
+	s.to = to
+	return nil
+}
+
+func (s *session) Data(rd io.Reader) error {
+	b, err := io.ReadAll(rd)
+	if err != nil {
+		return err
+	}
+	m := Message{From: s.from, To: s.to, Data: b}
+	if msg, err := mail.ReadMessage(bytes.NewReader(b)); err == nil {
+		m.Header = msg.Header
+		var dec mime.WordDecoder
+		m.Subject, _ = dec.DecodeHeader(msg.Header.Get("Subject"))
+		body, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
+		m.Body = string(body)
+	}
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	s.r.received = append(s.r.received, m)
+	return nil
+}
+
+func (s *session) Reset()        {}
+func (s *session) Logout() error { return nil }
+
+// selfSigned returns a certificate for 127.0.0.1 and a pool that trusts it.
+func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "relay.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
