@@ -1,0 +1,158 @@
+package events_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/events"
+	"github.com/umm-project/umm/internal/notify"
+	"github.com/umm-project/umm/internal/notify/notifytest"
+	"github.com/umm-project/umm/internal/store"
+	"github.com/umm-project/umm/internal/store/storetest"
+)
+
+// TestEmailOutbox runs its cases one after another: an outbox claims every tenant's messages on its database.
+func TestEmailOutbox(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		relay := notifytest.New(t, notifytest.Options{TLS: config.SMTPStartTLS, Username: "umm", Password: "relay-secret"})
+		m, err := notify.NewMailer(relay.Config)
+		must(t, err)
+		m.RootCAs = relay.Roots
+		c := newClock()
+		outbox := func(m *notify.Mailer) *events.Outbox {
+			o := events.NewOutbox(db, nil, map[string]events.Deliverer{events.KindEmail: events.DeliverEmail(m)})
+			o.Now = c.now
+			return o
+		}
+		run := func(o *events.Outbox) {
+			t.Helper()
+			if _, err := o.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		newUser := func(t *testing.T, tid, email string, verified bool) string {
+			t.Helper()
+			id := "u-" + strings.ReplaceAll(email, "@", "-")
+			must(t, db.CreateUser(ctx, store.User{TenantID: tid, ID: id, Email: email, EmailNorm: email, EmailVerified: verified}))
+			return id
+		}
+		notice := func(t *testing.T, tid, userID string) {
+			t.Helper()
+			must(t, db.InTx(ctx, func(tx *store.Tx) error {
+				return events.EnqueueAccountAttackNotice(ctx, tx, tid, userID, c.now())
+			}))
+		}
+		waiting := func(t *testing.T, tid string) []store.OutboxMessage {
+			t.Helper()
+			ms, err := db.ListOutbox(ctx, tid)
+			must(t, err)
+			return ms
+		}
+
+		t.Run("an attack notice reaches the verified owner through the relay", func(t *testing.T) {
+			tid := storetest.Tenant(t, db)
+			notice(t, tid, newUser(t, tid, "ada@example.com", true))
+			if ms := waiting(t, tid); len(ms) != 1 || ms[0].Kind != events.KindEmail {
+				t.Fatalf("outbox = %+v, want one email", ms)
+			}
+			before := len(relay.Messages())
+			run(outbox(m))
+			got := relay.Messages()[before:]
+			if len(got) != 1 {
+				t.Fatalf("relay received %d messages, want 1", len(got))
+			}
+			if got[0].To != "ada@example.com" || !strings.Contains(got[0].Subject, "Test "+tid) ||
+				!strings.Contains(got[0].Body, "ada@example.com") {
+				t.Errorf("received to %q: %q\n%s", got[0].To, got[0].Subject, got[0].Body)
+			}
+			if ms := waiting(t, tid); len(ms) != 0 {
+				t.Errorf("outbox still holds %+v", ms)
+			}
+			d := outcomes(t, db, tid, events.TypeOutboxDelivered)
+			if len(d) != 1 || d[0].Data["kind"] != events.KindEmail {
+				t.Errorf("outbox.delivered = %+v, want one for the email", d)
+			}
+		})
+
+		t.Run("an unverified address, a user without one and a deleted user get no notice", func(t *testing.T) {
+			tid := storetest.Tenant(t, db)
+			notice(t, tid, newUser(t, tid, "unverified@example.com", false))
+			must(t, db.CreateUser(ctx, store.User{TenantID: tid, ID: "no-email", EmailNorm: "no-email"}))
+			notice(t, tid, "no-email")
+			notice(t, tid, "deleted-user")
+			if ms := waiting(t, tid); len(ms) != 0 {
+				t.Errorf("outbox = %+v, want nothing", ms)
+			}
+		})
+
+		t.Run("a recipient the relay refuses for now is retried and then delivered", func(t *testing.T) {
+			tid := storetest.Tenant(t, db)
+			notice(t, tid, newUser(t, tid, "busy@example.com", true))
+			relay.RefuseRecipients(450)
+			run(outbox(m))
+			ms := waiting(t, tid)
+			if len(ms) != 1 || ms[0].Attempts != 1 || !strings.Contains(ms[0].LastError, "450") {
+				t.Fatalf("outbox = %+v, want the email waiting after one attempt", ms)
+			}
+			relay.RefuseRecipients(0)
+			c.add(time.Hour)
+			run(outbox(m))
+			if ms := waiting(t, tid); len(ms) != 0 {
+				t.Errorf("outbox still holds %+v", ms)
+			}
+			if d := outcomes(t, db, tid, events.TypeOutboxDelivered); len(d) != 1 {
+				t.Errorf("outbox.delivered = %+v", d)
+			}
+		})
+
+		t.Run("a recipient the relay refuses for good is given up at once", func(t *testing.T) {
+			tid := storetest.Tenant(t, db)
+			notice(t, tid, newUser(t, tid, "gone@example.com", true))
+			relay.RefuseRecipients(550)
+			defer relay.RefuseRecipients(0)
+			run(outbox(m))
+			if ms := waiting(t, tid); len(ms) != 0 {
+				t.Errorf("outbox still holds %+v", ms)
+			}
+			f := outcomes(t, db, tid, events.TypeOutboxFailed)
+			if len(f) != 1 || f[0].Data["kind"] != events.KindEmail || !strings.Contains(f[0].Data["reason"].(string), "550") {
+				t.Fatalf("outbox.failed = %+v, want one naming the refusal", f)
+			}
+			if strings.Contains(f[0].Data["reason"].(string), "gone@example.com") {
+				t.Errorf("the failure reason names the address: %v", f[0].Data["reason"])
+			}
+		})
+
+		t.Run("without a relay every email is recorded as failed at once", func(t *testing.T) {
+			tid := storetest.Tenant(t, db)
+			notice(t, tid, newUser(t, tid, "nobody@example.com", true))
+			before := len(relay.Messages())
+			run(outbox(nil))
+			if ms := waiting(t, tid); len(ms) != 0 {
+				t.Errorf("outbox still holds %+v", ms)
+			}
+			f := outcomes(t, db, tid, events.TypeOutboxFailed)
+			if len(f) != 1 || !strings.Contains(f[0].Data["reason"].(string), "smtp.host") {
+				t.Fatalf("outbox.failed = %+v, want one naming smtp.host", f)
+			}
+			if n := len(relay.Messages()) - before; n != 0 {
+				t.Errorf("relay received %d messages", n)
+			}
+		})
+
+		t.Run("an email of a template nobody knows is given up at once", func(t *testing.T) {
+			tid := storetest.Tenant(t, db)
+			must(t, db.InTx(ctx, func(tx *store.Tx) error {
+				return events.EnqueueEmail(ctx, tx, tid, events.Email{To: "ada@example.com", Template: "no_such_template"}, c.now())
+			}))
+			run(outbox(m))
+			if f := outcomes(t, db, tid, events.TypeOutboxFailed); len(f) != 1 {
+				t.Fatalf("outbox.failed = %+v, want one", f)
+			}
+		})
+	})
+}
