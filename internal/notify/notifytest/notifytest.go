@@ -50,6 +50,7 @@ type Relay struct {
 	received []Message
 	auths    []string
 	rcptErr  *smtp.SMTPError
+	arrived  chan struct{} // closed and replaced whenever a message arrives
 }
 
 // Message is one message the relay accepted.
@@ -68,7 +69,7 @@ func New(t testing.TB, o Options) *Relay {
 		o.TLS = config.SMTPNone
 	}
 	cert, roots := selfSigned(t)
-	r := &Relay{Roots: roots, o: o}
+	r := &Relay{Roots: roots, o: o, arrived: make(chan struct{})}
 	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{r: r}, nil }))
 	s.Domain = "relay.test"
 	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
@@ -114,6 +115,26 @@ func (r *Relay) Messages() []Message {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]Message(nil), r.received...)
+}
+
+// Await returns the messages once the relay has accepted at least n, and fails t when that takes longer
+// than 20 seconds (a message sent by a background worker).
+func (r *Relay) Await(t testing.TB, n int) []Message {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		r.mu.Lock()
+		got, arrived := append([]Message(nil), r.received...), r.arrived
+		r.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-arrived:
+		case <-timeout:
+			t.Fatalf("notifytest: %d messages after 20s, want %d", len(got), n)
+		}
+	}
 }
 
 // Auths returns "username:password" of every AUTH PLAIN attempt.
@@ -183,6 +204,8 @@ func (s *session) Data(rd io.Reader) error {
 	s.r.mu.Lock()
 	defer s.r.mu.Unlock()
 	s.r.received = append(s.r.received, m)
+	close(s.r.arrived)
+	s.r.arrived = make(chan struct{})
 	return nil
 }
 
