@@ -60,6 +60,12 @@ func (m *Mailer) Send(ctx context.Context, e Email) (err error) {
 	if err != nil {
 		return err
 	}
+	// Relays echo the recipient in their replies; errors are logged and kept with the outbox message.
+	defer func() {
+		if err != nil {
+			err = withoutAddress(err, to)
+		}
+	}()
 	msg, err := compose(m.from, to, e, m.Now())
 	if err != nil {
 		return fmt.Errorf("compose email: %w", err)
@@ -143,4 +149,38 @@ func permanent(step string, err error) error {
 		return fmt.Errorf("%s: %w: %w", step, err, ErrPermanent)
 	}
 	return fmt.Errorf("%s: %w", step, err)
+}
+
+// redactedError is an error whose text had an address taken out; errors.Is and As still see the original.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// withoutAddress replaces addr in err's text, in any letter case, with the word recipient.
+func withoutAddress(err error, addr string) error {
+	msg := err.Error()
+	lower, a := strings.ToLower(msg), strings.ToLower(addr)
+	if len(lower) != len(msg) || len(a) != len(addr) {
+		// Lower case changed a length (rare non-ASCII letters): match the address as written.
+		lower, a = msg, addr
+	}
+	if a == "" || !strings.Contains(lower, a) {
+		return err
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(lower, a)
+		if i < 0 {
+			b.WriteString(msg)
+			break
+		}
+		b.WriteString(msg[:i])
+		b.WriteString("recipient")
+		msg, lower = msg[i+len(a):], lower[i+len(a):]
+	}
+	return &redactedError{msg: b.String(), err: err}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -203,5 +204,20 @@ func TestNewMailerNeedsARelay(t *testing.T) {
 	t.Parallel()
 	if _, err := NewMailer(config.Default().SMTP); err == nil {
 		t.Error("NewMailer accepted a configuration without smtp.host")
+	}
+}
+
+func TestWithoutAddress(t *testing.T) {
+	t.Parallel()
+	base := errors.New(`550 5.1.1 <Ada@Example.com>: Recipient address rejected; ada@example.com unknown`)
+	err := withoutAddress(fmt.Errorf("smtp rcpt to: %w: %w", base, ErrPermanent), "ada@example.com")
+	if strings.Contains(strings.ToLower(err.Error()), "ada@example.com") {
+		t.Errorf("error still names the address: %v", err)
+	}
+	if !strings.Contains(err.Error(), "<recipient>: Recipient address rejected; recipient unknown") {
+		t.Errorf("error = %v", err)
+	}
+	if !errors.Is(err, ErrPermanent) || !errors.Is(err, base) {
+		t.Errorf("the redacted error lost what it wraps: %v", err)
 	}
 }

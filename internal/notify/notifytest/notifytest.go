@@ -181,8 +181,9 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	s.r.mu.Lock()
 	defer s.r.mu.Unlock()
-	if s.r.rcptErr != nil {
-		return s.r.rcptErr
+	if e := s.r.rcptErr; e != nil {
+		// Relays name the refused address in their reply, as Postfix does.
+		return &smtp.SMTPError{Code: e.Code, EnhancedCode: e.EnhancedCode, Message: "<" + to + ">: " + e.Message}
 	}
 	s.to = to
 	return nil
