@@ -24,15 +24,16 @@ type Email struct {
 	Args     []string `json:"args,omitempty"`
 }
 
-// EnqueueEmail writes, in tx, the message that sends e. Call it in the transaction of the change the
-// email tells of, so that it is sent exactly when that change is committed.
-func EnqueueEmail(ctx context.Context, tx *store.Tx, tenantID string, e Email, now time.Time) error {
+// EnqueueEmail writes, in tx, the message that sends e to userID (empty for an address without an
+// account). Call it in the transaction of the change the email tells of, so that it is sent exactly when
+// that change is committed. Deleting the user withdraws the email while it waits.
+func EnqueueEmail(ctx context.Context, tx *store.Tx, tenantID, userID string, e Email, now time.Time) error {
 	payload, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("enqueue email: %w", err)
 	}
-	return tx.EnqueueOutbox(ctx, store.OutboxMessage{TenantID: tenantID, Kind: KindEmail, Payload: payload,
-		CreatedAt: now, NextAttemptAt: now})
+	return tx.EnqueueOutbox(ctx, store.OutboxMessage{TenantID: tenantID, Kind: KindEmail, UserID: userID,
+		Payload: payload, CreatedAt: now, NextAttemptAt: now})
 }
 
 // EnqueueAccountAttackNotice writes, in tx, the email that tells userID's owner that an attack episode
@@ -58,7 +59,7 @@ func EnqueueAccountAttackNotice(ctx context.Context, tx *store.Tx, tenantID, use
 	if name == "" {
 		name = t.ID
 	}
-	return EnqueueEmail(ctx, tx, tenantID, Email{To: u.Email, Template: notify.TemplateAccountAttack,
+	return EnqueueEmail(ctx, tx, tenantID, userID, Email{To: u.Email, Template: notify.TemplateAccountAttack,
 		Args: []string{name, u.Email}}, now)
 }
 

@@ -89,6 +89,28 @@ func TestEmailOutbox(t *testing.T) {
 			}
 		})
 
+		t.Run("deleting the user withdraws a waiting email, and only theirs", func(t *testing.T) {
+			tid := storetest.Tenant(t, db)
+			gone := newUser(t, tid, "leaving@example.com", true)
+			notice(t, tid, gone)
+			notice(t, tid, newUser(t, tid, "staying@example.com", true))
+			must(t, db.EnqueueOutbox(ctx, store.OutboxMessage{TenantID: tid, Kind: events.KindBackchannelLogout,
+				Payload: payload(t, events.BackchannelLogout{ClientID: "web", Subject: gone, SessionID: "s1"}), CreatedAt: c.now()}))
+			must(t, db.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteUser(ctx, tid, gone) }))
+			ms := waiting(t, tid)
+			if len(ms) != 2 {
+				t.Fatalf("outbox = %+v, want the other user's email and the logout token", ms)
+			}
+			for _, m := range ms {
+				if m.Kind == events.KindEmail && m.UserID == gone || strings.Contains(string(m.Payload), "leaving@example.com") {
+					t.Errorf("the deleted user's email is still waiting: %+v", m)
+				}
+			}
+			for _, m := range ms { // leave nothing for the next case
+				must(t, db.InTx(ctx, func(tx *store.Tx) error { m.Attempts = 0; return tx.DeleteOutbox(ctx, m) }))
+			}
+		})
+
 		t.Run("a recipient the relay refuses for now is retried and then delivered", func(t *testing.T) {
 			tid := storetest.Tenant(t, db)
 			notice(t, tid, newUser(t, tid, "busy@example.com", true))
@@ -147,7 +169,7 @@ func TestEmailOutbox(t *testing.T) {
 		t.Run("an email of a template nobody knows is given up at once", func(t *testing.T) {
 			tid := storetest.Tenant(t, db)
 			must(t, db.InTx(ctx, func(tx *store.Tx) error {
-				return events.EnqueueEmail(ctx, tx, tid, events.Email{To: "ada@example.com", Template: "no_such_template"}, c.now())
+				return events.EnqueueEmail(ctx, tx, tid, "", events.Email{To: "ada@example.com", Template: "no_such_template"}, c.now())
 			}))
 			run(outbox(m))
 			if f := outcomes(t, db, tid, events.TypeOutboxFailed); len(f) != 1 {
