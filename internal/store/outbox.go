@@ -24,7 +24,8 @@ type OutboxMessage struct {
 
 const outboxCols = `id, tenant_id, kind, user_id, payload, attempts, next_attempt_at, last_error, created_at`
 
-// EnqueueOutbox stores m for delivery from m.NextAttemptAt on (at once when zero).
+// EnqueueOutbox stores m for delivery from m.NextAttemptAt on (at once when zero), and publishes
+// TopicOutbox when it is committed.
 func (q *queries) EnqueueOutbox(ctx context.Context, m OutboxMessage) error {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = time.Now()
@@ -41,7 +42,8 @@ func (q *queries) EnqueueOutbox(ctx context.Context, m OutboxMessage) error {
 	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", m.Kind, err)
 	}
-	return nil
+	// Dispatchers on every node wake up when the message is committed.
+	return q.notify(ctx, TopicOutbox, m.Kind)
 }
 
 // ClaimOutbox leases up to limit messages that are due at now and not leased by another node: each gets

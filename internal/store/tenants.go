@@ -21,6 +21,8 @@ type TenantSettings struct {
 	LoginRequestTTL int64 `json:"login_request_ttl,omitempty"`
 	// Playground turns on the tenant's playground page and its built-in public client "playground".
 	Playground bool `json:"playground,omitempty"`
+	// EmailFrom is the sender of the tenant's email; empty: email.from.
+	EmailFrom string `json:"email_from,omitempty"`
 }
 
 // Defaults used when a setting is zero.
