@@ -102,6 +102,9 @@ func (s *Service) fingerprint(kind, tenantID string, item any) (string, error) {
 
 func (s *Service) seedTenant(ctx context.Context, t config.TenantSeed, res *SeedResult) error {
 	in := TenantInput{ID: t.ID, Name: t.Name, Settings: SettingsFromConfig(t.Settings)}
+	if t.Email != nil {
+		in.Settings.EmailFrom = t.Email.From
+	}
 	if err := in.validate(); err != nil {
 		return err
 	}

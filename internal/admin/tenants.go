@@ -49,6 +49,11 @@ func (in *TenantInput) validate() error {
 			p.add(d.field, "must not be negative (0 takes the default)")
 		}
 	}
+	if f := in.Settings.EmailFrom; f != "" {
+		if err := config.CheckFrom(f); err != nil {
+			p.add("settings.email_from", err.Error())
+		}
+	}
 	return p.err()
 }
 

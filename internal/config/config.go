@@ -15,15 +15,16 @@ import (
 
 // Config is the whole configuration of a umm process.
 type Config struct {
-	Server   Server       `yaml:"server"`
-	Database Database     `yaml:"database"`
-	Secrets  Secrets      `yaml:"secrets"`
-	Log      Log          `yaml:"log"`
-	Keys     Keys         `yaml:"keys"`
-	Security Security     `yaml:"security"`
-	Tenants  []TenantSeed `yaml:"tenants"`
-	Events   Events       `yaml:"events"`
-	SMTP     SMTP         `yaml:"smtp"`
+	Server    Server       `yaml:"server"`
+	Database  Database     `yaml:"database"`
+	Secrets   Secrets      `yaml:"secrets"`
+	Log       Log          `yaml:"log"`
+	Keys      Keys         `yaml:"keys"`
+	Security  Security     `yaml:"security"`
+	Tenants   []TenantSeed `yaml:"tenants"`
+	Events    Events       `yaml:"events"`
+	Email     Email        `yaml:"email"`
+	Templates Templates    `yaml:"templates"`
 }
 
 // Events configures the event log (audit record and outbox).
@@ -126,6 +127,7 @@ type TenantSeed struct {
 	Settings *TenantSettings `yaml:"settings"`
 	Clients  []ClientSeed    `yaml:"clients"`
 	Users    []UserSeed      `yaml:"users"`
+	Email    *TenantEmail    `yaml:"email"`
 }
 
 // TenantSettings are the per-tenant lifetimes (zero values take the defaults) and switches.
@@ -219,7 +221,7 @@ func Default() Config {
 			PendingDeviceCodesPerClient:    1000,
 		},
 		Events: Events{Retention: Duration(400 * 24 * time.Hour)},
-		SMTP:   defaultSMTP(),
+		Email:  defaultEmail(),
 	}
 }
 
@@ -341,7 +343,7 @@ func (c *Config) Validate() error {
 		add("security.ip_limit_per_minute: must be at least 1")
 	}
 	p = append(p, validateAbuse(c)...)
-	p = append(p, validateSMTP(c.SMTP)...)
+	p = append(p, validateEmail(c.Email)...)
 	for i, cidr := range s.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {
 			add("security.trusted_proxies[%d]: %q is not a CIDR such as 10.0.0.0/8", i, cidr)

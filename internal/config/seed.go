@@ -99,6 +99,11 @@ func validateTenants(ts []TenantSeed) Problems {
 				}
 			}
 		}
+		if t.Email != nil && t.Email.From != "" {
+			if err := CheckFrom(t.Email.From); err != nil {
+				add("%s.email.from: %v", tp, err)
+			}
+		}
 		emails := map[string]bool{}
 		for j, u := range t.Users {
 			up := fmt.Sprintf("%s.users[%d]", tp, j)
