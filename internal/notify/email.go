@@ -6,18 +6,24 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
+	"net/textproto"
 	"strings"
 	"time"
 )
 
-// Email is one plain-text message to one recipient.
+// Email is one message to one recipient, in plain text and, when HTML is set, also in HTML
+// (multipart/alternative).
 type Email struct {
 	To      string // the recipient's address, without a name
+	From    string // the sender, replacing the configured one (a tenant's own); empty: email.from
 	Subject string
 	Text    string
+	HTML    string
 }
 
 // ErrPermanent marks a message that cannot be delivered as it is, however often it is tried: the relay
@@ -35,9 +41,21 @@ func recipient(to string) (string, error) {
 	return a.Address, nil
 }
 
-// compose writes the RFC 5322 message of e from from, as of now: UTF-8 text in quoted-printable, the
-// subject as an RFC 2047 encoded word when it needs one, and Auto-Submitted so that vacation responders
-// do not answer (RFC 3834 §5).
+// sender is override parsed, or def when override is empty.
+func sender(def *mail.Address, override string) (*mail.Address, error) {
+	if override == "" {
+		return def, nil
+	}
+	a, err := mail.ParseAddress(override)
+	if err != nil || strings.ContainsAny(override, "\r\n") {
+		return nil, fmt.Errorf("sender %q is not an address: %w", override, ErrPermanent)
+	}
+	return a, nil
+}
+
+// compose writes the RFC 5322 message of e from from, as of now: UTF-8 text (and HTML) in
+// quoted-printable, the subject as an RFC 2047 encoded word when it needs one, and Auto-Submitted so that
+// vacation responders do not answer (RFC 3834 §5).
 func compose(from *mail.Address, to string, e Email, now time.Time) ([]byte, error) {
 	id := make([]byte, 16)
 	if _, err := rand.Read(id); err != nil {
@@ -55,19 +73,43 @@ func compose(from *mail.Address, to string, e Email, now time.Time) ([]byte, err
 		{"Message-ID", "<" + hex.EncodeToString(id) + "@" + domain + ">"},
 		{"Auto-Submitted", "auto-generated"},
 		{"MIME-Version", "1.0"},
-		{"Content-Type", "text/plain; charset=utf-8"},
-		{"Content-Transfer-Encoding", "quoted-printable"},
 	} {
 		b.WriteString(h[0] + ": " + h[1] + "\r\n")
 	}
-	b.WriteString("\r\n")
-	qp := quotedprintable.NewWriter(&b)
-	text := strings.ReplaceAll(strings.ReplaceAll(e.Text, "\r\n", "\n"), "\n", "\r\n")
-	if _, err := qp.Write([]byte(text)); err != nil {
-		return nil, err
+	if e.HTML == "" {
+		b.WriteString("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
+		if err := writeQP(&b, e.Text); err != nil {
+			return nil, err
+		}
+		return b.Bytes(), nil
 	}
-	if err := qp.Close(); err != nil {
+	mw := multipart.NewWriter(&b)
+	b.WriteString("Content-Type: multipart/alternative; boundary=\"" + mw.Boundary() + "\"\r\n\r\n")
+	// RFC 2046 §5.1.4: the last part is the one preferred; plain text comes first.
+	for _, part := range []struct{ ctype, body string }{{"text/plain", e.Text}, {"text/html", e.HTML}} {
+		w, err := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {part.ctype + "; charset=utf-8"},
+			"Content-Transfer-Encoding": {"quoted-printable"},
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := writeQP(w, part.body); err != nil {
+			return nil, err
+		}
+	}
+	if err := mw.Close(); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// writeQP writes s with CRLF line ends in quoted-printable.
+func writeQP(w io.Writer, s string) error {
+	qp := quotedprintable.NewWriter(w)
+	text := strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n")
+	if _, err := qp.Write([]byte(text)); err != nil {
+		return err
+	}
+	return qp.Close()
 }

@@ -21,9 +21,10 @@ import (
 // Mailer delivers email to the configured SMTP relay, one connection per message: UMM sends few messages
 // (notices to account owners), and a fresh connection has no state to lose when a relay restarts.
 type Mailer struct {
-	cfg  config.SMTP
-	from *mail.Address
-	helo string
+	relay   config.SMTPRelay
+	from    *mail.Address
+	timeout time.Duration
+	helo    string
 
 	// RootCAs verifies the relay's certificate; nil: the system's roots.
 	RootCAs *x509.CertPool
@@ -31,16 +32,20 @@ type Mailer struct {
 	Now func() time.Time
 }
 
-// NewMailer returns a Mailer for cfg, which must have a host and a sender (config.Validate checks both).
-func NewMailer(cfg config.SMTP) (*Mailer, error) {
+// NewMailer returns a Mailer for cfg, which must have a relay and a sender (config.Validate checks both).
+func NewMailer(cfg config.Email) (*Mailer, error) {
 	if !cfg.Enabled() {
-		return nil, errors.New("smtp: no host configured")
+		return nil, errors.New("email.smtp_url: not set")
+	}
+	relay, err := cfg.Relay()
+	if err != nil {
+		return nil, fmt.Errorf("email.smtp_url: %w", err)
 	}
 	from, err := mail.ParseAddress(cfg.From)
 	if err != nil {
-		return nil, fmt.Errorf("smtp.from: %w", err)
+		return nil, fmt.Errorf("email.from: %w", err)
 	}
-	return &Mailer{cfg: cfg, from: from, helo: heloName(), Now: time.Now}, nil
+	return &Mailer{relay: relay, from: from, timeout: cfg.Timeout.D(), helo: heloName(), Now: time.Now}, nil
 }
 
 // heloName is this host's name for EHLO: relays log it, and some refuse "localhost".
@@ -52,8 +57,8 @@ func heloName() string {
 	return h
 }
 
-// Send delivers e, within smtp.timeout or ctx's deadline, whichever comes first. Failures that retrying
-// cannot cure wrap ErrPermanent. With smtp.tls starttls a relay that does not offer STARTTLS gets nothing:
+// Send delivers e, within email.timeout or ctx's deadline, whichever comes first. Failures that retrying
+// cannot cure wrap ErrPermanent. When STARTTLS is required a relay that does not offer it gets nothing:
 // UMM never falls back to plain text.
 func (m *Mailer) Send(ctx context.Context, e Email) (err error) {
 	to, err := recipient(e.To)
@@ -66,13 +71,17 @@ func (m *Mailer) Send(ctx context.Context, e Email) (err error) {
 			err = withoutAddress(err, to)
 		}
 	}()
-	msg, err := compose(m.from, to, e, m.Now())
+	from, err := sender(m.from, e.From)
+	if err != nil {
+		return err
+	}
+	msg, err := compose(from, to, e, m.Now())
 	if err != nil {
 		return fmt.Errorf("compose email: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(m.cfg.Timeout))
+	ctx, cancel := context.WithTimeout(ctx, m.timeout)
 	defer cancel()
-	addr := net.JoinHostPort(m.cfg.Host, strconv.Itoa(m.cfg.Port))
+	addr := net.JoinHostPort(m.relay.Host, strconv.Itoa(m.relay.Port))
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -87,15 +96,15 @@ func (m *Mailer) Send(ctx context.Context, e Email) (err error) {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
-	tlsConf := &tls.Config{ServerName: m.cfg.Host, RootCAs: m.RootCAs, MinVersion: tls.VersionTLS12}
-	if m.cfg.TLS == config.SMTPTLS {
+	tlsConf := &tls.Config{ServerName: m.relay.Host, RootCAs: m.RootCAs, MinVersion: tls.VersionTLS12}
+	if m.relay.TLS == config.SMTPTLS {
 		tc := tls.Client(conn, tlsConf)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return fmt.Errorf("smtp tls: %w", err)
 		}
 		conn = tc
 	}
-	c, err := smtp.NewClient(conn, m.cfg.Host)
+	c, err := smtp.NewClient(conn, m.relay.Host)
 	if err != nil {
 		return fmt.Errorf("smtp greeting: %w", err)
 	}
@@ -103,24 +112,24 @@ func (m *Mailer) Send(ctx context.Context, e Email) (err error) {
 	if err := c.Hello(m.helo); err != nil {
 		return fmt.Errorf("smtp hello: %w", err)
 	}
-	if m.cfg.TLS == config.SMTPStartTLS {
+	if m.relay.TLS == config.SMTPStartTLS {
 		if ok, _ := c.Extension("STARTTLS"); !ok {
-			return errors.New("smtp: the relay does not offer STARTTLS (set smtp.tls to tls or none if that is intended)")
+			return errors.New("smtp: the relay does not offer STARTTLS (use smtps:// or ?tls=none in email.smtp_url if that is intended)")
 		}
 		if err := c.StartTLS(tlsConf); err != nil {
 			return fmt.Errorf("smtp starttls: %w", err)
 		}
 	}
-	if m.cfg.Username != "" {
+	if m.relay.Username != "" {
 		if ok, _ := c.Extension("AUTH"); !ok {
-			return errors.New("smtp: the relay does not offer AUTH, but smtp.username is set")
+			return errors.New("smtp: the relay does not offer AUTH, but email.smtp_url has a user")
 		}
 		// PlainAuth itself refuses to send the password unless the connection is TLS or to localhost.
-		if err := c.Auth(smtp.PlainAuth("", m.cfg.Username, m.cfg.Password, m.cfg.Host)); err != nil {
+		if err := c.Auth(smtp.PlainAuth("", m.relay.Username, m.relay.Password, m.relay.Host)); err != nil {
 			return fmt.Errorf("smtp auth: %w", err)
 		}
 	}
-	if err := c.Mail(m.from.Address); err != nil {
+	if err := c.Mail(from.Address); err != nil {
 		return fmt.Errorf("smtp mail from: %w", err)
 	}
 	if err := c.Rcpt(to); err != nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,7 +18,7 @@ import (
 )
 
 // mailer returns a Mailer for cfg that trusts r's certificate.
-func mailer(t *testing.T, r *notifytest.Relay, cfg config.SMTP) *Mailer {
+func mailer(t *testing.T, r *notifytest.Relay, cfg config.Email) *Mailer {
 	t.Helper()
 	m, err := NewMailer(cfg)
 	if err != nil {
@@ -87,29 +89,33 @@ func TestSendRefuses(t *testing.T) {
 	tests := []struct {
 		name          string
 		o             notifytest.Options
-		edit          func(r *notifytest.Relay, cfg *config.SMTP, roots **x509.CertPool)
+		edit          func(r *notifytest.Relay, cfg *config.Email, roots **x509.CertPool)
 		e             Email
 		wantErr       string
 		wantPermanent bool
 	}{
 		{"STARTTLS required but not offered: nothing goes out in clear",
-			notifytest.Options{TLS: config.SMTPNone}, func(r *notifytest.Relay, cfg *config.SMTP, roots **x509.CertPool) { cfg.TLS = config.SMTPStartTLS }, e,
+			notifytest.Options{TLS: config.SMTPNone}, func(r *notifytest.Relay, cfg *config.Email, roots **x509.CertPool) { cfg.SMTPURL += "?tls=starttls" }, e,
 			"does not offer STARTTLS", false},
 		{"a relay certificate from an unknown authority",
-			notifytest.Options{TLS: config.SMTPStartTLS}, func(r *notifytest.Relay, cfg *config.SMTP, roots **x509.CertPool) { *roots = nil }, e,
+			notifytest.Options{TLS: config.SMTPStartTLS}, func(r *notifytest.Relay, cfg *config.Email, roots **x509.CertPool) { *roots = nil }, e,
 			"certificate", false},
 		{"a relay certificate for another name",
-			notifytest.Options{TLS: config.SMTPTLS}, func(r *notifytest.Relay, cfg *config.SMTP, roots **x509.CertPool) { cfg.Host = "localhost" }, e,
+			notifytest.Options{TLS: config.SMTPTLS}, func(r *notifytest.Relay, cfg *config.Email, roots **x509.CertPool) {
+				cfg.SMTPURL = strings.Replace(cfg.SMTPURL, "127.0.0.1", "localhost", 1)
+			}, e,
 			"certificate", false},
 		{"wrong credentials are retried later, not given up",
-			notifytest.Options{TLS: config.SMTPStartTLS, Username: "umm", Password: "right"}, func(r *notifytest.Relay, cfg *config.SMTP, roots **x509.CertPool) { cfg.Password = "wrong" }, e,
+			notifytest.Options{TLS: config.SMTPStartTLS, Username: "umm", Password: "right"}, func(r *notifytest.Relay, cfg *config.Email, roots **x509.CertPool) {
+				cfg.SMTPURL = strings.Replace(cfg.SMTPURL, ":right@", ":wrong@", 1)
+			}, e,
 			"smtp auth", false},
 		{"a recipient refused for good",
-			notifytest.Options{TLS: config.SMTPStartTLS}, func(r *notifytest.Relay, cfg *config.SMTP, roots **x509.CertPool) {
+			notifytest.Options{TLS: config.SMTPStartTLS}, func(r *notifytest.Relay, cfg *config.Email, roots **x509.CertPool) {
 				r.RefuseRecipients(550)
 			}, e, "550", true},
 		{"a recipient refused for now",
-			notifytest.Options{TLS: config.SMTPStartTLS}, func(r *notifytest.Relay, cfg *config.SMTP, roots **x509.CertPool) {
+			notifytest.Options{TLS: config.SMTPStartTLS}, func(r *notifytest.Relay, cfg *config.Email, roots **x509.CertPool) {
 				r.RefuseRecipients(450)
 			}, e, "450", false},
 		{"a recipient that is no address",
@@ -184,7 +190,7 @@ func TestSendGivesUpOnASilentRelay(t *testing.T) {
 	}()
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	p, _ := strconv.Atoi(port)
-	cfg := config.SMTP{Host: "127.0.0.1", Port: p, TLS: config.SMTPStartTLS, From: "accounts@acme.example", Timeout: config.Duration(time.Minute)}
+	cfg := config.Email{SMTPURL: "smtp://127.0.0.1:" + strconv.Itoa(p) + "?tls=starttls", From: "accounts@acme.example", Timeout: config.Duration(time.Minute)}
 	m, err := NewMailer(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -202,8 +208,8 @@ func TestSendGivesUpOnASilentRelay(t *testing.T) {
 
 func TestNewMailerNeedsARelay(t *testing.T) {
 	t.Parallel()
-	if _, err := NewMailer(config.Default().SMTP); err == nil {
-		t.Error("NewMailer accepted a configuration without smtp.host")
+	if _, err := NewMailer(config.Default().Email); err == nil {
+		t.Error("NewMailer accepted a configuration without email.smtp_url")
 	}
 }
 
@@ -219,5 +225,74 @@ func TestWithoutAddress(t *testing.T) {
 	}
 	if !errors.Is(err, ErrPermanent) || !errors.Is(err, base) {
 		t.Errorf("the redacted error lost what it wraps: %v", err)
+	}
+}
+
+func TestSendMultipart(t *testing.T) {
+	t.Parallel()
+	r := notifytest.New(t, notifytest.Options{TLS: config.SMTPStartTLS})
+	e, err := NewRenderer("").Render(Message{Type: TypeVerifyEmail, Lang: "de", To: "ada@example.com",
+		From: "Acme DE <konten@acme.example>", Vars: testVars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mailer(t, r, r.Config).Send(t.Context(), e); err != nil {
+		t.Fatal(err)
+	}
+	got := r.Messages()[0]
+	if ct := got.Header.Get("Content-Type"); !strings.HasPrefix(ct, "multipart/alternative; boundary=") {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	if got.Subject != e.Subject || !strings.Contains(got.Subject, "Bestätigen") {
+		t.Errorf("Subject = %q, want %q", got.Subject, e.Subject)
+	}
+	if !strings.Contains(got.Body, "493817") || !strings.Contains(got.Body, testVars["link"]) || strings.Contains(got.Body, "<") {
+		t.Errorf("text part = %q", got.Body)
+	}
+	if !strings.Contains(got.HTML, `<a href="https://id.acme.example/t/acme/verify?token=tok&amp;x=1">`) {
+		t.Errorf("HTML part = %q", got.HTML)
+	}
+	if got.From != "konten@acme.example" || got.Header.Get("From") != `"Acme DE" <konten@acme.example>` {
+		t.Errorf("the tenant's sender was not used: envelope %q, header %q", got.From, got.Header.Get("From"))
+	}
+	if got.Header.Get("Date") == "" || got.Header.Get("Message-Id") == "" {
+		t.Errorf("Date or Message-ID missing: %v", got.Header)
+	}
+}
+
+func TestDevMailerWritesEML(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "mail")
+	d, err := NewDevMailer(dir, config.DefaultFrom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewRenderer("").Render(Message{Type: TypeVerifyEmail, Lang: "en", To: "ada@example.com", Vars: testVars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := d.Send(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if len(files) != 2 {
+		t.Fatalf("files = %v, want two .eml files", files)
+	}
+	if all, _ := os.ReadDir(dir); len(all) != 2 {
+		t.Errorf("the directory holds %d entries, want only the two messages", len(all))
+	}
+	raw, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := notifytest.Message{Data: raw}
+	notifytest.Parse(&m)
+	if m.Header.Get("To") != "<ada@example.com>" || m.Header.Get("From") != `"UMM" <umm@localhost>` || !strings.Contains(m.Body, "493817") || m.HTML == "" {
+		t.Errorf("file = %+v", m)
+	}
+	if err := d.Send(t.Context(), Email{To: "not an address"}); !errors.Is(err, ErrPermanent) {
+		t.Errorf("Send to no address: %v", err)
 	}
 }

@@ -15,9 +15,11 @@ import (
 	"log"
 	"math/big"
 	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
+	"net/url"
 	"strconv"
 	"sync"
 	"testing"
@@ -41,7 +43,7 @@ type Options struct {
 // Relay is a running SMTP relay.
 type Relay struct {
 	// Config reaches the relay (host 127.0.0.1, sender accounts@acme.example).
-	Config config.SMTP
+	Config config.Email
 	// Roots trusts the relay's self-signed certificate (for 127.0.0.1).
 	Roots *x509.CertPool
 
@@ -59,7 +61,8 @@ type Message struct {
 	Data     []byte // as received
 	Header   mail.Header
 	Subject  string // decoded
-	Body     string // out of quoted-printable, with CRLF line ends
+	Body     string // the plain text, out of quoted-printable, with CRLF line ends
+	HTML     string // the HTML alternative, decoded likewise; empty without one
 }
 
 // New starts a relay that stops when the test ends.
@@ -94,8 +97,18 @@ func New(t testing.TB, o Options) *Relay {
 	t.Cleanup(func() { s.Close() })
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	p, _ := strconv.Atoi(port)
-	r.Config = config.SMTP{Host: "127.0.0.1", Port: p, TLS: o.TLS, Username: o.Username, Password: o.Password,
-		From: "Acme Accounts <accounts@acme.example>", Timeout: config.Duration(10 * time.Second)}
+	u := url.URL{Scheme: "smtp", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(p))}
+	switch o.TLS {
+	case config.SMTPStartTLS:
+		u.RawQuery = "tls=starttls" // loopback relays are otherwise reached in plain text
+	case config.SMTPTLS:
+		u.Scheme = "smtps"
+	}
+	if o.Username != "" {
+		u.User = url.UserPassword(o.Username, o.Password)
+	}
+	r.Config = config.Email{SMTPURL: u.String(), From: "Acme Accounts <accounts@acme.example>",
+		Timeout: config.Duration(10 * time.Second), DevDir: t.TempDir()}
 	return r
 }
 
@@ -121,7 +134,13 @@ func (r *Relay) Messages() []Message {
 // than 20 seconds (a message sent by a background worker).
 func (r *Relay) Await(t testing.TB, n int) []Message {
 	t.Helper()
-	timeout := time.After(20 * time.Second)
+	return r.AwaitWithin(t, n, 20*time.Second)
+}
+
+// AwaitWithin is Await with the time limit d.
+func (r *Relay) AwaitWithin(t testing.TB, n int, d time.Duration) []Message {
+	t.Helper()
+	timeout := time.After(d)
 	for {
 		r.mu.Lock()
 		got, arrived := append([]Message(nil), r.received...), r.arrived
@@ -132,7 +151,7 @@ func (r *Relay) Await(t testing.TB, n int) []Message {
 		select {
 		case <-arrived:
 		case <-timeout:
-			t.Fatalf("notifytest: %d messages after 20s, want %d", len(got), n)
+			t.Fatalf("notifytest: %d messages after %v, want %d", len(got), d, n)
 		}
 	}
 }
@@ -195,19 +214,45 @@ func (s *session) Data(rd io.Reader) error {
 		return err
 	}
 	m := Message{From: s.from, To: s.to, Data: b}
-	if msg, err := mail.ReadMessage(bytes.NewReader(b)); err == nil {
-		m.Header = msg.Header
-		var dec mime.WordDecoder
-		m.Subject, _ = dec.DecodeHeader(msg.Header.Get("Subject"))
-		body, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
-		m.Body = string(body)
-	}
+	Parse(&m)
 	s.r.mu.Lock()
 	defer s.r.mu.Unlock()
 	s.r.received = append(s.r.received, m)
 	close(s.r.arrived)
 	s.r.arrived = make(chan struct{})
 	return nil
+}
+
+// Parse fills m's Header, Subject, Body and HTML from m.Data, as a mail client reads them: a single
+// text/plain part, or a multipart/alternative of text/plain and text/html.
+func Parse(m *Message) {
+	msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
+	if err != nil {
+		return
+	}
+	m.Header = msg.Header
+	var dec mime.WordDecoder
+	m.Subject, _ = dec.DecodeHeader(msg.Header.Get("Subject"))
+	mt, params, _ := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if mt != "multipart/alternative" {
+		body, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
+		m.Body = string(body)
+		return
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart() // decodes quoted-printable itself
+		if err != nil {
+			return
+		}
+		body, _ := io.ReadAll(p)
+		switch pt, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); pt {
+		case "text/plain":
+			m.Body = string(body)
+		case "text/html":
+			m.HTML = string(body)
+		}
+	}
 }
 
 func (s *session) Reset()        {}
