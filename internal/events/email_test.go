@@ -2,12 +2,14 @@ package events_test
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/events"
+	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/notify"
 	"github.com/umm-project/umm/internal/notify/notifytest"
 	"github.com/umm-project/umm/internal/store"
@@ -23,8 +25,9 @@ func TestEmailOutbox(t *testing.T) {
 		must(t, err)
 		m.RootCAs = relay.Roots
 		c := newClock()
-		outbox := func(m *notify.Mailer) *events.Outbox {
-			o := events.NewOutbox(db, nil, map[string]events.Deliverer{events.KindEmail: events.DeliverEmail(m)})
+		kr := keys.NewKeyring(make([]byte, 32))
+		outbox := func(s events.EmailSender) *events.Outbox {
+			o := events.NewOutbox(db, nil, map[string]events.Deliverer{events.KindEmail: events.DeliverEmail(s, notify.NewRenderer(""), kr.Open)})
 			o.Now = c.now
 			return o
 		}
@@ -43,7 +46,7 @@ func TestEmailOutbox(t *testing.T) {
 		notice := func(t *testing.T, tid, userID string) {
 			t.Helper()
 			must(t, db.InTx(ctx, func(tx *store.Tx) error {
-				return events.EnqueueAccountAttackNotice(ctx, tx, tid, userID, c.now())
+				return events.EnqueueAccountAttackNotice(ctx, tx, kr.Seal, tid, userID, "", c.now())
 			}))
 		}
 		waiting := func(t *testing.T, tid string) []store.OutboxMessage {
@@ -149,27 +152,124 @@ func TestEmailOutbox(t *testing.T) {
 			}
 		})
 
-		t.Run("without a relay every email is recorded as failed at once", func(t *testing.T) {
+		t.Run("a relay that stays down is retried for 24 hours, then given up with outbox.failed", func(t *testing.T) {
 			tid := storetest.Tenant(t, db)
-			notice(t, tid, newUser(t, tid, "nobody@example.com", true))
-			before := len(relay.Messages())
-			run(outbox(nil))
+			notice(t, tid, newUser(t, tid, "patient@example.com", true))
+			start := c.now()
+			relay.RefuseRecipients(421)
+			defer relay.RefuseRecipients(0)
+			attempts := 0
+			for range 100 {
+				ms := waiting(t, tid)
+				if len(ms) == 0 {
+					break
+				}
+				if ms[0].NextAttemptAt.After(c.now()) {
+					c.add(ms[0].NextAttemptAt.Sub(c.now()))
+				}
+				run(outbox(m))
+				attempts++
+			}
 			if ms := waiting(t, tid); len(ms) != 0 {
-				t.Errorf("outbox still holds %+v", ms)
+				t.Fatalf("still waiting after %d attempts: %+v", attempts, ms)
+			}
+			if took := c.now().Sub(start); took != events.EmailRetryFor {
+				t.Errorf("given up after %v, want %v", took, events.EmailRetryFor)
+			}
+			if attempts <= 12 {
+				t.Errorf("%d attempts: email must outlast the 12 attempts of other kinds", attempts)
 			}
 			f := outcomes(t, db, tid, events.TypeOutboxFailed)
-			if len(f) != 1 || !strings.Contains(f[0].Data["reason"].(string), "smtp.host") {
-				t.Fatalf("outbox.failed = %+v, want one naming smtp.host", f)
+			if len(f) != 1 || f[0].Data["kind"] != events.KindEmail || !strings.Contains(f[0].Data["reason"].(string), "421") {
+				t.Fatalf("outbox.failed = %+v, want one for the email naming the last refusal", f)
 			}
-			if n := len(relay.Messages()) - before; n != 0 {
-				t.Errorf("relay received %d messages", n)
+		})
+
+		t.Run("the outbox holds neither the link, the code nor the address in clear", func(t *testing.T) {
+			tid := storetest.Tenant(t, db)
+			const link, code = "https://id.acme.example/t/x/verify?token=s3cr3t-t0ken", "493817"
+			must(t, db.InTx(ctx, func(tx *store.Tx) error {
+				return events.EnqueueEmail(ctx, tx, kr.Seal, tid, "", events.Email{To: "new@example.com", Lang: "fr",
+					Type: notify.TypeVerifyEmail, Vars: map[string]string{"link": link, "code": code}}, c.now())
+			}))
+			ms := waiting(t, tid)
+			if len(ms) != 1 {
+				t.Fatalf("outbox = %+v", ms)
+			}
+			for _, secret := range []string{"s3cr3t-t0ken", code, "new@example.com", "verify"} {
+				if strings.Contains(string(ms[0].Payload), secret) {
+					t.Errorf("the stored payload holds %q: %s", secret, ms[0].Payload)
+				}
+			}
+			before := len(relay.Messages())
+			run(outbox(m))
+			got := relay.Messages()[before:]
+			if len(got) != 1 || !strings.Contains(got[0].Body, link) || !strings.Contains(got[0].Body, code) ||
+				!strings.Contains(got[0].Subject, "Confirmez") || !strings.Contains(got[0].HTML, `<a href="`+link+`">`) {
+				t.Fatalf("received %+v", got)
+			}
+		})
+
+		t.Run("a payload sealed for another tenant, or with another key, is given up", func(t *testing.T) {
+			tid, other := storetest.Tenant(t, db), storetest.Tenant(t, db)
+			must(t, db.InTx(ctx, func(tx *store.Tx) error {
+				return events.EnqueueEmail(ctx, tx, kr.Seal, other, "", events.Email{To: "a@example.com", Type: notify.TypePasswordChanged,
+					Vars: map[string]string{"address": "a@example.com"}}, c.now())
+			}))
+			moved := waiting(t, other)[0]
+			moved.TenantID = tid
+			moved.Attempts = 0
+			must(t, db.EnqueueOutbox(ctx, moved))
+			stranger := keys.NewKeyring([]byte("another master key of 32 bytes!!"))
+			must(t, db.InTx(ctx, func(tx *store.Tx) error {
+				return events.EnqueueEmail(ctx, tx, stranger.Seal, tid, "", events.Email{To: "b@example.com", Type: notify.TypePasswordChanged,
+					Vars: map[string]string{"address": "b@example.com"}}, c.now())
+			}))
+			must(t, db.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteOutbox(ctx, moved) })) // keep other's copy out of the way
+			run(outbox(m))
+			if f := outcomes(t, db, tid, events.TypeOutboxFailed); len(f) != 2 {
+				t.Errorf("outbox.failed = %+v, want both given up", f)
+			}
+			if d := outcomes(t, db, other, events.TypeOutboxDelivered); len(d) != 0 {
+				t.Errorf("the original was delivered: %+v", d)
+			}
+		})
+
+		t.Run("the tenant's own sender is used", func(t *testing.T) {
+			tid := storetest.Tenant(t, db)
+			tn, err := db.GetTenant(ctx, tid)
+			must(t, err)
+			tn.Settings.EmailFrom = "Globex <hello@globex.example>"
+			must(t, db.InTx(ctx, func(tx *store.Tx) error { return tx.UpdateTenant(ctx, tn) }))
+			notice(t, tid, newUser(t, tid, "own@example.com", true))
+			before := len(relay.Messages())
+			run(outbox(m))
+			got := relay.Messages()[before:]
+			if len(got) != 1 || got[0].From != "hello@globex.example" {
+				t.Fatalf("received %+v, want it from the tenant's sender", got)
+			}
+		})
+
+		t.Run("without a relay each email is written as a file", func(t *testing.T) {
+			tid := storetest.Tenant(t, db)
+			notice(t, tid, newUser(t, tid, "local@example.com", true))
+			dir := t.TempDir()
+			dev, err := notify.NewDevMailer(dir, config.DefaultFrom)
+			must(t, err)
+			run(outbox(dev))
+			files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+			if len(files) != 1 {
+				t.Fatalf("files = %v", files)
+			}
+			if d := outcomes(t, db, tid, events.TypeOutboxDelivered); len(d) != 1 {
+				t.Errorf("outbox.delivered = %+v", d)
 			}
 		})
 
 		t.Run("an email of a template nobody knows is given up at once", func(t *testing.T) {
 			tid := storetest.Tenant(t, db)
 			must(t, db.InTx(ctx, func(tx *store.Tx) error {
-				return events.EnqueueEmail(ctx, tx, tid, "", events.Email{To: "ada@example.com", Template: "no_such_template"}, c.now())
+				return events.EnqueueEmail(ctx, tx, kr.Seal, tid, "", events.Email{To: "ada@example.com", Type: "no_such_template"}, c.now())
 			}))
 			run(outbox(m))
 			if f := outcomes(t, db, tid, events.TypeOutboxFailed); len(f) != 1 {

@@ -339,7 +339,9 @@ func (s *Service) recordLoginAttempt(ctx context.Context, tenantID, userID, ip, 
 					s.log.InfoContext(ctx, "account under attack", "tenant", tenantID, "user_id", userID)
 					extra = append(extra, events.AccountAttackDetected(tenantID, userID, ip, acct.Failures))
 					// The owner hears of it once per episode, when the episode's event commits.
-					if err := events.EnqueueAccountAttackNotice(ctx, tx, tenantID, userID, now); err != nil {
+					if s.SealEmail == nil {
+						s.log.ErrorContext(ctx, "attack notice not queued: email sealing is not wired", "tenant", tenantID, "user_id", userID)
+					} else if err := events.EnqueueAccountAttackNotice(ctx, tx, s.SealEmail, tenantID, userID, "", now); err != nil {
 						return err
 					}
 				}
