@@ -5,28 +5,37 @@ import (
 	"log/slog"
 
 	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/notify"
 )
 
-// newMailer returns the Mailer of cfg, or nil when email is off (no smtp.host): the outbox then records
-// every email as failed, naming the setting, instead of keeping it forever.
-func newMailer(cfg config.SMTP, log *slog.Logger) *notify.Mailer {
-	if !cfg.Enabled() {
-		return nil
+// newEmailSender returns what delivers this node's email: the relay of email.smtp_url, or, without one
+// (development mode), a DevMailer writing .eml files into email.dev_dir, after one warning in the log.
+func newEmailSender(cfg config.Email, log *slog.Logger) (events.EmailSender, error) {
+	if cfg.Enabled() {
+		return notify.NewMailer(cfg)
 	}
-	m, err := notify.NewMailer(cfg)
+	from := cfg.From
+	if from == "" {
+		from = config.DefaultFrom
+	}
+	d, err := notify.NewDevMailer(cfg.DevDir, from)
 	if err != nil {
-		// Validate checks the same values, so this is a bug, not an operator's mistake.
-		log.Error("email is off", "err", err)
-		return nil
+		return nil, err
 	}
-	return m
+	log.Warn("email.smtp_url is not set: email is not sent but written as .eml files (development mode)",
+		"dir", absPath(cfg.DevDir))
+	return d, nil
 }
 
-// describeEmail is the banner's line about email.
-func describeEmail(cfg config.SMTP) string {
+// describeEmail is the banner's line about email. It never shows the relay's password.
+func describeEmail(cfg config.Email) string {
 	if !cfg.Enabled() {
-		return "off (set smtp.host to tell account owners of attacks on their accounts)"
+		return fmt.Sprintf("written to %s as .eml files (development mode: set email.smtp_url to send email)", absPath(cfg.DevDir))
 	}
-	return fmt.Sprintf("via %s:%d (%s), from %s", cfg.Host, cfg.Port, cfg.TLS, cfg.From)
+	r, err := cfg.Relay()
+	if err != nil {
+		return "email.smtp_url is invalid"
+	}
+	return fmt.Sprintf("via %s, from %s", r.Redacted(), cfg.From)
 }
