@@ -20,7 +20,7 @@ const module = "github.com/umm-project/umm"
 // (TestLayoutListsExactlyTheExistingPackages): a new package is added here, with its place in the
 // direction, in the change that creates it.
 var (
-	base     = []string{"config", "store", "keys", "i18n"}
+	base     = []string{"config", "store", "keys", "i18n", "notify"}
 	core     = []string{"identity", "session"}
 	surfaces = []string{"oidc", "login", "admin", "playground"}
 )
@@ -34,7 +34,8 @@ func allowed() map[string][]string {
 		"i18n":   {},
 		"store":  {"config"},
 		"keys":   {"store", "config"},
-		"events": {"store", "config"},
+		"notify": {"config", "i18n"},
+		"events": {"store", "config", "notify"},
 		"web":    {"config", "i18n"},
 		"server": {"*"},
 		// cmd/umm builds everything through server; it names admin's input types and keys.Secret.

@@ -105,6 +105,9 @@ func (s *Service) seedTenant(ctx context.Context, t config.TenantSeed, res *Seed
 	in.Settings.PasswordPolicy = PasswordPolicyFromConfig(t.PasswordPolicy)
 	profileFromSeed(t, &in.Settings)
 	in.Settings.Look = t.Look()
+	if t.Email != nil {
+		in.Settings.EmailFrom = t.Email.From
+	}
 	if err := in.validate(); err != nil {
 		return err
 	}

@@ -52,6 +52,11 @@ func (in *TenantInput) validate() error {
 	checkPasswordPolicy(&p, in.Settings.PasswordPolicy)
 	in.validateProfile(&p)
 	checkLook(&p, in.Settings.Look)
+	if f := in.Settings.EmailFrom; f != "" {
+		if err := config.CheckFrom(f); err != nil {
+			p.add("settings.email_from", err.Error())
+		}
+	}
 	return p.err()
 }
 

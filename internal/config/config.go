@@ -15,14 +15,16 @@ import (
 
 // Config is the whole configuration of a umm process.
 type Config struct {
-	Server   Server       `yaml:"server"`
-	Database Database     `yaml:"database"`
-	Secrets  Secrets      `yaml:"secrets"`
-	Log      Log          `yaml:"log"`
-	Keys     Keys         `yaml:"keys"`
-	Security Security     `yaml:"security"`
-	Tenants  []TenantSeed `yaml:"tenants"`
-	Events   Events       `yaml:"events"`
+	Server    Server       `yaml:"server"`
+	Database  Database     `yaml:"database"`
+	Secrets   Secrets      `yaml:"secrets"`
+	Log       Log          `yaml:"log"`
+	Keys      Keys         `yaml:"keys"`
+	Security  Security     `yaml:"security"`
+	Tenants   []TenantSeed `yaml:"tenants"`
+	Events    Events       `yaml:"events"`
+	Email     Email        `yaml:"email"`
+	Templates Templates    `yaml:"templates"`
 }
 
 // Events configures the event log (audit record and outbox).
@@ -135,6 +137,7 @@ type TenantSeed struct {
 	DefaultLocale string              `yaml:"default_locale"`
 	Branding      *Branding           `yaml:"branding"`
 	Messages      map[string]Messages `yaml:"messages"`
+	Email         *TenantEmail        `yaml:"email"`
 }
 
 // TenantSettings are the per-tenant lifetimes (zero values take the defaults) and switches.
@@ -234,6 +237,7 @@ func Default() Config {
 			PendingDeviceCodesPerClient:    1000,
 		},
 		Events: Events{Retention: Duration(400 * 24 * time.Hour)},
+		Email:  defaultEmail(),
 	}
 }
 
@@ -355,6 +359,7 @@ func (c *Config) Validate() error {
 		add("security.ip_limit_per_minute: must be at least 1")
 	}
 	p = append(p, validateAbuse(c)...)
+	p = append(p, validateEmail(c.Email)...)
 	for i, cidr := range s.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {
 			add("security.trusted_proxies[%d]: %q is not a CIDR such as 10.0.0.0/8", i, cidr)

@@ -303,7 +303,7 @@ func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
 		"UMM_SECURITY_IP_LIMIT_PER_MINUTE":             {"30", "30"},
 		"UMM_SECURITY_TRUSTED_PROXIES":                 {"10.0.0.0/8, 192.168.0.0/16", "[10.0.0.0/8 192.168.0.0/16]"},
 		"UMM_SECURITY_JWKS_URI_ALLOW_PRIVATE_NETWORKS": {"true", "true"},
-		"UMM_TENANTS":                                  {`[{id: acme, name: Acme}]`, "[{acme Acme <nil> [] [] <nil> <nil> <nil>  <nil> map[]}]"},
+		"UMM_TENANTS":                                  {`[{id: acme, name: Acme}]`, "[{acme Acme <nil> [] [] <nil> <nil> <nil>  <nil> map[] <nil>}]"},
 
 		"UMM_SERVER_METRICS_ADDR":                         {"127.0.0.1:9191", "127.0.0.1:9191"},
 		"UMM_SERVER_METRICS_TOKEN":                        {"a-metrics-token-0123", "a-metrics-token-0123"},
@@ -317,6 +317,16 @@ func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
 		"UMM_SECURITY_PENDING_DEVICE_CODES_PER_IP":        {"7", "7"},
 		"UMM_SECURITY_PENDING_DEVICE_CODES_PER_CLIENT":    {"70", "70"},
 		"UMM_EVENTS_RETENTION":                            {"48h", "48h0m0s"},
+
+		"UMM_EMAIL_SMTP_URL": {"smtps://umm:pw@smtp.example.com", "smtps://umm:pw@smtp.example.com"},
+		"UMM_EMAIL_FROM":     {"Acme <accounts@acme.example>", "Acme <accounts@acme.example>"},
+		"UMM_EMAIL_TIMEOUT":  {"10s", "10s"},
+		"UMM_EMAIL_DEV_DIR":  {"/var/mail/umm", "/var/mail/umm"},
+		"UMM_TEMPLATES_DIR":  {"/etc/umm/templates", "/etc/umm/templates"},
+	}
+	// Keys that are only valid together with another one.
+	companions := map[string][]string{
+		"UMM_EMAIL_SMTP_URL": {"UMM_EMAIL_FROM=accounts@example.com"},
 	}
 	names := EnvNames()
 	for env := range names {
@@ -330,7 +340,7 @@ func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s is not a known variable", env)
 			}
-			c, err := Load("", []string{env + "=" + tt.value})
+			c, err := Load("", append([]string{env + "=" + tt.value}, companions[env]...))
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}

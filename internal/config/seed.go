@@ -102,6 +102,11 @@ func validateTenants(ts []TenantSeed) Problems {
 		p = append(p, validatePasswordPolicy(tp, t.PasswordPolicy)...)
 		p = append(p, validateTenantProfile(tp, t)...)
 		p = append(p, t.Look().Validate(tp)...)
+		if t.Email != nil && t.Email.From != "" {
+			if err := CheckFrom(t.Email.From); err != nil {
+				add("%s.email.from: %v", tp, err)
+			}
+		}
 		emails := map[string]bool{}
 		for j, u := range t.Users {
 			up := fmt.Sprintf("%s.users[%d]", tp, j)

@@ -67,8 +67,9 @@ var ErrUndeliverable = errors.New("undeliverable")
 
 // Outbox delivers outbox messages: every node runs one on the same database, and each message is claimed
 // by one node at a time. A failed delivery is retried with exponential backoff (BaseDelay, doubling up to
-// MaxDelay) until MaxAttempts; the outcome is an outbox.delivered or outbox.failed event, appended in the
-// transaction that removes the message.
+// MaxDelay) until MaxAttempts, or, for the kinds in RetryFor, for that long after the message was written
+// (email: EmailRetryFor); the outcome is an outbox.delivered or outbox.failed event (with the kind),
+// appended in the transaction that removes the message.
 type Outbox struct {
 	// Now is the clock (time.Now by default); tests replace it before use.
 	Now         func() time.Time
@@ -78,20 +79,56 @@ type Outbox struct {
 	// Lease is how long a claimed message stays hidden from other nodes; it must outlast a batch's deliveries.
 	Lease time.Duration
 	Batch int
+	// RetryFor replaces MaxAttempts for some kinds: their messages are retried until this long after
+	// they were written.
+	RetryFor map[string]time.Duration
 
 	db    *store.DB
 	log   *slog.Logger
 	kinds map[string]Deliverer
+	wake  chan struct{}
 }
 
 // NewOutbox returns an Outbox delivering the given kinds, with the default retry policy: 12 attempts over
-// about three and a half hours (10 s, 20 s, 40 s, ... at most 1 h apart).
+// about three and a half hours (10 s, 20 s, 40 s, ... at most 1 h apart), and for email the same backoff
+// for EmailRetryFor.
 func NewOutbox(db *store.DB, log *slog.Logger, kinds map[string]Deliverer) *Outbox {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Outbox{Now: time.Now, MaxAttempts: 12, BaseDelay: 10 * time.Second, MaxDelay: time.Hour,
-		Lease: 2 * time.Minute, Batch: 10, db: db, log: log, kinds: kinds}
+		Lease: 2 * time.Minute, Batch: 10, RetryFor: map[string]time.Duration{KindEmail: EmailRetryFor},
+		db: db, log: log, kinds: kinds, wake: make(chan struct{}, 1)}
+}
+
+// Wake makes Run look for due messages now instead of at its next tick. Server calls it when the store
+// announces a new message (store.TopicOutbox), so that a message is delivered moments after its commit.
+func (o *Outbox) Wake() {
+	select {
+	case o.wake <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+// giveUp reports whether m, whose attempt failed with derr at now, is abandoned instead of retried.
+func (o *Outbox) giveUp(m store.OutboxMessage, derr error, now time.Time) bool {
+	if errors.Is(derr, ErrUndeliverable) {
+		return true
+	}
+	if d, ok := o.RetryFor[m.Kind]; ok {
+		return !now.Before(m.CreatedAt.Add(d))
+	}
+	return m.Attempts >= o.MaxAttempts
+}
+
+// nextAttempt is when m, failed at now, is tried again: after the backoff, but not after the end of its
+// kind's retry period, so that the last attempt falls on it.
+func (o *Outbox) nextAttempt(m store.OutboxMessage, now time.Time) time.Time {
+	next := now.Add(o.backoff(m.Attempts))
+	if d, ok := o.RetryFor[m.Kind]; ok && next.After(m.CreatedAt.Add(d)) {
+		next = m.CreatedAt.Add(d)
+	}
+	return next
 }
 
 // backoff is the delay after the attempt-th failed attempt (1-based).
@@ -121,6 +158,7 @@ func (o *Outbox) Run(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-o.wake:
 		}
 	}
 }
@@ -159,13 +197,13 @@ func (o *Outbox) deliver(ctx context.Context, m store.OutboxMessage) error {
 				return err
 			}
 			return tx.AppendEvent(ctx, at(OutboxDelivered(m), now))
-		case errors.Is(derr, ErrUndeliverable) || m.Attempts >= o.MaxAttempts:
+		case o.giveUp(m, derr, now):
 			if err := tx.DeleteOutbox(ctx, m); err != nil {
 				return err
 			}
 			return tx.AppendEvent(ctx, at(OutboxFailed(m, truncate(derr.Error())), now))
 		default:
-			return tx.RetryOutbox(ctx, m, now.Add(o.backoff(m.Attempts)), truncate(derr.Error()))
+			return tx.RetryOutbox(ctx, m, o.nextAttempt(m, now), truncate(derr.Error()))
 		}
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -176,7 +214,7 @@ func (o *Outbox) deliver(ctx context.Context, m store.OutboxMessage) error {
 	}
 	switch {
 	case derr == nil:
-	case errors.Is(derr, ErrUndeliverable) || m.Attempts >= o.MaxAttempts:
+	case o.giveUp(m, derr, now):
 		// Given up: the recipient will not hear of this change unless an operator acts.
 		o.log.ErrorContext(ctx, "outbox message abandoned", "tenant", m.TenantID, "kind", m.Kind, "id", m.ID,
 			"attempts", m.Attempts, "err", derr)

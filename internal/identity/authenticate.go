@@ -29,9 +29,9 @@ import (
 //     umm_device cookie names a known device), with security.device_lockout_threshold. Such a browser
 //     counts only here: an attack from elsewhere cannot lock its owner out.
 //   - "account": failures on one account from every unknown browser together (key "acct:<subject>").
-//     At security.account_attack_threshold an attack episode starts (account.attack_detected, once); at
-//     security.account_hard_lock_threshold unknown browsers are locked out until a completed password
-//     recovery or an operator lifts the lock (Unlock, AccountRecovered). A count with no failure for
+//     At security.account_attack_threshold an attack episode starts (account.attack_detected, once, and
+//     an email to the account's verified address); at security.account_hard_lock_threshold unknown
+//     browsers are locked out until a completed password recovery or an operator lifts the lock (Unlock, AccountRecovered). A count with no failure for
 //     security.account_failure_window starts again, which ends the episode.
 //
 // Whatever happens (unknown address, wrong password, disabled account, any budget used up) the answer of
@@ -338,6 +338,12 @@ func (s *Service) recordLoginAttempt(ctx context.Context, tenantID, userID, ip, 
 				case s.attackAt():
 					s.log.InfoContext(ctx, "account under attack", "tenant", tenantID, "user_id", userID)
 					extra = append(extra, events.AccountAttackDetected(tenantID, userID, ip, acct.Failures))
+					// The owner hears of it once per episode, when the episode's event commits.
+					if s.SealEmail == nil {
+						s.log.ErrorContext(ctx, "attack notice not queued: email sealing is not wired", "tenant", tenantID, "user_id", userID)
+					} else if err := events.EnqueueAccountAttackNotice(ctx, tx, s.SealEmail, tenantID, userID, "", now); err != nil {
+						return err
+					}
 				}
 				if acct.Failures == hard {
 					s.log.InfoContext(ctx, "account locked", "tenant", tenantID, "user_id", userID)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/events"
+	"github.com/umm-project/umm/internal/notify"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/store/storetest"
 )
@@ -381,7 +382,7 @@ func TestAccountWideHardLock(t *testing.T) {
 		sec.AccountFailureWindow = config.Duration(24 * time.Hour)
 		s, clk := newService(t, db, sec)
 		tid := storetest.Tenant(t, db)
-		u := createUser(t, s, tid, NewUser{Email: "hedy@example.com", Password: goodPassword})
+		u := createUser(t, s, tid, NewUser{Email: "hedy@example.com", Password: goodPassword, EmailVerified: true})
 		rememberDevice(t, s, db, tid, u.ID, "hedy-laptop")
 		ip := 0
 		distributed := func(n int) { // n failures, each from a new IP
@@ -399,6 +400,9 @@ func TestAccountWideHardLock(t *testing.T) {
 			got := eventsOf(t, db, tid, events.TypeAccountAttackDetected)
 			if len(got) != 1 || got[0].Subject != u.ID || got[0].Data["budget"] != events.BudgetAccount {
 				t.Fatalf("account.attack_detected = %+v, want exactly one for the account", got)
+			}
+			if n := attackNotices(t, db, tid, "hedy@example.com"); n != 1 {
+				t.Fatalf("%d attack notices waiting for hedy@example.com, want 1 with the episode's event", n)
 			}
 		})
 		t.Run("at the hard threshold every unknown browser is refused, wherever it is", func(t *testing.T) {
@@ -439,6 +443,9 @@ func TestAccountWideHardLock(t *testing.T) {
 			distributed(5)
 			if n := len(eventsOf(t, db, tid, events.TypeAccountAttackDetected)); n != 2 {
 				t.Fatalf("%d account.attack_detected, want 2 (one per episode)", n)
+			}
+			if n := attackNotices(t, db, tid, "hedy@example.com"); n != 2 {
+				t.Fatalf("%d attack notices, want 2 (one per episode)", n)
 			}
 		})
 		t.Run("a quiet account-wide count starts again, which starts a new episode", func(t *testing.T) {
@@ -614,4 +621,30 @@ func TestUnknownAddressIsThrottledLikeAnAccount(t *testing.T) {
 			}
 		})
 	})
+}
+
+// attackNotices counts the attack notices to address waiting in the outbox of tenantID.
+func attackNotices(t *testing.T, db *store.DB, tenantID, address string) int {
+	t.Helper()
+	ms, err := db.ListOutbox(context.Background(), tenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range ms {
+		if m.Kind != events.KindEmail {
+			continue
+		}
+		if strings.Contains(string(m.Payload), address) {
+			t.Errorf("the outbox holds the address in clear: %s", m.Payload)
+		}
+		e, err := events.OpenEmail(testKeyring.Open, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.To == address && e.Type == notify.TypeAccountAttack {
+			n++
+		}
+	}
+	return n
 }

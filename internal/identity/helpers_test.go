@@ -8,8 +8,12 @@ import (
 	"time"
 
 	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/store"
 )
+
+// testKeyring seals the email the services of these tests queue.
+var testKeyring = keys.NewKeyring(make([]byte, 32))
 
 // testSecurity is cheap argon2id (8 MiB, one pass) so tests stay fast.
 func testSecurity() config.Security {
@@ -42,6 +46,7 @@ func (c *clock) Advance(d time.Duration) {
 func newService(t *testing.T, db *store.DB, sec config.Security) (*Service, *clock) {
 	t.Helper()
 	s := New(db, sec, nil)
+	s.SealEmail = testKeyring.Seal
 	c := newClock()
 	s.Now = c.Now
 	return s, c

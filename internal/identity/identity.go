@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/store"
 )
 
@@ -47,6 +48,9 @@ func (e *ThrottledError) RetryAfterSeconds() int {
 type Service struct {
 	// Now is the clock (time.Now by default); tests replace it before use.
 	Now func() time.Time
+	// SealEmail seals the email this service queues (keys.Keyring.Seal; server sets it). Without it no
+	// email is queued, and the omission is logged.
+	SealEmail events.SealFunc
 
 	db    *store.DB
 	sec   config.Security

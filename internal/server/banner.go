@@ -53,6 +53,7 @@ func (s *Server) Banner(self, configPath string) string {
 		fmt.Fprintf(&b, "  master key file: %s\n", absPath(cfg.Secrets.MasterKeyFile))
 	}
 	fmt.Fprintf(&b, "  health:          %s/healthz, %s/readyz\n", cfg.Server.PublicURL, cfg.Server.PublicURL)
+	fmt.Fprintf(&b, "  email:           %s\n", describeEmail(cfg.Email))
 	switch {
 	case cfg.Server.MetricsAddr != "":
 		fmt.Fprintf(&b, "  metrics:         http://%s/metrics\n", cfg.Server.MetricsAddr)

@@ -5,16 +5,28 @@ import (
 	"time"
 
 	"github.com/umm-project/umm/internal/events"
+	"github.com/umm-project/umm/internal/notify"
 )
 
-// outboxEvery is how often each node looks for due outbox messages. Messages are written in the
-// transaction of the change that causes them, so any node delivers them, even when the writer is gone.
+// outboxEvery is how often each node looks for due outbox messages when nothing wakes it. Messages are
+// written in the transaction of the change that causes them, so any node delivers them, even when the
+// writer is gone; a new message wakes every node's dispatcher at once (store.TopicOutbox, see invalidate).
 const outboxEvery = 2 * time.Second
 
-// deliverOutbox runs this node's outbox dispatcher until ctx ends: back-channel logout tokens to clients.
-func (s *Server) deliverOutbox(ctx context.Context) {
-	o := events.NewOutbox(s.DB, s.log, map[string]events.Deliverer{
+// newOutbox builds this node's outbox dispatcher: back-channel logout tokens to clients, email to people
+// (opened with the keyring, rendered with templates.dir's overrides, sent by the relay or into files).
+func (s *Server) newOutbox() (*events.Outbox, error) {
+	sender, err := newEmailSender(s.cfg.Email, s.log)
+	if err != nil {
+		return nil, err
+	}
+	return events.NewOutbox(s.DB, s.log, map[string]events.Deliverer{
 		events.KindBackchannelLogout: s.provider.DeliverBackchannelLogout,
-	})
-	o.Run(ctx, outboxEvery)
+		events.KindEmail:             events.DeliverEmail(sender, notify.NewRenderer(s.cfg.Templates.Dir), s.Keyring.Open),
+	}), nil
+}
+
+// deliverOutbox runs this node's outbox dispatcher until ctx ends.
+func (s *Server) deliverOutbox(ctx context.Context) {
+	s.outbox.Run(ctx, s.opts.outboxPoll)
 }

@@ -17,10 +17,12 @@ import (
 
 	"github.com/umm-project/umm/internal/admin"
 	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/login"
 	"github.com/umm-project/umm/internal/oidc"
 	"github.com/umm-project/umm/internal/playground"
 	"github.com/umm-project/umm/internal/session"
+	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
 )
 
@@ -33,6 +35,7 @@ type Option func(*options)
 type options struct {
 	now        func() time.Time
 	gcInterval time.Duration
+	outboxPoll time.Duration
 	eventBatch int // events deleted per statement by the garbage collector (0: eventPruneBatch)
 	cacheTTL   time.Duration
 }
@@ -47,6 +50,10 @@ func WithCacheTTL(d time.Duration) Option { return func(o *options) { o.cacheTTL
 // WithGCInterval sets how often expired flow state is deleted (DefaultGCInterval).
 func WithGCInterval(d time.Duration) Option { return func(o *options) { o.gcInterval = d } }
 
+// WithOutboxPoll sets how often the outbox dispatcher looks for due messages when nothing wakes it
+// (2 s by default); tests set it far beyond their waits to prove that new messages wake it.
+func WithOutboxPoll(d time.Duration) Option { return func(o *options) { o.outboxPoll = d } }
+
 // Server is a built UMM: its services, its HTTP handler and its workers.
 type Server struct {
 	*Services
@@ -58,6 +65,7 @@ type Server struct {
 	sessions *session.Manager
 	provider *oidc.Provider
 	seed     admin.SeedResult
+	outbox   *events.Outbox // this node's dispatcher (outbox.go), woken by invalidate
 
 	mu      sync.Mutex
 	closed  bool
@@ -75,7 +83,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = slog.New(web.NewLogHandler(log.Handler()))
-	o := options{now: time.Now, gcInterval: DefaultGCInterval}
+	o := options{now: time.Now, gcInterval: DefaultGCInterval, outboxPoll: outboxEvery}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -148,6 +156,9 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 	}
 	s.Keys.SetCacheTTL(s.opts.cacheTTL)
 	s.provider = provider
+	if s.outbox, err = s.newOutbox(); err != nil {
+		return fmt.Errorf("email: %w", err)
+	}
 	pages, err := login.New(login.Deps{
 		DB: s.DB, Identity: s.Identity, Sessions: sessions, CSRF: csrf, Metrics: metrics, Keyring: s.Keyring,
 		PublicURL: cfg.Server.PublicURL, Log: log, Now: now, DeviceCookieTTL: cfg.Security.DeviceCookieTTL.D(),
@@ -283,6 +294,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // included) to every per-node cache: signing keys, and the provider's tenants, clients, discovery
 // documents and revocation answers.
 func (s *Server) invalidate(topic, payload string) {
+	if topic == store.TopicOutbox || topic == store.TopicAll {
+		s.outbox.Wake()
+		if topic == store.TopicOutbox {
+			return
+		}
+	}
 	s.Keys.Invalidate(topic, payload)
 	s.provider.Invalidate(topic, payload)
 }

@@ -81,6 +81,7 @@ func OpenServices(ctx context.Context, cfg config.Config, log *slog.Logger) (*Se
 		return nil, err
 	}
 	id := identity.New(db, cfg.Security, log)
+	id.SealEmail = kr.Seal
 	return &Services{
 		Config:           cfg,
 		DB:               db,

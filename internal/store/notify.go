@@ -28,7 +28,7 @@ import (
 // CreateTenant and UpdateTenant (TopicTenant); UpsertClient and DeleteClient (TopicClient);
 // InsertSigningKey, SetSigningKeyStatus and DeleteRetiredSigningKeys (TopicKeys; PruneRetiredSigningKeys
 // does not: a key past retention leaves every node's JWKS at its next reload anyway); RevokeGrant,
-// RevokeGrantsByUser and RevokeAccessToken (TopicRevoke).
+// RevokeGrantsByUser and RevokeAccessToken (TopicRevoke); EnqueueOutbox (TopicOutbox).
 
 // Topics of the messages the store publishes.
 const (
@@ -45,6 +45,9 @@ const (
 	// tokens carrying its gid), "tenant:jti:JTI" (one access token), or "tenant" (revocations too many to
 	// name: forget every "not revoked" answer of the tenant).
 	TopicRevoke = "revoke"
+	// TopicOutbox (payload: the message's kind): a message was queued in the outbox; dispatchers look for
+	// due messages at once instead of at their next poll.
+	TopicOutbox = "outbox"
 )
 
 // RevokedGrant and RevokedToken are the kinds of a TopicRevoke payload.

@@ -14,6 +14,7 @@ type OutboxMessage struct {
 	ID            int64
 	TenantID      string
 	Kind          string // what delivers it ("backchannel_logout", ...)
+	UserID        string // the person it is addressed to (an email's recipient): deleting them withdraws it
 	Payload       []byte // the kind's JSON; never a secret in clear
 	Attempts      int    // delivery attempts started, this claim included
 	NextAttemptAt time.Time
@@ -21,9 +22,10 @@ type OutboxMessage struct {
 	CreatedAt     time.Time
 }
 
-const outboxCols = `id, tenant_id, kind, payload, attempts, next_attempt_at, last_error, created_at`
+const outboxCols = `id, tenant_id, kind, user_id, payload, attempts, next_attempt_at, last_error, created_at`
 
-// EnqueueOutbox stores m for delivery from m.NextAttemptAt on (at once when zero).
+// EnqueueOutbox stores m for delivery from m.NextAttemptAt on (at once when zero), and publishes
+// TopicOutbox when it is committed.
 func (q *queries) EnqueueOutbox(ctx context.Context, m OutboxMessage) error {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = time.Now()
@@ -35,12 +37,13 @@ func (q *queries) EnqueueOutbox(ctx context.Context, m OutboxMessage) error {
 	if payload == "" {
 		payload = "{}"
 	}
-	_, err := q.exec(ctx, `INSERT INTO outbox (tenant_id, kind, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)`,
-		m.TenantID, m.Kind, payload, m.NextAttemptAt.Unix(), m.CreatedAt.Unix())
+	_, err := q.exec(ctx, `INSERT INTO outbox (tenant_id, kind, user_id, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		m.TenantID, m.Kind, m.UserID, payload, m.NextAttemptAt.Unix(), m.CreatedAt.Unix())
 	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", m.Kind, err)
 	}
-	return nil
+	// Dispatchers on every node wake up when the message is committed.
+	return q.notify(ctx, TopicOutbox, m.Kind)
 }
 
 // ClaimOutbox leases up to limit messages that are due at now and not leased by another node: each gets
@@ -116,7 +119,7 @@ func scanOutbox(rows *sql.Rows) ([]OutboxMessage, error) {
 		var m OutboxMessage
 		var payload string
 		var next, created int64
-		if err := rows.Scan(&m.ID, &m.TenantID, &m.Kind, &payload, &m.Attempts, &next, &m.LastError, &created); err != nil {
+		if err := rows.Scan(&m.ID, &m.TenantID, &m.Kind, &m.UserID, &payload, &m.Attempts, &next, &m.LastError, &created); err != nil {
 			return nil, err
 		}
 		m.Payload, m.NextAttemptAt, m.CreatedAt = []byte(payload), time.Unix(next, 0), time.Unix(created, 0)

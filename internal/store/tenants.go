@@ -28,6 +28,8 @@ type TenantSettings struct {
 	Profile      config.ProfileSchema `json:"profile,omitzero"`
 	// Look is the tenant's default language, branding and message overrides.
 	Look config.TenantLook `json:"look,omitzero"`
+	// EmailFrom is the sender of the tenant's email; empty: email.from.
+	EmailFrom string `json:"email_from,omitempty"`
 }
 
 // Defaults used when a setting is zero.

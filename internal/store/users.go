@@ -72,10 +72,16 @@ func (q *queries) SetUserDisabled(ctx context.Context, tenantID, userID string, 
 
 // DeleteUser removes the user; its password, roles, sessions and consents go with it (foreign keys
 // cascade), and so does everything issued to it: grants, refresh tokens, codes, device codes, login
-// requests (cascade.go). ErrNotFound when absent.
+// requests (cascade.go), and the outbox messages still waiting for it (email). ErrNotFound when absent.
 func (q *queries) DeleteUser(ctx context.Context, tenantID, userID string) error {
 	if err := q.deleteUserIssued(ctx, tenantID, userID); err != nil {
 		return err
+	}
+	// An empty id is no user, and the messages to other systems carry an empty one.
+	if userID != "" {
+		if _, err := q.exec(ctx, `DELETE FROM outbox WHERE tenant_id = ? AND user_id = ?`, tenantID, userID); err != nil {
+			return fmt.Errorf("delete user %s: outbox: %w", userID, err)
+		}
 	}
 	// Delete the dependants explicitly too, so the result does not depend on SQLite's foreign_keys pragma.
 	for _, table := range []string{"password_credentials", "password_history", "user_roles", "consent_grants"} {
