@@ -1,10 +1,12 @@
 package events
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/umm-project/umm/internal/notify"
@@ -23,9 +25,14 @@ const EmailRetryFor = 24 * time.Hour
 type Email struct {
 	To   string            `json:"to"`
 	From string            `json:"from,omitempty"` // the tenant's sender (settings.email_from); empty: email.from
-	Lang string            `json:"lang,omitempty"` // empty: English
+	Lang string            `json:"lang,omitempty"` // empty: the tenant's default_locale, else English
 	Type string            `json:"type"`
 	Vars map[string]string `json:"vars,omitempty"`
+	// Brand and Texts are the tenant's branding and its own email texts (tenants[].messages, keys
+	// "email.*") as they were when the email was queued, so that it is rendered the way the tenant's
+	// pages looked at that moment. EnqueueEmail fills them.
+	Brand notify.Brand                 `json:"brand,omitzero"`
+	Texts map[string]map[string]string `json:"texts,omitempty"`
 }
 
 // SealFunc encrypts plain, bound to aad (keys.Keyring.Seal); OpenFunc reverses it (keys.Keyring.Open).
@@ -57,11 +64,15 @@ func EnqueueEmail(ctx context.Context, tx *store.Tx, seal SealFunc, tenantID, us
 	if err != nil {
 		return fmt.Errorf("enqueue email: %w", err)
 	}
+	look := t.Settings.Look
+	if e.Lang == "" {
+		e.Lang = look.DefaultLocale
+	}
+	b := look.Branding
+	e.Brand = notify.Brand{Name: b.DisplayName, LogoURL: b.LogoURL, Color: b.PrimaryColor, SupportEmail: b.SupportEmail}
+	e.Texts = emailOverrides(look.MessageTable())
 	if _, ok := e.Vars["tenant"]; !ok {
-		v := map[string]string{"tenant": t.Name}
-		if t.Name == "" {
-			v["tenant"] = t.ID
-		}
+		v := map[string]string{"tenant": cmp.Or(b.DisplayName, t.Name, t.ID)}
 		for k, s := range e.Vars {
 			v[k] = s
 		}
@@ -84,6 +95,26 @@ func EnqueueEmail(ctx context.Context, tx *store.Tx, seal SealFunc, tenantID, us
 	}
 	return tx.EnqueueOutbox(ctx, store.OutboxMessage{TenantID: tenantID, Kind: KindEmail, UserID: userID,
 		Payload: payload, CreatedAt: now, NextAttemptAt: now})
+}
+
+// emailOverrides keeps the tenant's overrides of email texts ("email.*"), the only ones an email uses.
+func emailOverrides(all map[string]map[string]string) map[string]map[string]string {
+	var out map[string]map[string]string
+	for lang, m := range all {
+		for k, v := range m {
+			if !strings.HasPrefix(k, "email.") {
+				continue
+			}
+			if out == nil {
+				out = map[string]map[string]string{}
+			}
+			if out[lang] == nil {
+				out[lang] = map[string]string{}
+			}
+			out[lang][k] = v
+		}
+	}
+	return out
 }
 
 // OpenEmail returns the Email of a KindEmail message. A payload that does not open (tampered, or sealed
@@ -144,7 +175,7 @@ func DeliverEmail(s EmailSender, r *notify.Renderer, open OpenFunc) Deliverer {
 			return err
 		}
 		rendered, err := r.Render(notify.Message{Type: e.Type, Lang: e.Lang, To: e.To, From: e.From,
-			TenantID: msg.TenantID, Vars: e.Vars})
+			TenantID: msg.TenantID, Vars: e.Vars, Brand: e.Brand, Texts: e.Texts})
 		if err == nil {
 			err = s.Send(ctx, rendered)
 		}

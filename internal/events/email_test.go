@@ -250,6 +250,33 @@ func TestEmailOutbox(t *testing.T) {
 			}
 		})
 
+		t.Run("the tenant's language, brand and own texts are queued with the email", func(t *testing.T) {
+			tid := storetest.Tenant(t, db)
+			tn, err := db.GetTenant(ctx, tid)
+			must(t, err)
+			tn.Settings.Look = config.TenantLook{DefaultLocale: "fr",
+				Branding: config.Branding{DisplayName: "Globex ID", SupportEmail: "aide@globex.example"},
+				Messages: map[string]config.Messages{"fr": {"email.account_attack.subject": "Globex : alerte pour %[1]s", "login.title": "ignored"}}}
+			must(t, db.InTx(ctx, func(tx *store.Tx) error { return tx.UpdateTenant(ctx, tn) }))
+			notice(t, tid, newUser(t, tid, "brand@example.com", true))
+			ms := waiting(t, tid)
+			if len(ms) != 1 {
+				t.Fatalf("outbox = %+v, want one email", ms)
+			}
+			e, err := events.OpenEmail(kr.Open, ms[0])
+			must(t, err)
+			if e.Lang != "fr" || e.Brand.Name != "Globex ID" || e.Vars["tenant"] != "Globex ID" || len(e.Texts["fr"]) != 1 {
+				t.Errorf("queued %+v, want French, the display name and only the email override", e)
+			}
+			before := len(relay.Messages())
+			run(outbox(m))
+			got := relay.Messages()[before:]
+			if len(got) != 1 || got[0].Subject != "Globex : alerte pour Globex ID" ||
+				!strings.Contains(got[0].Body, "aide@globex.example") {
+				t.Fatalf("received %+v, want the tenant's subject in French and its support address", got)
+			}
+		})
+
 		t.Run("without a relay each email is written as a file", func(t *testing.T) {
 			tid := storetest.Tenant(t, db)
 			notice(t, tid, newUser(t, tid, "local@example.com", true))

@@ -71,7 +71,20 @@ type Message struct {
 	From     string            // the tenant's sender; empty: email.from
 	TenantID string            // whose template overrides apply
 	Vars     map[string]string // the type's variables, each required
+	Brand    Brand             // the tenant's branding; zero: UMM's plain look
+	Texts    i18n.Overrides    // the tenant's own texts (language, key, text); nil: the catalogue's
 }
+
+// Brand is how a tenant's email looks: its display name, logo, primary colour (#rrggbb, checked for
+// contrast against white when configured) and the address people may write to for help.
+type Brand struct {
+	Name         string `json:"name,omitempty"`
+	LogoURL      string `json:"logo_url,omitempty"`
+	Color        string `json:"color,omitempty"`
+	SupportEmail string `json:"support_email,omitempty"`
+}
+
+var colorPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 //go:embed templates
 var builtin embed.FS
@@ -101,7 +114,14 @@ type TemplateData struct {
 	Paragraphs []htmltemplate.HTML
 	// Vars are the message's variables by name (.Vars.link, .Vars.code, ...).
 	Vars map[string]string
+	// Brand is the tenant's branding; Color is always a usable #rrggbb (UMM's own when the tenant has
+	// none), LogoURL only an https URL. Support is the translated "Questions? Write to ..." line, or "".
+	Brand   Brand
+	Support string
 }
+
+// defaultColor is the colour of links in UMM's own look (the pages' primary colour).
+const defaultColor = "#1f4fd1"
 
 var langPattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
 
@@ -126,8 +146,18 @@ func (r *Renderer) Render(m Message) (Email, error) {
 		args[i] = s
 	}
 	key := "email." + m.Type
-	d := TemplateData{Type: m.Type, Lang: lang, Vars: m.Vars,
-		Subject: i18n.Builtin.Text(lang, key+".subject", args...), Text: i18n.Builtin.Text(lang, key+".body", args...)}
+	texts := i18n.Builtin.In(lang, m.Texts)
+	d := TemplateData{Type: m.Type, Lang: lang, Vars: m.Vars, Brand: m.Brand,
+		Subject: texts.Text(key+".subject", args...), Text: texts.Text(key+".body", args...)}
+	if !colorPattern.MatchString(d.Brand.Color) {
+		d.Brand.Color = defaultColor
+	}
+	if !strings.HasPrefix(d.Brand.LogoURL, "https://") {
+		d.Brand.LogoURL = ""
+	}
+	if d.Brand.SupportEmail != "" {
+		d.Support = texts.Text("email.support", d.Brand.SupportEmail)
+	}
 	// fmt marks a missing or extra argument with %!; a message with such a hole is not sent.
 	if strings.Contains(d.Subject+d.Text, "%!") || !i18n.Builtin.Has(i18n.Default, key+".body") {
 		return Email{}, fmt.Errorf("email type %q: the texts do not fit its variables: %w", m.Type, ErrPermanent)

@@ -166,3 +166,43 @@ func TestRenderRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestRenderAppliesTheTenantsBrandAndTexts(t *testing.T) {
+	t.Parallel()
+	r := NewRenderer("")
+	brand := Brand{Name: "ACME Account", LogoURL: "https://cdn.acme.example/logo.png", Color: "#0b6e4f", SupportEmail: "help@acme.example"}
+	texts := i18n.Overrides{"de": {"email.password_changed.subject": "ACME: neues Passwort für %[1]s"}}
+	e, err := r.Render(Message{Type: TypePasswordChanged, Lang: "de", To: "ada@example.com", Vars: testVars, Brand: brand, Texts: texts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name string
+		ok   bool
+	}{
+		{"the subject is the tenant's own text", e.Subject == "ACME: neues Passwort für Acme"},
+		{"the HTML shows the logo", strings.Contains(e.HTML, `<img src="https://cdn.acme.example/logo.png" alt="ACME Account"`)},
+		{"the HTML names the brand", strings.Contains(e.HTML, ">ACME Account</p>")},
+		{"the HTML carries the primary colour", strings.Contains(e.HTML, "#0b6e4f")},
+		{"the HTML says where to ask, in German", strings.Contains(e.HTML, "Fragen? Schreiben Sie an help@acme.example.")},
+		{"the text says where to ask", strings.Contains(e.Text, "Fragen? Schreiben Sie an help@acme.example.")},
+	}
+	for _, c := range checks {
+		if !c.ok {
+			t.Errorf("%s:\nsubject %q\ntext %s\nhtml %s", c.name, e.Subject, e.Text, e.HTML)
+		}
+	}
+
+	// What a brand may not smuggle in: a colour that is not #rrggbb, a logo that is not https.
+	bad := Brand{Color: "red;background:url(https://evil.example)", LogoURL: "http://cdn.acme.example/logo.png"}
+	e, err = r.Render(Message{Type: TypePasswordChanged, Lang: "en", To: "ada@example.com", Vars: testVars, Brand: bad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(e.HTML, "evil.example") || strings.Contains(e.HTML, "<img") || !strings.Contains(e.HTML, defaultColor) {
+		t.Errorf("an unusable brand is not dropped:\n%s", e.HTML)
+	}
+	if strings.Contains(e.Text, "--") {
+		t.Errorf("a support line without a support address:\n%s", e.Text)
+	}
+}
