@@ -136,7 +136,8 @@ func OpenEmail(open OpenFunc, m store.OutboxMessage) (Email, error) {
 }
 
 // EnqueueAccountAttackNotice writes, in tx, the email that tells userID's owner that an attack episode
-// started on the account (account.attack_detected). Only a verified address is told: a notice to an
+// started on the account (account.attack_detected), in lang, else the language of the user's locale,
+// else the tenant's default. Only a verified address is told: a notice to an
 // address nobody confirmed could tell a stranger that the account exists. A user without one, or deleted
 // since, gets nothing.
 func EnqueueAccountAttackNotice(ctx context.Context, tx *store.Tx, seal SealFunc, tenantID, userID, lang string, now time.Time) error {
@@ -150,8 +151,17 @@ func EnqueueAccountAttackNotice(ctx context.Context, tx *store.Tx, seal SealFunc
 	if u.Email == "" || !u.EmailVerified {
 		return nil
 	}
+	if lang == "" {
+		lang = userLanguage(u)
+	}
 	return EnqueueEmail(ctx, tx, seal, tenantID, userID, Email{To: u.Email, Lang: lang, Type: notify.TypeAccountAttack,
 		Vars: map[string]string{"address": u.Email}}, now)
+}
+
+// userLanguage is the shipped language of the user's locale claim, or "" (the tenant's default).
+func userLanguage(u store.User) string {
+	l, _ := u.Profile.Claims["locale"].(string)
+	return notify.Language(l)
 }
 
 // EmailSender delivers one rendered email: *notify.Mailer through the relay, *notify.DevMailer into

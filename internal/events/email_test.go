@@ -277,6 +277,24 @@ func TestEmailOutbox(t *testing.T) {
 			}
 		})
 
+		t.Run("a person whose profile names a locale is written to in its language", func(t *testing.T) {
+			tid := storetest.Tenant(t, db)
+			id := "u-locale"
+			must(t, db.CreateUser(ctx, store.User{TenantID: tid, ID: id, Email: "locale@example.com", EmailNorm: "locale@example.com",
+				EmailVerified: true, Profile: store.Profile{Claims: map[string]any{"locale": "es-MX"}}}))
+			notice(t, tid, id)
+			ms := waiting(t, tid)
+			if len(ms) != 1 {
+				t.Fatalf("outbox = %+v, want one email", ms)
+			}
+			e, err := events.OpenEmail(kr.Open, ms[0])
+			must(t, err)
+			if e.Lang != "es" {
+				t.Errorf("queued in %q, want es", e.Lang)
+			}
+			run(outbox(m)) // nothing left for the next case
+		})
+
 		t.Run("without a relay each email is written as a file", func(t *testing.T) {
 			tid := storetest.Tenant(t, db)
 			notice(t, tid, newUser(t, tid, "local@example.com", true))

@@ -120,6 +120,10 @@ type TemplateData struct {
 	Support string
 }
 
+// Language returns the shipped language of a BCP 47 tag ("de-AT" -> "de"), or "" when UMM does not ship
+// it: the language of an email to a person whose profile names a locale.
+func Language(tag string) string { return i18n.Match(tag) }
+
 // defaultColor is the colour of links in UMM's own look (the pages' primary colour).
 const defaultColor = "#1f4fd1"
 
