@@ -142,13 +142,13 @@ func (p *Pages) handleProfileSubmit(w http.ResponseWriter, r *http.Request) {
 		values[f.Name] = v
 	}
 	pd := p.page(r, t, "")
-	var fe identity.FieldErrors
-	err := errors.New("value too long")
-	if len(tooLong) == 0 {
+	var err error
+	if len(tooLong) == 0 { // a value far beyond every limit is refused before validation
 		_, err = p.identity.UpdateProfile(ctx, t.ID, u.ID, identity.PurposeEditable, values, u.ID)
 	}
+	var fe identity.FieldErrors
 	switch {
-	case len(tooLong) > 0, errors.As(err, &fe), errors.Is(err, identity.ErrInvalidName):
+	case len(tooLong) > 0 || errors.As(err, &fe) || errors.Is(err, identity.ErrInvalidName):
 		errs := map[string]string{}
 		for k, v := range tooLong {
 			errs[k] = pd.T(v)

@@ -236,6 +236,16 @@ func TestAccountConsoleProfile(t *testing.T) {
 				}
 			})
 
+			t.Run("a value far beyond every limit is refused before validation", func(t *testing.T) {
+				form, _, _ := b.GetForm(srv.TenantURL("/account/profile"), "/account/profile")
+				resp, body := b.Submit(form, url.Values{"nickname": {strings.Repeat("n", 5000)}})
+				if resp.StatusCode != http.StatusUnprocessableEntity ||
+					!strings.Contains(body, `<span class="field-error" id="nickname-error">This value is far too long.</span>`) ||
+					!strings.Contains(inputTag(body, "nickname"), `aria-invalid="true"`) {
+					t.Errorf("a 5000-character nickname answered %d:\n%s", resp.StatusCode, body)
+				}
+			})
+
 			t.Run("a valid profile is saved with its event, a new updated_at and its claims released", func(t *testing.T) {
 				before, err := srv.DB.GetUser(ctx, srv.Tenant, srv.User.ID)
 				if err != nil {
