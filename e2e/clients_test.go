@@ -359,7 +359,7 @@ func testClients(t *testing.T, backend string) {
 		if thirdTok == nil {
 			t.Fatal("needs the third-party tokens of the previous test")
 		}
-		alice.navigate(t, s.Issuer("acme")+"/account")
+		alice.navigate(t, s.Issuer("acme")+"/account/apps")
 		remove := `form:has(input[name=client_id][value=thirdparty]) button[type=submit]`
 		alice.waitFor(t, 15*time.Second, remove)
 		alice.markDocument(t)

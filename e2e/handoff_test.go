@@ -158,7 +158,7 @@ func testEndAllSessions(t *testing.T, s *server) {
 	laptop, phone := newAgent(s), newAgent(s)
 	laptop.mustCode(t, oauth2.GenerateVerifier())
 	phone.mustCode(t, oauth2.GenerateVerifier())
-	p, err := phone.get(s.Issuer("acme") + "/account")
+	p, err := phone.get(s.Issuer("acme") + "/account/sessions")
 	if err != nil || p.Status != http.StatusOK {
 		t.Fatalf("account page: %v %v", err, p)
 	}

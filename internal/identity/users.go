@@ -249,7 +249,14 @@ func (s *Service) DeleteUser(ctx context.Context, tenantID, userID, actor string
 // message to every client that received tokens in an ended session. Disabling and deleting a user call
 // it, and so does an operator's password reset (admin).
 func EndSessionsAndGrants(ctx context.Context, tx *store.Tx, tenantID, userID, actor, sessionReason, grantReason string, now time.Time) error {
-	sids, err := tx.EndUserSessions(ctx, tenantID, userID, now)
+	return EndOtherSessionsAndGrants(ctx, tx, tenantID, userID, "", actor, sessionReason, grantReason, now)
+}
+
+// EndOtherSessionsAndGrants is EndSessionsAndGrants keeping the session keepSID (empty: none) live; every
+// grant is revoked all the same, those issued in the kept session included. A password change on the
+// account page calls it with the session it was made in.
+func EndOtherSessionsAndGrants(ctx context.Context, tx *store.Tx, tenantID, userID, keepSID, actor, sessionReason, grantReason string, now time.Time) error {
+	sids, err := tx.EndUserSessionsExcept(ctx, tenantID, userID, keepSID, now)
 	if err != nil {
 		return err
 	}

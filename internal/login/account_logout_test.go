@@ -49,7 +49,7 @@ func TestAccountSignOutNotifiesClients(t *testing.T) {
 						here = s.ID
 					}
 				}
-				pg := a.get(e.path("/account"))
+				pg := a.get(e.path("/account/sessions"))
 				var f form
 				for _, fm := range pg.forms() {
 					if tt.field == "" && strings.HasSuffix(fm.Action, "/account/logout") {

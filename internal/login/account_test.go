@@ -14,10 +14,10 @@ import (
 )
 
 func TestAccount(t *testing.T) {
-	// account opens the account page of a signed-in browser.
-	account := func(t *testing.T, b *browser) *page {
+	// account opens a section of the account console of a signed-in browser.
+	account := func(t *testing.T, b *browser, section string) *page {
 		t.Helper()
-		pg := b.get(b.e.path("/account"))
+		pg := b.get(b.e.path("/account/" + section))
 		wantStatus(t, pg, http.StatusOK, "")
 		return pg
 	}
@@ -28,11 +28,16 @@ func TestAccount(t *testing.T) {
 		{"without a session the account page sends the browser to sign in", func(t *testing.T, e *env) {
 			wantStatus(t, e.browser().get(e.path("/account")), http.StatusSeeOther, e.path("/login"))
 		}},
-		{"the account page shows who I am and lists my sessions, marking this one", func(t *testing.T, e *env) {
+		{"the account page opens on the profile section of a signed-in browser", func(t *testing.T, e *env) {
+			a := e.browser()
+			a.signInDirect()
+			wantStatus(t, a.get(e.path("/account")), http.StatusSeeOther, e.path("/account/profile"))
+		}},
+		{"the sessions section shows who I am and lists my sessions, marking this one", func(t *testing.T, e *env) {
 			a, b := e.browser(), e.browser()
 			a.signInDirect()
 			b.signInDirect()
-			pg := account(t, a)
+			pg := account(t, a, "sessions")
 			wantBody(t, pg, "Ada Lovelace", testEmail, "Firefox on Linux", "Acme Corp", "Sign out everywhere")
 			if n := strings.Count(pg.Body, `name="sid"`); n != 2 {
 				t.Errorf("%d sessions listed, want 2", n)
@@ -46,8 +51,8 @@ func TestAccount(t *testing.T) {
 			b.signInDirect()
 			bSID := e.liveSessions()[0].ID
 			a.signInDirect()
-			res := a.submit(account(t, a).formWith(t, "sid", bSID), nil)
-			wantStatus(t, res, http.StatusSeeOther, e.path("/account?done=session_ended"))
+			res := a.submit(account(t, a, "sessions").formWith(t, "sid", bSID), nil)
+			wantStatus(t, res, http.StatusSeeOther, e.path("/account/sessions?done=session_ended"))
 			wantBody(t, a.get(res.Location), "The session was signed out.")
 			wantStatus(t, b.get(e.path("/account")), http.StatusSeeOther, e.path("/login"))
 			if ss := e.liveSessions(); len(ss) != 1 || ss[0].ID == bSID {
@@ -58,7 +63,7 @@ func TestAccount(t *testing.T) {
 			a := e.browser()
 			a.signInDirect()
 			sid := e.liveSessions()[0].ID
-			res := a.submit(account(t, a).formWith(t, "sid", sid), nil)
+			res := a.submit(account(t, a, "sessions").formWith(t, "sid", sid), nil)
 			wantStatus(t, res, http.StatusSeeOther, e.path("/account/signed-out"))
 			if len(e.liveSessions()) != 0 {
 				t.Error("session still live")
@@ -67,8 +72,8 @@ func TestAccount(t *testing.T) {
 		{"ending a session of another user changes nothing", func(t *testing.T, e *env) {
 			a := e.browser()
 			a.signInDirect()
-			res := a.submit(account(t, a).formWith(t, "sid", ""), url.Values{"sid": {"not-my-session"}})
-			wantStatus(t, res, http.StatusSeeOther, e.path("/account?error=session_unknown"))
+			res := a.submit(account(t, a, "sessions").formWith(t, "sid", ""), url.Values{"sid": {"not-my-session"}})
+			wantStatus(t, res, http.StatusSeeOther, e.path("/account/sessions?error=session_unknown"))
 			wantBody(t, a.get(res.Location), "That session had already ended.", `role="alert"`)
 			if len(e.liveSessions()) != 1 {
 				t.Error("this browser's session ended")
@@ -78,7 +83,7 @@ func TestAccount(t *testing.T) {
 			a, b := e.browser(), e.browser()
 			a.signInDirect()
 			b.signInDirect()
-			res := a.submit(account(t, a).formWith(t, "all", "1"), nil)
+			res := a.submit(account(t, a, "sessions").formWith(t, "all", "1"), nil)
 			wantStatus(t, res, http.StatusSeeOther, e.path("/account/signed-out"))
 			wantBody(t, a.get(res.Location), "You have signed out")
 			if n := len(e.liveSessions()); n != 0 {
@@ -98,10 +103,10 @@ func TestAccount(t *testing.T) {
 			}
 			a := e.browser()
 			a.signInDirect()
-			pg := account(t, a)
+			pg := account(t, a, "apps")
 			wantBody(t, pg, "Photo Printer", "See your email address", "Remove access")
 			res := a.submit(pg.formWith(t, "client_id", "third"), nil)
-			wantStatus(t, res, http.StatusSeeOther, e.path("/account?done=app_revoked"))
+			wantStatus(t, res, http.StatusSeeOther, e.path("/account/apps?done=app_revoked"))
 			wantBody(t, a.get(res.Location), "no longer has access", "No apps have access to your account.")
 			if got, _ := e.ids.Consent(ctx, e.tenant.ID, e.user.ID, "third"); got != nil {
 				t.Errorf("consent %v after revoking", got)
@@ -113,15 +118,15 @@ func TestAccount(t *testing.T) {
 		{"revoking an app that has no access says so", func(t *testing.T, e *env) {
 			a := e.browser()
 			a.signInDirect()
-			f := account(t, a).formWith(t, "csrf_token", "")
+			f := account(t, a, "apps").formWith(t, "csrf_token", "")
 			f.Action, f.Fields = e.path("/account/apps/revoke"), url.Values{"csrf_token": f.Fields["csrf_token"]}
 			res := a.submit(f, url.Values{"client_id": {"third"}})
-			wantStatus(t, res, http.StatusSeeOther, e.path("/account?error=app_unknown"))
+			wantStatus(t, res, http.StatusSeeOther, e.path("/account/apps?error=app_unknown"))
 		}},
 		{"signing out ends this session and shows the signed-out page", func(t *testing.T, e *env) {
 			a := e.browser()
 			a.signInDirect()
-			pg := account(t, a)
+			pg := account(t, a, "profile")
 			var logout form
 			for _, f := range pg.forms() {
 				if strings.HasSuffix(f.Action, "/account/logout") {

@@ -1,5 +1,6 @@
 // Package login is UMM's hosted, server-rendered pages: sign-in, consent, device-code entry and approval,
-// and the account page (who am I, my sessions, my connected apps, sign out). Every page works without
+// and the account console (/t/{tenant}/account/{profile,security,sessions,apps}: my profile, my password,
+// my sessions, my connected apps, sign out). Every page works without
 // JavaScript, uses web's accessible layout and CSS, and every form carries a CSRF token (web.CSRF); a POST
 // without a valid one is answered 403 before anything changes. Successful POSTs answer 303.
 //
@@ -28,5 +29,13 @@
 // approve page (/t/{tenant}/device?lr={id}) shows the client, the scopes and the code; allow or deny
 // changes the device code and consumes the request in one transaction.
 //
-// Only package server imports login; login imports web, identity, session, events, keys, store and config.
+// # Account console
+//
+// Each section is a GET of its own route rendered by account.html, with a navigation whose current link
+// carries aria-current="page". The profile form is identity.FormFields(schema, "editable"), saved by
+// identity.Service.UpdateProfile; the password form calls identity.Service.ChangePassword, which checks
+// the current password as a sign-in (the same throttling budgets) and keeps only this browser's session.
+//
+// Only package server imports login; login imports web, i18n, identity, session, events, keys, store and
+// config.
 package login

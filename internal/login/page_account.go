@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,17 +13,39 @@ import (
 	"github.com/umm-project/umm/internal/web"
 )
 
-// accountData is the Data of account.html.
+// accountData is the Data of account.html: the section navigation and the current section's content.
 type accountData struct {
+	Section       string // accountSections' Name
+	Nav           []navItem
 	Name          string
 	Email         string
 	EmailVerified bool
 	Notice        string
-	Sessions      []sessionView
-	Apps          []appView
-	EndPath       string
-	RevokePath    string
-	LogoutPath    string
+	// Profile section.
+	Fields      []fieldView
+	ProfilePath string
+	// Security section.
+	PasswordPath string
+	// Sessions and Connected apps sections.
+	Sessions   []sessionView
+	Apps       []appView
+	EndPath    string
+	RevokePath string
+	LogoutPath string
+}
+
+// navItem is one link of the section navigation.
+type navItem struct {
+	Href, Text string
+	Current    bool
+}
+
+// accountSections are the console's sections in navigation order: /t/{tenant}/account/<Name>.
+var accountSections = []struct{ Name, Title string }{
+	{"profile", "console.nav.profile"},
+	{"security", "console.nav.security"},
+	{"sessions", "console.nav.sessions"},
+	{"apps", "console.nav.apps"},
 }
 
 type sessionView struct {
@@ -59,8 +82,10 @@ func newTimeView(t time.Time) timeView {
 // Outcomes of the account page's actions, shown after their 303 (?done= and ?error= take only these keys).
 var (
 	accountNotices = map[string]string{
-		"session_ended": "account.notice.session_ended",
-		"app_revoked":   "account.notice.app_revoked",
+		"session_ended":    "account.notice.session_ended",
+		"app_revoked":      "account.notice.app_revoked",
+		"profile_saved":    "console.profile.saved",
+		"password_changed": "console.password.changed",
 	}
 	accountErrors = map[string]string{
 		"session_unknown": "account.error.session_unknown",
@@ -69,66 +94,104 @@ var (
 	}
 )
 
-// handleAccount is GET /t/{tenant}/account: who I am, my sessions, my connected apps, sign out.
+// handleAccount is GET /t/{tenant}/account, the console's entry: its first section, or signing in.
 func (p *Pages) handleAccount(w http.ResponseWriter, r *http.Request) {
 	t, ok := p.tenant(w, r)
 	if !ok {
 		return
 	}
-	ctx := r.Context()
-	cur, u, signedIn, err := p.signedInUser(ctx, r, t)
-	if err != nil {
-		p.serverError(w, r, t, err)
-		return
+	if _, _, ok := p.accountUser(w, r, t); ok {
+		seeOther(w, accountPath(t)+"/profile")
 	}
-	if !signedIn {
-		seeOther(w, loginPath(t, ""))
-		return
+}
+
+// handleAccountSection serves GET /t/{tenant}/account/{section}: one section of the console, with the
+// outcome of the last action (?done= and ?error= take only known keys).
+func (p *Pages) handleAccountSection(section string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t, ok := p.tenant(w, r)
+		if !ok {
+			return
+		}
+		cur, u, ok := p.accountUser(w, r, t)
+		if !ok {
+			return
+		}
+		pd := p.page(r, t, "")
+		d, err := p.accountView(r.Context(), pd, t, cur, u, section)
+		if err != nil {
+			p.serverError(w, r, t, err)
+			return
+		}
+		if section == "profile" {
+			d.Fields = profileFields(pd, t.Settings.Profile, currentValues(u), nil)
+		}
+		q := r.URL.Query()
+		d.Notice = pd.T(accountNotices[q.Get("done")])
+		pd.Title, pd.Error, pd.Data = sectionTitle(section), accountErrors[q.Get("error")], d
+		p.render(w, r, t, http.StatusOK, "account", pd)
 	}
-	sessions, err := p.sessions.List(ctx, t.ID, u.ID)
-	if err != nil {
-		p.serverError(w, r, t, fmt.Errorf("list sessions: %w", err))
-		return
+}
+
+// sectionTitle is the message key of a section's heading.
+func sectionTitle(section string) string {
+	for _, s := range accountSections {
+		if s.Name == section {
+			return s.Title
+		}
 	}
-	consents, err := p.identity.ListConsents(ctx, t.ID, u.ID)
-	if err != nil {
-		p.serverError(w, r, t, fmt.Errorf("list consents: %w", err))
-		return
-	}
-	pd := p.page(r, t, "")
+	return "account.title"
+}
+
+// accountView is what every section shows (who I am, the navigation) and what the section needs from
+// the database: the sessions or the connected apps.
+func (p *Pages) accountView(ctx context.Context, pd web.PageData, t store.Tenant, cur store.Session, u store.User, section string) (accountData, error) {
 	d := accountData{
-		Name: strings.TrimSpace(u.GivenName + " " + u.FamilyName), Email: u.Email, EmailVerified: u.EmailVerified,
-		Notice:  pd.T(accountNotices[r.URL.Query().Get("done")]),
+		Section: section, Name: strings.TrimSpace(u.GivenName + " " + u.FamilyName), Email: u.Email, EmailVerified: u.EmailVerified,
+		ProfilePath: accountPath(t) + "/profile", PasswordPath: accountPath(t) + "/password",
 		EndPath: accountPath(t) + "/sessions/end", RevokePath: accountPath(t) + "/apps/revoke",
 		LogoutPath: accountPath(t) + "/logout",
 	}
-	// This browser's session first, then the others as the session manager lists them.
-	for _, s := range sessions {
-		if s.ID == cur.ID {
-			d.Sessions = append(d.Sessions, viewSession(pd, s, true))
+	for _, s := range accountSections {
+		d.Nav = append(d.Nav, navItem{Href: accountPath(t) + "/" + s.Name, Text: pd.T(s.Title), Current: s.Name == section})
+	}
+	switch section {
+	case "sessions":
+		sessions, err := p.sessions.List(ctx, t.ID, u.ID)
+		if err != nil {
+			return d, fmt.Errorf("list sessions: %w", err)
+		}
+		// This browser's session first, then the others as the session manager lists them.
+		for _, s := range sessions {
+			if s.ID == cur.ID {
+				d.Sessions = append(d.Sessions, viewSession(pd, s, true))
+			}
+		}
+		for _, s := range sessions {
+			if s.ID != cur.ID {
+				d.Sessions = append(d.Sessions, viewSession(pd, s, false))
+			}
+		}
+		for i := range d.Sessions {
+			d.Sessions[i].N = i + 1
+		}
+	case "apps":
+		consents, err := p.identity.ListConsents(ctx, t.ID, u.ID)
+		if err != nil {
+			return d, fmt.Errorf("list consents: %w", err)
+		}
+		for i, c := range consents {
+			name := c.ClientID
+			if cl, err := p.db.GetClient(ctx, t.ID, c.ClientID); err == nil {
+				name = clientLabel(cl)
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return d, fmt.Errorf("consent client: %w", err)
+			}
+			d.Apps = append(d.Apps, appView{ClientID: c.ClientID, N: i + 1, Name: name, Scopes: describeScopes(c.Scopes),
+				Since: newTimeView(c.CreatedAt)})
 		}
 	}
-	for _, s := range sessions {
-		if s.ID != cur.ID {
-			d.Sessions = append(d.Sessions, viewSession(pd, s, false))
-		}
-	}
-	for i := range d.Sessions {
-		d.Sessions[i].N = i + 1
-	}
-	for i, c := range consents {
-		name := c.ClientID
-		if cl, err := p.db.GetClient(ctx, t.ID, c.ClientID); err == nil {
-			name = clientLabel(cl)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			p.serverError(w, r, t, fmt.Errorf("consent client: %w", err))
-			return
-		}
-		d.Apps = append(d.Apps, appView{ClientID: c.ClientID, N: i + 1, Name: name, Scopes: describeScopes(c.Scopes),
-			Since: newTimeView(c.CreatedAt)})
-	}
-	pd.Title, pd.Error, pd.Data = "account.title", accountErrors[r.URL.Query().Get("error")], d
-	p.render(w, r, t, http.StatusOK, "account", pd)
+	return d, nil
 }
 
 func viewSession(pd web.PageData, s store.Session, current bool) sessionView {
@@ -178,7 +241,7 @@ func (p *Pages) handleEndSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	sid := r.PostFormValue("sid")
 	if sid == "" || len(sid) > maxIDLen {
-		seeOther(w, accountPath(t)+"?error=no_choice")
+		seeOther(w, accountPath(t)+"/sessions?error=no_choice")
 		return
 	}
 	if sid == cur.ID {
@@ -188,11 +251,11 @@ func (p *Pages) handleEndSessions(w http.ResponseWriter, r *http.Request) {
 	err := p.sessions.EndByID(ctx, t.ID, u.ID, sid, u.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		seeOther(w, accountPath(t)+"?error=session_unknown")
+		seeOther(w, accountPath(t)+"/sessions?error=session_unknown")
 	case err != nil:
 		p.serverError(w, r, t, fmt.Errorf("end session: %w", err))
 	default:
-		seeOther(w, accountPath(t)+"?done=session_ended")
+		seeOther(w, accountPath(t)+"/sessions?done=session_ended")
 	}
 }
 
@@ -209,17 +272,17 @@ func (p *Pages) handleRevokeApp(w http.ResponseWriter, r *http.Request) {
 	}
 	clientID := r.PostFormValue("client_id")
 	if !config.ValidClientID(clientID) {
-		seeOther(w, accountPath(t)+"?error=no_choice")
+		seeOther(w, accountPath(t)+"/apps?error=no_choice")
 		return
 	}
 	err := p.identity.RevokeConsent(r.Context(), t.ID, u.ID, clientID, u.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		seeOther(w, accountPath(t)+"?error=app_unknown")
+		seeOther(w, accountPath(t)+"/apps?error=app_unknown")
 	case err != nil:
 		p.serverError(w, r, t, fmt.Errorf("revoke consent: %w", err))
 	default:
-		seeOther(w, accountPath(t)+"?done=app_revoked")
+		seeOther(w, accountPath(t)+"/apps?done=app_revoked")
 	}
 }
 

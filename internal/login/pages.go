@@ -120,6 +120,11 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/device", p.handleDevice)
 	mux.HandleFunc("POST /t/{tenant}/device", p.handleDeviceSubmit)
 	mux.HandleFunc("GET /t/{tenant}/account", p.handleAccount)
+	for _, sec := range accountSections {
+		mux.HandleFunc("GET /t/{tenant}/account/"+sec.Name, p.handleAccountSection(sec.Name))
+	}
+	mux.HandleFunc("POST /t/{tenant}/account/profile", p.handleProfileSubmit)
+	mux.HandleFunc("POST /t/{tenant}/account/password", p.handlePasswordSubmit)
 	mux.HandleFunc("POST /t/{tenant}/account/sessions/end", p.handleEndSessions)
 	mux.HandleFunc("POST /t/{tenant}/account/apps/revoke", p.handleRevokeApp)
 	mux.HandleFunc("POST /t/{tenant}/account/logout", p.handleLogout)

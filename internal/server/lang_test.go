@@ -172,7 +172,7 @@ func TestTheLanguageSwitcher(t *testing.T) {
 }
 
 // rawKey matches a message key that reached a page untranslated.
-var rawKey = regexp.MustCompile(`\b(layout|error|login|consent|scope|device|account|signed_out|wait|oidc|playground)\.[a-z_]+(\.[a-z_]+)*\b`)
+var rawKey = regexp.MustCompile(`\b(layout|error|login|consent|scope|device|account|console|signed_out|wait|oidc|playground)\.[a-z_]+(\.[a-z_]+)*\b`)
 
 // TestEveryPageInEveryLanguage visits every hosted page in each shipped language and fails when one is
 // not in that language or shows a message key instead of its text.
@@ -224,8 +224,17 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 			pages["consent"] = body
 			_, pages["consent without a decision"] = b.Submit(form, url.Values{"decision": {"maybe"}})
 			b.Submit(form, url.Values{"decision": {"allow"}})
-			get("account", tp+"/account")
-			get("account with a notice and an error", tp+"/account?done=session_ended&error=no_choice")
+			for _, section := range []string{"profile", "security", "sessions", "apps"} {
+				get("account "+section, tp+"/account/"+section)
+			}
+			get("account with a notice and an error", tp+"/account/sessions?done=session_ended&error=no_choice")
+			form, _, _ = b.GetForm(srv.TenantURL("/account/profile"), "/account/profile")
+			_, pages["profile with field errors"] = b.Submit(form, url.Values{"given_name": {strings.Repeat("x", 300)}})
+			form, _, _ = b.GetForm(srv.TenantURL("/account/security"), "/account/password")
+			_, pages["password change with field errors"] = b.Submit(form, url.Values{"current_password": {"wrong-password-1"},
+				"new_password": {"short"}})
+			_, pages["password change refused by the policy"] = b.Submit(form, url.Values{"current_password": {"password-of-" + lang},
+				"new_password": {"short"}})
 
 			resp, body = postClient(t, srv, "/device_authorization", srv.Public, url.Values{"scope": {"openid profile offline_access"}})
 			var da struct {

@@ -193,6 +193,10 @@ func TestDirectSignInThroughTheHostedPages(t *testing.T) {
 		if !strings.HasSuffix(loc.Path, "/account") {
 			t.Fatalf("redirected to %s, want the account page", loc)
 		}
+		resp, _ = b.Follow(resp)
+		if loc := servertest.Location(t, resp); !strings.HasSuffix(loc.Path, "/account/profile") {
+			t.Fatalf("the account page sent the browser to %s, want its profile section", loc)
+		}
 		resp, body := b.Follow(resp)
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, srv.User.Email) {
 			t.Fatalf("account page = %d:\n%s", resp.StatusCode, body)

@@ -94,8 +94,13 @@ func (q *queries) EndSession(ctx context.Context, tenantID, sid string, at time.
 
 // EndUserSessions ends every live session of the user and returns their ids.
 func (q *queries) EndUserSessions(ctx context.Context, tenantID, userID string, at time.Time) ([]string, error) {
+	return q.EndUserSessionsExcept(ctx, tenantID, userID, "", at)
+}
+
+// EndUserSessionsExcept ends every live session of the user but keep (empty: none) and returns their ids.
+func (q *queries) EndUserSessionsExcept(ctx context.Context, tenantID, userID, keep string, at time.Time) ([]string, error) {
 	ids, err := q.queryStrings(ctx, `UPDATE sessions SET ended_at = ? WHERE tenant_id = ? AND user_id = ? AND ended_at IS NULL
-		RETURNING id`, at.Unix(), tenantID, userID)
+		AND id <> ? RETURNING id`, at.Unix(), tenantID, userID, keep)
 	if err != nil {
 		return nil, fmt.Errorf("end user sessions: %w", err)
 	}
