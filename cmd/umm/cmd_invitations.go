@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/umm-project/umm/internal/admin"
-	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/server"
 )
 
@@ -25,8 +24,8 @@ when self-registration is disabled. The email is queued and sent by the running 
 			fs.String("email", "", "email `address` to invite (required)")
 			fs.Var(new(listFlag), "roles", "`roles` the new account gets (comma-separated or repeated; each must exist)")
 			fs.String("client", "", "client `id` whose initiate_login_uri the new account is sent to (default: the account page)")
-			fs.Duration("expires", identity.DefaultInvitationTTL, fmt.Sprintf("how long the link works (`duration`, %s to %s)",
-				identity.MinInvitationTTL, identity.MaxInvitationTTL))
+			fs.Duration("expires", admin.DefaultInvitationTTL, fmt.Sprintf("how long the link works (`duration`, %s to %s)",
+				admin.MinInvitationTTL, admin.MaxInvitationTTL))
 		},
 		required: []string{"tenant", "email"},
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {

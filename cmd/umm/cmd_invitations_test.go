@@ -74,7 +74,7 @@ func TestInvitationCommands(t *testing.T) {
 
 			list := ok(t, "invitations", "list", "--tenant", "acme")
 			if !regexp.MustCompile(`(?m)^ID\s+EMAIL\s+STATUS\s+EXPIRES`).MatchString(list) ||
-				!regexp.MustCompile(`(?m)^` + id + `\s+bob@example\.com\s+pending\s+\d{4}-`).MatchString(list) {
+				!regexp.MustCompile(`(?m)^`+id+`\s+bob@example\.com\s+pending\s+\d{4}-`).MatchString(list) {
 				t.Fatalf("list:\n%s", list)
 			}
 

@@ -10,6 +10,13 @@ import (
 	"github.com/umm-project/umm/internal/store"
 )
 
+// Validity of an invitation link: the default and the bounds (identity's).
+const (
+	DefaultInvitationTTL = identity.DefaultInvitationTTL
+	MinInvitationTTL     = identity.MinInvitationTTL
+	MaxInvitationTTL     = identity.MaxInvitationTTL
+)
+
 // InvitationInput is an invitation to create.
 type InvitationInput struct {
 	Email    string
