@@ -13,6 +13,7 @@ import (
 	"github.com/umm-project/umm/internal/admin"
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/notify/notifytest"
+	"github.com/umm-project/umm/internal/server"
 	"github.com/umm-project/umm/internal/server/servertest"
 	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store/storetest"
@@ -174,6 +175,16 @@ func TestInvitationAcceptedEndToEnd(t *testing.T) {
 				_, link := invite(t, "dave@example.com", 10*time.Minute)
 				clock.Advance(11 * time.Minute)
 				gone(t, link, http.StatusGone, "Invitation expired")
+			})
+			t.Run("garbage collection deletes ended invitations once their events are past retention", func(t *testing.T) {
+				if invs, _ := srv.Admin.ListInvitations(ctx, srv.Tenant, ""); len(invs) != 3 {
+					t.Fatalf("%d invitations before collection, want 3", len(invs))
+				}
+				clock.Advance(srv.Config.Events.Retention.D() + time.Hour)
+				server.CollectOnce(ctx, srv.Server)
+				if invs, _ := srv.Admin.ListInvitations(ctx, srv.Tenant, ""); len(invs) != 0 {
+					t.Fatalf("%d invitations left after collection, want none", len(invs))
+				}
 			})
 		})
 	}

@@ -167,3 +167,15 @@ func (q *queries) updatePending(ctx context.Context, what, tenantID, id, set str
 	}
 	return nil
 }
+
+// DeleteEndedInvitations deletes the invitations that ended before before: accepted or revoked then, or
+// still pending but expired then (garbage collection, which passes the events' retention cut-off, so an
+// invitation is kept as long as the events that tell its story).
+func (q *queries) DeleteEndedInvitations(ctx context.Context, before time.Time) (int64, error) {
+	res, err := q.exec(ctx, `DELETE FROM invitations WHERE (status = '`+InvitationPending+`' AND expires_at < ?)
+		OR (status <> '`+InvitationPending+`' AND updated_at < ?)`, before.Unix(), before.Unix())
+	if err != nil {
+		return 0, fmt.Errorf("delete ended invitations: %w", err)
+	}
+	return res.RowsAffected()
+}

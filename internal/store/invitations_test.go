@@ -136,6 +136,38 @@ func TestInvitations(t *testing.T) {
 				t.Fatalf("pending for bob = %v, %v", ids(bob), err)
 			}
 		})
+		t.Run("garbage collection deletes the invitations that ended before the cut-off, and only those", func(t *testing.T) {
+			tid := storetest.Tenant(t, db)
+			create(t, tid, "expired", "a@example.com", tid+"a") // expires at now+72h
+			create(t, tid, "live", "b@example.com", tid+"b")
+			if err := db.RenewInvitation(ctx, tid, "live", []byte(tid+"b2"), now.Add(200*time.Hour), now); err != nil {
+				t.Fatal(err)
+			}
+			create(t, tid, "revoked", "c@example.com", tid+"c")
+			if err := db.RevokeInvitation(ctx, tid, "revoked", now); err != nil {
+				t.Fatal(err)
+			}
+			create(t, tid, "accepted-late", "d@example.com", tid+"d")
+			if err := db.AcceptInvitation(ctx, tid, "accepted-late", "u1", now.Add(100*time.Hour)); !errors.Is(err, store.ErrConflict) {
+				t.Fatalf("accepting after expiry: %v", err) // stays pending and expired
+			}
+			create(t, tid, "accepted", "e@example.com", tid+"e")
+			if err := db.AcceptInvitation(ctx, tid, "accepted", "u1", now.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.DeleteEndedInvitations(ctx, now.Add(100*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			var left []string
+			all, _ := db.ListInvitations(ctx, tid, "", 0)
+			for _, i := range all {
+				left = append(left, i.ID)
+			}
+			slices.Sort(left)
+			if !slices.Equal(left, []string{"live"}) {
+				t.Fatalf("left after collection: %v, want only the live one", left)
+			}
+		})
 		t.Run("invitations are deleted with the tenant", func(t *testing.T) {
 			tid := storetest.Tenant(t, db)
 			create(t, tid, "i1", "bob@example.com", tid+"a")

@@ -2,8 +2,8 @@
 -- hash is token_hash. status is pending, accepted or revoked (an expired invitation stays pending with
 -- expires_at in the past). roles: a JSON list given to the account on acceptance; client_id: the client
 -- whose initiate_login_uri the new account is sent to ('' for the account page); invited_by: the actor;
--- user_id: the account that accepted it. Invitations are kept as the record of who was invited by whom
--- and deleted with the tenant.
+-- user_id: the account that accepted it. An invitation that ended (accepted, revoked or expired) is kept
+-- as long as its events (events.retention), then garbage collection deletes it; all go with the tenant.
 CREATE TABLE invitations (
     tenant_id   TEXT NOT NULL,
     id          TEXT NOT NULL,
