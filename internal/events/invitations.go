@@ -42,10 +42,10 @@ func InvitationAccepted(tenantID, invitationID, userID string) store.Event {
 	return withData(ev(TypeInvitationAccepted, tenantID, userID, invitationID), "user_id", userID)
 }
 
-// EnqueueInvitation writes, in tx, the invitation email to the address to with link, the single-use link
-// that accepts it; inviter names who invites. The invitee has no account yet, so the message belongs to
-// no user.
-func EnqueueInvitation(ctx context.Context, tx *store.Tx, seal SealFunc, tenantID, to, inviter, link string, now time.Time) error {
-	return EnqueueEmail(ctx, tx, seal, tenantID, "", Email{To: to, Type: notify.TypeInvitation,
+// EnqueueInvitation writes, in tx, the invitation email in lang to the address to with link, the
+// single-use link that accepts it; inviter names who invites. The invitee has no account yet, so the
+// message belongs to no user.
+func EnqueueInvitation(ctx context.Context, tx *store.Tx, seal SealFunc, tenantID, to, inviter, lang, link string, now time.Time) error {
+	return EnqueueEmail(ctx, tx, seal, tenantID, "", Email{To: to, Lang: lang, Type: notify.TypeInvitation,
 		Vars: map[string]string{"inviter": inviter, "link": link}}, now)
 }

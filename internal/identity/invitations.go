@@ -337,21 +337,23 @@ func (s *Service) existingRoles(ctx context.Context, tenantID string, names []st
 	return roles, nil
 }
 
-// enqueueInvitation queues the invitation email with the link carrying token, in tx.
+// enqueueInvitation queues the invitation email with the link carrying token, in tx, in the tenant's
+// default language (the invitee has chosen none yet).
 func (s *Service) enqueueInvitation(ctx context.Context, tx *store.Tx, inv store.Invitation, token, inviter string, now time.Time) error {
 	if s.PublicURL == "" {
 		return errors.New("invitation link: server.public_url is not set")
 	}
+	t, err := tx.GetTenant(ctx, inv.TenantID)
+	if err != nil {
+		return err
+	}
 	if inviter == "" {
-		t, err := tx.GetTenant(ctx, inv.TenantID)
-		if err != nil {
-			return err
-		}
 		inviter = t.Name
 		if inviter == "" {
 			inviter = t.ID
 		}
 	}
-	return events.EnqueueInvitation(ctx, tx, s.SealEmail, inv.TenantID, inv.Email, inviter,
+	lang, _, _ := strings.Cut(strings.ToLower(t.Settings.Look.DefaultLocale), "-")
+	return events.EnqueueInvitation(ctx, tx, s.SealEmail, inv.TenantID, inv.Email, inviter, lang,
 		s.InvitationLink(inv.TenantID, token), now)
 }

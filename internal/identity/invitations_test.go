@@ -73,6 +73,25 @@ func TestInvitations(t *testing.T) {
 			wantTypes(t, db, tid, events.TypeInvitationCreated)
 		})
 
+		t.Run("the email is in the tenant's default language", func(t *testing.T) {
+			s, _, tid := setup(t)
+			ten, err := db.GetTenant(ctx, tid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ten.Settings.Look.DefaultLocale = "de-AT"
+			if err := db.UpdateTenant(ctx, ten); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.CreateInvitation(ctx, tid, NewInvitation{Email: "bob@example.com"}, "cli"); err != nil {
+				t.Fatal(err)
+			}
+			ms, _ := db.ListOutbox(ctx, tid)
+			if e, err := events.OpenEmail(testKeyring.Open, ms[0]); err != nil || e.Lang != "de" {
+				t.Fatalf("email language %q (%v), want de", e.Lang, err)
+			}
+		})
+
 		t.Run("bad requests are refused and write nothing", func(t *testing.T) {
 			s, _, tid := setup(t)
 			createUser(t, s, tid, NewUser{Email: "taken@example.com"})
