@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/umm-project/umm/internal/admin"
 	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/i18n"
 	"github.com/umm-project/umm/internal/notify/notifytest"
 	"github.com/umm-project/umm/internal/server"
 	"github.com/umm-project/umm/internal/server/servertest"
@@ -212,4 +214,77 @@ func hasCookie(resp *http.Response, name string) bool {
 		}
 	}
 	return false
+}
+
+// inviteRawKey matches an invitation page's message key that reached a page untranslated.
+var inviteRawKey = regexp.MustCompile(`\binvite\.[a-z_]+(\.[a-z_]+)*\b`)
+
+// TestInvitationPagesInEveryLanguage: the invitation form (also with field errors) and every page of a
+// link that cannot be used are in the browser's language and show no message key.
+func TestInvitationPagesInEveryLanguage(t *testing.T) {
+	t.Parallel()
+	relay := notifytest.New(t, notifytest.Options{})
+	srv := servertest.New(t, servertest.WithConfig(func(c *config.Config) { c.Email = relay.Config }),
+		servertest.WithSeed(func(ts *config.TenantSeed) {
+			ts.Profile = &config.ProfileSchema{Fields: []config.ProfileField{
+				{Name: "phone_number", Required: true, Registration: true},
+			}}
+		}))
+	ctx := context.Background()
+	n := 0
+	invite := func(email string) (string, string) {
+		inv, err := srv.Admin.CreateInvitation(ctx, srv.Tenant, admin.InvitationInput{Email: email}, "cli")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		return inv.ID, lastLink(t, relay, n, email)
+	}
+	_, used := invite("used@example.com")
+	b := srv.NewBrowser(t)
+	form, _, _ := b.GetForm(used, "/invitation")
+	if resp, _ := b.Submit(form, url.Values{"password": {"hazel-kettle-orbit-5678"}, "phone_number": {"+4930123456"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("accepting: %d", resp.StatusCode)
+	}
+	revokedID, revoked := invite("revoked@example.com")
+	if err := srv.Admin.RevokeInvitation(ctx, srv.Tenant, revokedID, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	open := map[string]string{}
+	for _, lang := range i18n.Languages {
+		_, open[lang] = invite(lang + "@example.com")
+	}
+	for _, lang := range i18n.Languages {
+		t.Run(lang, func(t *testing.T) {
+			b := browserIn(t, srv, lang)
+			pages := map[string]string{}
+			form, _, body := b.GetForm(open[lang], "/invitation")
+			pages["form"] = body
+			if !strings.Contains(body, "next=%2Ft%2F"+srv.Tenant+"%2Finvitation%3Ftoken%3D") {
+				t.Errorf("the language switcher does not come back to the invitation:\n%s", body)
+			}
+			_, body = b.Submit(form, url.Values{"password": {"short-1"}, "phone_number": {"12"}})
+			pages["form with errors"] = body
+			for _, want := range []string{i18n.Builtin.Text(lang, "invite.password.too_short", 8),
+				i18n.Builtin.Text(lang, "invite.error.not_phone")} {
+				if !strings.Contains(html.UnescapeString(body), want) {
+					t.Errorf("the form with errors does not say %q:\n%s", want, body)
+				}
+			}
+			_, pages["used link"] = b.Get(used)
+			_, pages["revoked link"] = b.Get(revoked)
+			_, pages["unknown link"] = b.Get(srv.TenantURL("/invitation?token=unknown"))
+			for name, body := range pages {
+				if !strings.Contains(body, `<html lang="`+lang+`">`) {
+					t.Errorf("%s: not <html lang=%q>:\n%s", name, lang, body)
+				}
+				if k := inviteRawKey.FindString(body); k != "" {
+					t.Errorf("%s shows the raw key %q:\n%s", name, k, body)
+				}
+				if k := rawKey.FindString(body); k != "" {
+					t.Errorf("%s shows the raw key %q:\n%s", name, k, body)
+				}
+			}
+		})
+	}
 }
