@@ -58,7 +58,8 @@ func TestInvitationAcceptedEndToEnd(t *testing.T) {
 			srv := servertest.New(t, servertest.WithBackend(backend), servertest.WithClock(clock.Now),
 				servertest.WithConfig(func(c *config.Config) { c.Email = relay.Config }),
 				servertest.WithSeed(func(ts *config.TenantSeed) {
-					ts.Users[0].Roles = []string{"editor"} // so that the role exists
+					ts.Registration = &config.Registration{Enabled: false} // invitations work without self-registration
+					ts.Users[0].Roles = []string{"editor"}                 // so that the role exists
 					ts.Profile = &config.ProfileSchema{Fields: []config.ProfileField{
 						{Name: "company", Required: true, Registration: true, Label: map[string]string{"en": "Company"}},
 					}}
