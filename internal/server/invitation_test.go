@@ -170,6 +170,24 @@ func TestInvitationAcceptedEndToEnd(t *testing.T) {
 				}
 				gone(t, fresh, http.StatusGone, "Invitation withdrawn")
 			})
+			t.Run("an address that got an account meanwhile is told to sign in, and nothing is accepted", func(t *testing.T) {
+				id, link := invite(t, "erin@example.com", 0)
+				b := srv.NewBrowser(t)
+				form, _, _ := b.GetForm(link, "/invitation")
+				if _, err := srv.Admin.CreateUser(ctx, srv.Tenant, admin.UserInput{Email: "Erin@example.com"}, "cli"); err != nil {
+					t.Fatal(err)
+				}
+				resp, body := b.Submit(form, url.Values{"password": {"hazel-kettle-orbit-5678"}, "company": {"Acme"}})
+				if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "<h1>Account already exists</h1>") || hasCookie(resp, session.CookieName) {
+					t.Fatalf("status %d:\n%s", resp.StatusCode, body)
+				}
+				if inv, err := srv.Identity.GetInvitation(ctx, srv.Tenant, id); err != nil || inv.Status != "pending" {
+					t.Fatalf("invitation after the refusal: %+v, %v", inv, err)
+				}
+				if err := srv.Admin.RevokeInvitation(ctx, srv.Tenant, id, "cli"); err != nil { // the count below
+					t.Fatal(err)
+				}
+			})
 			t.Run("a mangled link is not valid", func(t *testing.T) {
 				gone(t, srv.TenantURL("/invitation?token=nonsense"), http.StatusNotFound, "Invitation link not valid")
 				gone(t, srv.TenantURL("/invitation"), http.StatusNotFound, "Invitation link not valid")
@@ -180,8 +198,8 @@ func TestInvitationAcceptedEndToEnd(t *testing.T) {
 				gone(t, link, http.StatusGone, "Invitation expired")
 			})
 			t.Run("garbage collection deletes ended invitations once their events are past retention", func(t *testing.T) {
-				if invs, _ := srv.Admin.ListInvitations(ctx, srv.Tenant, ""); len(invs) != 3 {
-					t.Fatalf("%d invitations before collection, want 3", len(invs))
+				if invs, _ := srv.Admin.ListInvitations(ctx, srv.Tenant, ""); len(invs) != 4 {
+					t.Fatalf("%d invitations before collection, want 4", len(invs))
 				}
 				clock.Advance(srv.Config.Events.Retention.D() + time.Hour)
 				server.CollectOnce(ctx, srv.Server)
