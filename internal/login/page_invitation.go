@@ -73,22 +73,24 @@ func (p *Pages) handleInvitationSubmit(w http.ResponseWriter, r *http.Request) {
 			values[f.Name] = v
 		}
 	}
+	// Every problem is reported at once: the password and each profile field, beside its input.
 	password := r.PostFormValue("password")
+	pd := p.page(r, t, "")
 	fe := map[string]string{}
-	if password == "" {
-		fe["password"] = "invite.error.password_missing"
+	switch {
+	case password == "":
+		fe["password"] = pd.T("invite.error.password_missing")
+	case len(password) > maxPasswordLen: // no password of ours: not worth hashing
+		fe["password"] = pd.T("invite.password.too_long", identity.MaxPasswordLen)
 	}
 	var a identity.Acceptance
 	var err error
-	if len(password) > maxPasswordLen {
-		fe["password"] = p.page(r, t, "").T("invite.password.too_long", identity.MaxPasswordLen)
-	} else if password != "" || len(values) > 0 {
+	if len(password) <= maxPasswordLen {
 		a, err = p.identity.PrepareAcceptance(ctx, inv, password, values)
 	}
 	var aerr *identity.AcceptanceError
 	switch {
 	case errors.As(err, &aerr):
-		pd := p.page(r, t, "")
 		if aerr.Password != nil && fe["password"] == "" {
 			fe["password"] = passwordText(pd, t, aerr.Password)
 		}
@@ -99,14 +101,7 @@ func (p *Pages) handleInvitationSubmit(w http.ResponseWriter, r *http.Request) {
 		p.serverError(w, r, t, fmt.Errorf("prepare invitation acceptance: %w", err))
 		return
 	}
-	if len(fe) > 0 || a.UserID() == "" {
-		if len(fe) == 0 { // nothing entered at all
-			fe["password"] = "invite.error.password_missing"
-		}
-		pd := p.page(r, t, "")
-		for k, v := range fe {
-			fe[k] = pd.T(v)
-		}
+	if len(fe) > 0 {
 		var order []string // password first, then the profile fields, in form order
 		for _, f := range identity.FormFields(t.Settings.Profile, identity.PurposeRegistration) {
 			order = append(order, f.Name)

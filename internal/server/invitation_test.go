@@ -109,6 +109,13 @@ func TestInvitationAcceptedEndToEnd(t *testing.T) {
 					t.Fatalf("status %d:\n%s", resp.StatusCode, body)
 				}
 			})
+			t.Run("an empty form names every missing input at once", func(t *testing.T) {
+				resp, body := b.Submit(form, url.Values{})
+				if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `<span class="field-error" id="password-error">Choose a password.</span>`) ||
+					!strings.Contains(body, `<span class="field-error" id="company-error">This field is required.</span>`) {
+					t.Fatalf("status %d:\n%s", resp.StatusCode, body)
+				}
+			})
 			t.Run("a required profile field left empty is explained next to it", func(t *testing.T) {
 				resp, body := b.Submit(form, url.Values{"password": {"hazel-kettle-orbit-5678"}, "given_name": {"Bob"}})
 				if resp.StatusCode != http.StatusUnprocessableEntity ||
