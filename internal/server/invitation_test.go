@@ -269,8 +269,10 @@ func TestInvitationPagesInEveryLanguage(t *testing.T) {
 	_, used := invite("used@example.com")
 	b := srv.NewBrowser(t)
 	form, _, _ := b.GetForm(used, "/invitation")
-	if resp, _ := b.Submit(form, url.Values{"password": {"hazel-kettle-orbit-5678"}, "phone_number": {"+4930123456"}}); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("accepting: %d", resp.StatusCode)
+	// Without a client, the new account goes to the account page.
+	resp, _ := b.Submit(form, url.Values{"password": {"hazel-kettle-orbit-5678"}, "phone_number": {"+4930123456"}})
+	if loc := servertest.Location(t, resp); resp.StatusCode != http.StatusSeeOther || loc.Path != "/t/"+srv.Tenant+"/account" {
+		t.Fatalf("accepting: %d to %v, want 303 to the account page", resp.StatusCode, loc)
 	}
 	revokedID, revoked := invite("revoked@example.com")
 	if err := srv.Admin.RevokeInvitation(ctx, srv.Tenant, revokedID, "cli"); err != nil {
