@@ -44,6 +44,8 @@ func personMessage(c *command, fs *flag.FlagSet, err error) string {
 			return fmt.Sprintf("tenant %s has no user %s (umm users list --tenant %s shows them)", tenant, ref, tenant)
 		case "clients":
 			return fmt.Sprintf("tenant %s has no client %s (umm clients list --tenant %s shows them)", tenant, ref, tenant)
+		case "invitations":
+			return fmt.Sprintf("tenant %s has no invitation %s (umm invitations list --tenant %s shows them)", tenant, stringFlag(fs, "id"), tenant)
 		}
 		return "not found: " + humanPart(err)
 	}

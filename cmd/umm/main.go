@@ -107,6 +107,10 @@ func init() {
 	register(keysListCommand())
 	register(keysRevokeCommand())
 	register(keysRotateMasterCommand())
+	register(invitationsCreateCommand())
+	register(invitationsListCommand())
+	register(invitationsResendCommand())
+	register(invitationsRevokeCommand())
 }
 
 // usageError is a mistake in the command line; it exits 2 after printing the command's usage.
@@ -253,7 +257,7 @@ never from the command line.
 
 // order keeps the usage list in a reading order: serve first, then maintenance, then management.
 func order(name string) string {
-	for i, p := range []string{"serve", "migrate", "version", "tenants", "clients", "users", "keys"} {
+	for i, p := range []string{"serve", "migrate", "version", "tenants", "clients", "users", "invitations", "keys"} {
 		if strings.HasPrefix(name, p) {
 			return fmt.Sprintf("%02d %s", i, name)
 		}

@@ -51,6 +51,8 @@ type Service struct {
 	// SealEmail seals the email this service queues (keys.Keyring.Seal; server sets it). Without it no
 	// email is queued, and the omission is logged.
 	SealEmail events.SealFunc
+	// PublicURL is server.public_url: the links in the email this service queues point there.
+	PublicURL string
 
 	db    *store.DB
 	sec   config.Security

@@ -130,6 +130,8 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/account/logout", p.handleLogout)
 	mux.HandleFunc("GET /t/{tenant}/account/signed-out", p.handleSignedOut)
 	mux.HandleFunc("GET /t/{tenant}/language", p.handleLanguage)
+	mux.HandleFunc("GET /t/{tenant}/invitation", p.handleInvitationForm)
+	mux.HandleFunc("POST /t/{tenant}/invitation", p.handleInvitationSubmit)
 	mux.HandleFunc("GET /t/{tenant}/branding.css", p.handleBrandingCSS)
 }
 

@@ -14,8 +14,9 @@ const (
 
 // collectGarbage deletes expired flow state every gcInterval until ctx ends: login requests, codes,
 // device codes, sessions (and the clients recorded for them), grants with their refresh tokens,
-// revoked-token records, client assertion ids, stale throttles, expired known devices, and events older
-// than events.retention (in batches). Every node may run it: the deletes are idempotent.
+// revoked-token records, client assertion ids, stale throttles, expired known devices, events older
+// than events.retention (in batches) and invitations that ended before that. Every node may run it: the
+// deletes are idempotent.
 func (s *Server) collectGarbage(ctx context.Context) {
 	t := time.NewTicker(s.opts.gcInterval)
 	defer t.Stop()
@@ -55,6 +56,8 @@ func (s *Server) collectOnce(ctx context.Context) {
 		{"known_devices", s.DB.DeleteExpiredKnownDevices, now},
 		{"session_clients", s.DB.DeleteOrphanSessionClients, now},
 		{"events", s.pruneEvents, now.Add(-s.cfg.Events.Retention.D())},
+		// An invitation lives as long as the events that tell its story.
+		{"invitations", s.DB.DeleteEndedInvitations, now.Add(-s.cfg.Events.Retention.D())},
 		// keys.retain_retired exceeds every token lifetime (config.Validate).
 		{"client_tombstones", s.DB.DeleteOldClientTombstones, now.Add(-s.cfg.Keys.RetainRetired.D())},
 	}

@@ -119,6 +119,13 @@ func (m *Manager) Current(ctx context.Context, r *http.Request, tenant store.Ten
 // inTx (may be nil) in the same transaction; any error rolls all of it back and sets no cookie.
 func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Request, tenant store.Tenant, userID string,
 	amr []string, acr string, inTx func(tx *store.Tx, s store.Session) error) (store.Session, error) {
+	return m.StartAfter(ctx, w, r, tenant, userID, amr, acr, nil, inTx)
+}
+
+// StartAfter is Start with before (may be nil) run first in the same transaction: it creates the account
+// the session belongs to (an accepted invitation), so the account and its first session commit together.
+func (m *Manager) StartAfter(ctx context.Context, w http.ResponseWriter, r *http.Request, tenant store.Tenant, userID string,
+	amr []string, acr string, before func(tx *store.Tx) error, inTx func(tx *store.Tx, s store.Session) error) (store.Session, error) {
 	now := m.Now()
 	ip := m.ClientIP(r)
 	ua := r.UserAgent()
@@ -138,6 +145,11 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	}
 	old := tokenHash(r)
 	err := m.db.InTx(ctx, func(tx *store.Tx) error {
+		if before != nil {
+			if err := before(tx); err != nil {
+				return err
+			}
+		}
 		if old != nil {
 			prev, err := tx.GetSessionByToken(ctx, tenant.ID, old)
 			switch {
