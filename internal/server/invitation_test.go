@@ -139,7 +139,7 @@ func TestInvitationAcceptedEndToEnd(t *testing.T) {
 				u.Profile.Attributes["company"] != "Acme" {
 				t.Fatalf("user = %+v, %v", u, err)
 			}
-			if resp, body := b.Get(srv.TenantURL("/account")); resp.StatusCode != http.StatusOK || !strings.Contains(body, "bob@example.com") {
+			if resp, body := b.Get(srv.TenantURL("/account/profile")); resp.StatusCode != http.StatusOK || !strings.Contains(body, "bob@example.com") {
 				t.Fatalf("account page after accepting: %d:\n%s", resp.StatusCode, body)
 			}
 			invs, _ := srv.Admin.ListInvitations(ctx, srv.Tenant, "accepted")
