@@ -199,6 +199,17 @@ func viewSession(pd web.PageData, s store.Session, current bool) sessionView {
 		LastSeen: newTimeView(s.LastSeenAt), Current: current}
 }
 
+// accountPost starts every POST of the account console: the tenant, a valid CSRF token and the signed-in
+// user with this browser's session. It has answered the request when it returns false.
+func (p *Pages) accountPost(w http.ResponseWriter, r *http.Request) (store.Tenant, store.Session, store.User, bool) {
+	t, ok := p.tenant(w, r)
+	if !ok || !p.checkCSRF(w, r, t) {
+		return t, store.Session{}, store.User{}, false
+	}
+	cur, u, ok := p.accountUser(w, r, t)
+	return t, cur, u, ok
+}
+
 // accountUser is the signed-in user of an account POST; without one the browser goes to sign in.
 func (p *Pages) accountUser(w http.ResponseWriter, r *http.Request, t store.Tenant) (store.Session, store.User, bool) {
 	s, u, signedIn, err := p.signedInUser(r.Context(), r, t)
@@ -216,11 +227,7 @@ func (p *Pages) accountUser(w http.ResponseWriter, r *http.Request, t store.Tena
 // handleEndSessions is POST /t/{tenant}/account/sessions/end with sid (one session) or all=1 (every
 // session of the user, this one included).
 func (p *Pages) handleEndSessions(w http.ResponseWriter, r *http.Request) {
-	t, ok := p.tenant(w, r)
-	if !ok || !p.checkCSRF(w, r, t) {
-		return
-	}
-	cur, u, ok := p.accountUser(w, r, t)
+	t, cur, u, ok := p.accountPost(w, r)
 	if !ok {
 		return
 	}

@@ -120,11 +120,7 @@ func formValue(v any) string {
 // by identity.ValidateProfile and written by identity.Service.UpdateProfile (user.updated, updated_at).
 // A refused submission shows the form again with each error beside its field and the values kept.
 func (p *Pages) handleProfileSubmit(w http.ResponseWriter, r *http.Request) {
-	t, ok := p.tenant(w, r)
-	if !ok || !p.checkCSRF(w, r, t) {
-		return
-	}
-	cur, u, ok := p.accountUser(w, r, t)
+	t, cur, u, ok := p.accountPost(w, r)
 	if !ok {
 		return
 	}

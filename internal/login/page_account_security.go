@@ -16,11 +16,7 @@ import (
 // the sign-in budgets), the new one against the policy, then ends every other session and every grant of
 // the user, keeping this browser's session, and queues the password_changed email.
 func (p *Pages) handlePasswordSubmit(w http.ResponseWriter, r *http.Request) {
-	t, ok := p.tenant(w, r)
-	if !ok || !p.checkCSRF(w, r, t) {
-		return
-	}
-	cur, u, ok := p.accountUser(w, r, t)
+	t, cur, u, ok := p.accountPost(w, r)
 	if !ok {
 		return
 	}
