@@ -160,29 +160,15 @@ func (q *queries) SetEmailVerified(ctx context.Context, tenantID, userID string,
 	return nil
 }
 
-// UnverifiedRegistration names a self-registered account whose address was never verified.
-type UnverifiedRegistration struct {
-	TenantID, UserID string
-}
-
-// UnverifiedRegistrations returns up to limit self-registered accounts, of any tenant, that were created
-// before before and never verified their address (garbage collection deletes them).
-func (q *queries) UnverifiedRegistrations(ctx context.Context, before time.Time, limit int) ([]UnverifiedRegistration, error) {
-	rows, err := q.query(ctx, `SELECT tenant_id, id FROM users WHERE self_registered = ? AND email_verified = ? AND created_at < ?
-		ORDER BY created_at LIMIT ?`, true, false, before.Unix(), limit)
+// UnverifiedRegistrations returns the ids of up to limit self-registered accounts of the tenant that were
+// created before before and never verified their address (garbage collection deletes them).
+func (q *queries) UnverifiedRegistrations(ctx context.Context, tenantID string, before time.Time, limit int) ([]string, error) {
+	ids, err := q.queryStrings(ctx, `SELECT id FROM users WHERE tenant_id = ? AND self_registered = ? AND email_verified = ?
+		AND created_at < ? ORDER BY created_at LIMIT ?`, tenantID, true, false, before.Unix(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("unverified registrations: %w", err)
 	}
-	defer rows.Close()
-	var out []UnverifiedRegistration
-	for rows.Next() {
-		var u UnverifiedRegistration
-		if err := rows.Scan(&u.TenantID, &u.UserID); err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return ids, nil
 }
 
 func scanFlow(row interface{ Scan(...any) error }) (Flow, error) {
