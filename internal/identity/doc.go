@@ -2,7 +2,8 @@
 // Unicode normalisation), argon2id password hashes, the per-tenant password policy (length, the embedded
 // breached-password list in breached.go, the password history), brute-force protection shared by
 // every node (budgets per account and client IP, per IP, per known device, and an account-wide hard lock,
-// stored in the throttles table; see authenticate.go), known devices, roles and consents. Every state change commits with its event (package events) in one transaction.
+// stored in the throttles table; see authenticate.go), known devices, roles and consents, and self-registration with address verification on a stored flow
+// (registration.go). Every state change commits with its event (package events) in one transaction.
 //
 // The surfaces (login, oidc, admin) and server import identity; identity imports only events, keys, store
 // and config.
