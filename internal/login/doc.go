@@ -1,5 +1,6 @@
-// Package login is UMM's hosted, server-rendered pages: sign-in, consent, device-code entry and approval,
-// and the account page (who am I, my sessions, my connected apps, sign out). Every page works without
+// Package login is UMM's hosted, server-rendered pages: sign-in, registration with address verification
+// (page_register.go, docs/DESIGN.md "Self-service flows and registration"), consent, device-code entry and
+// approval, and the account page (who am I, my sessions, my connected apps, sign out). Every page works without
 // JavaScript, uses web's accessible layout and CSS, and every form carries a CSRF token (web.CSRF); a POST
 // without a valid one is answered 403 before anything changes. Successful POSTs answer 303.
 //
@@ -28,5 +29,6 @@
 // approve page (/t/{tenant}/device?lr={id}) shows the client, the scopes and the code; allow or deny
 // changes the device code and consumes the request in one transaction.
 //
-// Only package server imports login; login imports web, identity, session, events, keys, store and config.
+// Only package server imports login; login imports web, i18n, identity, session, events, keys, store and
+// config.
 package login

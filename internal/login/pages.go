@@ -124,6 +124,12 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/account/apps/revoke", p.handleRevokeApp)
 	mux.HandleFunc("POST /t/{tenant}/account/logout", p.handleLogout)
 	mux.HandleFunc("GET /t/{tenant}/account/signed-out", p.handleSignedOut)
+	mux.HandleFunc("GET /t/{tenant}/register", p.handleRegisterForm)
+	mux.HandleFunc("POST /t/{tenant}/register", p.handleRegisterSubmit)
+	mux.HandleFunc("GET /t/{tenant}/register/verify", p.handleVerifyForm)
+	mux.HandleFunc("POST /t/{tenant}/register/verify", p.handleVerifySubmit)
+	mux.HandleFunc("GET /t/{tenant}/register/confirm", p.handleConfirmForm)
+	mux.HandleFunc("POST /t/{tenant}/register/confirm", p.handleConfirmSubmit)
 	mux.HandleFunc("GET /t/{tenant}/language", p.handleLanguage)
 	mux.HandleFunc("GET /t/{tenant}/branding.css", p.handleBrandingCSS)
 }
