@@ -1,6 +1,7 @@
 package login
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -420,7 +421,9 @@ func (p *Pages) finishVerification(w http.ResponseWriter, r *http.Request, t sto
 	var lr *store.LoginRequest
 	if f.LoginRequestID != "" {
 		l, err := p.db.GetLoginRequest(ctx, t.ID, f.LoginRequestID)
-		if err == nil && l.Status == store.LoginPending && p.now().Before(l.ExpiresAt) {
+		// The flow is this browser's (checked by the caller), and so must the request be that it resumes.
+		if err == nil && l.Status == store.LoginPending && p.now().Before(l.ExpiresAt) &&
+			subtle.ConstantTimeCompare(l.BrowserHash, f.BrowserHash) == 1 {
 			lr = &l
 		}
 	}

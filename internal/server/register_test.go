@@ -10,12 +10,14 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/notify/notifytest"
+	"github.com/umm-project/umm/internal/server"
 	"github.com/umm-project/umm/internal/server/servertest"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/store/storetest"
@@ -503,41 +505,55 @@ func TestRegistrationDisabled(t *testing.T) {
 	}
 }
 
-// TestUnverifiedAccountsAreDeleted: garbage collection's step deletes self-registered accounts left
-// unverified past registration.unverified_retention, with user.deleted, and keeps the others.
+// TestUnverifiedAccountsAreDeleted: a garbage collection pass deletes expired flows and the
+// self-registered accounts left unverified past registration.unverified_retention, with user.deleted, and
+// keeps the others.
 func TestUnverifiedAccountsAreDeleted(t *testing.T) {
 	t.Parallel()
 	for _, backend := range storetest.Backends(t) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			relay := notifytest.New(t, notifytest.Options{})
-			srv := regServer(t, backend, relay)
-			b := srv.NewBrowser(t)
-			form, _, _ := b.GetForm(srv.TenantURL("/register"), "/register")
-			b.Submit(form, newcomer("gone@example.org"))
+			var offset atomic.Int64
+			clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+			reg := config.Registration{Enabled: true}
+			srv := servertest.New(t, servertest.WithBackend(backend), servertest.WithClock(clock),
+				servertest.WithConfig(func(c *config.Config) { c.Email = relay.Config }),
+				servertest.WithSeed(func(ts *config.TenantSeed) { ts.Registration = &reg }))
 			ctx := context.Background()
-			u, err := srv.Identity.FindUserByEmail(ctx, srv.Tenant, "gone@example.org")
-			if err != nil {
-				t.Fatal(err)
+			register := func(email string) (store.User, string) {
+				b := srv.NewBrowser(t)
+				form, _, _ := b.GetForm(srv.TenantURL("/register"), "/register")
+				resp, _ := b.Submit(form, url.Values{"email": {email}, "password": {regPassword}})
+				flowID := servertest.Location(t, resp).Query().Get("f")
+				u, err := srv.Identity.FindUserByEmail(ctx, srv.Tenant, email)
+				if err != nil || flowID == "" {
+					t.Fatalf("registration of %s: %v, flow %q", email, err, flowID)
+				}
+				return u, flowID
 			}
-			tn, err := srv.DB.GetTenant(ctx, srv.Tenant)
-			if err != nil {
-				t.Fatal(err)
+			gone, goneFlow := register("gone@example.org")
+			offset.Store(int64(6 * 24 * time.Hour))
+			server.CollectOnce(ctx, srv.Server)
+			if _, err := srv.DB.GetUser(ctx, srv.Tenant, gone.ID); err != nil {
+				t.Fatalf("deleted before the retention: %v", err)
 			}
-			if n, err := srv.Identity.DeleteUnverified(ctx, tn, time.Now().Add(6*24*time.Hour), 100); n != 0 || err != nil {
-				t.Fatalf("before the retention: deleted %d, %v", n, err)
+			if _, err := srv.DB.GetFlow(ctx, srv.Tenant, goneFlow); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("the expired flow is still there: %v", err)
 			}
-			if n, err := srv.Identity.DeleteUnverified(ctx, tn, time.Now().Add(8*24*time.Hour), 100); n != 1 || err != nil {
-				t.Fatalf("after the retention: deleted %d, %v", n, err)
-			}
-			if _, err := srv.DB.GetUser(ctx, srv.Tenant, u.ID); !errors.Is(err, store.ErrNotFound) {
+			kept, _ := register("kept@example.org") // 6 days younger
+			offset.Store(int64(7*24*time.Hour + time.Hour))
+			server.CollectOnce(ctx, srv.Server)
+			if _, err := srv.DB.GetUser(ctx, srv.Tenant, gone.ID); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("the unverified account is still there: %v", err)
 			}
-			if _, err := srv.DB.GetUser(ctx, srv.Tenant, srv.User.ID); err != nil {
-				t.Errorf("the seeded (operator-created) account was deleted: %v", err)
+			for _, id := range []string{kept.ID, srv.User.ID} {
+				if _, err := srv.DB.GetUser(ctx, srv.Tenant, id); err != nil {
+					t.Errorf("account %s (younger, or operator-created) was deleted: %v", id, err)
+				}
 			}
 			evs, _ := srv.DB.ListEvents(ctx, srv.Tenant, 0, events.TypeUserDeleted, 10)
-			if len(evs) != 1 || evs[0].Subject != u.ID || evs[0].Data["reason"] != events.ReasonUnverified {
+			if len(evs) != 1 || evs[0].Subject != gone.ID || evs[0].Data["reason"] != events.ReasonUnverified {
 				t.Errorf("user.deleted events = %+v", evs)
 			}
 		})
