@@ -51,7 +51,6 @@ const (
 
 // Registration is what the registration page submits.
 type Registration struct {
-	TenantID string
 	Email    string
 	Password string
 	// Profile are the submitted values of the form's profile fields (ValidateProfile, purpose registration).

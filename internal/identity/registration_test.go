@@ -36,7 +36,7 @@ func regTenant(t *testing.T, db *store.DB, r config.Registration) store.Tenant {
 func registerWithCode(t *testing.T, s *Service, db *store.DB, tn store.Tenant, email, browser string) (store.Flow, string) {
 	t.Helper()
 	ctx := context.Background()
-	res, err := s.Register(ctx, tn, Registration{TenantID: tn.ID, Email: email, Password: regTestPassword,
+	res, err := s.Register(ctx, tn, Registration{Email: email, Password: regTestPassword,
 		IP: "192.0.2.1", BrowserHash: []byte(browser), LinkBase: "https://id.example/confirm?token="})
 	if err != nil {
 		t.Fatal(err)
@@ -65,11 +65,11 @@ func TestRegistrationFlows(t *testing.T) {
 
 		t.Run("a taken address hashes the password too, and creates nothing", func(t *testing.T) {
 			before := s.hashes.Load()
-			if _, err := s.Register(ctx, tn, Registration{TenantID: tn.ID, Email: "new@example.org", Password: regTestPassword,
+			if _, err := s.Register(ctx, tn, Registration{Email: "new@example.org", Password: regTestPassword,
 				BrowserHash: []byte("b")}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Register(ctx, tn, Registration{TenantID: tn.ID, Email: "NEW@example.org", Password: regTestPassword,
+			if _, err := s.Register(ctx, tn, Registration{Email: "NEW@example.org", Password: regTestPassword,
 				BrowserHash: []byte("b")}); err != nil {
 				t.Fatal(err)
 			}
@@ -83,7 +83,7 @@ func TestRegistrationFlows(t *testing.T) {
 
 		t.Run("a refused password hashes nothing and stores nothing", func(t *testing.T) {
 			before := s.hashes.Load()
-			_, err := s.Register(ctx, tn, Registration{TenantID: tn.ID, Email: "weak@example.org", Password: "Password123!"})
+			_, err := s.Register(ctx, tn, Registration{Email: "weak@example.org", Password: "Password123!"})
 			var re *RegistrationError
 			if !errors.As(err, &re) || re.Password == nil || re.Password.Reason != ReasonBreached {
 				t.Fatalf("Register = %v, want the breached reason", err)
@@ -144,7 +144,7 @@ func TestRegistrationFlows(t *testing.T) {
 		})
 
 		t.Run("a decoy flow never takes a code", func(t *testing.T) {
-			res, err := s.Register(ctx, tn, Registration{TenantID: tn.ID, Email: "once@example.org", Password: regTestPassword,
+			res, err := s.Register(ctx, tn, Registration{Email: "once@example.org", Password: regTestPassword,
 				BrowserHash: []byte("b")})
 			if err != nil {
 				t.Fatal(err)

@@ -11,11 +11,10 @@ import (
 const (
 	FlowRegistration = "registration" // prove the address of a new (or unverified) account
 
-	FlowPending  = "pending"  // waiting for the link or the code
-	FlowVerified = "verified" // the address was proven; the browser that started it may go on
-	FlowDone     = "done"     // finished; never usable again
-	FlowFailed   = "failed"   // too many wrong codes; never usable again
-	FlowDecoy    = "decoy"    // looks like a pending flow to the browser but proves nothing (no enumeration)
+	FlowPending = "pending" // waiting for the link or the code
+	FlowDone    = "done"    // finished; never usable again
+	FlowFailed  = "failed"  // too many wrong codes; never usable again
+	FlowDecoy   = "decoy"   // looks like a pending flow to the browser but proves nothing (no enumeration)
 )
 
 // Flow is one self-service flow (docs/DESIGN.md, "Self-service flows").
