@@ -257,19 +257,29 @@ func (p *Pages) renderRegister(w http.ResponseWriter, r *http.Request, t store.T
 	if policyMin <= 0 {
 		policyMin = identity.MinPasswordLen
 	}
+	fields := identity.FormFields(t.Settings.Profile, identity.PurposeRegistration)
 	fe := map[string]string{}
 	if rerr != nil {
+		boxes := map[string]bool{}
+		for _, f := range fields {
+			boxes[f.Name] = f.InputType == "checkbox"
+		}
 		for _, e := range rerr.Fields {
-			if _, dup := fe[e.Field]; !dup {
-				fe[e.Field] = fieldErrorText(pd, e)
+			if _, dup := fe[e.Field]; dup {
+				continue
 			}
+			if e.Code == identity.CodeRequired && boxes[e.Field] {
+				fe[e.Field] = pd.T("register.error.required_box")
+				continue
+			}
+			fe[e.Field] = fieldErrorText(pd, e)
 		}
 		if rerr.Password != nil {
 			fe["password"] = passwordErrorText(pd, rerr.Password, policyMin)
 		}
 	}
 	var order []string
-	for _, f := range identity.FormFields(t.Settings.Profile, identity.PurposeRegistration) {
+	for _, f := range fields {
 		rf := registerField{Name: f.Name, Type: f.InputType, Autocomplete: f.Autocomplete, Required: f.Required,
 			Options: f.Options, Label: fieldLabel(pd, f), Error: fe[f.Name]}
 		if f.Name != "password" && posted != nil {

@@ -40,7 +40,7 @@ func regServer(t *testing.T, backend string, relay *notifytest.Relay, change ...
 			ts.Registration = &reg
 			ts.Profile = &config.ProfileSchema{Fields: []config.ProfileField{{Name: "company", Type: "string",
 				Label: map[string]string{"en": "Company", "de": "Firma"}, Required: true, Registration: true,
-				Claim: &config.FieldClaim{Scope: "profile"}}}}
+				Claim: &config.FieldClaim{Scope: "profile"}}, {Name: "phone_number", Registration: true}}}
 		}))
 }
 
@@ -277,6 +277,9 @@ func TestRegistrationRefusesBadInput(t *testing.T) {
 					url.Values{"email": {"lin-at-example"}, "password": {regPassword}, "given_name": {"Lin"}, "company": {"Acme"}}},
 				{"a domain outside the allow-list is refused", "email", "cannot register here",
 					url.Values{"email": {"lin@other.example"}, "password": {regPassword}, "given_name": {"Lin"}, "company": {"Acme"}}},
+				{"a phone number not in international format is refused", "phone_number", "international format",
+					url.Values{"email": {"lin@example.org"}, "password": {regPassword}, "given_name": {"Lin"}, "company": {"Acme"},
+						"phone_number": {"call me"}}},
 			}
 			for _, tt := range tests {
 				resp, body := b.Submit(form, tt.set)
@@ -557,5 +560,36 @@ func TestUnverifiedAccountsAreDeleted(t *testing.T) {
 				t.Errorf("user.deleted events = %+v", evs)
 			}
 		})
+	}
+}
+
+// TestRegistrationRequiredCheckbox: a required boolean is a checkbox that must be ticked; unticked, the
+// error says so next to it, and ticked, the account is created with the value true.
+func TestRegistrationRequiredCheckbox(t *testing.T) {
+	t.Parallel()
+	relay := notifytest.New(t, notifytest.Options{})
+	srv := servertest.New(t, servertest.WithConfig(func(c *config.Config) { c.Email = relay.Config }),
+		servertest.WithSeed(func(ts *config.TenantSeed) {
+			ts.Registration = &config.Registration{Enabled: true}
+			ts.Profile = &config.ProfileSchema{Fields: []config.ProfileField{{Name: "terms", Type: "boolean",
+				Label: map[string]string{"en": "I accept the terms"}, Required: true, Registration: true}}}
+		}))
+	b := srv.NewBrowser(t)
+	form, _, body := b.GetForm(srv.TenantURL("/register"), "/register")
+	if !strings.Contains(body, `<label><input id="terms" name="terms" type="checkbox" value="true" required> I accept the terms</label>`) {
+		t.Errorf("no labelled required checkbox:\n%s", body)
+	}
+	resp, body := b.Submit(form, url.Values{"email": {"box@example.org"}, "password": {regPassword}})
+	if resp.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(body, `<span class="field-error" id="terms-error">Tick this box to continue.</span>`) {
+		t.Fatalf("unticked = %d:\n%s", resp.StatusCode, body)
+	}
+	resp, _ = b.Submit(form, url.Values{"email": {"box@example.org"}, "password": {regPassword}, "terms": {"true"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("ticked = %d", resp.StatusCode)
+	}
+	u, err := srv.Identity.FindUserByEmail(context.Background(), srv.Tenant, "box@example.org")
+	if err != nil || u.Profile.Attributes["terms"] != true {
+		t.Errorf("account %+v, %v; want terms true", u, err)
 	}
 }
