@@ -593,3 +593,35 @@ func TestRegistrationRequiredCheckbox(t *testing.T) {
 		t.Errorf("account %+v, %v; want terms true", u, err)
 	}
 }
+
+// TestWrongCodesAreLimitedPerIP: wrong codes count against the client IP's per-minute budget across
+// flows; beyond it the answer is 429 with Retry-After.
+func TestWrongCodesAreLimitedPerIP(t *testing.T) {
+	t.Parallel()
+	relay := notifytest.New(t, notifytest.Options{})
+	srv := servertest.New(t, servertest.WithConfig(func(c *config.Config) {
+		c.Email = relay.Config
+		c.Security.IPLimitPerMinute = 3
+	}), servertest.WithSeed(func(ts *config.TenantSeed) { ts.Registration = &config.Registration{Enabled: true} }))
+	register := func(email string) (*servertest.Browser, servertest.Form) {
+		b := srv.NewBrowser(t)
+		form, _, _ := b.GetForm(srv.TenantURL("/register"), "/register")
+		resp, _ := b.Submit(form, url.Values{"email": {email}, "password": {regPassword}})
+		f, _, _ := b.GetForm(servertest.Location(t, resp).String())
+		return b, f
+	}
+	b1, f1 := register("first@example.org")
+	b2, f2 := register("second@example.org")
+	for i, try := range []struct {
+		b *servertest.Browser
+		f servertest.Form
+	}{{b1, f1}, {b1, f1}, {b2, f2}} { // three wrong codes in two flows use up the budget of 3
+		if resp, _ := try.b.Submit(try.f, url.Values{"code": {"000000"}}); resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("wrong code %d = %d, want 422", i+1, resp.StatusCode)
+		}
+	}
+	resp, body := b2.Submit(f2, url.Values{"code": {"000000"}})
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("a wrong code beyond the IP's budget = %d, Retry-After %q:\n%s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+}
