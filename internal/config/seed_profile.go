@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/text/language"
 )
@@ -22,6 +23,61 @@ type Registration struct {
 	RequireEmailVerification *bool `yaml:"require_email_verification" json:"require_email_verification,omitempty"`
 	// AllowedEmailDomains, when not empty, is the allow-list of domains whose addresses may register.
 	AllowedEmailDomains []string `yaml:"allowed_email_domains" json:"allowed_email_domains,omitempty"`
+	// VerificationTTL is how long the emailed link and code are valid (default 15m).
+	VerificationTTL Duration `yaml:"verification_ttl" json:"verification_ttl,omitempty"`
+	// UnverifiedRetention is how long a self-registered account that never verified its address is kept
+	// before garbage collection deletes it (default 168h, 7 days).
+	UnverifiedRetention Duration `yaml:"unverified_retention" json:"unverified_retention,omitempty"`
+	// Limits bound registrations and verification emails per hour (0: the default).
+	Limits RegistrationLimits `yaml:"limits" json:"limits,omitzero"`
+}
+
+// RegistrationLimits are the hourly abuse limits of registration, shared by every node.
+type RegistrationLimits struct {
+	// PerIPPerHour: registrations from one client IP (IPv6: its /64) per hour (default 20).
+	PerIPPerHour int `yaml:"per_ip_per_hour" json:"per_ip_per_hour,omitempty"`
+	// EmailsPerAddressPerHour: verification and notice emails to one address per hour (default 5).
+	EmailsPerAddressPerHour int `yaml:"emails_per_address_per_hour" json:"emails_per_address_per_hour,omitempty"`
+}
+
+// Defaults of the registration block.
+const (
+	DefaultVerificationTTL         = 15 * time.Minute
+	DefaultUnverifiedRetention     = 7 * 24 * time.Hour
+	DefaultRegistrationsPerIP      = 20
+	DefaultEmailsPerAddressPerHour = 5
+)
+
+// VerificationTTLD is VerificationTTL with its default applied.
+func (r Registration) VerificationTTLD() time.Duration {
+	if r.VerificationTTL <= 0 {
+		return DefaultVerificationTTL
+	}
+	return r.VerificationTTL.D()
+}
+
+// UnverifiedRetentionD is UnverifiedRetention with its default applied.
+func (r Registration) UnverifiedRetentionD() time.Duration {
+	if r.UnverifiedRetention <= 0 {
+		return DefaultUnverifiedRetention
+	}
+	return r.UnverifiedRetention.D()
+}
+
+// PerIP is Limits.PerIPPerHour with its default applied.
+func (r Registration) PerIP() int {
+	if r.Limits.PerIPPerHour <= 0 {
+		return DefaultRegistrationsPerIP
+	}
+	return r.Limits.PerIPPerHour
+}
+
+// EmailsPerAddress is Limits.EmailsPerAddressPerHour with its default applied.
+func (r Registration) EmailsPerAddress() int {
+	if r.Limits.EmailsPerAddressPerHour <= 0 {
+		return DefaultEmailsPerAddressPerHour
+	}
+	return r.Limits.EmailsPerAddressPerHour
 }
 
 // EmailVerificationRequired applies the default (true) when the key was left out.
@@ -31,7 +87,8 @@ func (r Registration) EmailVerificationRequired() bool {
 
 // IsZero reports a block that sets nothing (stored settings leave it out).
 func (r Registration) IsZero() bool {
-	return !r.Enabled && r.RequireEmailVerification == nil && len(r.AllowedEmailDomains) == 0
+	return !r.Enabled && r.RequireEmailVerification == nil && len(r.AllowedEmailDomains) == 0 &&
+		r.VerificationTTL == 0 && r.UnverifiedRetention == 0 && r.Limits == RegistrationLimits{}
 }
 
 // IsZero reports a schema without fields (stored settings leave it out).
@@ -265,6 +322,18 @@ func CheckProfileSchema(prefix string, s ProfileSchema) Problems {
 // CheckRegistration lists the problems of a tenant's registration block.
 func CheckRegistration(prefix string, r Registration) Problems {
 	var p Problems
+	if r.VerificationTTL != 0 && (r.VerificationTTL.D() < time.Minute || r.VerificationTTL.D() > 24*time.Hour) {
+		p = append(p, fmt.Sprintf("%sverification_ttl: %s must lie between 1m and 24h", prefix, r.VerificationTTL))
+	}
+	if r.UnverifiedRetention != 0 && r.UnverifiedRetention.D() < time.Hour {
+		p = append(p, fmt.Sprintf("%sunverified_retention: %s must be at least 1h", prefix, r.UnverifiedRetention))
+	}
+	if r.Limits.PerIPPerHour < 0 {
+		p = append(p, fmt.Sprintf("%slimits.per_ip_per_hour: must not be negative", prefix))
+	}
+	if r.Limits.EmailsPerAddressPerHour < 0 {
+		p = append(p, fmt.Sprintf("%slimits.emails_per_address_per_hour: must not be negative", prefix))
+	}
 	for i, d := range r.AllowedEmailDomains {
 		switch {
 		case d != strings.ToLower(d):

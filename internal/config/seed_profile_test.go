@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // profileTenant is a valid tenant with a profile block; tests replace parts of it.
@@ -53,6 +54,11 @@ func TestProfileSeedLoads(t *testing.T) {
 	if ten.Registration == nil || !ten.Registration.Enabled || !ten.Registration.EmailVerificationRequired() {
 		t.Errorf("registration = %+v, want enabled with verification required by default", ten.Registration)
 	}
+	if r := ten.Registration; r.VerificationTTLD() != 15*time.Minute || r.UnverifiedRetentionD() != 7*24*time.Hour ||
+		r.PerIP() != 20 || r.EmailsPerAddress() != 5 {
+		t.Errorf("registration defaults: ttl %v, retention %v, per ip %d, per address %d", r.VerificationTTLD(),
+			r.UnverifiedRetentionD(), r.PerIP(), r.EmailsPerAddress())
+	}
 	f, ok := ten.Profile.Field("company")
 	if !ok || f.Label["de"] != "Firma" || *f.MaxLength != 100 || f.Claim.Scope != "profile" || !f.Required {
 		t.Errorf("company = %+v", f)
@@ -66,6 +72,23 @@ func TestProfileSeedLoads(t *testing.T) {
 	}
 	if addr, ok := attrs["address"].(map[string]any); !ok || addr["locality"] != "Berlin" {
 		t.Errorf("address = %#v", attrs["address"])
+	}
+}
+
+func TestRegistrationKeysLoad(t *testing.T) {
+	t.Parallel()
+	body := strings.Replace(profileTenant, "      enabled: true\n", `      enabled: true
+      verification_ttl: 30m
+      unverified_retention: 48h
+      limits: {per_ip_per_hour: 50, emails_per_address_per_hour: 2}
+`, 1)
+	c, err := Load(writeFile(t, body), nil)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	r := c.Tenants[0].Registration
+	if r.VerificationTTLD() != 30*time.Minute || r.UnverifiedRetentionD() != 48*time.Hour || r.PerIP() != 50 || r.EmailsPerAddress() != 2 {
+		t.Errorf("registration = %+v", r)
 	}
 }
 
@@ -112,6 +135,12 @@ func TestProfileSeedProblems(t *testing.T) {
 			[]string{`tenants[0].profile.fields[0].label.german!: "german!" is not a language tag`}},
 		{"an allowed email domain in capitals is refused", [2]string{"[example.com]", "[Example.com]"},
 			[]string{`tenants[0].registration.allowed_email_domains[0]: "Example.com" must be written in lower case`}},
+		{"a verification_ttl under a minute is refused", [2]string{"enabled: true\n", "enabled: true\n      verification_ttl: 30s\n"},
+			[]string{"tenants[0].registration.verification_ttl: 30s must lie between 1m and 24h"}},
+		{"an unverified_retention under an hour is refused", [2]string{"enabled: true\n", "enabled: true\n      unverified_retention: 10m\n"},
+			[]string{"tenants[0].registration.unverified_retention: 10m0s must be at least 1h"}},
+		{"a negative registration limit is refused", [2]string{"enabled: true\n", "enabled: true\n      limits: {per_ip_per_hour: -1}\n"},
+			[]string{"tenants[0].registration.limits.per_ip_per_hour: must not be negative"}},
 		{"progressive naming an unknown field is refused", [2]string{"field: phone_number", "field: fax"},
 			[]string{`tenants[0].profile.progressive[0].field: "fax" is neither a standard claim nor a field`}},
 		{"progressive without a count is refused", [2]string{"after_sign_ins: 3", "after_sign_ins: 0"},

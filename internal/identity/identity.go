@@ -61,6 +61,7 @@ type Service struct {
 	dummy string        // a hash verified when there is no real one, so every sign-in does the same work
 
 	verifies atomic.Int64 // argon2id verifications done (tests check that every sign-in does one)
+	hashes   atomic.Int64 // argon2id hashes computed (tests check that a taken address costs the same)
 }
 
 // New returns a Service hashing with sec's argon2id parameters.

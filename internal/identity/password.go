@@ -158,6 +158,7 @@ func (s *Service) HashPassword(ctx context.Context, password string) (string, er
 		return "", err
 	}
 	defer s.release()
+	s.hashes.Add(1)
 	return hashPassword(password, s.sec), nil
 }
 

@@ -1,6 +1,7 @@
-// Package login is UMM's hosted, server-rendered pages: sign-in, consent, device-code entry and approval,
-// the account console (/t/{tenant}/account/{profile,security,sessions,apps}: my profile, my password,
-// my sessions, my connected apps, sign out) and accepting an invitation (page_invitation.go: a
+// Package login is UMM's hosted, server-rendered pages: sign-in, registration with address verification
+// (page_register.go, docs/DESIGN.md "Self-service flows and registration"), consent, device-code entry and
+// approval, the account console (/t/{tenant}/account/{profile,security,sessions,apps}: my profile, my
+// password, my sessions, my connected apps, sign out) and accepting an invitation (page_invitation.go: a
 // registration form on the emailed link, docs/DESIGN.md, "Invitations"). Every page works without
 // JavaScript, uses web's accessible layout and CSS, and every form carries a CSRF token (web.CSRF); a POST
 // without a valid one is answered 403 before anything changes. Successful POSTs answer 303.

@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/umm-project/umm/internal/config"
-	"github.com/umm-project/umm/internal/i18n"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
@@ -68,21 +67,6 @@ func profileFields(pd web.PageData, schema config.ProfileSchema, values map[stri
 		out = append(out, v)
 	}
 	return out
-}
-
-// fieldLabel is a field's label in the page's language: the schema's, else the catalogue's text for a
-// standard claim (console.field.<name>), else the schema's English label, else the field's name.
-func fieldLabel(pd web.PageData, f identity.FormField) string {
-	if l := f.Label[pd.Lang]; l != "" {
-		return l
-	}
-	if key := "console.field." + f.Name; i18n.Builtin.Has(i18n.Default, key) {
-		return pd.T(key)
-	}
-	if l := f.Label[i18n.Default]; l != "" {
-		return l
-	}
-	return f.Name
 }
 
 // currentValues are the user's stored profile values as the form shows them.
@@ -155,7 +139,7 @@ func (p *Pages) handleProfileSubmit(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, identity.ErrInvalidName) {
 			for _, n := range []string{"given_name", "family_name"} {
 				if _, ok := errs[n]; !ok && len(submitted[n]) > 200 {
-					errs[n] = pd.T("console.error.too_long", "200")
+					errs[n] = pd.T("field.error.too_long", "200")
 				}
 			}
 		}
@@ -172,16 +156,4 @@ func (p *Pages) handleProfileSubmit(w http.ResponseWriter, r *http.Request) {
 	default:
 		seeOther(w, accountPath(t)+"/profile?done=profile_saved")
 	}
-}
-
-// fieldErrorText is a validation error in plain words in the page's language (console.error.<code>).
-func fieldErrorText(pd web.PageData, e identity.FieldError) string {
-	key := "console.error." + e.Code
-	if !i18n.Builtin.Has(i18n.Default, key) {
-		key = "console.error.invalid"
-	}
-	if e.Param != "" {
-		return pd.T(key, e.Param)
-	}
-	return pd.T(key)
 }

@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/umm-project/umm/internal/identity"
-	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
 )
 
@@ -76,20 +75,4 @@ func (p *Pages) handlePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	pd.Title, pd.FieldErrors, pd.Data = sectionTitle("security"), fe, d
 	p.render(w, r, t, status, "account", pd)
-}
-
-// passwordReasonText says in plain words, in the page's language, why the policy refused a password.
-func passwordReasonText(pd web.PageData, t store.Tenant, reason string) string {
-	policy := t.Settings.PasswordPolicy
-	switch reason {
-	case identity.ReasonTooShort:
-		return pd.T("console.password.reason.too_short", policy.MinLengthOrDefault())
-	case identity.ReasonTooLong:
-		return pd.T("console.password.reason.too_long", identity.MaxPasswordLen)
-	case identity.ReasonReused:
-		return pd.T("console.password.reason.reused", policy.History)
-	case identity.ReasonContainsEmail, identity.ReasonBreached, identity.ReasonInvalidText:
-		return pd.T("console.password.reason." + reason)
-	}
-	return pd.T("console.password.reason.other")
 }

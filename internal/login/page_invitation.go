@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/umm-project/umm/internal/i18n"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
@@ -81,7 +80,7 @@ func (p *Pages) handleInvitationSubmit(w http.ResponseWriter, r *http.Request) {
 	case password == "":
 		fe["password"] = pd.T("invite.error.password_missing")
 	case len(password) > maxPasswordLen: // no password of ours: not worth hashing
-		fe["password"] = pd.T("invite.password.too_long", identity.MaxPasswordLen)
+		fe["password"] = pd.T("password.reason.too_long", identity.MaxPasswordLen)
 	}
 	var a identity.Acceptance
 	var err error
@@ -92,10 +91,10 @@ func (p *Pages) handleInvitationSubmit(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &aerr):
 		if aerr.Password != nil && fe["password"] == "" {
-			fe["password"] = passwordText(pd, t, aerr.Password)
+			fe["password"] = passwordReasonText(pd, t, aerr.Password.Reason)
 		}
 		for _, e := range aerr.Fields {
-			fe[e.Field] = profileErrorText(pd, e)
+			fe[e.Field] = fieldErrorText(pd, e)
 		}
 	case err != nil:
 		p.serverError(w, r, t, fmt.Errorf("prepare invitation acceptance: %w", err))
@@ -206,29 +205,4 @@ func (p *Pages) renderInvitation(w http.ResponseWriter, r *http.Request, t store
 	pd.Title = "invite.title"
 	pd.Data = d
 	p.render(w, r, t, status, "invitation", pd)
-}
-
-// passwordText says in the page's language why the password was refused.
-func passwordText(pd web.PageData, t store.Tenant, e *identity.PasswordError) string {
-	switch e.Reason {
-	case identity.ReasonTooShort:
-		return pd.T("invite.password.too_short", t.Settings.PasswordPolicy.MinLengthOrDefault())
-	case identity.ReasonTooLong:
-		return pd.T("invite.password.too_long", identity.MaxPasswordLen)
-	case identity.ReasonContainsEmail, identity.ReasonBreached, identity.ReasonInvalidText:
-		return pd.T("invite.password." + e.Reason)
-	}
-	return pd.T("invite.password.refused")
-}
-
-// profileErrorText says in the page's language what is wrong with a profile value.
-func profileErrorText(pd web.PageData, e identity.FieldError) string {
-	key := "invite.error." + e.Code
-	if !i18n.Builtin.Has(i18n.Default, key) {
-		return pd.T("invite.error.invalid")
-	}
-	if e.Param != "" {
-		return pd.T(key, e.Param)
-	}
-	return pd.T(key)
 }

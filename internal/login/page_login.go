@@ -25,6 +25,8 @@ type loginData struct {
 	Device     bool   // signing in to approve a device
 	// CredentialsError ties both inputs to the form-level error (aria-describedby="form-error").
 	CredentialsError bool
+	// Register links the registration page (with the same request) when the tenant's registration is open.
+	Register string
 }
 
 // handleLoginForm is GET /t/{tenant}/login[?lr=]: the sign-in form, or straight on when the browser's
@@ -127,6 +129,13 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		p.serverError(w, r, t, fmt.Errorf("authenticate: %w", err))
 		return
 	}
+	if needs, err := p.identity.NeedsVerification(ctx, t, u); err != nil {
+		p.serverError(w, r, t, err)
+		return
+	} else if needs {
+		p.sendVerification(w, r, t, lr, u)
+		return
+	}
 	p.metrics.Login("success")
 
 	needConsent := false
@@ -166,6 +175,28 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	default:
 		seeOther(w, continuePath(t, *lr))
 	}
+}
+
+// sendVerification answers a right password of an account that must confirm its address first: a fresh
+// code and link go to the address (within the per-address limit), and the page asks for the code, which
+// completes the sign-in and the pending request.
+func (p *Pages) sendVerification(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User) {
+	lrID, lang := "", ""
+	if lr != nil {
+		lrID, lang = lr.ID, lr.Params.Lang
+	}
+	if lang == "" {
+		lang = p.page(r, t, "").Lang
+	}
+	id, err := p.identity.StartVerification(r.Context(), t, identity.Verification{User: u, Lang: lang, IP: web.ClientIP(r),
+		BrowserHash: p.sessions.BrowserHash(w, r, t.ID), LoginRequestID: lrID,
+		LinkBase: p.publicURL + tenantPath(t) + "/register/confirm?token="})
+	if err != nil {
+		p.throttled(w, r, t, err)
+		return
+	}
+	p.metrics.Login("unverified")
+	p.renderCheckEmail(w, r, t, http.StatusOK, verifyPath(t, id, lrID), true, "")
 }
 
 // optionalRequest loads the pending login request named by ?lr=, or returns nil when the URL names none
@@ -294,8 +325,14 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, t store.Tena
 	d, _ := pd.Data.(loginData)
 	d.Email = email
 	d.Action = loginPath(t, "")
+	if t.Settings.Registration.Enabled {
+		d.Register = registerPath(t, "")
+	}
 	if lr != nil {
 		d.Action = loginPath(t, lr.ID)
+		if t.Settings.Registration.Enabled {
+			d.Register = registerPath(t, lr.ID)
+		}
 		d.Device = lr.Kind == store.LoginKindDevice
 		if c, err := p.db.GetClient(r.Context(), t.ID, lr.ClientID); err == nil {
 			d.ClientName = clientLabel(c)

@@ -12,7 +12,8 @@ const (
 	throttleRetention = 24 * time.Hour
 )
 
-// collectGarbage deletes expired flow state every gcInterval until ctx ends: login requests, codes,
+// collectGarbage deletes expired flow state every gcInterval until ctx ends: login requests, self-service
+// flows, self-registered accounts left unverified, codes,
 // device codes, sessions (and the clients recorded for them), grants with their refresh tokens,
 // revoked-token records, client assertion ids, stale throttles, expired known devices, events older
 // than events.retention (in batches) and invitations that ended before that. Every node may run it: the
@@ -46,6 +47,8 @@ func (s *Server) collectOnce(ctx context.Context) {
 		at   time.Time
 	}{
 		{"login_requests", s.DB.DeleteExpiredLoginRequests, now},
+		{"flows", s.DB.DeleteExpiredFlows, now},
+		{"unverified_users", s.deleteUnverified, now},
 		{"authorization_codes", s.DB.DeleteExpiredAuthCodes, now.Add(-codeRetention)},
 		{"device_codes", s.DB.DeleteExpiredDeviceCodes, now},
 		{"sessions", s.DB.DeleteExpiredSessions, now},
@@ -72,6 +75,27 @@ func (s *Server) collectOnce(ctx context.Context) {
 			s.log.DebugContext(ctx, "garbage collected", "table", st.what, "rows", n)
 		}
 	}
+}
+
+// unverifiedBatch bounds how many unverified accounts of one tenant one pass deletes.
+const unverifiedBatch = 500
+
+// deleteUnverified deletes, in every tenant, the self-registered accounts that never verified their
+// address within the tenant's registration.unverified_retention (identity.Service.DeleteUnverified).
+func (s *Server) deleteUnverified(ctx context.Context, now time.Time) (int64, error) {
+	ts, err := s.DB.ListTenants(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, t := range ts {
+		n, err := s.Identity.DeleteUnverified(ctx, t, now, unverifiedBatch)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // eventPruneBatch is how many events one statement deletes: small enough that no statement holds the

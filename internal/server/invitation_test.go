@@ -112,14 +112,14 @@ func TestInvitationAcceptedEndToEnd(t *testing.T) {
 			t.Run("an empty form names every missing input at once", func(t *testing.T) {
 				resp, body := b.Submit(form, url.Values{})
 				if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `<span class="field-error" id="password-error">Choose a password.</span>`) ||
-					!strings.Contains(body, `<span class="field-error" id="company-error">This field is required.</span>`) {
+					!strings.Contains(body, `<span class="field-error" id="company-error">Fill in this field.</span>`) {
 					t.Fatalf("status %d:\n%s", resp.StatusCode, body)
 				}
 			})
 			t.Run("a required profile field left empty is explained next to it", func(t *testing.T) {
 				resp, body := b.Submit(form, url.Values{"password": {"hazel-kettle-orbit-5678"}, "given_name": {"Bob"}})
 				if resp.StatusCode != http.StatusUnprocessableEntity ||
-					!regexp.MustCompile(`id="company"[^>]*aria-invalid="true" aria-describedby="company-error">\s*<span class="field-error" id="company-error">This field is required\.`).MatchString(body) ||
+					!regexp.MustCompile(`id="company"[^>]*aria-invalid="true" aria-describedby="company-error">\s*<span class="field-error" id="company-error">Fill in this field\.`).MatchString(body) ||
 					!strings.Contains(body, `value="Bob"`) {
 					t.Fatalf("status %d:\n%s", resp.StatusCode, body)
 				}
@@ -293,8 +293,8 @@ func TestInvitationPagesInEveryLanguage(t *testing.T) {
 			}
 			_, body = b.Submit(form, url.Values{"password": {"short-1"}, "phone_number": {"12"}})
 			pages["form with errors"] = body
-			for _, want := range []string{i18n.Builtin.Text(lang, "invite.password.too_short", 8),
-				i18n.Builtin.Text(lang, "invite.error.not_phone")} {
+			for _, want := range []string{i18n.Builtin.Text(lang, "password.reason.too_short", 8),
+				i18n.Builtin.Text(lang, "field.error.not_phone")} {
 				if !strings.Contains(html.UnescapeString(body), want) {
 					t.Errorf("the form with errors does not say %q:\n%s", want, body)
 				}

@@ -172,7 +172,7 @@ func TestTheLanguageSwitcher(t *testing.T) {
 }
 
 // rawKey matches a message key that reached a page untranslated.
-var rawKey = regexp.MustCompile(`\b(layout|error|login|consent|scope|device|account|console|signed_out|wait|oidc|playground)\.[a-z_]+(\.[a-z_]+)*\b`)
+var rawKey = regexp.MustCompile(`\b(layout|error|login|consent|scope|device|account|console|signed_out|wait|oidc|playground|register|invite|field|password)\.[a-z_]+(\.[a-z_]+)*\b`)
 
 // TestEveryPageInEveryLanguage visits every hosted page in each shipped language and fails when one is
 // not in that language or shows a message key instead of its text.
@@ -180,6 +180,7 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 	t.Parallel()
 	srv := servertest.New(t, servertest.WithSeed(func(s *config.TenantSeed) {
 		s.Settings = &config.TenantSettings{Playground: true}
+		s.Registration = &config.Registration{Enabled: true}
 		for _, lang := range i18n.Languages { // one user per language: each consents on its own
 			s.Users = append(s.Users, config.UserSeed{Email: lang + "@example.com", Password: "password-of-" + lang, GivenName: "Ada"})
 		}
@@ -207,14 +208,22 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 			get("device code entry", tp+"/device")
 			get("oidc logout confirmation", tp+"/logout")
 			get("signed-out page", tp+"/account/signed-out")
-			resp, body := b.PostForm(srv.TenantURL("/login"), url.Values{"email": {"x"}})
+			get("unusable confirmation link", tp+"/register/confirm?token=unknown")
+			form, _, body := b.GetForm(srv.TenantURL("/register"), "/register")
+			pages["registration"] = body
+			_, pages["registration with field errors"] = b.Submit(form, url.Values{"email": {"x"}, "password": {"Password123!"}})
+			resp, _ := b.Submit(form, url.Values{"email": {lang + "-new@example.com"}, "password": {"quartz-lantern-meadow-57"}})
+			form, _, body = b.GetForm(servertest.Location(t, resp).String())
+			pages["check your email"] = body
+			_, pages["check your email with a wrong code"] = b.Submit(form, url.Values{"code": {"12"}})
+			resp, body = b.PostForm(srv.TenantURL("/login"), url.Values{"email": {"x"}})
 			pages["expired form"] = body
 			if resp.StatusCode != http.StatusForbidden {
 				t.Errorf("a form without CSRF token answered %d", resp.StatusCode)
 			}
 
 			loginURL := startAuthorize(t, srv, b, srv.Confidential, nil)
-			form, _, body := b.GetForm(loginURL.String())
+			form, _, body = b.GetForm(loginURL.String())
 			pages["sign-in"] = body
 			_, pages["sign-in with field errors"] = b.Submit(form, url.Values{"email": {"not-an-address"}, "password": {""}})
 			_, pages["sign-in with wrong credentials"] = b.Submit(form, url.Values{"email": {lang + "@example.com"}, "password": {"wrong-password-1"}})

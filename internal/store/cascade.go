@@ -47,7 +47,7 @@ func (q *queries) deleteUserIssued(ctx context.Context, tenantID, userID string)
 	if _, err := q.deleteGrants(ctx, tenantID, `user_id = ?`, userID); err != nil {
 		return fmt.Errorf("delete user %s: %w", userID, err)
 	}
-	for _, table := range []string{"authorization_codes", "device_codes", "login_requests"} {
+	for _, table := range []string{"authorization_codes", "device_codes", "login_requests", "flows"} {
 		if _, err := q.exec(ctx, `DELETE FROM `+table+` WHERE tenant_id = ? AND user_id = ?`, tenantID, userID); err != nil {
 			return fmt.Errorf("delete user %s: %s: %w", userID, table, err)
 		}
