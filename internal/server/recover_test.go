@@ -382,3 +382,28 @@ func TestAlreadyRegisteredNoticeLinksRecovery(t *testing.T) {
 		t.Errorf("the notice does not link the recovery page:\n%s", m.Body)
 	}
 }
+
+// TestRecoveryFormErrors: a bad address is named beside its field, with the entered value kept, and
+// nothing is counted or sent.
+func TestRecoveryFormErrors(t *testing.T) {
+	t.Parallel()
+	relay := notifytest.New(t, notifytest.Options{})
+	srv := recoverServer(t, storetest.Backends(t)[0], relay)
+	b := srv.NewBrowser(t)
+	form, _, _ := b.GetForm(srv.TenantURL("/recover"), "/recover")
+	for _, tt := range []struct{ email, want string }{
+		{"", "Fill in this field."},
+		{"not-an-address", "Enter an email address such as name@example.com."},
+	} {
+		resp, body := b.Submit(form, url.Values{"email": {tt.email}})
+		input := regexp.MustCompile(`<input id="email"[^>]*>`).FindString(body)
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(input, `aria-invalid="true" aria-describedby="email-error"`) ||
+			!strings.Contains(input, `value="`+tt.email+`"`) ||
+			!strings.Contains(body, `<span class="field-error" id="email-error">`+tt.want+`</span>`) {
+			t.Errorf("%q answered %d, input %s:\n%s", tt.email, resp.StatusCode, input, body)
+		}
+	}
+	if got := eventCount(t, srv, events.TypeRecoveryRequested); got != 0 || len(relay.Messages()) != 0 {
+		t.Errorf("refused forms wrote %d events, sent %d messages", got, len(relay.Messages()))
+	}
+}
