@@ -29,6 +29,8 @@ func TestCatalogue(t *testing.T) {
 		{"user deleted", UserDeleted(tid, "u1", "admin"), TypeUserDeleted, "u1"},
 		{"password changed", PasswordChanged(tid, "u1", "u1"), TypePasswordChanged, "u1"},
 		{"password rehashed", PasswordRehashed(tid, "u1"), TypePasswordRehashed, "u1"},
+		{"password reset names the method", PasswordReset(tid, "u1", "link"), TypePasswordReset, "u1"},
+		{"recovery requested names the account", RecoveryRequested(tid, "u1", "192.0.2.1"), TypeRecoveryRequested, "u1"},
 		{"roles changed", RolesChanged(tid, "u1", "admin", nil), TypeRolesChanged, "u1"},
 		{"login succeeded", LoginSucceeded(tid, "u1", "s1", "192.0.2.1", []string{"pwd"}, ""), TypeLoginSucceeded, "u1"},
 		{"login failed for an unknown account has no subject", LoginFailed(tid, "", "192.0.2.1", ReasonUnknownUser), TypeLoginFailed, ""},

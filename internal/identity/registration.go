@@ -317,9 +317,15 @@ func (s *Service) StartVerification(ctx context.Context, t store.Tenant, v Verif
 	return flow.ID, nil
 }
 
-// Flow returns a usable flow of the browser browserHash: pending (or a decoy), unexpired. Anything else is
-// ErrFlowInvalid.
+// Flow returns a usable registration flow of the browser browserHash: pending (or a decoy), unexpired.
+// Anything else is ErrFlowInvalid.
 func (s *Service) Flow(ctx context.Context, tenantID, id string, browserHash []byte) (store.Flow, error) {
+	return s.flowOfKind(ctx, store.FlowRegistration, tenantID, id, browserHash)
+}
+
+// flowOfKind is Flow for flows of kind: a flow of another kind is ErrFlowInvalid, so that a code of one
+// flow never completes a step of another.
+func (s *Service) flowOfKind(ctx context.Context, kind, tenantID, id string, browserHash []byte) (store.Flow, error) {
 	f, err := s.db.GetFlow(ctx, tenantID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return f, ErrFlowInvalid
@@ -327,7 +333,7 @@ func (s *Service) Flow(ctx context.Context, tenantID, id string, browserHash []b
 	if err != nil {
 		return f, err
 	}
-	if (f.State != store.FlowPending && f.State != store.FlowDecoy) || !s.now().Before(f.ExpiresAt) ||
+	if f.Kind != kind || (f.State != store.FlowPending && f.State != store.FlowDecoy) || !s.now().Before(f.ExpiresAt) ||
 		len(f.BrowserHash) == 0 || subtle.ConstantTimeCompare(f.BrowserHash, browserHash) != 1 {
 		return f, ErrFlowInvalid
 	}
@@ -365,8 +371,13 @@ func (s *Service) CheckCode(ctx context.Context, f store.Flow, code, ip string) 
 	return ErrWrongCode
 }
 
-// FlowByLink returns the pending flow whose link secret is link, or ErrFlowInvalid.
+// FlowByLink returns the pending registration flow whose link secret is link, or ErrFlowInvalid.
 func (s *Service) FlowByLink(ctx context.Context, tenantID, link string) (store.Flow, error) {
+	return s.flowByLinkOfKind(ctx, store.FlowRegistration, tenantID, link)
+}
+
+// flowByLinkOfKind is FlowByLink for flows of kind.
+func (s *Service) flowByLinkOfKind(ctx context.Context, kind, tenantID, link string) (store.Flow, error) {
 	if link == "" || len(link) > 128 {
 		return store.Flow{}, ErrFlowInvalid
 	}
@@ -377,7 +388,7 @@ func (s *Service) FlowByLink(ctx context.Context, tenantID, link string) (store.
 	if err != nil {
 		return f, err
 	}
-	if f.State != store.FlowPending || !s.now().Before(f.ExpiresAt) {
+	if f.Kind != kind || f.State != store.FlowPending || !s.now().Before(f.ExpiresAt) {
 		return f, ErrFlowInvalid
 	}
 	return f, nil

@@ -27,6 +27,8 @@ type loginData struct {
 	CredentialsError bool
 	// Register links the registration page (with the same request) when the tenant's registration is open.
 	Register string
+	// Recover links the password recovery page (with the same request).
+	Recover string
 }
 
 // handleLoginForm is GET /t/{tenant}/login[?lr=]: the sign-in form, or straight on when the browser's
@@ -324,12 +326,12 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, t store.Tena
 	email string, pd web.PageData) {
 	d, _ := pd.Data.(loginData)
 	d.Email = email
-	d.Action = loginPath(t, "")
+	d.Action, d.Recover = loginPath(t, ""), recoverPath(t, "")
 	if t.Settings.Registration.Enabled {
 		d.Register = registerPath(t, "")
 	}
 	if lr != nil {
-		d.Action = loginPath(t, lr.ID)
+		d.Action, d.Recover = loginPath(t, lr.ID), recoverPath(t, lr.ID)
 		if t.Settings.Registration.Enabled {
 			d.Register = registerPath(t, lr.ID)
 		}

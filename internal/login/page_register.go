@@ -149,10 +149,9 @@ func (p *Pages) handleRegisterSubmit(w http.ResponseWriter, r *http.Request) {
 		password = password[:maxPasswordLen] // refused as too long by the policy, without hashing more
 	}
 	base := p.publicURL + tenantPath(t)
-	// TODO: reset_link names the password recovery page once it exists (#7); until then the sign-in page.
 	res, err := p.identity.Register(ctx, t, identity.Registration{Email: email, Password: password,
 		Profile: values, Lang: lang, IP: ip, BrowserHash: p.sessions.BrowserHash(w, r, t.ID), LoginRequestID: lrID,
-		LinkBase: base + "/register/confirm?token=", SignInLink: base + "/login", ResetLink: base + "/login"})
+		LinkBase: base + "/register/confirm?token=", SignInLink: base + "/login", ResetLink: base + "/recover"})
 	var rerr *identity.RegistrationError
 	switch {
 	case errors.As(err, &rerr):

@@ -1,16 +1,20 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/i18n"
+	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/server/servertest"
+	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/store/storetest"
 )
 
@@ -172,7 +176,7 @@ func TestTheLanguageSwitcher(t *testing.T) {
 }
 
 // rawKey matches a message key that reached a page untranslated.
-var rawKey = regexp.MustCompile(`\b(layout|error|login|consent|scope|device|account|console|signed_out|wait|oidc|playground|register|invite|field|password)\.[a-z_]+(\.[a-z_]+)*\b`)
+var rawKey = regexp.MustCompile(`\b(layout|error|login|consent|scope|device|account|console|signed_out|wait|oidc|playground|register|invite|field|password|recover)\.[a-z_]+(\.[a-z_]+)*\b`)
 
 // TestEveryPageInEveryLanguage visits every hosted page in each shipped language and fails when one is
 // not in that language or shows a message key instead of its text.
@@ -216,6 +220,28 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 			form, _, body = b.GetForm(servertest.Location(t, resp).String())
 			pages["check your email"] = body
 			_, pages["check your email with a wrong code"] = b.Submit(form, url.Values{"code": {"12"}})
+			form, _, body = b.GetForm(srv.TenantURL("/recover"), "/recover")
+			pages["password recovery"] = body
+			_, pages["password recovery with a field error"] = b.Submit(form, url.Values{"email": {"x"}})
+			resp, _ = b.Submit(form, url.Values{"email": {"nobody-" + lang + "@example.com"}})
+			form, _, body = b.GetForm(servertest.Location(t, resp).String())
+			pages["recovery: check your email"] = body
+			_, pages["recovery: check your email with a wrong code"] = b.Submit(form, url.Values{"code": {"12"}})
+			get("unusable recovery link", tp+"/recover/password?token=unknown")
+			u, err := srv.Identity.FindUserByEmail(context.Background(), srv.Tenant, lang+"@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			link := servertest.RandomString(32)
+			now := time.Now()
+			if err := srv.DB.CreateFlow(context.Background(), store.Flow{TenantID: srv.Tenant, ID: servertest.RandomString(26),
+				Kind: store.FlowRecovery, State: store.FlowPending, UserID: u.ID, Email: u.Email, LinkHash: keys.HashToken(link),
+				CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			form, _, body = b.GetForm(srv.TenantURL("/recover/password?token="+link), "/recover/password")
+			pages["choose a new password"] = body
+			_, pages["choose a new password refused by the policy"] = b.Submit(form, url.Values{"password": {"short"}})
 			resp, body = b.PostForm(srv.TenantURL("/login"), url.Values{"email": {"x"}})
 			pages["expired form"] = body
 			if resp.StatusCode != http.StatusForbidden {

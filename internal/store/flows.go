@@ -10,6 +10,7 @@ import (
 // state to the next atomically.
 const (
 	FlowRegistration = "registration" // prove the address of a new (or unverified) account
+	FlowRecovery     = "recovery"     // prove the address of an account to choose a new password
 
 	FlowPending = "pending" // waiting for the link or the code
 	FlowDone    = "done"    // finished; never usable again
