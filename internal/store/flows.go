@@ -10,6 +10,7 @@ import (
 // state to the next atomically.
 const (
 	FlowRegistration = "registration" // prove the address of a new (or unverified) account
+	FlowEmailChange  = "email_change" // prove a signed-in user's new address before it replaces the old one
 
 	FlowPending = "pending" // waiting for the link or the code
 	FlowDone    = "done"    // finished; never usable again
