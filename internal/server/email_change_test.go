@@ -272,8 +272,23 @@ func TestAccountConsoleEmailChange(t *testing.T) {
 				if resp, body := bob.Get(link); resp.StatusCode != http.StatusBadRequest {
 					t.Errorf("the link in another account's browser answered %d:\n%s", resp.StatusCode, body)
 				}
+				// It is no registration link: /register/confirm refuses it and verifies nothing.
+				regLink := strings.Replace(link, "/account/email/confirm", "/register/confirm", 1)
+				if resp, body := b.Get(regLink); resp.StatusCode != http.StatusBadRequest {
+					t.Errorf("the link at /register/confirm answered %d:\n%s", resp.StatusCode, body)
+				}
+				_, page := b.Get(srv.TenantURL("/account/security"))
+				token := strings.TrimPrefix(link[strings.Index(link, "token="):], "token=")
+				if resp, body := b.PostForm(srv.TenantURL("/register/confirm"), url.Values{"csrf_token": {servertest.ParseCSRF(page)},
+					"token": {token}}); resp.StatusCode != http.StatusBadRequest {
+					t.Errorf("posting the link's token to /register/confirm answered %d:\n%s", resp.StatusCode, body)
+				}
+				if n := len(eventsOf(t, srv, events.TypeEmailVerified)); n != 0 {
+					t.Errorf("%d email.verified events after the link was posted to /register/confirm", n)
+				}
 				confirm, _, body := b.GetForm(link, "/account/email/confirm")
-				if !strings.Contains(body, next) {
+				if !strings.Contains(body, "Use "+next+" as the email address of your account from now on?") ||
+					!strings.Contains(body, "<h1>Confirm your new email address</h1>") {
 					t.Errorf("the confirmation page does not name the address:\n%s", body)
 				}
 				if u, _ := srv.Identity.FindUserByEmail(ctx, srv.Tenant, current); u.ID != srv.User.ID {
@@ -297,6 +312,19 @@ func TestAccountConsoleEmailChange(t *testing.T) {
 				// Single use, and never usable as a registration link.
 				if resp, _ := b.Submit(confirm, nil); resp.StatusCode != http.StatusBadRequest {
 					t.Errorf("the link used again answered %d", resp.StatusCode)
+				}
+			})
+
+			// Four changes were started above and one refused for a wrong password: five requests of the
+			// hour's EmailChangePerUser.
+			t.Run("beyond the hourly limit of requests the answer is 429 with Retry-After", func(t *testing.T) {
+				resp, body := b.Submit(changeForm(t), url.Values{"new_email": {"erin@example.org"}, "password": {srv.User.Password}})
+				if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" ||
+					!strings.Contains(body, "Too many attempts.") {
+					t.Fatalf("the sixth request answered %d (Retry-After %q):\n%s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+				}
+				if u, _ := srv.Identity.FindUserByEmail(ctx, srv.Tenant, current); u.ID != srv.User.ID {
+					t.Error("the address changed")
 				}
 				if n := len(relay.Messages()); n != sent {
 					t.Errorf("the relay received %d messages, want %d", n, sent)

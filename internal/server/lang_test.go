@@ -244,6 +244,15 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 				"new_password": {"short"}})
 			_, pages["password change refused by the policy"] = b.Submit(form, url.Values{"current_password": {"password-of-" + lang},
 				"new_password": {"short"}})
+			form, _, _ = b.GetForm(srv.TenantURL("/account/security"), "/account/email")
+			_, pages["email change with field errors"] = b.Submit(form, url.Values{"new_email": {"x"}, "password": {""}})
+			resp, _ = b.Submit(form, url.Values{"new_email": {lang + "-changed@example.com"}, "password": {"password-of-" + lang}})
+			form, _, body = b.GetForm(servertest.Location(t, resp).String(), "/account/email/verify")
+			pages["email change code"] = body
+			_, pages["email change with a wrong code"] = b.Submit(form, url.Values{"code": {"12"}})
+			get("email change outcomes", tp+"/account/security?done=email_changed&error=email_unavailable")
+			get("unusable email change link", tp+"/account/email/confirm?token=unknown")
+			_, pages["email change link without a session"] = browserIn(t, srv, lang).Get(srv.TenantURL("/account/email/confirm?token=unknown"))
 
 			resp, body = postClient(t, srv, "/device_authorization", srv.Public, url.Values{"scope": {"openid profile offline_access"}})
 			var da struct {
