@@ -48,7 +48,8 @@ type EmailChange struct {
 }
 
 // EmailChangeError lists the problems of a submission (fields new_email and current_password, codes
-// required, not_email, same_email); nothing was counted or written.
+// required, not_email, same_email, domain_not_allowed: registration.allowed_email_domains); nothing was
+// counted or written.
 type EmailChangeError struct{ Fields FieldErrors }
 
 func (e *EmailChangeError) Error() string { return "email change refused: " + e.Fields.Error() }
@@ -84,6 +85,8 @@ func (s *Service) StartEmailChange(ctx context.Context, t store.Tenant, c EmailC
 		fe = append(fe, FieldError{Field: "new_email", Code: CodeNotEmail})
 	case norm == u.EmailNorm:
 		fe = append(fe, FieldError{Field: "new_email", Code: CodeSameEmail})
+	case !checkDomain(t.Settings.Registration, norm): // the allow-list binds every address an account gets
+		fe = append(fe, FieldError{Field: "new_email", Code: CodeDomainNotAllowed})
 	}
 	if c.Current == "" {
 		fe = append(fe, FieldError{Field: "current_password", Code: CodeRequired})

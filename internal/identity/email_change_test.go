@@ -47,13 +47,16 @@ func TestEmailChange(t *testing.T) {
 		bob := createUser(t, s, tn.ID, NewUser{Email: "bob@example.com", Password: goodPassword, EmailVerified: true})
 
 		t.Run("bad input is refused before anything is counted", func(t *testing.T) {
+			restricted := tn
+			restricted.Settings.Registration.AllowedEmailDomains = []string{"example.com"}
 			for _, tt := range []struct{ email, password, field, code string }{
 				{"", goodPassword, "new_email", CodeRequired},
 				{"no-at-sign", goodPassword, "new_email", CodeNotEmail},
 				{" ALICE@example.com ", goodPassword, "new_email", CodeSameEmail},
 				{"new@example.com", "", "current_password", CodeRequired},
+				{"new@elsewhere.example", goodPassword, "new_email", CodeDomainNotAllowed},
 			} {
-				_, err := s.StartEmailChange(ctx, tn, EmailChange{TenantID: tn.ID, UserID: alice.ID, NewEmail: tt.email, Current: tt.password})
+				_, err := s.StartEmailChange(ctx, restricted, EmailChange{TenantID: tn.ID, UserID: alice.ID, NewEmail: tt.email, Current: tt.password})
 				var ce *EmailChangeError
 				if !errors.As(err, &ce) || len(ce.Fields) != 1 || ce.Fields[0].Field != tt.field || ce.Fields[0].Code != tt.code {
 					t.Errorf("%q/%q: err = %v, want %s %s", tt.email, tt.password, err, tt.field, tt.code)

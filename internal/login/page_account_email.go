@@ -86,10 +86,12 @@ func (p *Pages) handleEmailChangeSubmit(w http.ResponseWriter, r *http.Request) 
 	case errors.As(err, &ce):
 		for _, e := range ce.Fields {
 			switch {
-			case e.Field == "password" || e.Field == "current_password":
+			case e.Field == "current_password":
 				fe["password"] = pd.T("console.password.current_required")
 			case e.Code == identity.CodeSameEmail:
 				fe["new_email"] = pd.T("emailchange.error.same_email")
+			case e.Code == identity.CodeDomainNotAllowed:
+				fe["new_email"] = pd.T("emailchange.error.domain_not_allowed")
 			default:
 				fe[e.Field] = fieldErrorText(pd, e)
 			}
