@@ -396,8 +396,11 @@ func (s *Service) flowByLinkOfKind(ctx context.Context, kind, tenantID, link str
 
 // Verify ends flow f (pending) and marks its account's address verified with email.verified, in tx
 // (the caller's, so a session may start in the same transaction). store.ErrConflict when the flow was
-// used meanwhile.
+// used meanwhile, or is not a registration flow (an email change's link proves another address).
 func Verify(ctx context.Context, tx *store.Tx, f store.Flow, method string, now time.Time) error {
+	if f.Kind != store.FlowRegistration {
+		return fmt.Errorf("verify a %s flow: %w", f.Kind, store.ErrConflict)
+	}
 	if err := tx.SetFlowState(ctx, f.TenantID, f.ID, store.FlowPending, store.FlowDone, now); err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ type accountData struct {
 	ProfilePath string
 	// Security section.
 	PasswordPath string
+	EmailChange  emailChangeView
 	// Sessions and Connected apps sections.
 	Sessions   []sessionView
 	Apps       []appView
@@ -86,11 +87,15 @@ var (
 		"app_revoked":      "account.notice.app_revoked",
 		"profile_saved":    "console.profile.saved",
 		"password_changed": "console.password.changed",
+		"email_changed":    "emailchange.changed",
 	}
 	accountErrors = map[string]string{
 		"session_unknown": "account.error.session_unknown",
 		"app_unknown":     "account.error.app_unknown",
 		"no_choice":       "account.error.no_choice",
+		// The change-email flow ended (used, expired, or five wrong codes), or its address is unavailable.
+		"email_change_ended": "emailchange.error.ended",
+		"email_unavailable":  "emailchange.error.unavailable",
 	}
 )
 
@@ -123,8 +128,14 @@ func (p *Pages) handleAccountSection(section string) http.HandlerFunc {
 			p.serverError(w, r, t, err)
 			return
 		}
-		if section == "profile" {
+		switch section {
+		case "profile":
 			d.Fields = profileFields(pd, t.Settings.Profile, currentValues(u), nil)
+		case "security":
+			if err := p.emailChangeSection(r, t, u, &d, r.URL.Query().Get("f")); err != nil {
+				p.serverError(w, r, t, err)
+				return
+			}
 		}
 		q := r.URL.Query()
 		d.Notice = pd.T(accountNotices[q.Get("done")])

@@ -62,17 +62,11 @@ func (p *Pages) handlePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 		seeOther(w, accountPath(t)+"/security?done=password_changed")
 		return
 	}
-	d, err := p.accountView(ctx, pd, t, cur, u, "security")
-	if err != nil {
-		p.serverError(w, r, t, err)
-		return
-	}
 	for k, v := range fe {
 		fe[k] = pd.T(v)
 	}
 	if pd.Error == "" {
 		pd.Error = "console.password.invalid"
 	}
-	pd.Title, pd.FieldErrors, pd.Data = sectionTitle("security"), fe, d
-	p.render(w, r, t, status, "account", pd)
+	p.renderSecurity(w, r, t, cur, u, pd, status, fe, "", "")
 }

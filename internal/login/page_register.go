@@ -404,11 +404,12 @@ func (p *Pages) handleConfirmForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := r.URL.Query().Get("token")
-	if _, err := p.identity.FlowByLink(r.Context(), t.ID, token); err != nil {
-		if !errors.Is(err, identity.ErrFlowInvalid) {
-			p.serverError(w, r, t, err)
-			return
-		}
+	f, err := p.identity.FlowByLink(r.Context(), t.ID, token)
+	if err != nil && !errors.Is(err, identity.ErrFlowInvalid) {
+		p.serverError(w, r, t, err)
+		return
+	}
+	if err != nil || f.Kind != store.FlowRegistration { // an email change's link proves nothing here
 		p.verifyInvalid(w, r, t)
 		return
 	}

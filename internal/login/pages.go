@@ -125,6 +125,10 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("POST /t/{tenant}/account/profile", p.handleProfileSubmit)
 	mux.HandleFunc("POST /t/{tenant}/account/password", p.handlePasswordSubmit)
+	mux.HandleFunc("POST /t/{tenant}/account/email", p.handleEmailChangeSubmit)
+	mux.HandleFunc("POST /t/{tenant}/account/email/verify", p.handleEmailCodeSubmit)
+	mux.HandleFunc("GET /t/{tenant}/account/email/confirm", p.handleEmailConfirmForm)
+	mux.HandleFunc("POST /t/{tenant}/account/email/confirm", p.handleEmailConfirmSubmit)
 	mux.HandleFunc("POST /t/{tenant}/account/sessions/end", p.handleEndSessions)
 	mux.HandleFunc("POST /t/{tenant}/account/apps/revoke", p.handleRevokeApp)
 	mux.HandleFunc("POST /t/{tenant}/account/logout", p.handleLogout)

@@ -176,7 +176,7 @@ func TestTheLanguageSwitcher(t *testing.T) {
 }
 
 // rawKey matches a message key that reached a page untranslated.
-var rawKey = regexp.MustCompile(`\b(layout|error|login|consent|scope|device|account|console|signed_out|wait|oidc|playground|register|invite|field|password|recover)\.[a-z_]+(\.[a-z_]+)*\b`)
+var rawKey = regexp.MustCompile(`\b(layout|error|login|consent|scope|device|account|console|signed_out|wait|oidc|playground|register|invite|field|password|recover|emailchange)\.[a-z_]+(\.[a-z_]+)*\b`)
 
 // TestEveryPageInEveryLanguage visits every hosted page in each shipped language and fails when one is
 // not in that language or shows a message key instead of its text.
@@ -270,6 +270,15 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 				"new_password": {"short"}})
 			_, pages["password change refused by the policy"] = b.Submit(form, url.Values{"current_password": {"password-of-" + lang},
 				"new_password": {"short"}})
+			form, _, _ = b.GetForm(srv.TenantURL("/account/security"), "/account/email")
+			_, pages["email change with field errors"] = b.Submit(form, url.Values{"new_email": {"x"}, "password": {""}})
+			resp, _ = b.Submit(form, url.Values{"new_email": {lang + "-changed@example.com"}, "password": {"password-of-" + lang}})
+			form, _, body = b.GetForm(servertest.Location(t, resp).String(), "/account/email/verify")
+			pages["email change code"] = body
+			_, pages["email change with a wrong code"] = b.Submit(form, url.Values{"code": {"12"}})
+			get("email change outcomes", tp+"/account/security?done=email_changed&error=email_unavailable")
+			get("unusable email change link", tp+"/account/email/confirm?token=unknown")
+			_, pages["email change link without a session"] = browserIn(t, srv, lang).Get(srv.TenantURL("/account/email/confirm?token=unknown"))
 
 			resp, body = postClient(t, srv, "/device_authorization", srv.Public, url.Values{"scope": {"openid profile offline_access"}})
 			var da struct {

@@ -11,6 +11,7 @@ import (
 const (
 	FlowRegistration = "registration" // prove the address of a new (or unverified) account
 	FlowRecovery     = "recovery"     // prove the address of an account to choose a new password
+	FlowEmailChange  = "email_change" // prove a signed-in user's new address before it replaces the old one
 
 	FlowPending = "pending" // waiting for the link or the code
 	FlowDone    = "done"    // finished; never usable again
