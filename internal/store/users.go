@@ -24,8 +24,8 @@ type User struct {
 	// written by CreateUser or UpdateUser.
 	SignIns      int
 	ProfileSkips map[string]int
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 const userCols = `tenant_id, id, email, email_norm, email_verified, given_name, family_name, disabled, created_at, updated_at,
