@@ -15,7 +15,7 @@ import (
 
 // profileServer seeds a tenant whose schema releases company (scope profile) and asks for phone_number at
 // the 3rd sign-in, and whose first-party client requires company.
-func profileServer(t *testing.T, backend string) *servertest.Server {
+func profileServer(t *testing.T, backend string, change ...func(*config.TenantSeed)) *servertest.Server {
 	return servertest.New(t, servertest.WithBackend(backend), servertest.WithSeed(func(s *config.TenantSeed) {
 		s.Profile = &config.ProfileSchema{
 			Fields: []config.ProfileField{{Name: "company", Label: map[string]string{"en": "Company", "de": "Firma"},
@@ -26,6 +26,9 @@ func profileServer(t *testing.T, backend string) *servertest.Server {
 			if s.Clients[i].ClientID == servertest.FirstPartyClientID {
 				s.Clients[i].RequiredProfileFields = []string{"company"}
 			}
+		}
+		for _, c := range change {
+			c(s)
 		}
 	}))
 }
@@ -244,4 +247,45 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestCompleteProfileAfterRegistration: registering from an authorization request of a client that
+// requires a field the form does not ask for stops at the complete-profile page, then consent, then the
+// client gets a code and the claim.
+func TestCompleteProfileAfterRegistration(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			noVerification := false
+			srv := profileServer(t, backend, func(s *config.TenantSeed) {
+				s.Registration = &config.Registration{Enabled: true, RequireEmailVerification: &noVerification}
+				for i := range s.Clients {
+					if s.Clients[i].ClientID == servertest.ConfidentialClientID {
+						s.Clients[i].RequiredProfileFields = []string{"company"}
+					}
+				}
+			})
+			b := srv.NewBrowser(t)
+			login, state, verifier := pendingAuthorize(t, srv, b, srv.Confidential)
+			resp, body := registerFrom(t, b, login, url.Values{"email": {"grace@example.org"}, "password": {regPassword}})
+			next := servertest.Location(t, resp)
+			if !strings.HasSuffix(next.Path, "/complete-profile") {
+				t.Fatalf("registration went to %s:\n%s", next, body)
+			}
+			form, _, _ := b.GetForm(next.String(), "/complete-profile")
+			resp, _ = b.Submit(form, url.Values{"action": {"save"}, "company": {"Navy"}})
+			if loc := servertest.Location(t, resp); !strings.HasSuffix(loc.Path, "/consent") {
+				t.Fatalf("after the profile the browser went to %s, want consent", loc)
+			}
+			claims := finishAtClient(t, srv, b, resp, "", srv.Confidential, state, verifier)
+			if claims["company"] != "Navy" || claims["email"] != "grace@example.org" {
+				t.Errorf("ID token claims = %v", claims)
+			}
+			u, err := srv.Identity.FindUserByEmail(context.Background(), srv.Tenant, "grace@example.org")
+			if err != nil || u.SignIns != 1 {
+				t.Errorf("the new account: %d sign-ins, %v; want 1", u.SignIns, err)
+			}
+		})
+	}
 }
