@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -285,6 +286,53 @@ func TestCompleteProfileAfterRegistration(t *testing.T) {
 			u, err := srv.Identity.FindUserByEmail(context.Background(), srv.Tenant, "grace@example.org")
 			if err != nil || u.SignIns != 1 {
 				t.Errorf("the new account: %d sign-ins, %v; want 1", u.SignIns, err)
+			}
+		})
+	}
+}
+
+// TestCompleteProfileOnTheDeviceFlow: a signed-in browser approving a device for a client that requires a
+// field the user lacks is asked for it before the approval page.
+func TestCompleteProfileOnTheDeviceFlow(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			srv := profileServer(t, backend, func(s *config.TenantSeed) {
+				for i := range s.Clients {
+					if s.Clients[i].ClientID == servertest.PublicClientID {
+						s.Clients[i].RequiredProfileFields = []string{"company"}
+					}
+				}
+			})
+			b := srv.NewBrowser(t)
+			signIn(t, srv, b, mustURL(t, srv.TenantURL("/login")))
+			resp, body := postClient(t, srv, "/device_authorization", srv.Public, url.Values{"scope": {"openid profile"}})
+			var da struct {
+				UserCode string `json:"user_code"`
+			}
+			if err := json.Unmarshal([]byte(body), &da); err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("device authorization = %d:\n%s", resp.StatusCode, body)
+			}
+			form, _, _ := b.GetForm(srv.TenantURL("/device"), "/device")
+			resp, _ = b.Submit(form, url.Values{"user_code": {da.UserCode}})
+			next := servertest.Location(t, resp)
+			if !strings.HasSuffix(next.Path, "/complete-profile") {
+				t.Fatalf("the user code went to %s, want the complete-profile page", next)
+			}
+			form, _, _ = b.GetForm(next.String(), "/complete-profile")
+			resp, _ = b.Submit(form, url.Values{"action": {"save"}, "company": {"Acme"}})
+			next = servertest.Location(t, resp)
+			form, _, body = b.GetForm(next.String(), "/device")
+			if !strings.Contains(body, `name="decision"`) {
+				t.Fatalf("after the profile %s is no approval page:\n%s", next, body)
+			}
+			resp, _ = b.Submit(form, url.Values{"decision": {"allow"}})
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("approval = %d", resp.StatusCode)
+			}
+			if n := eventCount(t, srv, events.TypeDeviceCodeApproved); n != 1 {
+				t.Errorf("%d device_code.approved events, want 1", n)
 			}
 		})
 	}
