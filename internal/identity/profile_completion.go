@@ -84,9 +84,10 @@ func lacks(u store.User, name string) bool {
 	return !ok || v == nil || v == "" || v == false
 }
 
-// CompletionFields are the inputs of the complete-profile page for names (ProfileAsk.Fields), in that
-// order, each required.
-func CompletionFields(schema config.ProfileSchema, names []string) []FormField {
+// CompletionFields are the inputs of the complete-profile page for ask, in the order of ask.Fields: the
+// client-required ones required, the progressive ones optional (left empty, they are skipped).
+func CompletionFields(schema config.ProfileSchema, ask ProfileAsk) []FormField {
+	names := ask.Fields()
 	out := make([]FormField, 0, len(names))
 	for _, name := range names {
 		if !askable(schema, name) {
@@ -94,7 +95,7 @@ func CompletionFields(schema config.ProfileSchema, names []string) []FormField {
 		}
 		f, _ := fieldFor(schema, PurposeCompletion, name)
 		ff := formField(f)
-		ff.Required = true
+		ff.Required = slices.Contains(ask.Required, name)
 		out = append(out, ff)
 	}
 	return out

@@ -62,12 +62,12 @@ func TestAskProfile(t *testing.T) {
 
 func TestCompletionFieldsAndValidation(t *testing.T) {
 	t.Parallel()
-	fields := CompletionFields(testSchema, []string{"company", "phone_number", "address", "fax"})
+	fields := CompletionFields(testSchema, ProfileAsk{Required: []string{"company", "address"}, Progressive: []string{"phone_number", "fax"}})
 	var names []string
 	for _, f := range fields {
 		names = append(names, f.Name)
-		if !f.Required {
-			t.Errorf("%s is not required on the complete-profile page", f.Name)
+		if f.Required != (f.Name == "company") {
+			t.Errorf("%s: required %v; want only the client's field required", f.Name, f.Required)
 		}
 	}
 	if !slices.Equal(names, []string{"company", "phone_number"}) || fields[1].InputType != "tel" || fields[0].Label["de"] != "Firma" {

@@ -3,7 +3,9 @@ package login
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/store"
@@ -76,10 +78,11 @@ func (p *Pages) handleCompleteProfileForm(w http.ResponseWriter, r *http.Request
 }
 
 // handleCompleteProfileSubmit is POST /t/{tenant}/complete-profile?lr=, action=save|skip. Save validates
-// the asked fields (identity.ValidateProfile, purpose completion) and writes them with
-// identity.Service.UpdateProfile (user.updated); skip, allowed only when no asked field is required by the
-// client, records the skip (identity.Service.SkipProfile, profile.skipped). Both then go on: consent when
-// needed, else the request completes.
+// the given fields (identity.ValidateProfile, purpose completion: each client-required one must be given)
+// and writes them with identity.Service.UpdateProfile (user.updated); progressive fields left empty are
+// skipped. Skip, allowed only when no asked field is required by the client, skips every asked field
+// (identity.Service.SkipProfile, profile.skipped). Both then go on: consent when needed, else the request
+// completes.
 func (p *Pages) handleCompleteProfileSubmit(w http.ResponseWriter, r *http.Request) {
 	t, ok := p.tenant(w, r)
 	if !ok || !p.checkCSRF(w, r, t) {
@@ -94,17 +97,22 @@ func (p *Pages) handleCompleteProfileSubmit(w http.ResponseWriter, r *http.Reque
 		p.afterCompletion(w, r, t, cs)
 		return
 	}
-	names := cs.ask.Fields()
 	submitted := map[string]string{}
 	values := map[string]any{}
 	tooLong := map[string]string{}
-	for _, name := range names {
+	var left []string // progressive fields left empty: skipped
+	for _, name := range cs.ask.Fields() {
 		v := r.PostFormValue(name)
 		if len(v) > maxProfileValue {
 			tooLong[name] = "complete.error.too_long_value"
 			v = ""
 		}
-		submitted[name], values[name] = v, v
+		submitted[name] = v
+		if v == "" && len(tooLong) == 0 && slices.Contains(cs.ask.Progressive, name) {
+			left = append(left, name)
+			continue
+		}
+		values[name] = v
 	}
 
 	if r.PostFormValue("action") == "skip" {
@@ -124,7 +132,8 @@ func (p *Pages) handleCompleteProfileSubmit(w http.ResponseWriter, r *http.Reque
 	pd := p.page(r, t, cs.lr.Params.Lang)
 	var u store.User
 	var err error
-	if len(tooLong) == 0 { // a value far beyond every limit is refused before validation
+	u = cs.u
+	if len(tooLong) == 0 && len(values) > 0 { // a value far beyond every limit is refused before validation
 		u, err = p.identity.UpdateProfile(ctx, t.ID, cs.u.ID, identity.PurposeCompletion, values, cs.u.ID)
 	}
 	var fe identity.FieldErrors
@@ -150,6 +159,19 @@ func (p *Pages) handleCompleteProfileSubmit(w http.ResponseWriter, r *http.Reque
 	case err != nil:
 		p.serverError(w, r, t, fmt.Errorf("complete profile: %w", err))
 		return
+	}
+	if len(left) > 0 {
+		if err := p.identity.SkipProfile(ctx, t.ID, cs.u.ID, left); err != nil {
+			p.serverError(w, r, t, err)
+			return
+		}
+		u.ProfileSkips = maps.Clone(u.ProfileSkips)
+		if u.ProfileSkips == nil {
+			u.ProfileSkips = map[string]int{}
+		}
+		for _, f := range left {
+			u.ProfileSkips[f] = u.SignIns
+		}
 	}
 	cs.u = u
 	if cs.ask = identity.AskProfile(t.Settings.Profile, u, cs.client.RequiredProfileFields); !cs.ask.Empty() {
@@ -191,7 +213,7 @@ func (p *Pages) renderCompleteProfile(w http.ResponseWriter, r *http.Request, t 
 	base.Data = completeData{
 		Action:     completeProfilePath(t, cs.lr.ID),
 		ClientName: clientLabel(cs.client),
-		Fields:     fieldViews(base, identity.CompletionFields(t.Settings.Profile, cs.ask.Fields()), values, errs),
+		Fields:     fieldViews(base, identity.CompletionFields(t.Settings.Profile, cs.ask), values, errs),
 		Skippable:  len(cs.ask.Required) == 0,
 	}
 	p.render(w, r, t, status, "complete_profile", base)

@@ -158,7 +158,7 @@ func TestCompleteProfileProgressive(t *testing.T) {
 				}
 				if asked {
 					form, _, body := b.GetForm(next.String(), "/complete-profile")
-					for _, want := range []string{`<input id="phone_number" name="phone_number" type="tel" value="" autocomplete="tel" inputmode="tel" required`,
+					for _, want := range []string{`<input id="phone_number" name="phone_number" type="tel" value="" autocomplete="tel" inputmode="tel">`,
 						`<button type="submit" name="action" value="skip" class="secondary" formnovalidate>Skip for now</button>`,
 						"You can also skip this for now."} {
 						if !strings.Contains(body, want) {
@@ -333,6 +333,50 @@ func TestCompleteProfileOnTheDeviceFlow(t *testing.T) {
 			}
 			if n := eventCount(t, srv, events.TypeDeviceCodeApproved); n != 1 {
 				t.Errorf("%d device_code.approved events, want 1", n)
+			}
+		})
+	}
+}
+
+// TestCompleteProfileMixed: a page asking for a client-required field and a due progressive one offers no
+// skip; the progressive field may be left empty, which skips it until after_sign_ins more sign-ins.
+func TestCompleteProfileMixed(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			srv := profileServer(t, backend, func(s *config.TenantSeed) { s.Profile.Progressive[0].AfterSignIns = 1 })
+			b := srv.NewBrowser(t)
+			login, state, verifier := pendingAuthorize(t, srv, b, srv.FirstParty)
+			form, _, body := b.GetForm(servertest.Location(t, signIn(t, srv, b, login)).String(), "/complete-profile")
+			if !strings.Contains(body, `<input id="company" name="company" type="text" value="" required>`) ||
+				!strings.Contains(body, `<input id="phone_number" name="phone_number" type="tel" value="" autocomplete="tel" inputmode="tel">`) ||
+				strings.Contains(body, `value="skip"`) {
+				t.Fatalf("the mixed page:\n%s", body)
+			}
+			resp, body := b.Submit(form, url.Values{"action": {"save"}, "company": {""}, "phone_number": {""}})
+			if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `aria-describedby="company-error"`) ||
+				strings.Contains(body, `aria-describedby="phone_number-error"`) {
+				t.Fatalf("an empty required field = %d:\n%s", resp.StatusCode, body)
+			}
+			if n := eventCount(t, srv, events.TypeProfileSkipped); n != 0 {
+				t.Fatalf("%d profile.skipped events after a refused form", n)
+			}
+			resp, body = b.Submit(form, url.Values{"action": {"save"}, "company": {"Acme"}, "phone_number": {""}})
+			if claims := finishAtClient(t, srv, b, resp, body, srv.FirstParty, state, verifier); claims["company"] != "Acme" {
+				t.Errorf("ID token claims = %v", claims)
+			}
+			if n := eventCount(t, srv, events.TypeProfileSkipped); n != 1 {
+				t.Errorf("%d profile.skipped events, want 1 (phone_number left empty)", n)
+			}
+
+			// after_sign_ins 1: the next sign-in asks for the skipped field again, now skippable.
+			b2 := srv.NewBrowser(t)
+			login, _, _ = pendingAuthorize(t, srv, b2, srv.FirstParty)
+			next := servertest.Location(t, signIn(t, srv, b2, login))
+			_, body = b2.Get(next.String())
+			if !strings.HasSuffix(next.Path, "/complete-profile") || !strings.Contains(body, `value="skip"`) || strings.Contains(body, `id="company"`) {
+				t.Fatalf("the second sign-in went to %s:\n%s", next, body)
 			}
 		})
 	}
