@@ -108,7 +108,7 @@ func (p *Pages) handleCompleteProfileSubmit(w http.ResponseWriter, r *http.Reque
 			v = ""
 		}
 		submitted[name] = v
-		if v == "" && len(tooLong) == 0 && slices.Contains(cs.ask.Progressive, name) {
+		if v == "" && tooLong[name] == "" && slices.Contains(cs.ask.Progressive, name) {
 			left = append(left, name)
 			continue
 		}
@@ -130,9 +130,8 @@ func (p *Pages) handleCompleteProfileSubmit(w http.ResponseWriter, r *http.Reque
 	}
 
 	pd := p.page(r, t, cs.lr.Params.Lang)
-	var u store.User
+	u := cs.u
 	var err error
-	u = cs.u
 	if len(tooLong) == 0 && len(values) > 0 { // a value far beyond every limit is refused before validation
 		u, err = p.identity.UpdateProfile(ctx, t.ID, cs.u.ID, identity.PurposeCompletion, values, cs.u.ID)
 	}
