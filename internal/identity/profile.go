@@ -30,6 +30,9 @@ const (
 	// required is not enforced: accounts may be imported before their owner completes them, and the
 	// sign-in pages ask for what a client requires.
 	PurposeAdmin = "admin"
+	// PurposeCompletion: the complete-profile page of a sign-in (profile_completion.go); any field of the
+	// schema or standard claim the sign-in asks for, each of them required.
+	PurposeCompletion = "completion"
 )
 
 // Stable codes of FieldError, for pages to pick their message and for API clients.
@@ -126,7 +129,7 @@ func fieldFor(schema config.ProfileSchema, purpose, name string) (config.Profile
 	}
 	names := name == "given_name" || name == "family_name"
 	switch purpose {
-	case PurposeAdmin:
+	case PurposeAdmin, PurposeCompletion:
 		return f, true
 	case PurposeRegistration:
 		return f, f.Registration || names
@@ -191,6 +194,15 @@ func ValidateProfile(schema config.ProfileSchema, purpose string, values map[str
 				continue
 			}
 			errs = append(errs, FieldError{Field: f.Name, Code: CodeRequired})
+		}
+	}
+	if purpose == PurposeCompletion {
+		// Every field the complete-profile page asks for must be given (a box ticked).
+		for name, v := range out {
+			if v == nil || v == false {
+				delete(out, name)
+				errs = append(errs, FieldError{Field: name, Code: CodeRequired})
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -463,24 +475,29 @@ func FormFields(schema config.ProfileSchema, purpose string) []FormField {
 	}
 	for _, name := range names {
 		f, ok := fieldFor(schema, purpose, name)
-		typ := f.TypeOf()
-		if !ok || typ == config.FieldAddress {
+		if !ok || f.TypeOf() == config.FieldAddress {
 			continue
 		}
-		ff := FormField{Name: name, InputType: inputTypes[typ], Autocomplete: autocomplete[name], Required: f.Required,
-			Label: f.Label, Options: f.Options, MinLength: f.MinLength, MaxLength: f.MaxLength, Pattern: f.Pattern,
-			Min: f.Min, Max: f.Max}
-		if ff.Autocomplete == "" {
-			switch typ {
-			case config.FieldEmail:
-				ff.Autocomplete = "email"
-			case config.FieldPhone:
-				ff.Autocomplete = "tel"
-			case config.FieldURL:
-				ff.Autocomplete = "url"
-			}
-		}
-		out = append(out, ff)
+		out = append(out, formField(f))
 	}
 	return out
+}
+
+// formField is the input of field f (with its name set).
+func formField(f config.ProfileField) FormField {
+	typ := f.TypeOf()
+	ff := FormField{Name: f.Name, InputType: inputTypes[typ], Autocomplete: autocomplete[f.Name], Required: f.Required,
+		Label: f.Label, Options: f.Options, MinLength: f.MinLength, MaxLength: f.MaxLength, Pattern: f.Pattern,
+		Min: f.Min, Max: f.Max}
+	if ff.Autocomplete == "" {
+		switch typ {
+		case config.FieldEmail:
+			ff.Autocomplete = "email"
+		case config.FieldPhone:
+			ff.Autocomplete = "tel"
+		case config.FieldURL:
+			ff.Autocomplete = "url"
+		}
+	}
+	return ff
 }

@@ -37,8 +37,13 @@ const maxProfileValue = 4096
 // profileFields are the inputs of every editable field of schema (identity.FormFields), filled with
 // values (the stored ones, or those just submitted) and the errors of a refused submission.
 func profileFields(pd web.PageData, schema config.ProfileSchema, values map[string]string, errs map[string]string) []fieldView {
+	return fieldViews(pd, identity.FormFields(schema, identity.PurposeEditable), values, errs)
+}
+
+// fieldViews are the inputs of fields, filled with values and errs.
+func fieldViews(pd web.PageData, fields []identity.FormField, values map[string]string, errs map[string]string) []fieldView {
 	var out []fieldView
-	for _, f := range identity.FormFields(schema, identity.PurposeEditable) {
+	for _, f := range fields {
 		v := fieldView{Name: f.Name, Label: fieldLabel(pd, f), Type: f.InputType, Autocomplete: f.Autocomplete,
 			Required: f.Required, Pattern: f.Pattern, Value: values[f.Name], Error: errs[f.Name]}
 		if f.MinLength != nil {

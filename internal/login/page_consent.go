@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
 )
@@ -53,6 +54,11 @@ func (p *Pages) loadConsent(w http.ResponseWriter, r *http.Request, t store.Tena
 	}
 	if err != nil {
 		p.serverError(w, r, t, fmt.Errorf("consent: %w", err))
+		return cs, false
+	}
+	// The profile comes first: a request is never completed while the complete-profile page has fields to ask.
+	if !identity.AskProfile(t.Settings.Profile, u, client.RequiredProfileFields).Empty() {
+		seeOther(w, completeProfilePath(t, lr.ID))
 		return cs, false
 	}
 	return consentState{lr: lr, s: s, u: u, client: client}, true

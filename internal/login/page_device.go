@@ -61,7 +61,8 @@ func (p *Pages) handleDeviceSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 // deviceCodeEntry checks the typed user code and hands the browser to sign-in (or, with a session,
-// straight to the approve page) through a device-kind login request.
+// to the complete-profile page when it has fields to ask, else straight to the approve page) through a
+// device-kind login request.
 func (p *Pages) deviceCodeEntry(w http.ResponseWriter, r *http.Request, t store.Tenant) {
 	ctx := r.Context()
 	ip := web.ClientIP(r)
@@ -93,10 +94,20 @@ func (p *Pages) deviceCodeEntry(w http.ResponseWriter, r *http.Request, t store.
 		return
 	}
 
-	s, _, signedIn, err := p.signedInUser(ctx, r, t)
+	s, u, signedIn, err := p.signedInUser(ctx, r, t)
 	if err != nil {
 		p.serverError(w, r, t, err)
 		return
+	}
+	// A session is enough only when the profile has nothing to ask for the client (nextStep).
+	askProfile := false
+	if signedIn {
+		client, err := p.db.GetClient(ctx, t.ID, dc.ClientID)
+		if err != nil {
+			p.serverError(w, r, t, fmt.Errorf("device client: %w", err))
+			return
+		}
+		askProfile = !identity.AskProfile(t.Settings.Profile, u, client.RequiredProfileFields).Empty()
 	}
 	now := p.now()
 	lr := store.LoginRequest{
@@ -114,9 +125,13 @@ func (p *Pages) deviceCodeEntry(w http.ResponseWriter, r *http.Request, t store.
 	if dc.ExpiresAt.Before(lr.ExpiresAt) { // no longer than the code it approves
 		lr.ExpiresAt = dc.ExpiresAt
 	}
-	if !signedIn {
+	if !signedIn || askProfile {
 		if err := p.db.CreateLoginRequest(ctx, lr); err != nil {
 			p.serverError(w, r, t, fmt.Errorf("store login request: %w", err))
+			return
+		}
+		if askProfile {
+			seeOther(w, completeProfilePath(t, lr.ID))
 			return
 		}
 		seeOther(w, loginPath(t, lr.ID))

@@ -60,7 +60,7 @@ func (p *Pages) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleLoginSubmit is POST /t/{tenant}/login[?lr=]: check the password, start (rotate) the session,
-// then consent or complete the request.
+// then the complete-profile page, consent, or complete the request.
 func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	t, ok := p.tenant(w, r)
 	if !ok || !p.checkCSRF(w, r, t) {
@@ -140,10 +140,10 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	p.metrics.Login("success")
 
-	needConsent := false
+	next := stepDone
 	if lr != nil {
-		needConsent, ok = p.checkConsent(w, r, t, *lr, u.ID)
-		if !ok {
+		u.SignIns++ // this sign-in, counted with the session below
+		if next, ok = p.checkNext(w, r, t, *lr, u); !ok {
 			return
 		}
 	}
@@ -155,7 +155,7 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		if err := identity.RememberDevice(ctx, tx, t.ID, u.ID, device, r.UserAgent(), ip, now, now.Add(p.deviceTTL)); err != nil {
 			return err
 		}
-		if lr != nil && !needConsent {
+		if lr != nil && next == stepDone {
 			return completeRequest(ctx, tx, *lr, s, grantedScopes(*lr), ip)
 		}
 		return nil
@@ -169,14 +169,11 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		p.serverError(w, r, t, fmt.Errorf("start session: %w", err))
 		return
 	}
-	switch {
-	case lr == nil:
+	if lr == nil {
 		seeOther(w, accountPath(t))
-	case needConsent:
-		seeOther(w, consentPath(t, lr.ID))
-	default:
-		seeOther(w, continuePath(t, *lr))
+		return
 	}
+	seeOther(w, next.path(t, *lr))
 }
 
 // sendVerification answers a right password of an account that must confirm its address first: a fresh
@@ -236,20 +233,20 @@ func (p *Pages) tooOld(lr store.LoginRequest, s store.Session) bool {
 	return lr.Params.MaxAge > 0 && p.now().Sub(s.AuthTime) > time.Duration(lr.Params.MaxAge)*time.Second
 }
 
-// continueSignedIn reuses the browser's SSO session s (its auth_time, amr and acr) for lr: consent when
-// needed, else complete the request and go on. Without a request it goes to the account page.
+// continueSignedIn reuses the browser's SSO session s (its auth_time, amr and acr) for lr: the
+// complete-profile page or consent when needed, else complete the request and go on. Without a request it goes to the account page.
 func (p *Pages) continueSignedIn(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest,
 	s store.Session, u store.User) {
 	if lr == nil {
 		seeOther(w, accountPath(t))
 		return
 	}
-	needConsent, ok := p.checkConsent(w, r, t, *lr, u.ID)
+	next, ok := p.checkNext(w, r, t, *lr, u)
 	if !ok {
 		return
 	}
-	if needConsent {
-		seeOther(w, consentPath(t, lr.ID))
+	if next != stepDone {
+		seeOther(w, next.path(t, *lr))
 		return
 	}
 	p.complete(w, r, t, *lr, s, grantedScopes(*lr))
@@ -301,19 +298,60 @@ func (p *Pages) consentNeeded(ctx context.Context, t store.Tenant, lr store.Logi
 	return !covers(granted, lr.Params.Scopes), client, nil
 }
 
-// checkConsent is consentNeeded for the sign-in steps: when lr's client was deleted meanwhile or the check
-// fails, it answers and returns ok false.
-func (p *Pages) checkConsent(w http.ResponseWriter, r *http.Request, t store.Tenant, lr store.LoginRequest, userID string) (need, ok bool) {
-	need, _, err := p.consentNeeded(r.Context(), t, lr, userID)
+// step is where a login request goes once its user signed in.
+type step int
+
+const (
+	stepDone    step = iota // complete the request and go on (resume, or the device page)
+	stepProfile             // the complete-profile page first
+	stepConsent             // the consent page first
+)
+
+// path is the page of step s for lr (stepDone: where a completed request goes on).
+func (s step) path(t store.Tenant, lr store.LoginRequest) string {
+	switch s {
+	case stepProfile:
+		return completeProfilePath(t, lr.ID)
+	case stepConsent:
+		return consentPath(t, lr.ID)
+	}
+	return continuePath(t, lr)
+}
+
+// nextStep decides where lr goes once u signed in (u.SignIns counting this sign-in): the complete-profile
+// page while the client requires fields u lacks or a progressive field is due (identity.AskProfile), then
+// consent when needed, else completion. store.ErrNotFound when lr's client was deleted.
+func (p *Pages) nextStep(ctx context.Context, t store.Tenant, lr store.LoginRequest, u store.User) (step, error) {
+	client, err := p.db.GetClient(ctx, t.ID, lr.ClientID)
+	if err != nil {
+		return stepDone, fmt.Errorf("client of the login request: %w", err)
+	}
+	if !identity.AskProfile(t.Settings.Profile, u, client.RequiredProfileFields).Empty() {
+		return stepProfile, nil
+	}
+	need, _, err := p.consentNeeded(ctx, t, lr, u.ID)
+	if err != nil {
+		return stepDone, err
+	}
+	if need {
+		return stepConsent, nil
+	}
+	return stepDone, nil
+}
+
+// checkNext is nextStep for the sign-in steps: when lr's client was deleted meanwhile or the check fails,
+// it answers and returns ok false.
+func (p *Pages) checkNext(w http.ResponseWriter, r *http.Request, t store.Tenant, lr store.LoginRequest, u store.User) (step, bool) {
+	next, err := p.nextStep(r.Context(), t, lr, u)
 	if errors.Is(err, store.ErrNotFound) {
 		p.clientGone(w, r, t, lr)
-		return false, false
+		return stepDone, false
 	}
 	if err != nil {
 		p.serverError(w, r, t, err)
-		return false, false
+		return stepDone, false
 	}
-	return need, true
+	return next, true
 }
 
 // clientGone answers a request whose client was deleted meanwhile.

@@ -324,9 +324,15 @@ func (p *Pages) handleRecoverPasswordSubmit(w http.ResponseWriter, r *http.Reque
 			lr = &l
 		}
 	}
-	needConsent := false
+	next := stepDone
 	if lr != nil {
-		if needConsent, ok = p.checkConsent(w, r, t, *lr, f.UserID); !ok {
+		u, err := p.identity.GetUser(ctx, t.ID, f.UserID)
+		if err != nil {
+			p.serverError(w, r, t, fmt.Errorf("sign in after recovery: %w", err))
+			return
+		}
+		u.SignIns++ // this sign-in, counted with the session below
+		if next, ok = p.checkNext(w, r, t, *lr, u); !ok {
 			return
 		}
 	}
@@ -339,7 +345,7 @@ func (p *Pages) handleRecoverPasswordSubmit(w http.ResponseWriter, r *http.Reque
 			if err := identity.RememberDevice(ctx, tx, t.ID, f.UserID, device, r.UserAgent(), ip, now, now.Add(p.deviceTTL)); err != nil {
 				return err
 			}
-			if lr != nil && !needConsent {
+			if lr != nil && next == stepDone {
 				return completeRequest(ctx, tx, *lr, s, grantedScopes(*lr), ip)
 			}
 			return nil
@@ -353,12 +359,9 @@ func (p *Pages) handleRecoverPasswordSubmit(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	p.metrics.Login("success")
-	switch {
-	case lr == nil:
+	if lr == nil {
 		seeOther(w, accountPath(t))
-	case needConsent:
-		seeOther(w, consentPath(t, lr.ID))
-	default:
-		seeOther(w, continuePath(t, *lr))
+		return
 	}
+	seeOther(w, next.path(t, *lr))
 }

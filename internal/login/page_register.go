@@ -169,14 +169,21 @@ func (p *Pages) handleRegisterSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 // signInAfterRegistration starts a password session for userID in this browser, runs inTx in its
-// transaction, and continues the pending request lr (consent when needed), or goes to the account page.
+// transaction, and continues the pending request lr (the complete-profile page or consent when needed), or
+// goes to the account page.
 func (p *Pages) signInAfterRegistration(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest,
 	userID string, inTx func(tx *store.Tx) error) {
 	ctx := r.Context()
-	needConsent := false
+	next := stepDone
 	if lr != nil {
+		u, err := p.identity.GetUser(ctx, t.ID, userID)
+		if err != nil {
+			p.serverError(w, r, t, fmt.Errorf("sign in after registration: %w", err))
+			return
+		}
+		u.SignIns++ // this sign-in, counted with the session below
 		var ok bool
-		if needConsent, ok = p.checkConsent(w, r, t, *lr, userID); !ok {
+		if next, ok = p.checkNext(w, r, t, *lr, u); !ok {
 			return
 		}
 	}
@@ -192,7 +199,7 @@ func (p *Pages) signInAfterRegistration(w http.ResponseWriter, r *http.Request, 
 		if err := identity.RememberDevice(ctx, tx, t.ID, userID, device, r.UserAgent(), ip, now, now.Add(p.deviceTTL)); err != nil {
 			return err
 		}
-		if lr != nil && !needConsent {
+		if lr != nil && next == stepDone {
 			return completeRequest(ctx, tx, *lr, s, grantedScopes(*lr), ip)
 		}
 		return nil
@@ -207,14 +214,11 @@ func (p *Pages) signInAfterRegistration(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	p.metrics.Login("success")
-	switch {
-	case lr == nil:
+	if lr == nil {
 		seeOther(w, accountPath(t))
-	case needConsent:
-		seeOther(w, consentPath(t, lr.ID))
-	default:
-		seeOther(w, continuePath(t, *lr))
+		return
 	}
+	seeOther(w, next.path(t, *lr))
 }
 
 // throttled answers a used-up limit with 429 and Retry-After, or any other error with 500.

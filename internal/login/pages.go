@@ -117,6 +117,8 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/login", p.handleLoginSubmit)
 	mux.HandleFunc("GET /t/{tenant}/consent", p.handleConsentForm)
 	mux.HandleFunc("POST /t/{tenant}/consent", p.handleConsentSubmit)
+	mux.HandleFunc("GET /t/{tenant}/complete-profile", p.handleCompleteProfileForm)
+	mux.HandleFunc("POST /t/{tenant}/complete-profile", p.handleCompleteProfileSubmit)
 	mux.HandleFunc("GET /t/{tenant}/device", p.handleDevice)
 	mux.HandleFunc("POST /t/{tenant}/device", p.handleDeviceSubmit)
 	mux.HandleFunc("GET /t/{tenant}/account", p.handleAccount)
@@ -161,6 +163,9 @@ func loginPath(t store.Tenant, lrID string) string {
 }
 func consentPath(t store.Tenant, lrID string) string {
 	return tenantPath(t) + "/consent?lr=" + url.QueryEscape(lrID)
+}
+func completeProfilePath(t store.Tenant, lrID string) string {
+	return tenantPath(t) + "/complete-profile?lr=" + url.QueryEscape(lrID)
 }
 func devicePath(t store.Tenant, lrID string) string {
 	if lrID == "" {

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
@@ -452,8 +453,9 @@ func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Te
 	}
 	requireConsent := ar.hasPrompt(promptConsent)
 
+	var user store.User
 	if hasSession && !requireLogin {
-		user, err := p.db.GetUser(ctx, t.ID, sess.UserID)
+		user, err = p.db.GetUser(ctx, t.ID, sess.UserID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			hasSession = false
@@ -471,11 +473,21 @@ func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Te
 		}
 		consentNeeded = !covered
 	}
+	// The profile comes before consent (docs/DESIGN.md, "Completing a profile at sign-in"): while the
+	// client requires a field the user lacks, or a progressive field is due, the session is not enough and
+	// the hosted pages ask for it. prompt=none asks nothing, so it fails only on a client-required field.
+	profileNeeded := false
+	if hasSession && !requireLogin {
+		ask := identity.AskProfile(t.Settings.Profile, user, ar.Client.RequiredProfileFields)
+		profileNeeded = len(ask.Required) > 0 || (!ar.hasPrompt(promptNone) && !ask.Empty())
+	}
 
 	if ar.hasPrompt(promptNone) {
 		switch {
 		case !hasSession || requireLogin:
 			return newErr("login_required", http.StatusBadRequest, nil, "the user is not signed in")
+		case profileNeeded:
+			return newErr("interaction_required", http.StatusBadRequest, nil, "the user must complete their profile")
 		case consentNeeded:
 			return newErr("consent_required", http.StatusBadRequest, nil, "the user has not consented to this request")
 		}
@@ -490,8 +502,8 @@ func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Te
 	lr.Params.Lang = web.Lang(r, ar.UILocales, t.Settings.Look.DefaultLocale)
 	target.Page = p.page(r, t, lr.Params.Lang) // a form_post answer is in it too
 
-	if hasSession && !requireLogin && !consentNeeded {
-		// SSO: the session and consent cover the request, so the request is born complete and consumed.
+	if hasSession && !requireLogin && !consentNeeded && !profileNeeded {
+		// SSO: the session, the profile and consent cover the request, so the request is born complete and consumed.
 		lr.Status, lr.UserID, lr.SessionID = store.LoginDone, sess.UserID, sess.ID
 		lr.AuthTime, lr.AMR, lr.ACR, lr.GrantedScopes = sess.AuthTime, sess.AMR, sess.ACR, ar.Scopes
 		return p.issueCode(w, r, t, lr, target, true)

@@ -176,7 +176,7 @@ func TestTheLanguageSwitcher(t *testing.T) {
 }
 
 // rawKey matches a message key that reached a page untranslated.
-var rawKey = regexp.MustCompile(`\b(layout|error|login|consent|scope|device|account|console|signed_out|wait|oidc|playground|register|invite|field|password|recover|emailchange)\.[a-z_]+(\.[a-z_]+)*\b`)
+var rawKey = regexp.MustCompile(`\b(layout|error|login|consent|scope|device|account|console|signed_out|wait|oidc|playground|register|invite|field|password|recover|emailchange|complete)\.[a-z_]+(\.[a-z_]+)*\b`)
 
 // TestEveryPageInEveryLanguage visits every hosted page in each shipped language and fails when one is
 // not in that language or shows a message key instead of its text.
@@ -185,6 +185,10 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 	srv := servertest.New(t, servertest.WithSeed(func(s *config.TenantSeed) {
 		s.Settings = &config.TenantSettings{Playground: true}
 		s.Registration = &config.Registration{Enabled: true}
+		// A client that requires a field the users lack: its sign-in shows the complete-profile page.
+		s.Clients = append(s.Clients, config.ClientSeed{ClientID: "needs-phone", Name: "Phone App",
+			RedirectURIs: []string{servertest.RedirectURI}, GrantTypes: []string{"authorization_code"},
+			TokenEndpointAuthMethod: "none", FirstParty: true, RequiredProfileFields: []string{"phone_number"}})
 		for _, lang := range i18n.Languages { // one user per language: each consents on its own
 			s.Users = append(s.Users, config.UserSeed{Email: lang + "@example.com", Password: "password-of-" + lang, GivenName: "Ada"})
 		}
@@ -279,6 +283,13 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 			get("email change outcomes", tp+"/account/security?done=email_changed&error=email_unavailable")
 			get("unusable email change link", tp+"/account/email/confirm?token=unknown")
 			_, pages["email change link without a session"] = browserIn(t, srv, lang).Get(srv.TenantURL("/account/email/confirm?token=unknown"))
+
+			loginURL = startAuthorize(t, srv, b, servertest.Client{ID: "needs-phone", RedirectURI: servertest.RedirectURI}, nil)
+			resp, _ = b.Get(loginURL.String()) // signed in already: on to the complete-profile page
+			form, _, body = b.GetForm(servertest.Location(t, resp).String(), "/complete-profile")
+			pages["complete profile"] = body
+			_, pages["complete profile with field errors"] = b.Submit(form, url.Values{"action": {"save"}, "phone_number": {"12"}})
+			_, pages["complete profile refusing a skip"] = b.Submit(form, url.Values{"action": {"skip"}})
 
 			resp, body = postClient(t, srv, "/device_authorization", srv.Public, url.Values{"scope": {"openid profile offline_access"}})
 			var da struct {

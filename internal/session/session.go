@@ -115,7 +115,7 @@ func (m *Manager) Current(ctx context.Context, r *http.Request, tenant store.Ten
 
 // Start signs the user in on this browser: it ends the browser's previous session (if its cookie names
 // one), creates a new session with a new id and a new cookie token (rotation at every sign-in, so a cookie
-// planted before sign-in is worthless after it), appends session.started and login.succeeded, and runs
+// planted before sign-in is worthless after it), appends session.started and login.succeeded, counts the sign-in (users.sign_ins), and runs
 // inTx (may be nil) in the same transaction; any error rolls all of it back and sets no cookie.
 func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Request, tenant store.Tenant, userID string,
 	amr []string, acr string, inTx func(tx *store.Tx, s store.Session) error) (store.Session, error) {
@@ -175,6 +175,10 @@ func (m *Manager) StartAfter(ctx context.Context, w http.ResponseWriter, r *http
 			return err
 		}
 		if err := tx.AppendEvent(ctx, at(events.LoginSucceeded(tenant.ID, userID, s.ID, ip, amr, acr), now)); err != nil {
+			return err
+		}
+		// Every started session is one sign-in of the user (progressive profiling counts them).
+		if err := tx.CountSignIn(ctx, tenant.ID, userID); err != nil {
 			return err
 		}
 		if inTx != nil {

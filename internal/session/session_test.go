@@ -323,6 +323,32 @@ func TestStartRollsBackWithTheCallersTransaction(t *testing.T) {
 		if len(live) != 1 {
 			t.Fatalf("%d live sessions, want 1", len(live))
 		}
+		if u, _ := db.GetUser(ctx, f.tenant.ID, f.user); u.SignIns != 1 {
+			t.Fatalf("sign-ins = %d after one start and one failed start, want 1", u.SignIns)
+		}
+	})
+}
+
+func TestStartCountsSignIns(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db, true)
+		other := f.addUser(t, "noah@example.com")
+		f.start(t, f.user)
+		f.start(t, f.user)
+		f.start(t, other)
+		if _, ok := f.current(t); !ok { // reusing a session is no sign-in
+			t.Fatal("no current session")
+		}
+		for id, want := range map[string]int{f.user: 2, other: 1} {
+			if u, _ := db.GetUser(ctx, f.tenant.ID, id); u.SignIns != want {
+				t.Errorf("user %s: sign-ins = %d, want %d", id, u.SignIns, want)
+			}
+		}
+		w := httptest.NewRecorder()
+		if _, err := f.m.Start(ctx, w, f.request(), f.tenant, "nobody", []string{"pwd"}, "", nil); err == nil {
+			t.Fatal("a session started for an unknown user")
+		}
 	})
 }
 

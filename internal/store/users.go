@@ -19,12 +19,20 @@ type User struct {
 	Disabled      bool
 	Roles         []string // sorted; filled by GetUser, GetUserByEmail and ListUsers
 	Profile       Profile  // standard claims beyond the names, and custom attributes (users_profile.go)
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// SignIns counts the sessions started for the user (CountSignIn); ProfileSkips maps a profile field the
+	// user skipped on the complete-profile page to SignIns at the skip (users_sign_ins.go). Neither is
+	// written by CreateUser or UpdateUser.
+	SignIns      int
+	ProfileSkips map[string]int
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 const userCols = `tenant_id, id, email, email_norm, email_verified, given_name, family_name, disabled, created_at, updated_at,
 	claims, attributes`
+
+// userReadCols are userCols and the columns written by their own methods (users_sign_ins.go).
+const userReadCols = userCols + `, sign_ins, profile_skips`
 
 // CreateUser inserts u (CreatedAt/UpdatedAt default to now); a duplicate id or EmailNorm is ErrConflict.
 // Roles are not written here: use SetUserRoles.
@@ -113,7 +121,7 @@ func (q *queries) GetUserByEmail(ctx context.Context, tenantID, emailNorm string
 }
 
 func (q *queries) getUser(ctx context.Context, where string, tenantID, v string) (User, error) {
-	rows, err := q.query(ctx, `SELECT `+userCols+` FROM users `+where, tenantID, v)
+	rows, err := q.query(ctx, `SELECT `+userReadCols+` FROM users `+where, tenantID, v)
 	if err != nil {
 		return User{}, fmt.Errorf("get user: %w", err)
 	}
@@ -136,7 +144,7 @@ func (q *queries) ListUsers(ctx context.Context, tenantID, after string, limit i
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	rows, err := q.query(ctx, `SELECT `+userCols+` FROM users WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`,
+	rows, err := q.query(ctx, `SELECT `+userReadCols+` FROM users WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`,
 		tenantID, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
@@ -169,13 +177,16 @@ func scanUsers(rows interface {
 	for rows.Next() {
 		var u User
 		var created, updated int64
-		var claims, attributes string
+		var claims, attributes, skips string
 		if err := rows.Scan(&u.TenantID, &u.ID, &u.Email, &u.EmailNorm, &u.EmailVerified, &u.GivenName, &u.FamilyName,
-			&u.Disabled, &created, &updated, &claims, &attributes); err != nil {
+			&u.Disabled, &created, &updated, &claims, &attributes, &u.SignIns, &skips); err != nil {
 			return nil, err
 		}
 		var err error
 		if u.Profile, err = parseProfile(claims, attributes); err != nil {
+			return nil, err
+		}
+		if u.ProfileSkips, err = parseSkips(skips); err != nil {
 			return nil, err
 		}
 		u.CreatedAt, u.UpdatedAt = time.Unix(created, 0), time.Unix(updated, 0)
