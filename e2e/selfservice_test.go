@@ -444,6 +444,16 @@ func TestSelfServiceInBrowser(t *testing.T) {
 				p.wantText(t, "Konto erstellen", "Firma")
 				p.fillAndSubmit(t, map[string]string{"email": addr("de"), "password": "Password123!", "company": "Deutsch GmbH"})
 				p.wantText(t, "Dieses Passwort ist zu verbreitet")
+				p.fillAndSubmit(t, map[string]string{"password": newPassword})
+				p.waitFor(t, 15*time.Second, selOneTimeCode)
+				if lang := p.eval(t, `document.documentElement.lang`); lang != "de" {
+					t.Fatalf("check-your-email page lang %q, want de", lang)
+				}
+				p.wantText(t, "Prüfen Sie Ihre E-Mails")
+				// The email is in the language of the page that caused it.
+				if msg := awaitMail(t, relay, addr("de"), 1, 30*time.Second)[0]; !strings.HasPrefix(msg.Subject, "Bestätigen Sie Ihre E-Mail-Adresse") {
+					t.Fatalf("the verification email of a German registration has the subject %q", msg.Subject)
+				}
 			})
 
 			t.Run("an invitation link opens the form, creates a verified account and lands at initiate_login_uri, once", func(t *testing.T) {
