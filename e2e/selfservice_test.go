@@ -260,8 +260,14 @@ func register(t *testing.T, p *tab, authURL, email, company string) {
 // ("true" or "false").
 func usersWith(t *testing.T, s *server, email string) []string {
 	t.Helper()
+	return usersIn(t, s, "shop", email)
+}
+
+// usersIn is usersWith for tenant.
+func usersIn(t *testing.T, s *server, tenant, email string) []string {
+	t.Helper()
 	var rows []string
-	for _, line := range strings.Split(s.cli(t, "", "users", "list", "--tenant", "shop"), "\n") {
+	for _, line := range strings.Split(s.cli(t, "", "users", "list", "--tenant", tenant), "\n") {
 		if f := strings.Fields(line); len(f) > 2 && strings.EqualFold(f[1], email) {
 			rows = append(rows, f[2])
 		}
@@ -353,6 +359,47 @@ func TestSelfServiceInBrowser(t *testing.T) {
 				// The used link cannot be used again.
 				q.navigate(t, link)
 				q.wantText(t, "This confirmation cannot be used")
+			})
+
+			t.Run("five wrong codes end the code and the link, and the account stays unverified", func(t *testing.T) {
+				t.Parallel()
+				email := addr("wrong")
+				p := b.newUser(t)
+				authURL, _, _ := rp.start()
+				register(t, p, authURL, email, "Guess Ltd")
+				msg := awaitMail(t, relay, email, 1, 30*time.Second)[0]
+				code, link := match(t, codeRE, msg, "6-digit code"), match(t, confirmRE, msg, "confirmation link")
+				n, _ := strconv.Atoi(code)
+				wrong := fmt.Sprintf("%06d", (n+1)%1000000)
+				checkURL := p.eval(t, `document.location.href`)
+				for i := 1; i <= 5; i++ {
+					p.waitFor(t, 15*time.Second, selOneTimeCode)
+					p.do(t, "type a wrong code", chromedp.SendKeys(chromedp.CSS(selOneTimeCode), wrong))
+					p.markDocument(t)
+					p.click(t, selSubmit)
+					p.waitNewDocument(t)
+					if i < 5 {
+						if got := p.invalidFields(t); got != "code" {
+							t.Fatalf("after wrong code %d: aria-invalid fields %q, want code\npage: %s", i, got, p.where())
+						}
+						p.wantText(t, "This code is not correct")
+					}
+				}
+				p.wantText(t, "Too many wrong codes")
+				p.navigate(t, checkURL)
+				p.do(t, "type the right code", chromedp.SendKeys(chromedp.CSS(selOneTimeCode), code))
+				p.markDocument(t)
+				p.click(t, selSubmit)
+				p.waitNewDocument(t)
+				if p.has(selAllow) || strings.Contains(p.text(t), "Address confirmed") {
+					t.Fatalf("the right code still worked after five wrong ones\npage: %s", p.where())
+				}
+				q := b.newUser(t)
+				q.navigate(t, link)
+				q.wantText(t, "This confirmation cannot be used")
+				if rows := usersWith(t, s, email); len(rows) != 1 || rows[0] != "false" {
+					t.Fatalf("users list rows for %s: %q, want one unverified", email, rows)
+				}
 			})
 
 			t.Run("field errors are shown with aria-invalid and the entered values kept", func(t *testing.T) {
@@ -483,7 +530,7 @@ func TestSelfServiceInBrowser(t *testing.T) {
 				}
 			})
 
-			t.Run("a revoked invitation link shows that it was withdrawn", func(t *testing.T) {
+			t.Run("a replaced invitation link shows that it is not valid, a revoked one that it was withdrawn", func(t *testing.T) {
 				t.Parallel()
 				email := addr("revoked")
 				out := s.cli(t, "", "invitations", "create", "--tenant", "shop", "--email", email)
@@ -492,12 +539,24 @@ func TestSelfServiceInBrowser(t *testing.T) {
 					t.Fatalf("no invitation id in %q", out)
 				}
 				link := match(t, invitationRE, awaitMail(t, relay, email, 1, 30*time.Second)[0], "invitation link")
-				s.cli(t, "", "invitations", "revoke", "--tenant", "shop", "--id", m[1])
+				// A resent invitation has a new link; the old one is unknown from then on.
+				s.cli(t, "", "invitations", "resend", "--tenant", "shop", "--id", m[1])
+				msgs := awaitMail(t, relay, email, 2, 30*time.Second)
+				resent := match(t, invitationRE, msgs[1], "invitation link")
+				if resent == link {
+					t.Fatal("the resent invitation carries the same link")
+				}
 				p := b.newUser(t)
 				p.navigate(t, link)
+				p.wantText(t, "Invitation link not valid")
+				s.cli(t, "", "invitations", "revoke", "--tenant", "shop", "--id", m[1])
+				p.navigate(t, resent)
 				p.wantText(t, "Invitation withdrawn")
 				if p.has(`input[name=password]`) {
 					t.Fatal("a revoked invitation link shows the form")
+				}
+				if rows := usersWith(t, s, email); len(rows) != 0 {
+					t.Fatalf("a revoked invitation created an account: %q", rows)
 				}
 			})
 
@@ -532,6 +591,12 @@ func TestSelfServiceInBrowser(t *testing.T) {
 				}
 				if !strings.Contains(last.Body, "Too many attempts") {
 					t.Errorf("the 429 page does not say why: %s", snippet(last.Body))
+				}
+				for i, want := range []int{1, 1, 0} {
+					email := fmt.Sprintf("tight%d-%s@example.com", i, backend)
+					if rows := usersIn(t, s, "tight", email); len(rows) != want {
+						t.Errorf("users list rows for %s: %q, want %d", email, rows, want)
+					}
 				}
 			})
 		})
