@@ -530,6 +530,25 @@ func TestSelfServiceInBrowser(t *testing.T) {
 				}
 			})
 
+			t.Run("an invitation without a client lands signed in at the account console", func(t *testing.T) {
+				t.Parallel()
+				email := addr("console")
+				s.cli(t, "", "invitations", "create", "--tenant", "shop", "--email", email)
+				link := match(t, invitationRE, awaitMail(t, relay, email, 1, 30*time.Second)[0], "invitation link")
+				p := b.newUser(t)
+				p.navigate(t, link)
+				p.fillAndSubmit(t, map[string]string{"password": newPassword, "given_name": "Ina", "company": "Console SE"})
+				if u := p.eval(t, `document.location.pathname`); !strings.HasPrefix(u, "/t/shop/account") {
+					t.Fatalf("after accepting, the browser is at %s, want the account console\npage: %s", u, p.where())
+				}
+				if p.has(selUsername) {
+					t.Fatalf("the account console asks to sign in after the invitation was accepted\npage: %s", p.where())
+				}
+				if got := p.eval(t, `(document.querySelector('[name=company]') || {}).value || ""`); got != "Console SE" {
+					t.Fatalf("the account console's profile shows company %q, want Console SE\npage: %s", got, p.where())
+				}
+			})
+
 			t.Run("a replaced invitation link shows that it is not valid, a revoked one that it was withdrawn", func(t *testing.T) {
 				t.Parallel()
 				email := addr("revoked")
