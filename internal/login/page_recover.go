@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -18,26 +17,14 @@ import (
 // "check your email" page with the code input, and the choose-password page reached by the code (in the
 // browser that asked) or by the emailed link (in any browser).
 
-func recoverPath(t store.Tenant, lrID string) string {
-	if lrID == "" {
-		return tenantPath(t) + "/recover"
-	}
-	return tenantPath(t) + "/recover?lr=" + url.QueryEscape(lrID)
-}
+func recoverPath(t store.Tenant, lrID string) string { return requestPath(t, "/recover", lrID) }
 
 func recoverCodePath(t store.Tenant, flowID, lrID string) string {
-	p := tenantPath(t) + "/recover/code?f=" + url.QueryEscape(flowID)
-	if lrID != "" {
-		p += "&lr=" + url.QueryEscape(lrID)
-	}
-	return p
+	return flowPath(t, "/recover/code", flowID, lrID)
 }
 
 func recoverPasswordPath(t store.Tenant, lrID string) string {
-	if lrID == "" {
-		return tenantPath(t) + "/recover/password"
-	}
-	return tenantPath(t) + "/recover/password?lr=" + url.QueryEscape(lrID)
+	return requestPath(t, "/recover/password", lrID)
 }
 
 // recoverData is the Data of recover.html.

@@ -23,19 +23,10 @@ const honeypotField = "fax_only"
 const maxCodeLen = 32
 
 // Paths of the registration pages.
-func registerPath(t store.Tenant, lrID string) string {
-	if lrID == "" {
-		return tenantPath(t) + "/register"
-	}
-	return tenantPath(t) + "/register?lr=" + url.QueryEscape(lrID)
-}
+func registerPath(t store.Tenant, lrID string) string { return requestPath(t, "/register", lrID) }
 
 func verifyPath(t store.Tenant, flowID, lrID string) string {
-	p := tenantPath(t) + "/register/verify?f=" + url.QueryEscape(flowID)
-	if lrID != "" {
-		p += "&lr=" + url.QueryEscape(lrID)
-	}
-	return p
+	return flowPath(t, "/register/verify", flowID, lrID)
 }
 
 func confirmPath(t store.Tenant) string { return tenantPath(t) + "/register/confirm" }

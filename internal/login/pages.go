@@ -155,12 +155,26 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 
 // Paths of the pages and of the oidc resume step, relative to the host (the browser stays on our origin).
 func tenantPath(t store.Tenant) string { return "/t/" + t.ID }
-func loginPath(t store.Tenant, lrID string) string {
+
+// requestPath is the tenant's page path, carrying the pending login request lrID when there is one, so
+// that the person ends at the application that asked.
+func requestPath(t store.Tenant, path, lrID string) string {
 	if lrID == "" {
-		return tenantPath(t) + "/login"
+		return tenantPath(t) + path
 	}
-	return tenantPath(t) + "/login?lr=" + url.QueryEscape(lrID)
+	return tenantPath(t) + path + "?lr=" + url.QueryEscape(lrID)
 }
+
+// flowPath is the tenant's page path of the stored flow flowID, carrying lrID when there is one.
+func flowPath(t store.Tenant, path, flowID, lrID string) string {
+	p := tenantPath(t) + path + "?f=" + url.QueryEscape(flowID)
+	if lrID != "" {
+		p += "&lr=" + url.QueryEscape(lrID)
+	}
+	return p
+}
+
+func loginPath(t store.Tenant, lrID string) string { return requestPath(t, "/login", lrID) }
 func consentPath(t store.Tenant, lrID string) string {
 	return tenantPath(t) + "/consent?lr=" + url.QueryEscape(lrID)
 }
