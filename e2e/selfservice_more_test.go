@@ -363,7 +363,7 @@ func TestSelfServiceMoreInBrowser(t *testing.T) {
 				}
 			})
 
-			t.Run("a due progressive field can be skipped and the sign-in resumes", func(t *testing.T) {
+			t.Run("a due progressive field can be skipped, and is asked again at the next sign-in", func(t *testing.T) {
 				t.Parallel()
 				email := addr("prog")
 				prog := newMoreRP(t, s, "prog", "rc", "profile", "email")
@@ -377,6 +377,18 @@ func TestSelfServiceMoreInBrowser(t *testing.T) {
 				c, _ := prog.finish(t, p, state, verifier)
 				if c.Email != email || c.Team != nil {
 					t.Fatalf("ID token claims %+v, want email %s and no team", c, email)
+				}
+				// Skipped at the first sign-in with after_sign_ins 1, it is asked again at the second; filled, it
+				// reaches the RP.
+				q := b.newUser(t)
+				authURL, state, verifier = prog.start()
+				q.navigate(t, authURL)
+				q.signIn(t, email, alicePassword)
+				q.waitFor(t, 15*time.Second, `input[name=team]`)
+				q.fill(t, `button[value=save]`, "team", "Platform")
+				c, _ = prog.finish(t, q, state, verifier)
+				if c.Team == nil || *c.Team != "Platform" {
+					t.Fatalf("ID token claims %+v, want team Platform", c)
 				}
 			})
 
