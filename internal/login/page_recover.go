@@ -240,13 +240,7 @@ func (p *Pages) handleRecoverLinkForm(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) renderRecoverPassword(w http.ResponseWriter, r *http.Request, t store.Tenant, f store.Flow, status int, d recoverPasswordData, pwErr string) {
 	pd := p.page(r, t, "")
-	if f.LoginRequestID != "" {
-		// The answer to this form may end in a redirect to the client of the pending request (through
-		// resume); browsers apply the form's form-action to that redirect too.
-		if lr, err := p.db.GetLoginRequest(r.Context(), t.ID, f.LoginRequestID); err == nil && lr.Kind == store.LoginKindAuthorize {
-			web.AllowFormAction(w, lr.Params.RedirectURI)
-		}
-	}
+	p.allowRedirectOf(w, r, t, f.LoginRequestID)
 	if pwErr != "" {
 		pd.FieldErrors = map[string]string{"password": pwErr}
 		pd.Error = pwErr
