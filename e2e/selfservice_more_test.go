@@ -25,7 +25,7 @@ const (
 )
 
 // moreTenants are two tenants appended to the standard seed before selfServiceConfig (whose email block
-// the server then uses): more, with a first-party client rc allowed refresh tokens, a first-party client
+// the server then uses): more, with self-registration, a first-party client rc allowed refresh tokens, a first-party client
 // needs that requires the optional custom field company, and its users; and prog, whose optional field
 // team is asked progressively from the first sign-in on.
 func moreTenants(rpURL string, users []string) string {
@@ -35,6 +35,8 @@ func moreTenants(rpURL string, users []string) string {
 	}
 	return fmt.Sprintf(`  - id: more
     name: More
+    registration:
+      enabled: true
     profile:
       fields:
         - name: company
@@ -304,6 +306,36 @@ func TestSelfServiceMoreInBrowser(t *testing.T) {
 					wantSignInRefused(t, b, rc, email, alicePassword)
 					if c, _ := rc.signInAt(t, b.newUser(t), email, newPassword); c.Email != email {
 						t.Fatalf("ID token email %q with the new password, want %s", c.Email, email)
+					}
+				})
+			}
+
+			for _, method := range []string{"code", "link"} {
+				t.Run("registration for a first-party client confirmed by the emailed "+method+" goes straight to the RP", func(t *testing.T) {
+					t.Parallel()
+					email := addr("reg" + method)
+					p := b.newUser(t)
+					authURL, state, verifier := rc.start()
+					p.navigate(t, authURL)
+					p.waitFor(t, 15*time.Second, selUsername)
+					p.markDocument(t)
+					p.click(t, `a[href*="/register"]`)
+					p.waitNewDocument(t)
+					p.fill(t, `form[method=post] `+selSubmit, "email", email, "password", newPassword)
+					p.waitFor(t, 15*time.Second, selOneTimeCode)
+					msg := awaitMail(t, relay, email, 1, 30*time.Second)[0]
+					if method == "code" {
+						p.fill(t, selSubmit, "code", match(t, codeRE, msg, "6-digit code"))
+					} else {
+						p.navigate(t, match(t, confirmRE, msg, "confirmation link"))
+						p.wantText(t, "Confirm your email address")
+						p.markDocument(t)
+						p.click(t, selSubmit)
+					}
+					// No consent for a first-party client: the answer to the form redirects to the RP at once.
+					c, _ := rc.finish(t, p, state, verifier)
+					if c.Email != email || !c.EmailVerified {
+						t.Fatalf("ID token claims %+v, want email %s verified", c, email)
 					}
 				})
 			}
