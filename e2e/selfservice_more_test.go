@@ -192,6 +192,7 @@ func wantSignInRefused(t *testing.T, b *browser, r *moreRP, email, password stri
 
 var (
 	recoverLinkRE = regexp.MustCompile(`https?://\S+/recover/password\?token=\S+`)
+	emailLinkRE   = regexp.MustCompile(`https?://\S+/account/email/confirm\?token=\S+`)
 	safeIDRE      = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 )
 
@@ -241,7 +242,7 @@ func TestSelfServiceMoreInBrowser(t *testing.T) {
 			relay := notifytest.New(t, notifytest.Options{})
 			addr := func(name string) string { return name + "-" + backend + "@example.com" }
 			s := newServer(t, backend)
-			s.appendConfig(t, moreTenants(s.RP.URL, []string{addr("reccode"), addr("reclink"), addr("change"), addr("needs"), addr("prog")}))
+			s.appendConfig(t, moreTenants(s.RP.URL, []string{addr("reccode"), addr("reclink"), addr("change"), addr("chlink"), addr("needs"), addr("prog")}))
 			s.appendConfig(t, selfServiceConfig(s.RP.URL, relay.Config.SMTPURL))
 			if err := s.start(); err != nil {
 				t.Fatal(err)
@@ -367,6 +368,51 @@ func TestSelfServiceMoreInBrowser(t *testing.T) {
 				c, _ := rc.signInAt(t, b.newUser(t), newEmail, alicePassword)
 				if c.Email != newEmail || !c.EmailVerified {
 					t.Fatalf("ID token claims %+v, want email %s verified", c, newEmail)
+				}
+			})
+
+			t.Run("the email change link asks another browser to sign in, then confirms there with its button", func(t *testing.T) {
+				t.Parallel()
+				oldEmail, newEmail := addr("chlink"), addr("chlinked")
+				p := b.newUser(t)
+				p.navigate(t, s.Issuer("more")+"/account/security")
+				p.signIn(t, oldEmail, alicePassword)
+				p.waitText(t, "Signed in as "+oldEmail)
+				p.navigate(t, s.Issuer("more")+"/account/security")
+				p.fill(t, `form:has(input[name=new_email]) `+selSubmit, "new_email", newEmail, "password", alicePassword)
+				p.waitFor(t, 15*time.Second, selOneTimeCode)
+				link := match(t, emailLinkRE, awaitMail(t, relay, newEmail, 1, 30*time.Second)[0], "confirmation link")
+
+				q := b.newUser(t)
+				q.navigate(t, link)
+				q.wantText(t, "Sign in to confirm", "open the link from the email again") // no session here
+				if q.has(`form[method=post] button[type=submit]`) {
+					t.Fatalf("the link offers to confirm without a session\npage: %s", q.where())
+				}
+				if rows := usersIn(t, s, "more", newEmail); len(rows) != 0 {
+					t.Fatalf("opening the link without a session changed the address: %q", rows)
+				}
+				q.markDocument(t)
+				q.click(t, `a[href*="/login"]`)
+				q.waitNewDocument(t)
+				q.signIn(t, oldEmail, alicePassword)
+				q.waitText(t, "Signed in as "+oldEmail)
+				q.navigate(t, link)
+				q.wantText(t, "Confirm new address")
+				q.markDocument(t)
+				q.click(t, `form[method=post] `+selSubmit)
+				q.waitNewDocument(t)
+				q.waitText(t, "Your email address was changed.")
+				if rows := usersIn(t, s, "more", newEmail); len(rows) != 1 || rows[0] != "true" {
+					t.Fatalf("users list rows for %s: %q, want one verified", newEmail, rows)
+				}
+				if rows := usersIn(t, s, "more", oldEmail); len(rows) != 0 {
+					t.Fatalf("users list still has %s: %q", oldEmail, rows)
+				}
+				// The used link cannot be used again.
+				q.navigate(t, link)
+				if q.has(`form[method=post] button[type=submit]`) && strings.Contains(q.text(t), "Confirm new address") {
+					t.Fatalf("the used link still offers to confirm\npage: %s", q.where())
 				}
 			})
 
