@@ -350,10 +350,22 @@ func TestSelfServiceMoreInBrowser(t *testing.T) {
 				}
 				p.navigate(t, s.Issuer("more")+"/account/security")
 				p.wantText(t, oldEmail, "Change email address")
+				// A wrong current password is refused beside its field, the new address kept, and nothing is sent.
+				p.fill(t, `form:has(input[name=new_email]) `+selSubmit, "new_email", newEmail, "password", "Wrong-Password-1")
+				if got := p.invalidFields(t); got != "password" {
+					t.Fatalf("aria-invalid fields %q after a wrong password, want password\npage: %s", got, p.where())
+				}
+				if got := p.eval(t, `document.querySelector('[name=new_email]').value`); got != newEmail {
+					t.Fatalf("the form kept the new address %q, want %s", got, newEmail)
+				}
 				p.fill(t, `form:has(input[name=new_email]) `+selSubmit, "new_email", newEmail, "password", alicePassword)
 				p.waitFor(t, 15*time.Second, selOneTimeCode)
 				p.wantText(t, "We sent a message to "+newEmail)
-				msg := awaitMail(t, relay, newEmail, 1, 30*time.Second)[0]
+				msgs := awaitMail(t, relay, newEmail, 1, 30*time.Second)
+				if len(msgs) != 1 {
+					t.Fatalf("%d messages to %s, want one (none for the wrong password)", len(msgs), newEmail)
+				}
+				msg := msgs[0]
 				if !strings.Contains(msg.Subject, "Confirm your new email address") {
 					t.Fatalf("subject %q at the new address", msg.Subject)
 				}
