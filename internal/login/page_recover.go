@@ -211,10 +211,11 @@ func (p *Pages) handleRecoverCodeSubmit(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	id, code := r.URL.Query().Get("f"), r.PostFormValue("code")
-	if _, ok := p.recoverCodeFlow(w, r, t, id, code); !ok {
+	f, ok := p.recoverCodeFlow(w, r, t, id, code)
+	if !ok {
 		return
 	}
-	p.renderRecoverPassword(w, r, t, http.StatusOK, recoverPasswordData{Flow: id, Code: strings.Join(strings.Fields(code), "")}, "")
+	p.renderRecoverPassword(w, r, t, f, http.StatusOK, recoverPasswordData{Flow: id, Code: strings.Join(strings.Fields(code), "")}, "")
 }
 
 // handleRecoverLinkForm is GET /t/{tenant}/recover/password?token=: the emailed link, in any browser. It
@@ -225,7 +226,8 @@ func (p *Pages) handleRecoverLinkForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := r.URL.Query().Get("token")
-	if _, err := p.identity.RecoveryFlowByLink(r.Context(), t.ID, token); err != nil {
+	f, err := p.identity.RecoveryFlowByLink(r.Context(), t.ID, token)
+	if err != nil {
 		if !errors.Is(err, identity.ErrFlowInvalid) {
 			p.serverError(w, r, t, err)
 			return
@@ -233,11 +235,12 @@ func (p *Pages) handleRecoverLinkForm(w http.ResponseWriter, r *http.Request) {
 		p.recoverInvalid(w, r, t)
 		return
 	}
-	p.renderRecoverPassword(w, r, t, http.StatusOK, recoverPasswordData{Token: token}, "")
+	p.renderRecoverPassword(w, r, t, f, http.StatusOK, recoverPasswordData{Token: token}, "")
 }
 
-func (p *Pages) renderRecoverPassword(w http.ResponseWriter, r *http.Request, t store.Tenant, status int, d recoverPasswordData, pwErr string) {
+func (p *Pages) renderRecoverPassword(w http.ResponseWriter, r *http.Request, t store.Tenant, f store.Flow, status int, d recoverPasswordData, pwErr string) {
 	pd := p.page(r, t, "")
+	p.allowRedirectOf(w, r, t, f.LoginRequestID)
 	if pwErr != "" {
 		pd.FieldErrors = map[string]string{"password": pwErr}
 		pd.Error = pwErr
@@ -284,7 +287,7 @@ func (p *Pages) handleRecoverPasswordSubmit(w http.ResponseWriter, r *http.Reque
 		password = password[:maxPasswordLen] // refused as too long by the policy, without hashing more
 	}
 	if password == "" {
-		p.renderRecoverPassword(w, r, t, http.StatusUnprocessableEntity, d,
+		p.renderRecoverPassword(w, r, t, f, http.StatusUnprocessableEntity, d,
 			fieldErrorText(pd, identity.FieldError{Field: "password", Code: identity.CodeRequired}))
 		return
 	}
@@ -292,7 +295,7 @@ func (p *Pages) handleRecoverPasswordSubmit(w http.ResponseWriter, r *http.Reque
 	var pe *identity.PasswordError
 	switch {
 	case errors.As(err, &pe):
-		p.renderRecoverPassword(w, r, t, http.StatusUnprocessableEntity, d, passwordReasonText(pd, t, pe.Reason))
+		p.renderRecoverPassword(w, r, t, f, http.StatusUnprocessableEntity, d, passwordReasonText(pd, t, pe.Reason))
 		return
 	case errors.Is(err, identity.ErrFlowInvalid):
 		p.recoverInvalid(w, r, t)

@@ -285,6 +285,18 @@ func (p *Pages) renderRegister(w http.ResponseWriter, r *http.Request, t store.T
 	p.render(w, r, t, status, "register", pd)
 }
 
+// allowRedirectOf widens the form-action of this response with the redirect URI of the pending
+// authorization request lrID (when there is one): the answer to the page's form may end in a redirect to
+// that client (through resume), and browsers apply the form's form-action to that redirect too.
+func (p *Pages) allowRedirectOf(w http.ResponseWriter, r *http.Request, t store.Tenant, lrID string) {
+	if lrID == "" || len(lrID) > maxIDLen {
+		return
+	}
+	if lr, err := p.db.GetLoginRequest(r.Context(), t.ID, lrID); err == nil && lr.Kind == store.LoginKindAuthorize {
+		web.AllowFormAction(w, lr.Params.RedirectURI)
+	}
+}
+
 // handleVerifyForm is GET /t/{tenant}/register/verify?f=[&lr=]: the "check your email" page with the code
 // input. It does not look the flow up: the page reads the same for every flow id (the honeypot's too);
 // the code's POST finds out whether the flow can be used.
@@ -304,6 +316,7 @@ func (p *Pages) handleVerifyForm(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) renderCheckEmail(w http.ResponseWriter, r *http.Request, t store.Tenant, status int, action string,
 	unverified bool, codeErr string) {
 	pd := p.page(r, t, "")
+	p.allowRedirectOf(w, r, t, r.URL.Query().Get("lr"))
 	if codeErr != "" {
 		pd.FieldErrors = map[string]string{"code": pd.T(codeErr)}
 		pd.Error = pd.FieldErrors["code"]
@@ -408,6 +421,7 @@ func (p *Pages) handleConfirmForm(w http.ResponseWriter, r *http.Request) {
 		p.verifyInvalid(w, r, t)
 		return
 	}
+	p.allowRedirectOf(w, r, t, f.LoginRequestID)
 	pd := p.page(r, t, "")
 	pd.Title = "register.confirm.title"
 	pd.Data = confirmData{Action: confirmPath(t), Token: token}

@@ -166,6 +166,10 @@ func TestRecoveryThroughTheEmailedCode(t *testing.T) {
 			}
 			resp, body := b.Submit(codeForm, url.Values{"code": {codeOf(t, mail)}})
 			form := passwordFormIn(t, resp, body)
+			// Its answer may redirect to the client, which browsers check against the form's form-action.
+			if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' https://rp.example.test;") {
+				t.Errorf("the choose-password page's CSP %q does not allow the redirect to the client", csp)
+			}
 
 			resp, body = b.Submit(form, url.Values{"password": {"password123"}})
 			if resp.StatusCode != http.StatusUnprocessableEntity ||

@@ -175,9 +175,13 @@ func TestRegistrationThroughTheEmailedCode(t *testing.T) {
 			if !strings.HasSuffix(next.Path, "/register/verify") {
 				t.Fatalf("registration went to %s:\n%s", next, body)
 			}
-			verify, _, body := b.GetForm(next.String())
+			verify, vresp, body := b.GetForm(next.String())
 			if !strings.Contains(body, `autocomplete="one-time-code"`) || !strings.Contains(body, "Check your email") {
 				t.Fatalf("the check-your-email page:\n%s", body)
+			}
+			// Its answer may redirect to the client, which browsers check against the form's form-action.
+			if csp := vresp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' https://rp.example.test;") {
+				t.Errorf("the check-your-email page's CSP %q does not allow the redirect to the client", csp)
 			}
 			mail := awaitMailTo(t, relay, 1, "ada@example.org")
 			u, err := srv.Identity.FindUserByEmail(context.Background(), srv.Tenant, "ada@example.org")
