@@ -36,22 +36,8 @@ func (p *Pages) loadCompletion(w http.ResponseWriter, r *http.Request, t store.T
 	if !ok || !p.requestPending(w, r, t, lr) {
 		return cs, false
 	}
-	s, u, signedIn, err := p.signedInUser(r.Context(), r, t)
-	if err != nil {
-		p.serverError(w, r, t, err)
-		return cs, false
-	}
-	if !signedIn || (lr.Params.RequireLogin && s.AuthTime.Before(lr.CreatedAt)) || p.tooOld(lr, s) {
-		seeOther(w, loginPath(t, lr.ID))
-		return cs, false
-	}
-	client, err := p.db.GetClient(r.Context(), t.ID, lr.ClientID)
-	if errors.Is(err, store.ErrNotFound) {
-		p.clientGone(w, r, t, lr)
-		return cs, false
-	}
-	if err != nil {
-		p.serverError(w, r, t, fmt.Errorf("complete profile: %w", err))
+	s, u, client, ok := p.requestSession(w, r, t, lr, "complete profile")
+	if !ok {
 		return cs, false
 	}
 	cs.lr, cs.s, cs.u, cs.client = lr, s, u, client

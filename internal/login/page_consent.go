@@ -24,6 +24,33 @@ type consentState struct {
 	client store.Client
 }
 
+// requestSession is the browser's session and user, and the client, for a step after sign-in of lr (what
+// names the step in errors). Without a session, or with one older than a request that demands a fresh
+// sign-in or than its max_age, the browser is sent to sign in first; a client deleted meanwhile gets its
+// page. It has answered when it returns false.
+func (p *Pages) requestSession(w http.ResponseWriter, r *http.Request, t store.Tenant, lr store.LoginRequest,
+	what string) (store.Session, store.User, store.Client, bool) {
+	s, u, signedIn, err := p.signedInUser(r.Context(), r, t)
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return s, u, store.Client{}, false
+	}
+	if !signedIn || (lr.Params.RequireLogin && s.AuthTime.Before(lr.CreatedAt)) || p.tooOld(lr, s) {
+		seeOther(w, loginPath(t, lr.ID))
+		return s, u, store.Client{}, false
+	}
+	client, err := p.db.GetClient(r.Context(), t.ID, lr.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		p.clientGone(w, r, t, lr)
+		return s, u, client, false
+	}
+	if err != nil {
+		p.serverError(w, r, t, fmt.Errorf("%s: %w", what, err))
+		return s, u, client, false
+	}
+	return s, u, client, true
+}
+
 // loadConsent loads the pending authorization request of this browser and the session user who is asked
 // (see the package documentation, "Who consents"). It answers the request itself and returns false when
 // the consent page does not apply.
@@ -37,23 +64,8 @@ func (p *Pages) loadConsent(w http.ResponseWriter, r *http.Request, t store.Tena
 		seeOther(w, continuePath(t, lr))
 		return cs, false
 	}
-	s, u, signedIn, err := p.signedInUser(r.Context(), r, t)
-	if err != nil {
-		p.serverError(w, r, t, err)
-		return cs, false
-	}
-	// No session, or one older than a request that demands a fresh sign-in or than its max_age: sign in first.
-	if !signedIn || (lr.Params.RequireLogin && s.AuthTime.Before(lr.CreatedAt)) || p.tooOld(lr, s) {
-		seeOther(w, loginPath(t, lr.ID))
-		return cs, false
-	}
-	client, err := p.db.GetClient(r.Context(), t.ID, lr.ClientID)
-	if errors.Is(err, store.ErrNotFound) {
-		p.clientGone(w, r, t, lr)
-		return cs, false
-	}
-	if err != nil {
-		p.serverError(w, r, t, fmt.Errorf("consent: %w", err))
+	s, u, client, ok := p.requestSession(w, r, t, lr, "consent")
+	if !ok {
 		return cs, false
 	}
 	// The profile comes first: a request is never completed while the complete-profile page has fields to ask.

@@ -180,10 +180,7 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 // code and link go to the address (within the per-address limit), and the page asks for the code, which
 // completes the sign-in and the pending request.
 func (p *Pages) sendVerification(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User) {
-	lrID, lang := "", ""
-	if lr != nil {
-		lrID, lang = lr.ID, lr.Params.Lang
-	}
+	lrID, lang := requestRef(lr)
 	if lang == "" {
 		lang = p.page(r, t, "").Lang
 	}
@@ -209,6 +206,15 @@ func (p *Pages) optionalRequest(w http.ResponseWriter, r *http.Request, t store.
 		return nil, false
 	}
 	return &lr, true
+}
+
+// requestRef is the id and stored language of an optional login request ("", "" without one): what a
+// page carries on to the next step and renders in.
+func requestRef(lr *store.LoginRequest) (id, lang string) {
+	if lr == nil {
+		return "", ""
+	}
+	return lr.ID, lr.Params.Lang
 }
 
 // requestPending reports whether lr still waits for the user; otherwise it answers: a request signed in or

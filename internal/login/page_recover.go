@@ -84,10 +84,7 @@ func (p *Pages) handleRecoverSubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	lrID, lang := "", ""
-	if lr != nil {
-		lrID, lang = lr.ID, lr.Params.Lang
-	}
+	lrID, lang := requestRef(lr)
 	pd := p.page(r, t, lang)
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	if len(email) > maxEmailLen {

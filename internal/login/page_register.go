@@ -97,10 +97,7 @@ func (p *Pages) handleRegisterSubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	lrID, lang := "", ""
-	if lr != nil {
-		lrID, lang = lr.ID, lr.Params.Lang
-	}
+	lrID, lang := requestRef(lr)
 	if lang == "" {
 		lang = p.page(r, t, "").Lang
 	}
