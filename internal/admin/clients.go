@@ -53,6 +53,8 @@ type ClientInput struct {
 	// Profile (seed_profile.go): fields the user must have filled, and the client's own sign-in start.
 	RequiredProfileFields []string
 	InitiateLoginURI      string
+	// MFAPolicy replaces the tenant's MFA policy for this client (empty: the tenant's).
+	MFAPolicy string
 }
 
 // ClientFromSeed converts a seed entry.
@@ -66,6 +68,7 @@ func ClientFromSeed(c config.ClientSeed) ClientInput {
 		BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
 		FrontchannelLogoutURI: c.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: c.FrontchannelLogoutSessionRequired,
 		RequiredProfileFields: c.RequiredProfileFields, InitiateLoginURI: c.InitiateLoginURI,
+		MFAPolicy: c.MFAPolicy,
 	}
 }
 
@@ -341,6 +344,7 @@ func (s *Service) writeClient(ctx context.Context, tx *store.Tx, tenantID string
 	c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired = in.BackchannelLogoutURI, in.BackchannelLogoutSessionRequired
 	c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired = in.FrontchannelLogoutURI, in.FrontchannelLogoutSessionRequired
 	c.RequiredProfileFields, c.InitiateLoginURI = in.RequiredProfileFields, in.InitiateLoginURI
+	c.MFAPolicy = in.MFAPolicy
 	if err := checkClientProfile(ctx, tx, tenantID, in); err != nil {
 		return err
 	}

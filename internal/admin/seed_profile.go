@@ -20,6 +20,15 @@ func profileFromSeed(t config.TenantSeed, st *store.TenantSettings) {
 	if t.Profile != nil {
 		st.Profile = *t.Profile
 	}
+	if t.MFA != nil {
+		st.MFA = *t.MFA
+	}
+	if t.Login != nil {
+		st.Login = *t.Login
+	}
+	if t.WebAuthn != nil {
+		st.WebAuthn = *t.WebAuthn
+	}
 }
 
 // validateTenantProfile adds the problems of a tenant's registration and profile schema: the same checks
@@ -27,10 +36,14 @@ func profileFromSeed(t config.TenantSeed, st *store.TenantSettings) {
 func (in *TenantInput) validateProfile(p *problems) {
 	*p = append(*p, config.CheckRegistration("settings.registration.", in.Settings.Registration)...)
 	*p = append(*p, config.CheckProfileSchema("settings.profile.", in.Settings.Profile)...)
+	*p = append(*p, config.CheckMFA("settings.mfa.", in.Settings.MFA)...)
+	*p = append(*p, config.CheckLogin("settings.login.", in.Settings.Login)...)
+	*p = append(*p, config.CheckWebAuthn("settings.webauthn.", in.Settings.WebAuthn)...)
 }
 
 // validateProfile checks the client's initiate_login_uri.
 func (in *ClientInput) validateProfile(p *problems) {
+	*p = append(*p, config.CheckMFAPolicy("mfa_policy", in.MFAPolicy)...)
 	if in.InitiateLoginURI != "" {
 		if err := config.CheckInitiateLoginURI(in.InitiateLoginURI); err != nil {
 			p.add("initiate_login_uri", err.Error())

@@ -138,6 +138,11 @@ type TenantSeed struct {
 	Branding      *Branding           `yaml:"branding"`
 	Messages      map[string]Messages `yaml:"messages"`
 	Email         *TenantEmail        `yaml:"email"`
+	// MFA, Login and WebAuthn are strong authentication: the second-factor policy, the sign-in methods
+	// and the passkey relying party (seed_mfa.go).
+	MFA      *MFA      `yaml:"mfa"`
+	Login    *Login    `yaml:"login"`
+	WebAuthn *WebAuthn `yaml:"webauthn"`
 }
 
 // TenantSettings are the per-tenant lifetimes (zero values take the defaults) and switches.
@@ -179,6 +184,9 @@ type ClientSeed struct {
 	// Profile fields the client needs before it gets tokens, and its OIDC Registration §2 login URI.
 	RequiredProfileFields []string `yaml:"required_profile_fields"`
 	InitiateLoginURI      string   `yaml:"initiate_login_uri"`
+	// MFAPolicy replaces the tenant's mfa.policy for this client (off, optional, required, adaptive);
+	// empty follows the tenant.
+	MFAPolicy string `yaml:"mfa_policy"`
 }
 
 // UserSeed is a user in the seed block.

@@ -102,6 +102,15 @@ func validateTenants(ts []TenantSeed) Problems {
 		p = append(p, validatePasswordPolicy(tp, t.PasswordPolicy)...)
 		p = append(p, validateTenantProfile(tp, t)...)
 		p = append(p, t.Look().Validate(tp)...)
+		if t.MFA != nil {
+			p = append(p, CheckMFA(tp+".mfa.", *t.MFA)...)
+		}
+		if t.Login != nil {
+			p = append(p, CheckLogin(tp+".login.", *t.Login)...)
+		}
+		if t.WebAuthn != nil {
+			p = append(p, CheckWebAuthn(tp+".webauthn.", *t.WebAuthn)...)
+		}
 		if t.Email != nil && t.Email.From != "" {
 			if err := CheckFrom(t.Email.From); err != nil {
 				add("%s.email.from: %v", tp, err)

@@ -12,6 +12,9 @@ const (
 	FlowRegistration = "registration" // prove the address of a new (or unverified) account
 	FlowRecovery     = "recovery"     // prove the address of an account to choose a new password
 	FlowEmailChange  = "email_change" // prove a signed-in user's new address before it replaces the old one
+	FlowMFA          = "mfa"          // a user who passed a first factor proves a second one (or steps up)
+	FlowEmailLogin   = "email_login"  // passwordless sign-in with a code (and link) sent by email or SMS
+	FlowWebAuthn     = "webauthn"     // a passkey ceremony's challenge, between its options and its answer
 
 	FlowPending = "pending" // waiting for the link or the code
 	FlowDone    = "done"    // finished; never usable again
@@ -35,20 +38,21 @@ type Flow struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	ExpiresAt      time.Time
+	Data           string // the kind's own state as JSON
 }
 
 const flowCols = `tenant_id, id, kind, state, user_id, email, link_hash, code_hash, failed_attempts, browser_hash,
-	login_request, created_at, updated_at, expires_at`
+	login_request, created_at, updated_at, expires_at, data`
 
 // CreateFlow stores a new flow.
 func (q *queries) CreateFlow(ctx context.Context, f Flow) error {
 	if f.UpdatedAt.IsZero() {
 		f.UpdatedAt = f.CreatedAt
 	}
-	_, err := q.exec(ctx, `INSERT INTO flows (`+flowCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := q.exec(ctx, `INSERT INTO flows (`+flowCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.TenantID, f.ID, f.Kind, f.State, f.UserID, f.Email, nilIfEmpty(f.LinkHash), nilIfEmpty(f.CodeHash),
 		f.FailedAttempts, nilIfEmpty(f.BrowserHash), f.LoginRequestID, f.CreatedAt.Unix(), f.UpdatedAt.Unix(),
-		expiryUnix(f.ExpiresAt))
+		expiryUnix(f.ExpiresAt), f.Data)
 	if err != nil {
 		return fmt.Errorf("create flow: %w", err)
 	}
@@ -176,7 +180,7 @@ func scanFlow(row interface{ Scan(...any) error }) (Flow, error) {
 	var f Flow
 	var created, updated, expires int64
 	err := row.Scan(&f.TenantID, &f.ID, &f.Kind, &f.State, &f.UserID, &f.Email, &f.LinkHash, &f.CodeHash,
-		&f.FailedAttempts, &f.BrowserHash, &f.LoginRequestID, &created, &updated, &expires)
+		&f.FailedAttempts, &f.BrowserHash, &f.LoginRequestID, &created, &updated, &expires, &f.Data)
 	if err != nil {
 		return Flow{}, scanErr(err)
 	}

@@ -22,17 +22,20 @@ type Session struct {
 	IdleExpiresAt time.Time
 	ExpiresAt     time.Time
 	EndedAt       time.Time // zero while the session is not ended
+	// Factors are the methods the session proved and when each was last used (step-up keeps the
+	// strongest ones); AMR and ACR are derived from them.
+	Factors SessionFactors
 }
 
 const sessionCols = `tenant_id, id, user_id, auth_time, amr, acr, user_agent, ip, created_at, last_seen_at,
-	idle_expires_at, expires_at, ended_at`
+	idle_expires_at, expires_at, ended_at, factors`
 
 // CreateSession stores s with the hash of its cookie token.
 func (q *queries) CreateSession(ctx context.Context, s Session, tokenHash []byte) error {
 	_, err := q.exec(ctx, `INSERT INTO sessions (tenant_id, id, token_hash, user_id, auth_time, amr, acr, user_agent, ip,
-		created_at, last_seen_at, idle_expires_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		created_at, last_seen_at, idle_expires_at, expires_at, factors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.TenantID, s.ID, tokenHash, s.UserID, s.AuthTime.Unix(), jsonList(s.AMR), s.ACR, s.UserAgent, s.IP,
-		s.CreatedAt.Unix(), s.LastSeenAt.Unix(), expiryUnix(s.IdleExpiresAt), expiryUnix(s.ExpiresAt))
+		s.CreatedAt.Unix(), s.LastSeenAt.Unix(), expiryUnix(s.IdleExpiresAt), expiryUnix(s.ExpiresAt), s.Factors.encode())
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -175,14 +178,14 @@ func scanSessions(rows interface {
 	var out []Session
 	for rows.Next() {
 		var s Session
-		var amr string
+		var amr, factors string
 		var authTime, created, lastSeen, idle, expires int64
 		var ended *int64
 		if err := rows.Scan(&s.TenantID, &s.ID, &s.UserID, &authTime, &amr, &s.ACR, &s.UserAgent, &s.IP, &created,
-			&lastSeen, &idle, &expires, &ended); err != nil {
+			&lastSeen, &idle, &expires, &ended, &factors); err != nil {
 			return nil, err
 		}
-		s.AuthTime, s.AMR = time.Unix(authTime, 0), parseList(amr)
+		s.AuthTime, s.AMR, s.Factors = time.Unix(authTime, 0), parseList(amr), decodeSessionFactors(factors)
 		s.CreatedAt, s.LastSeenAt = time.Unix(created, 0), time.Unix(lastSeen, 0)
 		s.IdleExpiresAt, s.ExpiresAt, s.EndedAt = time.Unix(idle, 0), time.Unix(expires, 0), nullTime(ended)
 		out = append(out, s)

@@ -30,6 +30,10 @@ type TenantSettings struct {
 	Look config.TenantLook `json:"look,omitzero"`
 	// EmailFrom is the sender of the tenant's email; empty: email.from.
 	EmailFrom string `json:"email_from,omitempty"`
+	// MFA, Login and WebAuthn: second factors, sign-in methods and the passkey relying party.
+	MFA      config.MFA      `json:"mfa,omitzero"`
+	Login    config.Login    `json:"login,omitzero"`
+	WebAuthn config.WebAuthn `json:"webauthn,omitzero"`
 }
 
 // Defaults used when a setting is zero.
