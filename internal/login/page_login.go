@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/umm-project/umm/internal/identity"
+	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
 )
@@ -138,42 +139,7 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		p.sendVerification(w, r, t, lr, u)
 		return
 	}
-	p.metrics.Login("success")
-
-	next := stepDone
-	if lr != nil {
-		u.SignIns++ // this sign-in, counted with the session below
-		if next, ok = p.checkNext(w, r, t, *lr, u); !ok {
-			return
-		}
-	}
-	// This browser completed a sign-in for u: it becomes (or stays) a known device of the account, in the
-	// session's own transaction, and the request completes there too: all of it happens, or none.
-	device = p.setDeviceCookie(w, r, t.ID)
-	now := p.now()
-	inTx := func(tx *store.Tx, s store.Session) error {
-		if err := identity.RememberDevice(ctx, tx, t.ID, u.ID, device, r.UserAgent(), ip, now, now.Add(p.deviceTTL)); err != nil {
-			return err
-		}
-		if lr != nil && next == stepDone {
-			return completeRequest(ctx, tx, *lr, s, grantedScopes(*lr), ip)
-		}
-		return nil
-	}
-	if _, err := p.sessions.Start(ctx, w, r, t, u.ID, passwordAMR, passwordACR, inTx); err != nil {
-		if lr != nil && errors.Is(err, store.ErrConflict) {
-			// Completed meanwhile (a second tab or a double submit): nothing was written; carry on.
-			seeOther(w, continuePath(t, *lr))
-			return
-		}
-		p.serverError(w, r, t, fmt.Errorf("start session: %w", err))
-		return
-	}
-	if lr == nil {
-		seeOther(w, accountPath(t))
-		return
-	}
-	seeOther(w, next.path(t, *lr))
+	p.firstFactorDone(w, r, t, lr, u, session.MethodPassword)
 }
 
 // sendVerification answers a right password of an account that must confirm its address first: a fresh

@@ -77,6 +77,13 @@ func (p *Provider) handleResume(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.authorizeError(w, r, t, target, errAccessDenied("the user denied the request"))
+	case store.LoginUnmet:
+		if err := p.db.SetLoginRequestStatus(ctx, t.ID, lr.ID, store.LoginUnmet, store.LoginDone); err != nil {
+			p.resumeConflict(w, r, t, err)
+			return
+		}
+		p.authorizeError(w, r, t, target, newErr("unmet_authentication_requirements", http.StatusBadRequest, nil,
+			"the user cannot reach the essential authentication context class requested"))
 	case store.LoginAuthenticated:
 		if err := p.issueCode(w, r, t, lr, target, false); err != nil {
 			if errors.Is(err, store.ErrConflict) {

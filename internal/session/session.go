@@ -127,6 +127,48 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 func (m *Manager) StartAfter(ctx context.Context, w http.ResponseWriter, r *http.Request, tenant store.Tenant, userID string,
 	amr []string, acr string, before func(tx *store.Tx) error, inTx func(tx *store.Tx, s store.Session) error) (store.Session, error) {
 	now := m.Now()
+	return m.start(ctx, w, r, tenant, userID, Factors(now, amr...), amr, acr, now, before, inTx)
+}
+
+// StartProven is StartAfter for a sign-in that proved factors (methods with their times): the session's
+// amr and acr are derived from them (Assurance).
+func (m *Manager) StartProven(ctx context.Context, w http.ResponseWriter, r *http.Request, tenant store.Tenant, userID string,
+	factors store.SessionFactors, before func(tx *store.Tx) error, inTx func(tx *store.Tx, s store.Session) error) (store.Session, error) {
+	amr, acr := Assurance(factors)
+	return m.start(ctx, w, r, tenant, userID, factors, amr, acr, m.Now(), before, inTx)
+}
+
+// StepUp records that the browser's live session s proved more factors (a second factor, or a stronger
+// one asked for by acr_values or max_age): its factors grow, amr and acr follow, and auth_time becomes
+// now, since the user just authenticated. inTx (may be nil) runs in the same transaction. The session
+// keeps its id and cookie: nothing the browser held before is worth more than it was, except to this user.
+func (m *Manager) StepUp(ctx context.Context, tenant store.Tenant, s store.Session, add store.SessionFactors,
+	inTx func(tx *store.Tx, s store.Session) error) (store.Session, error) {
+	now := m.Now()
+	s.Factors = Merge(SessionFactorsOf(s), add)
+	s.AMR, s.ACR = Assurance(s.Factors)
+	s.AuthTime = time.Unix(now.Unix(), 0)
+	err := m.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.UpdateSessionAuth(ctx, s); err != nil {
+			return err
+		}
+		if err := tx.AppendEvent(ctx, at(events.SessionSteppedUp(tenant.ID, s.UserID, s.ID, s.AMR, s.ACR), now)); err != nil {
+			return err
+		}
+		if inTx != nil {
+			return inTx(tx, s)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Session{}, fmt.Errorf("step up: %w", err)
+	}
+	return s, nil
+}
+
+func (m *Manager) start(ctx context.Context, w http.ResponseWriter, r *http.Request, tenant store.Tenant, userID string,
+	factors store.SessionFactors, amr []string, acr string, now time.Time, before func(tx *store.Tx) error,
+	inTx func(tx *store.Tx, s store.Session) error) (store.Session, error) {
 	ip := m.ClientIP(r)
 	ua := r.UserAgent()
 	if len(ua) > maxUserAgent {
@@ -137,7 +179,7 @@ func (m *Manager) StartAfter(ctx context.Context, w http.ResponseWriter, r *http
 	}
 	token := keys.NewToken()
 	sec := time.Unix(now.Unix(), 0) // the store keeps seconds; return what a later read returns
-	s := store.Session{TenantID: tenant.ID, ID: keys.NewID(), UserID: userID, AuthTime: sec, AMR: amr, ACR: acr,
+	s := store.Session{TenantID: tenant.ID, ID: keys.NewID(), UserID: userID, AuthTime: sec, AMR: amr, ACR: acr, Factors: factors,
 		UserAgent: ua, IP: ip, CreatedAt: sec, LastSeenAt: sec,
 		IdleExpiresAt: sec.Add(tenant.Settings.SessionIdleD()), ExpiresAt: sec.Add(tenant.Settings.SessionAbsoluteD())}
 	if s.IdleExpiresAt.After(s.ExpiresAt) {

@@ -15,6 +15,7 @@ const (
 	LoginPending       = "pending"       // created; the user has not signed in yet
 	LoginAuthenticated = "authenticated" // signed in and consented: UserID, SessionID, AMR, ... and GrantedScopes set
 	LoginDenied        = "denied"        // the user refused consent
+	LoginUnmet         = "unmet"         // an essential acr the user's factors cannot reach
 	LoginDone          = "done"          // consumed by oidc (a code was minted); never reusable
 )
 
@@ -35,6 +36,9 @@ type AuthorizeParams struct {
 	// Lang is the language of every page of this flow, chosen when it started (login_requests_lang.go).
 	Lang      string   `json:"lang,omitempty"`
 	ACRValues []string `json:"acr_values,omitempty"`
+	// ACREssential: the claims request asked for acr as an essential claim (with ACRValues as its values);
+	// a sign-in that cannot reach one of them fails with unmet_authentication_requirements.
+	ACREssential bool `json:"acr_essential,omitempty"`
 	// RequireLogin: the user must enter credentials even with a valid session (prompt=login or max_age passed).
 	RequireLogin bool `json:"require_login,omitempty"`
 	// RequireConsent: show the consent page even if an earlier grant covers the scopes (prompt=consent).

@@ -1,0 +1,412 @@
+package login
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/events"
+	"github.com/umm-project/umm/internal/identity"
+	"github.com/umm-project/umm/internal/keys"
+	"github.com/umm-project/umm/internal/session"
+	"github.com/umm-project/umm/internal/store"
+	"github.com/umm-project/umm/internal/web"
+)
+
+// Every way of signing in ends in one of three calls, so the MFA policy, step-up and the risk engine are
+// applied in one place whatever proved the first factor:
+//   - firstFactorDone: a user proved a first factor (a password, a passkey, a code sent by email or SMS);
+//   - secondFactorDone: the user of an MFA flow proved a second factor (or a stronger one, for step-up);
+//   - stepUpDone: the browser's signed-in user proved more on a live session (a factor enrolled at sign-in).
+
+// mfaFlowTTL is how long the second-factor page waits after the first factor.
+const mfaFlowTTL = 10 * time.Minute
+
+// recentSignIn is how recent a sign-in must be to remove a factor or change recovery codes.
+const recentSignIn = 5 * time.Minute
+
+// mfaState is the Data of an MFA flow row.
+type mfaState struct {
+	Methods   []string `json:"methods"`           // what the first step proved
+	At        int64    `json:"at"`                // when
+	Want      string   `json:"want,omitempty"`    // the acr asked for ("2" or "phr"); empty: policy's "2"
+	Essential bool     `json:"essential,omitempty"`
+	Reason    string   `json:"reason,omitempty"`  // why the second factor is asked, in an operator's words
+	SessionID string   `json:"session,omitempty"` // step-up of this live session instead of a new one
+}
+
+// effectivePolicy is the MFA policy for a sign-in to client (zero Client: no client, the account pages):
+// the client's own when it has one, else the tenant's.
+func effectivePolicy(t store.Tenant, client store.Client) string {
+	if client.MFAPolicy != "" {
+		return client.MFAPolicy
+	}
+	return t.Settings.MFA.PolicyOr()
+}
+
+// requestedACR is the class lr asks for (the strongest of its acr_values that UMM supports, or the
+// essential value of its claims request) and whether it is essential. Empty when it asks for none.
+func requestedACR(lr *store.LoginRequest) (acr string, essential bool) {
+	if lr == nil {
+		return "", false
+	}
+	for _, v := range lr.Params.ACRValues {
+		if session.ACRRank(v) > session.ACRRank(acr) {
+			acr = v
+		}
+	}
+	return acr, lr.Params.ACREssential
+}
+
+// usableFactors are u's confirmed factors the tenant allows, plus the verified address when email is
+// allowed and the policy lets it serve as a second factor of a user who has no other.
+func (p *Pages) usableFactors(ctx context.Context, t store.Tenant, policy string, u store.User) ([]store.Factor, error) {
+	all, err := p.db.ListFactors(ctx, t.ID, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Factor
+	for _, f := range all {
+		if f.Confirmed() && t.Settings.MFA.Allows(f.Kind) {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 && u.EmailVerified && t.Settings.MFA.Allows(config.FactorEmail) &&
+		(policy == config.MFARequired || policy == config.MFAAdaptive) {
+		out = append(out, store.Factor{TenantID: t.ID, UserID: u.ID, Kind: store.FactorEmail, ConfirmedAt: time.Unix(1, 0)})
+	}
+	return out, nil
+}
+
+// firstFactorDone goes on after u proved a first factor with methods: straight into a session when
+// nothing more is needed, else to the second-factor page (or blocked when the risk is high).
+func (p *Pages) firstFactorDone(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User, methods ...string) {
+	ctx := r.Context()
+	now := p.now()
+	proven := session.Factors(now, methods...)
+	var client store.Client
+	if lr != nil {
+		c, err := p.db.GetClient(ctx, t.ID, lr.ClientID)
+		if errors.Is(err, store.ErrNotFound) {
+			p.clientGone(w, r, t, *lr)
+			return
+		}
+		if err != nil {
+			p.serverError(w, r, t, err)
+			return
+		}
+		client = c
+	}
+	d, err := p.decide(ctx, r, t, client, lr, u, proven, "")
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return
+	}
+	switch {
+	case d.blocked:
+		p.blocked(w, r, t, lr, u, d)
+	case d.second:
+		p.startMFA(w, r, t, lr, u, methods, now, d, "")
+	default:
+		p.startSession(w, r, t, lr, u, proven, false)
+	}
+}
+
+// decision is what a sign-in needs after the steps proven so far.
+type decision struct {
+	second    bool   // a second factor (or a stronger one) is needed
+	blocked   bool   // the sign-in is refused (high risk or a deny list)
+	want      string // the class asked for
+	essential bool
+	reason    string // why, in an operator's words
+	score     int
+}
+
+// decide applies the policy, the request's acr and the risk to a sign-in by u that proved proven.
+// sessionID names a live session being stepped up (empty for a new sign-in).
+func (p *Pages) decide(ctx context.Context, r *http.Request, t store.Tenant, client store.Client, lr *store.LoginRequest,
+	u store.User, proven store.SessionFactors, sessionID string) (decision, error) {
+	var d decision
+	_, have := session.Assurance(proven)
+	d.want, d.essential = requestedACR(lr)
+	policy := effectivePolicy(t, client)
+	if d.want != "" && !session.Satisfies(have, d.want) {
+		d.second, d.reason = true, "acr "+d.want+" requested"
+		return d, nil
+	}
+	if session.ACRRank(have) >= session.ACRRank(session.ACRTwoFactors) {
+		return d, nil // a passkey with user verification is two factors already
+	}
+	factors, err := p.usableFactors(ctx, t, policy, u)
+	if err != nil {
+		return d, err
+	}
+	device := p.deviceID(r, t.ID)
+	remembered := false
+	if device != "" {
+		if remembered, err = p.db.DeviceSkipsMFA(ctx, t.ID, keys.HashToken(device), u.ID, p.now()); err != nil {
+			return d, err
+		}
+	}
+	switch policy {
+	case config.MFAOptional:
+		d.second = len(factors) > 0 && !remembered
+		d.reason = "policy optional: the user enrolled a second factor"
+	case config.MFARequired:
+		d.second = !remembered
+		d.reason = "policy required"
+	case config.MFAAdaptive:
+		a, err := p.assessRisk(ctx, r, t, u, device)
+		if err != nil {
+			return d, err
+		}
+		d.score, d.reason = a.score, a.explain
+		switch a.level {
+		case riskHigh:
+			d.blocked = true
+		case riskMedium:
+			d.second = !remembered
+		}
+	}
+	return d, nil
+}
+
+// startMFA stores the MFA flow of u (who proved methods at at) and sends the browser to the
+// second-factor page. sessionID names the live session it steps up, if any.
+func (p *Pages) startMFA(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User,
+	methods []string, at time.Time, d decision, sessionID string) {
+	ctx := r.Context()
+	now := p.now()
+	data, _ := json.Marshal(mfaState{Methods: methods, At: at.Unix(), Want: d.want, Essential: d.essential, Reason: d.reason,
+		SessionID: sessionID})
+	lrID, _ := requestRef(lr)
+	f := store.Flow{TenantID: t.ID, ID: keys.NewID(), Kind: store.FlowMFA, State: store.FlowPending, UserID: u.ID,
+		Email: u.Email, BrowserHash: p.sessions.BrowserHash(w, r, t.ID), LoginRequestID: lrID, CreatedAt: now,
+		ExpiresAt: now.Add(mfaFlowTTL), Data: string(data)}
+	err := p.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateFlow(ctx, f); err != nil {
+			return err
+		}
+		want := d.want
+		if want == "" {
+			want = session.ACRTwoFactors
+		}
+		return tx.AppendEvent(ctx, events.MFAChallenged(t.ID, u.ID, web.ClientIP(r), d.reason, want))
+	})
+	if err != nil {
+		p.serverError(w, r, t, fmt.Errorf("start mfa: %w", err))
+		return
+	}
+	seeOther(w, mfaPath(t, f.ID))
+}
+
+// mfaPath is the second-factor page of flow id.
+func mfaPath(t store.Tenant, flowID string) string {
+	return tenantPath(t) + "/login/mfa?flow=" + url.QueryEscape(flowID)
+}
+
+// blocked answers a refused sign-in with a neutral message and records why.
+func (p *Pages) blocked(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User, d decision) {
+	ctx := r.Context()
+	if err := p.db.AppendEvent(ctx, events.LoginBlocked(t.ID, u.ID, web.ClientIP(r), d.score, d.reason)); err != nil {
+		p.serverError(w, r, t, err)
+		return
+	}
+	p.metrics.Login("blocked")
+	kind := ""
+	if lr != nil {
+		kind = lr.Kind
+	}
+	p.message(w, r, t, http.StatusForbidden, "mfa.blocked.title", "mfa.blocked.text", startAgainLinks(t, kind)...)
+}
+
+// startSession signs u in on this browser with what was proven: the browser becomes (or stays) a known
+// device of the account, "Remember this device" is recorded when asked for, and lr completes (or goes to
+// the profile or consent page), all in the session's own transaction.
+func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User,
+	proven store.SessionFactors, remember bool) {
+	ctx := r.Context()
+	next := stepDone
+	if lr != nil {
+		u.SignIns++ // this sign-in, counted with the session below
+		var ok bool
+		if next, ok = p.checkNext(w, r, t, *lr, u); !ok {
+			return
+		}
+	}
+	ip := web.ClientIP(r)
+	device := p.setDeviceCookie(w, r, t.ID)
+	now := p.now()
+	inTx := func(tx *store.Tx, s store.Session) error {
+		if err := identity.RememberDevice(ctx, tx, t.ID, u.ID, device, r.UserAgent(), ip, now, now.Add(p.deviceTTL)); err != nil {
+			return err
+		}
+		if err := p.rememberForMFA(ctx, tx, t, u, device, remember, now); err != nil {
+			return err
+		}
+		if err := p.signedInHooks(ctx, tx, r, t, u, s, device); err != nil {
+			return err
+		}
+		if lr != nil && next == stepDone {
+			return completeRequest(ctx, tx, *lr, s, grantedScopes(*lr), ip)
+		}
+		return nil
+	}
+	if _, err := p.sessions.StartProven(ctx, w, r, t, u.ID, proven, nil, inTx); err != nil {
+		if lr != nil && errors.Is(err, store.ErrConflict) {
+			// Completed meanwhile (a second tab or a double submit): nothing was written; carry on.
+			seeOther(w, continuePath(t, *lr))
+			return
+		}
+		p.serverError(w, r, t, fmt.Errorf("start session: %w", err))
+		return
+	}
+	p.metrics.Login("success")
+	if lr == nil {
+		seeOther(w, accountPath(t))
+		return
+	}
+	seeOther(w, next.path(t, *lr))
+}
+
+// rememberForMFA lets the device skip the second factor for the tenant's remember_device_days when the
+// user ticked "Remember this device".
+func (p *Pages) rememberForMFA(ctx context.Context, tx *store.Tx, t store.Tenant, u store.User, device string, remember bool, now time.Time) error {
+	days := t.Settings.MFA.RememberDays()
+	if !remember || days == 0 {
+		return nil
+	}
+	until := now.Add(time.Duration(days) * 24 * time.Hour)
+	if err := tx.RememberDeviceMFA(ctx, t.ID, keys.HashToken(device), u.ID, until); err != nil {
+		return err
+	}
+	return tx.AppendEvent(ctx, events.MFADeviceTrusted(t.ID, u.ID, days))
+}
+
+// signedInHooks runs in the transaction of every completed sign-in (risk history; the new-device notice).
+func (p *Pages) signedInHooks(ctx context.Context, tx *store.Tx, r *http.Request, t store.Tenant, u store.User, s store.Session, device string) error {
+	return p.recordRisk(ctx, tx, r, t, u, s, device)
+}
+
+// secondFactorDone finishes MFA flow f after its user proved methods: the flow is used up, and the
+// session starts (or the live session it steps up grows) with every factor proven.
+func (p *Pages) secondFactorDone(w http.ResponseWriter, r *http.Request, t store.Tenant, f store.Flow, u store.User, remember bool, methods ...string) {
+	ctx := r.Context()
+	now := p.now()
+	var st mfaState
+	_ = json.Unmarshal([]byte(f.Data), &st)
+	proven := session.Merge(session.Factors(time.Unix(st.At, 0), st.Methods...), session.Factors(now, methods...))
+	if err := p.db.SetFlowState(ctx, t.ID, f.ID, store.FlowPending, store.FlowDone, now); err != nil {
+		if errors.Is(err, store.ErrNotFound) { // used meanwhile (a double submit)
+			p.flowUsed(w, r, t, f)
+			return
+		}
+		p.serverError(w, r, t, err)
+		return
+	}
+	_ = p.db.AppendEvent(ctx, events.MFASucceeded(t.ID, u.ID, web.ClientIP(r), methods[0]))
+	var lr *store.LoginRequest
+	if f.LoginRequestID != "" {
+		l, err := p.db.GetLoginRequest(ctx, t.ID, f.LoginRequestID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			p.serverError(w, r, t, err)
+			return
+		}
+		if err == nil {
+			lr = &l
+		}
+	}
+	if st.Essential {
+		if _, acr := session.Assurance(proven); !session.Satisfies(acr, st.Want) {
+			p.unmet(w, r, t, lr)
+			return
+		}
+	}
+	if st.SessionID != "" {
+		s, ok, err := p.sessions.Current(ctx, r, t)
+		if err != nil {
+			p.serverError(w, r, t, err)
+			return
+		}
+		if ok && s.ID == st.SessionID && s.UserID == u.ID {
+			p.stepUpDone(w, r, t, lr, s, remember, proven)
+			return
+		}
+	}
+	p.startSession(w, r, t, lr, u, proven, remember)
+}
+
+// stepUpDone records on live session s that the user proved add, then goes on with lr (nil: the account
+// page).
+func (p *Pages) stepUpDone(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, s store.Session,
+	remember bool, add store.SessionFactors) {
+	ctx := r.Context()
+	u, err := p.identity.GetUser(ctx, t.ID, s.UserID)
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return
+	}
+	device := p.setDeviceCookie(w, r, t.ID)
+	now := p.now()
+	s, err = p.sessions.StepUp(ctx, t, s, add, func(tx *store.Tx, s store.Session) error {
+		if err := identity.RememberDevice(ctx, tx, t.ID, u.ID, device, r.UserAgent(), web.ClientIP(r), now, now.Add(p.deviceTTL)); err != nil {
+			return err
+		}
+		return p.rememberForMFA(ctx, tx, t, u, device, remember, now)
+	})
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return
+	}
+	if lr == nil || lr.Status != store.LoginPending {
+		if lr != nil {
+			seeOther(w, continuePath(t, *lr))
+			return
+		}
+		seeOther(w, accountPath(t))
+		return
+	}
+	p.continueSignedIn(w, r, t, lr, s, u)
+}
+
+// unmet ends a request whose essential acr the user's factors cannot reach.
+func (p *Pages) unmet(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest) {
+	if lr == nil {
+		seeOther(w, accountPath(t))
+		return
+	}
+	if err := p.db.SetLoginRequestStatus(r.Context(), t.ID, lr.ID, store.LoginPending, store.LoginUnmet); err != nil &&
+		!errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) {
+		p.serverError(w, r, t, err)
+		return
+	}
+	seeOther(w, continuePath(t, *lr))
+}
+
+// flowUsed answers a second-factor form of a flow that was used up meanwhile.
+func (p *Pages) flowUsed(w http.ResponseWriter, r *http.Request, t store.Tenant, f store.Flow) {
+	kind := ""
+	if f.LoginRequestID != "" {
+		kind = store.LoginKindAuthorize
+	}
+	p.message(w, r, t, http.StatusBadRequest, "login.expired.title", "login.expired.text", startAgainLinks(t, kind)...)
+}
+
+// requireRecent reports whether session s signed in within the last 5 minutes; otherwise it sends the
+// browser to the re-authentication page, which comes back to back (a path of ours) and returns false.
+func (p *Pages) requireRecent(w http.ResponseWriter, r *http.Request, t store.Tenant, s store.Session, back string) bool {
+	if p.now().Sub(s.AuthTime) <= recentSignIn {
+		return true
+	}
+	seeOther(w, tenantPath(t)+"/account/reauth?next="+url.QueryEscape(back))
+	return false
+}
+
+// hasMethod reports whether s proved m.
+func hasMethod(s store.Session, m string) bool { return slices.Contains(s.AMR, m) }
