@@ -33,9 +33,9 @@ const recentSignIn = 5 * time.Minute
 
 // mfaState is the Data of an MFA flow row.
 type mfaState struct {
-	Methods   []string `json:"methods"`           // what the first step proved
-	At        int64    `json:"at"`                // when
-	Want      string   `json:"want,omitempty"`    // the acr asked for ("2" or "phr"); empty: policy's "2"
+	Methods   []string `json:"methods"`        // what the first step proved
+	At        int64    `json:"at"`             // when
+	Want      string   `json:"want,omitempty"` // the acr asked for ("2" or "phr"); empty: policy's "2"
 	Essential bool     `json:"essential,omitempty"`
 	Reason    string   `json:"reason,omitempty"`  // why the second factor is asked, in an operator's words
 	SessionID string   `json:"session,omitempty"` // step-up of this live session instead of a new one
