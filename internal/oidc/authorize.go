@@ -64,6 +64,7 @@ type authRequest struct {
 	LoginHint           string
 	UILocales           string
 	ACRValues           []string
+	ACREssential        bool   // the claims request asks for acr as an essential claim
 	IDTokenHint         string // not stored: only compared with the session at the start
 }
 
@@ -78,6 +79,7 @@ func (a authRequest) params() store.AuthorizeParams {
 		ResponseType: a.ResponseType, RedirectURI: a.RedirectURI, Scopes: a.Scopes, State: a.State, Nonce: a.Nonce,
 		CodeChallenge: a.CodeChallenge, CodeChallengeMethod: a.CodeChallengeMethod, ResponseMode: a.ResponseMode,
 		Prompt: a.Prompt, MaxAge: a.MaxAge, LoginHint: a.LoginHint, UILocales: a.UILocales, ACRValues: a.ACRValues,
+		ACREssential: a.ACREssential,
 	}
 }
 
@@ -273,6 +275,15 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 			return ar, target, errInvalidRequest("acr_values is malformed")
 		}
 		ar.ACRValues = strings.Fields(s)
+	}
+	if s, _ := get("claims"); s != "" {
+		values, essential, err := parseClaimsACR(s)
+		if err != nil {
+			return ar, target, err
+		}
+		if len(values) > 0 {
+			ar.ACRValues, ar.ACREssential = values, essential
+		}
 	}
 	hint, _ := get("id_token_hint")
 	if len(hint) > maxIDTokenHintLen {
@@ -482,10 +493,16 @@ func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Te
 		profileNeeded = len(ask.Required) > 0 || (!ar.hasPrompt(promptNone) && !ask.Empty())
 	}
 
+	// A session that proved less than the request or the MFA policy asks for is stepped up by the hosted
+	// pages (a second factor, without the password again).
+	stepUp := hasSession && !requireLogin && !sessionStrongEnough(t, ar.Client, sess, ar.ACRValues)
+
 	if ar.hasPrompt(promptNone) {
 		switch {
 		case !hasSession || requireLogin:
 			return newErr("login_required", http.StatusBadRequest, nil, "the user is not signed in")
+		case stepUp:
+			return newErr("interaction_required", http.StatusBadRequest, nil, "the session must be stepped up to the requested authentication")
 		case profileNeeded:
 			return newErr("interaction_required", http.StatusBadRequest, nil, "the user must complete their profile")
 		case consentNeeded:
@@ -502,7 +519,7 @@ func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Te
 	lr.Params.Lang = web.Lang(r, ar.UILocales, t.Settings.Look.DefaultLocale)
 	target.Page = p.page(r, t, lr.Params.Lang) // a form_post answer is in it too
 
-	if hasSession && !requireLogin && !consentNeeded && !profileNeeded {
+	if hasSession && !requireLogin && !consentNeeded && !profileNeeded && !stepUp {
 		// SSO: the session, the profile and consent cover the request, so the request is born complete and consumed.
 		lr.Status, lr.UserID, lr.SessionID = store.LoginDone, sess.UserID, sess.ID
 		lr.AuthTime, lr.AMR, lr.ACR, lr.GrantedScopes = sess.AuthTime, sess.AMR, sess.ACR, ar.Scopes

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
 )
 
@@ -22,10 +23,9 @@ var claimsSupported = []string{
 var profileScopeClaims = []string{"nickname", "preferred_username", "picture", "website", "gender", "birthdate",
 	"zoneinfo", "locale"}
 
-// acrPassword is the only authentication context class UMM asserts today: a password sign-in (the
-// session's acr). It is what acr_values_supported lists; a request for another value is recorded but
-// answered with this one (acr_values is voluntary, OIDC Core §3.1.2.1).
-const acrPassword = "1"
+// acrPassword is the class of a sign-in with one factor (a password): the weakest of
+// acr_values_supported (session.ACRs).
+const acrPassword = session.ACROneFactor
 
 // userClaims returns the claims about user u that the granted scopes release (OIDC Core §5.4): sub always;
 // profile: name, given_name, family_name, nickname, preferred_username, picture, website, gender,

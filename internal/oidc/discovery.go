@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
 )
 
@@ -78,32 +79,35 @@ func (p *Provider) buildMetadata(t store.Tenant, clients []store.Client) metadat
 	// the endpoint is protected), and answers active only to the client a token was issued to or one in
 	// its aud (§4). RFC 8414 §2: with private_key_jwt listed, the signing algorithms must be listed too.
 	return metadata{
-		Issuer:                                     iss,
-		AuthorizationEndpoint:                      iss + "/authorize",
-		TokenEndpoint:                              iss + "/token",
-		UserinfoEndpoint:                           iss + "/userinfo",
-		JWKSURI:                                    iss + "/jwks.json",
-		EndSessionEndpoint:                         iss + "/logout",
-		IntrospectionEndpoint:                      iss + "/introspect",
-		RevocationEndpoint:                         iss + "/revoke",
-		DeviceAuthorizationEndpoint:                iss + "/device_authorization",
-		ScopesSupported:                            tenantScopes(clients),
-		ResponseTypesSupported:                     []string{"code"},
-		ResponseModesSupported:                     []string{modeQuery, modeFormPost},
-		GrantTypesSupported:                        config.GrantTypes,
-		SubjectTypesSupported:                      []string{"public"},
-		IDTokenSigningAlgValuesSupported:           idTokenSigningAlgs,
-		TokenEndpointAuthMethodsSupported:          config.AuthMethods,
-		TokenEndpointAuthSigningAlgValues:          assertionSigningAlgs,
-		IntrospectionEndpointAuthMethodsSupported:  confidentialAuthMethods,
-		IntrospectionEndpointAuthSigningAlgValues:  assertionSigningAlgs,
-		RevocationEndpointAuthMethodsSupported:     config.AuthMethods,
-		RevocationEndpointAuthSigningAlgValues:     assertionSigningAlgs,
-		CodeChallengeMethodsSupported:              []string{"S256"},
-		ClaimsSupported:                            tenantClaims(t.Settings.Profile),
-		ClaimTypesSupported:                        []string{"normal"},
-		PromptValuesSupported:                      []string{promptNone, promptLogin, promptConsent, "select_account"},
-		ACRValuesSupported:                         []string{acrPassword},
+		Issuer:                                    iss,
+		AuthorizationEndpoint:                     iss + "/authorize",
+		TokenEndpoint:                             iss + "/token",
+		UserinfoEndpoint:                          iss + "/userinfo",
+		JWKSURI:                                   iss + "/jwks.json",
+		EndSessionEndpoint:                        iss + "/logout",
+		IntrospectionEndpoint:                     iss + "/introspect",
+		RevocationEndpoint:                        iss + "/revoke",
+		DeviceAuthorizationEndpoint:               iss + "/device_authorization",
+		ScopesSupported:                           tenantScopes(clients),
+		ResponseTypesSupported:                    []string{"code"},
+		ResponseModesSupported:                    []string{modeQuery, modeFormPost},
+		GrantTypesSupported:                       config.GrantTypes,
+		SubjectTypesSupported:                     []string{"public"},
+		IDTokenSigningAlgValuesSupported:          idTokenSigningAlgs,
+		TokenEndpointAuthMethodsSupported:         config.AuthMethods,
+		TokenEndpointAuthSigningAlgValues:         assertionSigningAlgs,
+		IntrospectionEndpointAuthMethodsSupported: confidentialAuthMethods,
+		IntrospectionEndpointAuthSigningAlgValues: assertionSigningAlgs,
+		RevocationEndpointAuthMethodsSupported:    config.AuthMethods,
+		RevocationEndpointAuthSigningAlgValues:    assertionSigningAlgs,
+		CodeChallengeMethodsSupported:             []string{"S256"},
+		ClaimsSupported:                           tenantClaims(t.Settings.Profile),
+		ClaimTypesSupported:                       []string{"normal"},
+		PromptValuesSupported:                     []string{promptNone, promptLogin, promptConsent, "select_account"},
+		ACRValuesSupported:                        session.ACRs,
+		// The claims parameter is honoured for acr (essential or voluntary, OIDC Core §5.5.1.1); other
+		// requested claims are voluntary and released by scope.
+		ClaimsParameterSupported:                   true,
 		AuthorizationResponseIssParameterSupported: true,
 		// Back-Channel Logout 1.0 §2.1, Front-Channel Logout 1.0 §3: logout tokens carry sid, the iframes get
 		// iss and sid, and ID tokens issued within a session carry the same sid.

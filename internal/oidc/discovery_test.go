@@ -84,7 +84,7 @@ func TestDiscovery(t *testing.T) {
 					"revocation_endpoint_auth_signing_alg_values_supported":    {"RS256", "ES256", "PS256"},
 					"prompt_values_supported":                                  {"none", "login", "consent", "select_account"},
 					"code_challenge_methods_supported":                         {"S256"},
-					"acr_values_supported":                                     {"1"},
+					"acr_values_supported":                                     {"1", "2", "phr"},
 				}
 				for k, want := range wantList {
 					if got := strs(k); !slices.Equal(got, want) {
@@ -102,7 +102,7 @@ func TestDiscovery(t *testing.T) {
 					"authorization_response_iss_parameter_supported": true,
 					"request_parameter_supported":                    false,
 					"request_uri_parameter_supported":                false,
-					"claims_parameter_supported":                     false,
+					"claims_parameter_supported":                     true, // for acr (OIDC Core 5.5.1.1)
 					// Single logout works: the outbox delivers logout tokens with sid, the iframes get iss and sid.
 					"backchannel_logout_supported":          true,
 					"backchannel_logout_session_supported":  true,
