@@ -53,6 +53,9 @@ type Service struct {
 	SealEmail events.SealFunc
 	// PublicURL is server.public_url: the links in the email this service queues point there.
 	PublicURL string
+	// SendSMS queues a text message in the caller's transaction (server wires the outbox); nil when no SMS
+	// provider is configured.
+	SendSMS SMSSender
 
 	db    *store.DB
 	sec   config.Security

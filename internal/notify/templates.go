@@ -40,6 +40,14 @@ const (
 	TypeEmailChangeNotice = "email_change_notice"
 	// TypeInvitation invites someone to a tenant. Vars: tenant, inviter, link.
 	TypeInvitation = "invitation"
+	// TypeSignInCode carries a one-time sign-in code (a second factor). Vars: tenant, code.
+	TypeSignInCode = "sign_in_code"
+	// TypeSignInLink carries a passwordless sign-in: a link and the same sign-in's code. Vars: tenant, link,
+	// code.
+	TypeSignInLink = "sign_in_link"
+	// TypeNewSignIn tells of a sign-in from a new device, with a link that ends every session and starts
+	// recovery. Vars: tenant, address, device, ip, not_me_link.
+	TypeNewSignIn = "new_sign_in"
 )
 
 // typeVars are the variables of each type, in the order of its texts' verbs.
@@ -52,6 +60,9 @@ var typeVars = map[string][]string{
 	TypeEmailChangeVerify: {"tenant", "link", "code", "address"},
 	TypeEmailChangeNotice: {"tenant", "address"},
 	TypeInvitation:        {"tenant", "inviter", "link"},
+	TypeSignInCode:        {"tenant", "code"},
+	TypeSignInLink:        {"tenant", "link", "code"},
+	TypeNewSignIn:         {"tenant", "address", "device", "ip", "not_me_link"},
 }
 
 // Types are the email types, for tests and documentation.

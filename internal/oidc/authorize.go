@@ -448,9 +448,9 @@ func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Te
 	}
 	// prompt=login, and max_age=0 (OIDC Core §3.1.2.1: equivalent to prompt=login), always ask for credentials.
 	requireLogin := ar.hasPrompt(promptLogin) || ar.MaxAge == 0
-	if hasSession && ar.MaxAge > 0 && now.Sub(sess.AuthTime) > time.Duration(ar.MaxAge)*time.Second {
-		requireLogin = true
-	}
+	// A session older than max_age must authenticate again, but the hosted pages may do it with one strong
+	// factor (a passkey, an authenticator code) instead of the password: it is not RequireLogin.
+	tooOld := hasSession && ar.MaxAge > 0 && now.Sub(sess.AuthTime) > time.Duration(ar.MaxAge)*time.Second
 	if hasSession && !requireLogin && ar.IDTokenHint != "" {
 		// OIDC Core §3.1.2.2: the session must be the hinted user's; another user's is not reused (and
 		// prompt=none answers login_required). A hint that is not our ID token is ignored, as hints are.
@@ -495,12 +495,14 @@ func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Te
 
 	// A session that proved less than the request or the MFA policy asks for is stepped up by the hosted
 	// pages (a second factor, without the password again).
-	stepUp := hasSession && !requireLogin && !sessionStrongEnough(t, ar.Client, sess, ar.ACRValues)
+	stepUp := hasSession && !requireLogin && (tooOld || !sessionStrongEnough(t, ar.Client, sess, ar.ACRValues))
 
 	if ar.hasPrompt(promptNone) {
 		switch {
 		case !hasSession || requireLogin:
 			return newErr("login_required", http.StatusBadRequest, nil, "the user is not signed in")
+		case tooOld:
+			return newErr("login_required", http.StatusBadRequest, nil, "the session is older than max_age")
 		case stepUp:
 			return newErr("interaction_required", http.StatusBadRequest, nil, "the session must be stepped up to the requested authentication")
 		case profileNeeded:

@@ -187,3 +187,24 @@ func scanFlow(row interface{ Scan(...any) error }) (Flow, error) {
 	f.CreatedAt, f.UpdatedAt, f.ExpiresAt = time.Unix(created, 0), time.Unix(updated, 0), time.Unix(expires, 0)
 	return f, nil
 }
+
+// SetFlowCode replaces the code (and link, when linkHash is not nil) of a pending flow: a code sent again
+// makes the previous one worthless. ErrConflict when the flow is not pending any more.
+func (q *queries) SetFlowCode(ctx context.Context, tenantID, id string, codeHash, linkHash []byte, now time.Time) error {
+	err := q.execOne(ctx, `UPDATE flows SET code_hash = ?, link_hash = COALESCE(?, link_hash), updated_at = ?
+		WHERE tenant_id = ? AND id = ? AND state = ?`, nilIfEmpty(codeHash), nilIfEmpty(linkHash), now.Unix(), tenantID, id, FlowPending)
+	if isNotFound(err) {
+		return fmt.Errorf("set flow code: %w", ErrConflict)
+	}
+	return err
+}
+
+// SetFlowData replaces the kind's state of a pending flow.
+func (q *queries) SetFlowData(ctx context.Context, tenantID, id, data string, now time.Time) error {
+	err := q.execOne(ctx, `UPDATE flows SET data = ?, updated_at = ? WHERE tenant_id = ? AND id = ? AND state = ?`,
+		data, now.Unix(), tenantID, id, FlowPending)
+	if isNotFound(err) {
+		return fmt.Errorf("set flow data: %w", ErrConflict)
+	}
+	return err
+}
