@@ -26,7 +26,7 @@ type RiskPolicy struct {
 	Thresholds RiskThresholds `yaml:"thresholds" json:"thresholds,omitzero"`
 	// Allow are CIDRs (trusted office networks) whose addresses score 0, unless they are also in Deny.
 	Allow []string `yaml:"allow" json:"allow,omitempty"`
-	// Deny are CIDRs whose addresses always score 100 (high: refused).
+	// Deny are CIDRs whose addresses are always high (refused), scoring weights.deny_list.
 	Deny []string `yaml:"deny" json:"deny,omitempty"`
 	// IPFailuresWindow is how long failed sign-ins from one address (IPv6: its /64), any account, are
 	// counted together for the ip_failures signal (default 10m).
@@ -47,7 +47,7 @@ type RiskWeights struct {
 	IPFailures       int `yaml:"ip_failures" json:"ip_failures,omitempty"`             // default 30: the address failed often, on any account
 	BreachedPassword int `yaml:"breached_password" json:"breached_password,omitempty"` // default 25: the password is on the breached list
 	Dormant          int `yaml:"dormant" json:"dormant,omitempty"`                     // default 10: no sign-in for dormant_after
-	DenyList         int `yaml:"deny_list" json:"deny_list,omitempty"`                 // default 100: the address is in deny
+	DenyList         int `yaml:"deny_list" json:"deny_list,omitempty"`                 // default 100: the score of an address in deny (always high)
 }
 
 // RiskThresholds turn a score into a level: below Medium low, from Medium medium (a second factor is

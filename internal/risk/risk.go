@@ -225,9 +225,11 @@ func (e *Engine) Evaluate(ctx context.Context, at Attempt) (Assessment, error) {
 	pl := e.lookup(addr)
 	a.Country = pl.country
 
-	// Deny wins over allow, and both over every signal: they are the operator's word.
+	// Deny wins over allow, and both over every signal: they are the operator's word. A denied address
+	// is high whatever its score (the deny_list weight, 100 unless the operator wants another figure in
+	// the audit log).
 	if cidr, ok := e.inList(p.Deny, e.deny, e.policy.Deny, addr); ok {
-		a.Score, a.Level, a.Reasons = 100, High, []Reason{{Code: DenyList, Detail: cidr}}
+		a.Score, a.Level, a.Reasons = min(max(p.Weights.DenyList, 0), 100), High, []Reason{{Code: DenyList, Detail: cidr}}
 		return a, nil
 	}
 	if cidr, ok := e.inList(p.Allow, e.allow, e.policy.Allow, addr); ok {

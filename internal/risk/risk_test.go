@@ -258,6 +258,10 @@ func TestLists(t *testing.T) {
 					t.Fatalf("Explain = %q", a.Explain())
 				}
 			})
+			t.Run("a denied address is high whatever the deny_list weight", func(t *testing.T) {
+				p := config.RiskPolicy{Weights: config.RiskWeights{DenyList: 50}}
+				want(t, f.eval(t, Attempt{UserID: "ann", IP: "10.66.1.1", Policy: p}), 50, High, "deny_list=10.66.0.0/16")
+			})
 			t.Run("an address on neither list is scored", func(t *testing.T) {
 				want(t, f.eval(t, Attempt{UserID: "ann", IP: "198.51.100.1"}), 35, Medium, NewDevice)
 			})
