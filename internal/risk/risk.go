@@ -50,7 +50,8 @@ type Attempt struct {
 	BreachedPassword bool
 	// LastSignIn is the account's previous sign-in; zero when it never signed in.
 	LastSignIn time.Time
-	Now        time.Time
+	// Now is the time of the attempt; zero: time.Now().
+	Now time.Time
 	// Policy is the tenant's effective policy; its zero fields take the engine's global ones (Merge), so
 	// the zero value is the global policy.
 	Policy config.RiskPolicy
@@ -217,6 +218,9 @@ func (e *Engine) Evaluate(ctx context.Context, at Attempt) (Assessment, error) {
 		return Assessment{}, fmt.Errorf("risk: client address %q: %w", at.IP, err)
 	}
 	addr = addr.Unmap().WithZone("")
+	if at.Now.IsZero() {
+		at.Now = time.Now()
+	}
 	p := e.policy
 	if !zeroPolicy(at.Policy) {
 		p = p.Merge(at.Policy)
@@ -246,8 +250,8 @@ func (e *Engine) Evaluate(ctx context.Context, at Attempt) (Assessment, error) {
 	}
 
 	// An attempt on an unknown account reads a history too (it finds none): the same statements run
-	// whether or not the account exists, and the browser is as unknown as on a first sign-in, so neither
-	// the time taken nor the level asks of the page tells the account's existence.
+	// whether or not the account exists, and the browser counts as unknown as on a first sign-in, so
+	// neither the time taken nor the level tells the page whether the account exists.
 	if !at.DeviceKnown || at.UserID == "" {
 		fire(NewDevice, "", w.NewDevice)
 	}
