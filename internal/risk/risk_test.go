@@ -481,3 +481,31 @@ func TestNew(t *testing.T) {
 		}
 	})
 }
+
+// TestStatements: an evaluation runs two statements, whether or not the account exists (so the time
+// taken does not tell), and none for an address on the deny or allow list.
+func TestStatements(t *testing.T) {
+	f := setup(t, "sqlite", true, func(r *config.Risk) {
+		r.Allow = []string{"10.0.0.0/8"}
+		r.Deny = []string{"10.66.0.0/16"}
+	})
+	f.success(t, "ann", "203.0.113.5", t0.Add(-time.Hour))
+	for _, tt := range []struct {
+		name string
+		at   Attempt
+		want int64
+	}{
+		{"a known account", Attempt{UserID: "ann", IP: "198.51.100.7"}, 2},
+		{"an unknown account", Attempt{IP: "198.51.100.7"}, 2},
+		{"a denied address", Attempt{UserID: "ann", IP: "10.66.0.1"}, 0},
+		{"an allowed address", Attempt{UserID: "ann", IP: "10.1.0.1"}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := f.db.Statements()
+			f.eval(t, tt.at)
+			if n := f.db.Statements() - before; n != tt.want {
+				t.Fatalf("%d statements, want %d", n, tt.want)
+			}
+		})
+	}
+}
