@@ -11,6 +11,7 @@ import (
 	maxminddb "github.com/oschwald/maxminddb-golang/v2"
 
 	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/store"
 )
 
@@ -84,6 +85,12 @@ func (a Assessment) Codes() []string {
 		out[i] = r.Code
 	}
 	return out
+}
+
+// Event is the risk.assessed event of the assessment, with decision (events.RiskAllowed,
+// RiskChallenged or RiskDenied): what the sign-in did with it.
+func (a Assessment) Event(tenantID, userID, ip, decision string) store.Event {
+	return events.RiskAssessed(tenantID, userID, ip, a.Score, string(a.Level), decision, a.Codes(), a.Explain())
 }
 
 // Has reports whether the signal code fired.

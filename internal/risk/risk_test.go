@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/risk/risktest"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/store/storetest"
@@ -369,6 +370,12 @@ func TestScoreAndLevel(t *testing.T) {
 				}
 				if codes := a.Codes(); len(codes) != 7 || codes[0] != NewDevice || codes[6] != Dormant {
 					t.Fatalf("Codes = %q", codes)
+				}
+				ev := a.Event(f.tid, "ann", "198.51.100.7", events.RiskDenied)
+				if ev.Type != events.TypeRiskAssessed || ev.Subject != "ann" || ev.IP != "198.51.100.7" || ev.Data["score"] != 100 ||
+					ev.Data["level"] != "high" || ev.Data["decision"] != "denied" || ev.Data["explain"] != explain ||
+					!slices.Equal(ev.Data["reasons"].([]string), a.Codes()) {
+					t.Fatalf("event %+v", ev)
 				}
 			})
 			t.Run("a tenant's weights and thresholds take the place of the global ones", func(t *testing.T) {
