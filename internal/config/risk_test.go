@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -169,4 +170,30 @@ func TestRiskPolicyMerge(t *testing.T) {
 			t.Fatalf("allow = %q", got.Allow)
 		}
 	})
+}
+
+// TestRiskPolicyJSON: a tenant's override is stored as JSON; an empty one is {} and only what is set
+// appears, so that laying it over the global policy changes only that.
+func TestRiskPolicyJSON(t *testing.T) {
+	b, err := json.Marshal(RiskPolicy{})
+	if err != nil || string(b) != "{}" {
+		t.Fatalf("empty policy = %s, %v", b, err)
+	}
+	b, err = json.Marshal(RiskPolicy{Weights: RiskWeights{NewDevice: 50}, Deny: []string{"198.51.100.0/24"}, DormantAfter: Duration(time.Hour)})
+	if want := `{"weights":{"new_device":50},"deny":["198.51.100.0/24"],"dormant_after":"1h0m0s"}`; err != nil || string(b) != want {
+		t.Fatalf("policy = %s, %v; want %s", b, err, want)
+	}
+	def := DefaultRisk()
+	b, err = json.Marshal(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Risk
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Weights != def.Weights || back.Thresholds != def.Thresholds || back.IPFailuresWindow != def.IPFailuresWindow ||
+		back.IPFailuresThreshold != def.IPFailuresThreshold || back.DormantAfter != def.DormantAfter {
+		t.Fatalf("round trip of %s = %+v", b, back)
+	}
 }
