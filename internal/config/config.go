@@ -25,6 +25,7 @@ type Config struct {
 	Events    Events       `yaml:"events"`
 	Email     Email        `yaml:"email"`
 	Templates Templates    `yaml:"templates"`
+	Risk      Risk         `yaml:"risk"`
 }
 
 // Events configures the event log (audit record and outbox).
@@ -246,6 +247,7 @@ func Default() Config {
 		},
 		Events: Events{Retention: Duration(400 * 24 * time.Hour)},
 		Email:  defaultEmail(),
+		Risk:   DefaultRisk(),
 	}
 }
 
@@ -368,6 +370,7 @@ func (c *Config) Validate() error {
 	}
 	p = append(p, validateAbuse(c)...)
 	p = append(p, validateEmail(c.Email)...)
+	p = append(p, validateRisk(c.Risk)...)
 	for i, cidr := range s.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {
 			add("security.trusted_proxies[%d]: %q is not a CIDR such as 10.0.0.0/8", i, cidr)

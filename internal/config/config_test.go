@@ -323,6 +323,23 @@ func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
 		"UMM_EMAIL_TIMEOUT":  {"10s", "10s"},
 		"UMM_EMAIL_DEV_DIR":  {"/var/mail/umm", "/var/mail/umm"},
 		"UMM_TEMPLATES_DIR":  {"/etc/umm/templates", "/etc/umm/templates"},
+
+		"UMM_RISK_GEOIP_DB":                  {"config.go", "config.go"}, // must be readable: any file of this package
+		"UMM_RISK_WEIGHTS_NEW_DEVICE":        {"36", "36"},
+		"UMM_RISK_WEIGHTS_NEW_NETWORK":       {"21", "21"},
+		"UMM_RISK_WEIGHTS_NEW_COUNTRY":       {"26", "26"},
+		"UMM_RISK_WEIGHTS_IMPOSSIBLE_TRAVEL": {"41", "41"},
+		"UMM_RISK_WEIGHTS_IP_FAILURES":       {"31", "31"},
+		"UMM_RISK_WEIGHTS_BREACHED_PASSWORD": {"26", "26"},
+		"UMM_RISK_WEIGHTS_DORMANT":           {"11", "11"},
+		"UMM_RISK_WEIGHTS_DENY_LIST":         {"99", "99"},
+		"UMM_RISK_THRESHOLDS_MEDIUM":         {"40", "40"},
+		"UMM_RISK_THRESHOLDS_HIGH":           {"80", "80"},
+		"UMM_RISK_ALLOW":                     {"10.0.0.0/8, 2001:db8::/32", "[10.0.0.0/8 2001:db8::/32]"},
+		"UMM_RISK_DENY":                      {"198.51.100.0/24", "[198.51.100.0/24]"},
+		"UMM_RISK_IP_FAILURES_WINDOW":        {"5m", "5m0s"},
+		"UMM_RISK_IP_FAILURES_THRESHOLD":     {"20", "20"},
+		"UMM_RISK_DORMANT_AFTER":             {"720h", "720h0m0s"},
 	}
 	// Keys that are only valid together with another one.
 	companions := map[string][]string{

@@ -105,7 +105,7 @@ func walkNode(n *yaml.Node, v reflect.Value, path string, p *Problems) {
 				*p = append(*p, fmt.Sprintf("%s: unknown key (line %d); known keys here: %s", key, n.Content[i].Line, knownKeys(fields)))
 				continue
 			}
-			walkNode(val, v.Field(idx), key, p)
+			walkNode(val, v.FieldByIndex(idx), key, p)
 		}
 	case reflect.Map:
 		// Maps have string keys chosen by the operator (a tenant's message overrides).
@@ -172,7 +172,7 @@ func joinPath(path, key string) string {
 	return path + "." + key
 }
 
-func knownKeys(fields map[string]int) string {
+func knownKeys(fields map[string][]int) string {
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
 		keys = append(keys, k)
@@ -181,12 +181,21 @@ func knownKeys(fields map[string]int) string {
 	return strings.Join(keys, ", ")
 }
 
-func yamlFields(t reflect.Type) map[string]int {
-	m := make(map[string]int, t.NumField())
+// yamlFields maps the keys of a struct to the index paths of their fields. An embedded struct tagged
+// `yaml:",inline"` contributes its keys at the same level (risk's policy sits beside risk.geoip_db).
+func yamlFields(t reflect.Type) map[string][]int {
+	m := make(map[string][]int, t.NumField())
 	for i := range t.NumField() {
-		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		f := t.Field(i)
+		tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if tag == "" && opts == "inline" && f.Anonymous && f.Type.Kind() == reflect.Struct {
+			for k, idx := range yamlFields(f.Type) {
+				m[k] = append([]int{i}, idx...)
+			}
+			continue
+		}
 		if tag != "" && tag != "-" {
-			m[tag] = i
+			m[tag] = []int{i}
 		}
 	}
 	return m
@@ -249,7 +258,7 @@ func EnvNames() map[string]string {
 
 func collectEnv(t reflect.Type, path string, m map[string]string) {
 	for key, idx := range yamlFields(t) {
-		ft := t.Field(idx).Type
+		ft := t.FieldByIndex(idx).Type
 		p := joinPath(path, key)
 		if ft.Kind() == reflect.Struct && !reflect.PointerTo(ft).Implements(textUnmarshaler) {
 			collectEnv(ft, p, m)
@@ -304,7 +313,7 @@ func fieldByPath(v reflect.Value, path string) (reflect.Value, error) {
 		if !ok {
 			return reflect.Value{}, fmt.Errorf("no such key")
 		}
-		v = v.Field(idx)
+		v = v.FieldByIndex(idx)
 	}
 	return v, nil
 }

@@ -39,6 +39,8 @@ func TestCatalogue(t *testing.T) {
 		{"attack detected names the account", AccountAttackDetected(tid, "u1", "192.0.2.1", 20), TypeAccountAttackDetected, "u1"},
 		{"account unlocked names the account", AccountUnlocked(tid, "u1", "cli", UnlockOperator), TypeAccountUnlocked, "u1"},
 		{"device remembered names the account", DeviceRemembered(tid, "u1", "192.0.2.1"), TypeDeviceRemembered, "u1"},
+		{"risk assessed names the account", RiskAssessed(tid, "u1", "192.0.2.1", 55, "medium", RiskChallenged,
+			[]string{"new_device", "new_network"}, "new device; new network"), TypeRiskAssessed, "u1"},
 		{"session started names the session", SessionStarted(tid, "u1", "s1", "192.0.2.1"), TypeSessionStarted, "s1"},
 		{"session ended names the session", SessionEnded(tid, "u1", "s1", "u1", ReasonLogout), TypeSessionEnded, "s1"},
 		{"login request completed", LoginRequestCompleted(tid, "lr1", "u1", "web", []string{"openid"}), TypeLoginRequestCompleted, "lr1"},
@@ -89,7 +91,8 @@ func TestCatalogue(t *testing.T) {
 	t.Run("sign-in events carry the client IP", func(t *testing.T) {
 		for _, e := range []store.Event{LoginSucceeded(tid, "u", "s", "192.0.2.1", nil, ""), LoginFailed(tid, "", "192.0.2.1", ""),
 			AccountHardLocked(tid, "u", "192.0.2.1", 1), LoginThrottled(tid, "u", "192.0.2.1", BudgetIP, 1, until),
-			AccountAttackDetected(tid, "u", "192.0.2.1", 1), SessionStarted(tid, "u", "s", "192.0.2.1")} {
+			AccountAttackDetected(tid, "u", "192.0.2.1", 1), SessionStarted(tid, "u", "s", "192.0.2.1"),
+			RiskAssessed(tid, "u", "192.0.2.1", 0, "low", RiskAllowed, nil, "")} {
 			if e.IP != "192.0.2.1" {
 				t.Errorf("%s: IP %q", e.Type, e.IP)
 			}

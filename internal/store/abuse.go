@@ -209,7 +209,8 @@ func (q *queries) DeleteOrphanSessionClients(ctx context.Context, _ time.Time) (
 // countedTables are the tables RowCounts reports.
 var countedTables = []string{"tenants", "clients", "users", "password_credentials", "roles", "user_roles", "sessions",
 	"session_clients", "login_requests", "grants", "authorization_codes", "refresh_tokens", "device_codes", "signing_keys",
-	"consent_grants", "revoked_tokens", "client_assertion_jtis", "throttles", "seed_state", "events", "known_devices"}
+	"consent_grants", "revoked_tokens", "client_assertion_jtis", "throttles", "seed_state", "events", "known_devices",
+	"user_networks"}
 
 // RowCounts returns the number of rows of every table, for the benchmark that shows how far anonymous
 // traffic can grow the database.

@@ -8,9 +8,10 @@ import (
 
 // Throttle is a failure counter shared by every node (brute-force and rate limits). Key names what is
 // counted: "acct:<subject>" (account-wide), "aip:<subject>:<ip key>" (account and client IP),
-// "dev:<subject>:<device>" (account and known device) or "ip:<scope>:<ip key>" (package identity). Package identity decides what the numbers mean; the
-// store only updates them atomically, each change being a single UPSERT so concurrent failures on any
-// number of nodes are all counted.
+// "dev:<subject>:<device>" (account and known device) or "ip:<scope>:<ip key>" (package identity), and
+// "risk:ip:<ip key>" (package risk: failed sign-ins from an address on any account). Those packages
+// decide what the numbers mean; the store only updates them atomically, each change being a single
+// UPSERT so concurrent failures on any number of nodes are all counted.
 type Throttle struct {
 	TenantID    string
 	Key         string
