@@ -29,6 +29,9 @@ func profileFromSeed(t config.TenantSeed, st *store.TenantSettings) {
 	if t.WebAuthn != nil {
 		st.WebAuthn = *t.WebAuthn
 	}
+	if t.Risk != nil {
+		st.Risk = *t.Risk
+	}
 }
 
 // validateTenantProfile adds the problems of a tenant's registration and profile schema: the same checks

@@ -144,6 +144,8 @@ type TenantSeed struct {
 	MFA      *MFA      `yaml:"mfa"`
 	Login    *Login    `yaml:"login"`
 	WebAuthn *WebAuthn `yaml:"webauthn"`
+	// Risk overrides risk's weights, thresholds and allow/deny lists for this tenant (non-zero fields).
+	Risk *RiskPolicy `yaml:"risk"`
 }
 
 // TenantSettings are the per-tenant lifetimes (zero values take the defaults) and switches.

@@ -111,6 +111,10 @@ func validateTenants(ts []TenantSeed) Problems {
 		if t.WebAuthn != nil {
 			p = append(p, CheckWebAuthn(tp+".webauthn.", *t.WebAuthn)...)
 		}
+		if t.Risk != nil {
+			// An override's zero fields keep the global values: check it as merged over the defaults.
+			p = append(p, DefaultRisk().RiskPolicy.Merge(*t.Risk).Validate(tp+".risk")...)
+		}
 		if t.Email != nil && t.Email.From != "" {
 			if err := CheckFrom(t.Email.From); err != nil {
 				add("%s.email.from: %v", tp, err)

@@ -1,6 +1,9 @@
 package events
 
-import "github.com/umm-project/umm/internal/store"
+import (
+	"github.com/umm-project/umm/internal/notify"
+	"github.com/umm-project/umm/internal/store"
+)
 
 // Event types of strong authentication.
 const (
@@ -95,4 +98,20 @@ func NotMe(tenantID, userID, ip string, n int) store.Event {
 	e := withData(ev(TypeSessionsEndedByMe, tenantID, userID, userID), "sessions", n)
 	e.IP = ip
 	return e
+}
+
+// SignInCodeEmail carries a one-time sign-in code (a second factor) to to, in lang.
+func SignInCodeEmail(to, lang, code string) Email {
+	return Email{To: to, Lang: lang, Type: notify.TypeSignInCode, Vars: map[string]string{"code": code}}
+}
+
+// SignInLinkEmail carries a passwordless sign-in: the link and the same sign-in's code.
+func SignInLinkEmail(to, lang, link, code string) Email {
+	return Email{To: to, Lang: lang, Type: notify.TypeSignInLink, Vars: map[string]string{"link": link, "code": code}}
+}
+
+// NewSignInEmail tells the owner of address that a new device signed in, with the "This wasn't me" link.
+func NewSignInEmail(to, lang, device, ip, notMeLink string) Email {
+	return Email{To: to, Lang: lang, Type: notify.TypeNewSignIn,
+		Vars: map[string]string{"address": to, "device": device, "ip": ip, "not_me_link": notMeLink}}
 }

@@ -147,3 +147,7 @@ func unleet(r rune) rune {
 	}
 	return r
 }
+
+// Breached reports whether password is on the breached list (or a listed one dressed up): a right
+// password that is breached still signs in, but the risk engine weighs it.
+func Breached(password string) bool { return isBreached(foldPassword(password)) }

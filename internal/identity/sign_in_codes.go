@@ -8,7 +8,6 @@ import (
 
 	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/keys"
-	"github.com/umm-project/umm/internal/notify"
 	"github.com/umm-project/umm/internal/store"
 )
 
@@ -86,11 +85,9 @@ func (s *Service) SendSignInCode(ctx context.Context, c CodeSend) error {
 			body := fmt.Sprintf("%s: %s", t.Name, code)
 			return s.SendSMS(ctx, tx, t.ID, f.UserID, c.To, body, now)
 		case link != "":
-			return s.enqueue(ctx, tx, t.ID, f.UserID, events.Email{To: c.To, Lang: c.Lang, Type: notify.TypeSignInLink,
-				Vars: map[string]string{"link": c.LinkBase + link, "code": code}}, now)
+			return s.enqueue(ctx, tx, t.ID, f.UserID, events.SignInLinkEmail(c.To, c.Lang, c.LinkBase+link, code), now)
 		default:
-			return s.enqueue(ctx, tx, t.ID, f.UserID, events.Email{To: c.To, Lang: c.Lang, Type: notify.TypeSignInCode,
-				Vars: map[string]string{"code": code}}, now)
+			return s.enqueue(ctx, tx, t.ID, f.UserID, events.SignInCodeEmail(c.To, c.Lang, code), now)
 		}
 	})
 }

@@ -122,6 +122,7 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 			result, budget = "throttled", te.Budget
 		}
 		p.metrics.Login(result)
+		p.recordRiskFailure(ctx, r, t)
 		p.log.InfoContext(ctx, "sign-in failed", "tenant", t.ID, "client_ip", ip, "budget", budget,
 			"request_id", web.RequestIDFrom(ctx))
 		p.renderLogin(w, r, t, lr, http.StatusUnprocessableEntity, email,
@@ -139,7 +140,7 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		p.sendVerification(w, r, t, lr, u)
 		return
 	}
-	p.firstFactorDone(w, r, t, lr, u, session.MethodPassword)
+	p.firstFactorDoneWith(w, r, t, lr, u, signals{breached: identity.Breached(password)}, session.MethodPassword)
 }
 
 // sendVerification answers a right password of an account that must confirm its address first: a fresh

@@ -14,6 +14,7 @@ import (
 
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
+	"github.com/umm-project/umm/internal/risk"
 	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
@@ -51,6 +52,8 @@ type Deps struct {
 	Now       func() time.Time // nil is time.Now
 	// DeviceCookieTTL is the lifetime of the umm_device cookie and its known device (security.device_cookie_ttl).
 	DeviceCookieTTL time.Duration
+	// Risk scores every sign-in (nil: a browser that signed in before is low risk, any other medium).
+	Risk *risk.Engine
 }
 
 // Pages serves the hosted pages of every tenant.
@@ -68,6 +71,7 @@ type Pages struct {
 	publicURL string        // without a trailing slash
 	secure    bool          // cookies are Secure (the public URL is https)
 	deviceTTL time.Duration // umm_device lifetime
+	risk      *risk.Engine
 }
 
 // New checks d and parses the page templates.
@@ -97,7 +101,7 @@ func New(d Deps) (*Pages, error) {
 	}
 	p := &Pages{db: d.DB, identity: d.Identity, sessions: d.Sessions, csrf: d.CSRF, keyring: d.Keyring, metrics: d.Metrics,
 		log: d.Log, now: d.Now, rd: rd, publicURL: strings.TrimSuffix(d.PublicURL, "/"),
-		secure: strings.HasPrefix(d.PublicURL, "https://"), deviceTTL: d.DeviceCookieTTL}
+		secure: strings.HasPrefix(d.PublicURL, "https://"), deviceTTL: d.DeviceCookieTTL, risk: d.Risk}
 	if p.deviceTTL <= 0 {
 		p.deviceTTL = defaultDeviceCookieTTL
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
+	"github.com/umm-project/umm/internal/risk"
 	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
@@ -84,9 +85,20 @@ func (p *Pages) usableFactors(ctx context.Context, t store.Tenant, policy string
 	return out, nil
 }
 
+// signals are what the first step tells the risk engine besides the request.
+type signals struct {
+	breached bool // the password used is in the breached list
+}
+
 // firstFactorDone goes on after u proved a first factor with methods: straight into a session when
 // nothing more is needed, else to the second-factor page (or blocked when the risk is high).
 func (p *Pages) firstFactorDone(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User, methods ...string) {
+	p.firstFactorDoneWith(w, r, t, lr, u, signals{}, methods...)
+}
+
+// firstFactorDoneWith is firstFactorDone with the first step's risk signals.
+func (p *Pages) firstFactorDoneWith(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User,
+	sig signals, methods ...string) {
 	ctx := r.Context()
 	now := p.now()
 	proven := session.Factors(now, methods...)
@@ -103,7 +115,7 @@ func (p *Pages) firstFactorDone(w http.ResponseWriter, r *http.Request, t store.
 		}
 		client = c
 	}
-	d, err := p.decide(ctx, r, t, client, lr, u, proven, "")
+	d, err := p.decide(ctx, r, t, client, lr, u, proven, sig)
 	if err != nil {
 		p.serverError(w, r, t, err)
 		return
@@ -114,7 +126,7 @@ func (p *Pages) firstFactorDone(w http.ResponseWriter, r *http.Request, t store.
 	case d.second:
 		p.startMFA(w, r, t, lr, u, methods, now, d, "")
 	default:
-		p.startSession(w, r, t, lr, u, proven, false)
+		p.startSession(w, r, t, lr, u, proven, false, d.riskEvent(t, u, r, events.RiskAllowed))
 	}
 }
 
@@ -126,16 +138,39 @@ type decision struct {
 	essential bool
 	reason    string // why, in an operator's words
 	score     int
+	risk      *riskAssessment // nil when the risk was not assessed
 }
 
-// decide applies the policy, the request's acr and the risk to a sign-in by u that proved proven.
-// sessionID names a live session being stepped up (empty for a new sign-in).
+// riskEvent is the event of the risk decision, or nil when the risk was not assessed.
+func (d decision) riskEvent(t store.Tenant, u store.User, r *http.Request, outcome string) *store.Event {
+	if d.risk == nil {
+		return nil
+	}
+	e := d.risk.event(t, u, r, outcome)
+	return &e
+}
+
+// decide applies the risk, the request's acr and the MFA policy to a new sign-in by u that proved proven.
+// Every sign-in is scored when the server has a risk engine; the score decides under the adaptive
+// policy, and an address on the deny list is refused under every policy.
 func (p *Pages) decide(ctx context.Context, r *http.Request, t store.Tenant, client store.Client, lr *store.LoginRequest,
-	u store.User, proven store.SessionFactors, sessionID string) (decision, error) {
+	u store.User, proven store.SessionFactors, sig signals) (decision, error) {
 	var d decision
+	policy := effectivePolicy(t, client)
+	device := p.deviceID(r, t.ID)
+	if p.risk != nil || policy == config.MFAAdaptive {
+		a, err := p.assessRisk(ctx, r, t, u, device, sig)
+		if err != nil {
+			return d, err
+		}
+		d.risk, d.score = &a, a.Score
+		if a.Has(risk.DenyList) || (policy == config.MFAAdaptive && a.Level == risk.High) {
+			d.blocked, d.reason = true, a.Explain()
+			return d, nil
+		}
+	}
 	_, have := session.Assurance(proven)
 	d.want, d.essential = requestedACR(lr)
-	policy := effectivePolicy(t, client)
 	if d.want != "" && !session.Satisfies(have, d.want) {
 		d.second, d.reason = true, "acr "+d.want+" requested"
 		return d, nil
@@ -143,38 +178,34 @@ func (p *Pages) decide(ctx context.Context, r *http.Request, t store.Tenant, cli
 	if session.ACRRank(have) >= session.ACRRank(session.ACRTwoFactors) {
 		return d, nil // a passkey with user verification is two factors already
 	}
-	factors, err := p.usableFactors(ctx, t, policy, u)
+	remembered, err := p.rememberedForMFA(ctx, t, u, device)
 	if err != nil {
 		return d, err
 	}
-	device := p.deviceID(r, t.ID)
-	remembered := false
-	if device != "" {
-		if remembered, err = p.db.DeviceSkipsMFA(ctx, t.ID, keys.HashToken(device), u.ID, p.now()); err != nil {
-			return d, err
-		}
-	}
 	switch policy {
 	case config.MFAOptional:
-		d.second = len(factors) > 0 && !remembered
-		d.reason = "policy optional: the user enrolled a second factor"
-	case config.MFARequired:
-		d.second = !remembered
-		d.reason = "policy required"
-	case config.MFAAdaptive:
-		a, err := p.assessRisk(ctx, r, t, u, device)
+		factors, err := p.usableFactors(ctx, t, policy, u)
 		if err != nil {
 			return d, err
 		}
-		d.score, d.reason = a.score, a.explain
-		switch a.level {
-		case riskHigh:
-			d.blocked = true
-		case riskMedium:
-			d.second = !remembered
+		d.second = len(factors) > 0 && !remembered
+		d.reason = "policy optional: the user turned on a second factor"
+	case config.MFARequired:
+		d.second, d.reason = !remembered, "policy required"
+	case config.MFAAdaptive:
+		if d.risk.Level == risk.Medium {
+			d.second, d.reason = !remembered, d.risk.Explain()
 		}
 	}
 	return d, nil
+}
+
+// rememberedForMFA reports whether this browser (device id, "" for none) skips u's second factor.
+func (p *Pages) rememberedForMFA(ctx context.Context, t store.Tenant, u store.User, device string) (bool, error) {
+	if device == "" {
+		return false, nil
+	}
+	return p.db.DeviceSkipsMFA(ctx, t.ID, keys.HashToken(device), u.ID, p.now())
 }
 
 // startMFA stores the MFA flow of u (who proved methods at at) and sends the browser to the
@@ -197,6 +228,11 @@ func (p *Pages) startMFA(w http.ResponseWriter, r *http.Request, t store.Tenant,
 		if want == "" {
 			want = session.ACRTwoFactors
 		}
+		if e := d.riskEvent(t, u, r, events.RiskChallenged); e != nil {
+			if err := tx.AppendEvent(ctx, *e); err != nil {
+				return err
+			}
+		}
 		return tx.AppendEvent(ctx, events.MFAChallenged(t.ID, u.ID, web.ClientIP(r), d.reason, want))
 	})
 	if err != nil {
@@ -214,7 +250,15 @@ func mfaPath(t store.Tenant, flowID string) string {
 // blocked answers a refused sign-in with a neutral message and records why.
 func (p *Pages) blocked(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User, d decision) {
 	ctx := r.Context()
-	if err := p.db.AppendEvent(ctx, events.LoginBlocked(t.ID, u.ID, web.ClientIP(r), d.score, d.reason)); err != nil {
+	err := p.db.InTx(ctx, func(tx *store.Tx) error {
+		if e := d.riskEvent(t, u, r, events.RiskDenied); e != nil {
+			if err := tx.AppendEvent(ctx, *e); err != nil {
+				return err
+			}
+		}
+		return tx.AppendEvent(ctx, events.LoginBlocked(t.ID, u.ID, web.ClientIP(r), d.score, d.reason))
+	})
+	if err != nil {
 		p.serverError(w, r, t, err)
 		return
 	}
@@ -230,7 +274,7 @@ func (p *Pages) blocked(w http.ResponseWriter, r *http.Request, t store.Tenant, 
 // device of the account, "Remember this device" is recorded when asked for, and lr completes (or goes to
 // the profile or consent page), all in the session's own transaction.
 func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User,
-	proven store.SessionFactors, remember bool) {
+	proven store.SessionFactors, remember bool, riskEvent *store.Event) {
 	ctx := r.Context()
 	next := stepDone
 	if lr != nil {
@@ -250,7 +294,12 @@ func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, t store.Ten
 		if err := p.rememberForMFA(ctx, tx, t, u, device, remember, now); err != nil {
 			return err
 		}
-		if err := p.signedInHooks(ctx, tx, r, t, u, s, device); err != nil {
+		if riskEvent != nil {
+			if err := tx.AppendEvent(ctx, *riskEvent); err != nil {
+				return err
+			}
+		}
+		if err := p.recordRisk(ctx, tx, r, t, u); err != nil {
 			return err
 		}
 		if lr != nil && next == stepDone {
@@ -287,11 +336,6 @@ func (p *Pages) rememberForMFA(ctx context.Context, tx *store.Tx, t store.Tenant
 		return err
 	}
 	return tx.AppendEvent(ctx, events.MFADeviceTrusted(t.ID, u.ID, days))
-}
-
-// signedInHooks runs in the transaction of every completed sign-in (risk history; the new-device notice).
-func (p *Pages) signedInHooks(ctx context.Context, tx *store.Tx, r *http.Request, t store.Tenant, u store.User, s store.Session, device string) error {
-	return p.recordRisk(ctx, tx, r, t, u, s, device)
 }
 
 // secondFactorDone finishes MFA flow f after its user proved methods: the flow is used up, and the
@@ -339,7 +383,7 @@ func (p *Pages) secondFactorDone(w http.ResponseWriter, r *http.Request, t store
 			return
 		}
 	}
-	p.startSession(w, r, t, lr, u, proven, remember)
+	p.startSession(w, r, t, lr, u, proven, remember, nil)
 }
 
 // stepUpDone records on live session s that the user proved add, then goes on with lr (nil: the account

@@ -297,6 +297,9 @@ func (e *Engine) Evaluate(ctx context.Context, at Attempt) (Assessment, error) {
 	if at.BreachedPassword {
 		fire(BreachedPassword, "", w.BreachedPassword)
 	}
+	if at.LastSignIn.IsZero() && h.Any {
+		at.LastSignIn = h.Last.LastSeenAt // the newest network row is the last recorded sign-in
+	}
 	if !at.LastSignIn.IsZero() && at.Now.Sub(at.LastSignIn) >= p.DormantAfter.D() {
 		fire(Dormant, span(at.Now.Sub(at.LastSignIn)), w.Dormant)
 	}

@@ -34,6 +34,8 @@ type TenantSettings struct {
 	MFA      config.MFA      `json:"mfa,omitzero"`
 	Login    config.Login    `json:"login,omitzero"`
 	WebAuthn config.WebAuthn `json:"webauthn,omitzero"`
+	// Risk overrides the global risk policy's weights, thresholds and lists for this tenant.
+	Risk config.RiskPolicy `json:"risk,omitzero"`
 }
 
 // Defaults used when a setting is zero.
