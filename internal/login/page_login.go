@@ -49,6 +49,9 @@ func (p *Pages) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		p.serverError(w, r, t, err)
 		return
 	}
+	if signedIn && lr != nil && !lr.Params.RequireLogin && p.tooOld(*lr, s) && p.reauthenticate(w, r, t, lr, s, u) {
+		return
+	}
 	if signedIn && (lr == nil || (!lr.Params.RequireLogin && !p.tooOld(*lr, s))) {
 		p.continueSignedIn(w, r, t, lr, s, u)
 		return
@@ -212,6 +215,9 @@ func (p *Pages) continueSignedIn(w http.ResponseWriter, r *http.Request, t store
 	s store.Session, u store.User) {
 	if lr == nil {
 		seeOther(w, accountPath(t))
+		return
+	}
+	if stepped := p.stepUpNeeded(w, r, t, lr, s, u); stepped {
 		return
 	}
 	next, ok := p.checkNext(w, r, t, *lr, u)

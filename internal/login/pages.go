@@ -119,6 +119,7 @@ func New(d Deps) (*Pages, error) {
 func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/login", p.handleLoginForm)
 	mux.HandleFunc("POST /t/{tenant}/login", p.handleLoginSubmit)
+	p.mfaRoutes(mux)
 	mux.HandleFunc("GET /t/{tenant}/consent", p.handleConsentForm)
 	mux.HandleFunc("POST /t/{tenant}/consent", p.handleConsentSubmit)
 	mux.HandleFunc("GET /t/{tenant}/complete-profile", p.handleCompleteProfileForm)

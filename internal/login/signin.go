@@ -40,6 +40,7 @@ type mfaState struct {
 	Essential bool     `json:"essential,omitempty"`
 	Reason    string   `json:"reason,omitempty"`  // why the second factor is asked, in an operator's words
 	SessionID string   `json:"session,omitempty"` // step-up of this live session instead of a new one
+	Policy    string   `json:"policy,omitempty"`  // the MFA policy that applied (which factors count)
 }
 
 // effectivePolicy is the MFA policy for a sign-in to client (zero Client: no client, the account pages):
@@ -139,6 +140,7 @@ type decision struct {
 	reason    string // why, in an operator's words
 	score     int
 	risk      *riskAssessment // nil when the risk was not assessed
+	policy    string          // the MFA policy that applied
 }
 
 // riskEvent is the event of the risk decision, or nil when the risk was not assessed.
@@ -157,6 +159,7 @@ func (p *Pages) decide(ctx context.Context, r *http.Request, t store.Tenant, cli
 	u store.User, proven store.SessionFactors, sig signals) (decision, error) {
 	var d decision
 	policy := effectivePolicy(t, client)
+	d.policy = policy
 	device := p.deviceID(r, t.ID)
 	if p.risk != nil || policy == config.MFAAdaptive {
 		a, err := p.assessRisk(ctx, r, t, u, device, sig)
@@ -215,7 +218,7 @@ func (p *Pages) startMFA(w http.ResponseWriter, r *http.Request, t store.Tenant,
 	ctx := r.Context()
 	now := p.now()
 	data, _ := json.Marshal(mfaState{Methods: methods, At: at.Unix(), Want: d.want, Essential: d.essential, Reason: d.reason,
-		SessionID: sessionID})
+		SessionID: sessionID, Policy: d.policy})
 	lrID, _ := requestRef(lr)
 	f := store.Flow{TenantID: t.ID, ID: keys.NewID(), Kind: store.FlowMFA, State: store.FlowPending, UserID: u.ID,
 		Email: u.Email, BrowserHash: p.sessions.BrowserHash(w, r, t.ID), LoginRequestID: lrID, CreatedAt: now,
@@ -454,3 +457,63 @@ func (p *Pages) requireRecent(w http.ResponseWriter, r *http.Request, t store.Te
 
 // hasMethod reports whether s proved m.
 func hasMethod(s store.Session, m string) bool { return slices.Contains(s.AMR, m) }
+
+// stepUpNeeded checks the browser's live session s against what lr asks (acr_values, an essential acr)
+// and the MFA policy of its client. When the session proved less, the user is sent to the second-factor
+// page to step it up (no password again) and it returns true, having answered.
+func (p *Pages) stepUpNeeded(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, s store.Session, u store.User) bool {
+	ctx := r.Context()
+	client, err := p.db.GetClient(ctx, t.ID, lr.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		p.clientGone(w, r, t, *lr)
+		return true
+	}
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return true
+	}
+	d := decision{policy: effectivePolicy(t, client)}
+	d.want, d.essential = requestedACR(lr)
+	switch {
+	case d.want != "" && !session.Satisfies(s.ACR, d.want):
+		d.second, d.reason = true, "acr "+d.want+" requested"
+	case d.policy == config.MFARequired && !session.Satisfies(s.ACR, session.ACRTwoFactors):
+		remembered, err := p.rememberedForMFA(ctx, t, u, p.deviceID(r, t.ID))
+		if err != nil {
+			p.serverError(w, r, t, err)
+			return true
+		}
+		d.second, d.reason = !remembered, "policy required"
+	}
+	if !d.second {
+		return false
+	}
+	p.startMFA(w, r, t, lr, u, nil, p.now(), d, s.ID)
+	return true
+}
+
+// reauthenticate answers a request whose max_age the session s outlived: when the user has a factor
+// that proves presence on its own (a passkey or an authenticator app), the second-factor page asks for it
+// and steps the session up, so no password is needed; otherwise it returns false and the sign-in form asks
+// for the password.
+func (p *Pages) reauthenticate(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, s store.Session, u store.User) bool {
+	ctx := r.Context()
+	factors, err := p.db.ListFactors(ctx, t.ID, u.ID)
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return true
+	}
+	strong := false
+	for _, f := range factors {
+		if f.Confirmed() && (f.Kind == store.FactorTOTP || f.Kind == store.FactorWebAuthn) && t.Settings.MFA.Allows(f.Kind) {
+			strong = true
+		}
+	}
+	if !strong {
+		return false
+	}
+	d := decision{policy: config.MFAOptional, reason: "max_age: sign in again"}
+	d.want, d.essential = requestedACR(lr)
+	p.startMFA(w, r, t, lr, u, nil, p.now(), d, s.ID)
+	return true
+}
