@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
@@ -30,6 +32,51 @@ type loginData struct {
 	Register string
 	// Recover links the password recovery page (with the same request).
 	Recover string
+	// What the page offers: the password field, the passwordless buttons. IdentifierFirst: the first step
+	// asks only the address (Methods false) and the second offers what the account has (Methods true).
+	Password, EmailCode, SMSCode bool
+	IdentifierFirst, Methods     bool
+}
+
+// identifierFirst reports whether t's sign-in page asks for the address first: when it offers more than
+// a password and passkeys, or no password at all.
+func identifierFirst(t store.Tenant) bool {
+	l := t.Settings.Login
+	return l.Allows(config.MethodEmailCode) || l.Allows(config.MethodSMSCode) || !l.Allows(config.MethodPassword)
+}
+
+// renderMethods is the second step of an identifier-first page: the ways the account of email can sign
+// in. An unknown address gets what a typical account has (a password, and an email code when offered).
+func (p *Pages) renderMethods(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, email string) {
+	ctx := r.Context()
+	l := t.Settings.Login
+	d := loginData{IdentifierFirst: true, Methods: true, Password: l.Allows(config.MethodPassword),
+		EmailCode: l.Allows(config.MethodEmailCode)}
+	norm, _ := identity.NormalizeEmail(email)
+	u, err := p.db.GetUserByEmail(ctx, t.ID, norm)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		p.serverError(w, r, t, err)
+		return
+	default:
+		if _, err := p.db.GetPasswordHash(ctx, t.ID, u.ID); errors.Is(err, store.ErrNotFound) {
+			d.Password = false // passkey-only and passwordless accounts never see a password field
+		} else if err != nil {
+			p.serverError(w, r, t, err)
+			return
+		}
+		d.EmailCode = d.EmailCode && u.EmailVerified
+		if l.Allows(config.MethodSMSCode) && p.identity.SendSMS != nil {
+			number, err := p.smsNumberOf(r, t, u)
+			if err != nil {
+				p.serverError(w, r, t, err)
+				return
+			}
+			d.SMSCode = number != ""
+		}
+	}
+	p.renderLogin(w, r, t, lr, http.StatusOK, email, web.PageData{Data: d})
 }
 
 // handleLoginForm is GET /t/{tenant}/login[?lr=]: the sign-in form, or straight on when the browser's
@@ -78,6 +125,15 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	password := r.PostFormValue("password")
+	method := r.PostFormValue("method")
+	if method != "" && method != config.MethodPassword && (!slices.Contains(config.LoginMethods, method) || !t.Settings.Login.Allows(method)) {
+		p.renderLogin(w, r, t, lr, http.StatusBadRequest, email, web.PageData{Error: "login.error.method"})
+		return
+	}
+	// The identifier step of an identifier-first page names only the address: the next step offers the
+	// ways that account can sign in.
+	identifierOnly := identifierFirst(t) && !r.PostForm.Has("password") && (method == "" || method == config.MethodPassword)
+	codeLogin := method == config.MethodEmailCode || method == config.MethodSMSCode
 	fe := map[string]string{}
 	switch {
 	case email == "":
@@ -89,8 +145,20 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 			fe["email"] = "login.error.email_format"
 		}
 	}
-	if password == "" {
+	if password == "" && !codeLogin && !identifierOnly {
 		fe["password"] = "login.error.password_missing"
+	}
+	if len(fe) == 0 && codeLogin {
+		p.startCodeLogin(w, r, t, lr, email, method)
+		return
+	}
+	if len(fe) == 0 && identifierOnly {
+		p.renderMethods(w, r, t, lr, email)
+		return
+	}
+	if len(fe) == 0 && !t.Settings.Login.Allows(config.MethodPassword) {
+		p.renderLogin(w, r, t, lr, http.StatusBadRequest, email, web.PageData{Error: "login.error.method"})
+		return
 	}
 	if len(fe) > 0 {
 		lang := ""
@@ -343,6 +411,16 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, t store.Tena
 	email string, pd web.PageData) {
 	d, _ := pd.Data.(loginData)
 	d.Email = email
+	if !d.Methods {
+		l := t.Settings.Login
+		d.IdentifierFirst = identifierFirst(t)
+		d.Password = !d.IdentifierFirst && l.Allows(config.MethodPassword)
+		d.EmailCode = !d.IdentifierFirst && l.Allows(config.MethodEmailCode)
+		if d.IdentifierFirst && r.Method == http.MethodPost && r.PostForm.Has("password") {
+			// A wrong password on the second step: show that step again.
+			d.Methods, d.Password, d.EmailCode = true, true, l.Allows(config.MethodEmailCode)
+		}
+	}
 	d.Action, d.Recover = loginPath(t, ""), recoverPath(t, "")
 	if t.Settings.Registration.Enabled {
 		d.Register = registerPath(t, "")

@@ -120,6 +120,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/login", p.handleLoginForm)
 	mux.HandleFunc("POST /t/{tenant}/login", p.handleLoginSubmit)
 	p.mfaRoutes(mux)
+	p.codeLoginRoutes(mux)
 	mux.HandleFunc("GET /t/{tenant}/account/reauth", p.handleReauthForm)
 	mux.HandleFunc("POST /t/{tenant}/account/reauth", p.handleReauthSubmit)
 	mux.HandleFunc("GET /t/{tenant}/consent", p.handleConsentForm)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -213,4 +214,77 @@ func TestStepUpWithACRValues(t *testing.T) {
 func emailFactor(srv *servertest.Server) store.Factor {
 	return store.Factor{TenantID: srv.Tenant, ID: "email-" + servertest.RandomString(8), UserID: srv.User.ID,
 		Kind: store.FactorEmail, Name: srv.User.Email, ConfirmedAt: time.Now(), CreatedAt: time.Now()}
+}
+
+// TestPasswordlessEmailSignIn: with login.methods [password, email_code] the sign-in page asks for the
+// address first, then offers the password and "Email me a sign-in code". The emailed code signs in
+// (amr email, acr 1); the emailed link signs in only in the browser that asked; an unknown address reads
+// the same and gets nothing.
+func TestPasswordlessEmailSignIn(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			var skew atomic.Int64
+			srv := mfaServer(t, backend, relay, config.MFAOff, &skew, func(ts *config.TenantSeed) {
+				ts.Login = &config.Login{Methods: []string{config.MethodPassword, config.MethodEmailCode}}
+			})
+			b := srv.NewBrowser(t)
+			resp, _, state, verifier := authorizeWith(t, srv, b, nil)
+			first, _, body := b.GetForm(servertest.Location(t, resp).String())
+			if strings.Contains(body, `type="password"`) || !strings.Contains(body, "Continue") {
+				t.Fatalf("the identifier step shows a password field or no Continue:\n%s", body)
+			}
+			resp, body = b.Submit(first, url.Values{"email": {srv.User.Email}})
+			if resp.StatusCode != http.StatusOK || !strings.Contains(body, `type="password"`) || !strings.Contains(body, "Email me a sign-in code") {
+				t.Fatalf("the second step = %d:\n%s", resp.StatusCode, body)
+			}
+			second := servertest.ParseForms(resp.Request.URL, body)[0]
+			resp, _ = b.Submit(second, url.Values{"method": {"email_code"}, "password": nil})
+			codePage := servertest.Location(t, resp)
+			cf, _, body := b.GetForm(codePage.String())
+			if !strings.Contains(body, `autocomplete="one-time-code"`) {
+				t.Errorf("the code page's input has no autocomplete=one-time-code:\n%s", body)
+			}
+			m := awaitMailTo(t, relay, 1, srv.User.Email)
+			resp, body = b.Submit(cf, url.Values{"code": {codeOf(t, m)}})
+			claims := finishAtClient(t, srv, b, resp, body, srv.FirstParty, state, verifier)
+			if claims["acr"] != "1" || !slices.Equal(amrOf(claims), []string{"email"}) {
+				t.Errorf("a passwordless sign-in: acr %v amr %v", claims["acr"], claims["amr"])
+			}
+
+			// The link: refused in another browser, signs in in this one.
+			b2 := srv.NewBrowser(t)
+			resp, _, _, _ = authorizeWith(t, srv, b2, nil)
+			first, _, _ = b2.GetForm(servertest.Location(t, resp).String())
+			resp, body = b2.Submit(first, url.Values{"email": {srv.User.Email}})
+			second = servertest.ParseForms(resp.Request.URL, body)[0]
+			b2.Submit(second, url.Values{"method": {"email_code"}, "password": nil})
+			link := regexp.MustCompile(`https?://\S+/login/link\?token=[A-Za-z0-9_-]+`).FindString(awaitMailTo(t, relay, 2, srv.User.Email).Body)
+			if link == "" {
+				t.Fatal("no sign-in link in the email")
+			}
+			if resp, body := srv.NewBrowser(t).Get(link); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "only in the browser") {
+				t.Errorf("the link in another browser = %d:\n%s", resp.StatusCode, body)
+			}
+			if resp, _ := b2.Get(link); resp.StatusCode != http.StatusSeeOther {
+				t.Errorf("the link in the browser that asked = %d", resp.StatusCode)
+			}
+
+			// An unknown address: the same page, and no message.
+			b3 := srv.NewBrowser(t)
+			resp, _, _, _ = authorizeWith(t, srv, b3, nil)
+			first, _, _ = b3.GetForm(servertest.Location(t, resp).String())
+			resp, body = b3.Submit(first, url.Values{"email": {"nobody@example.org"}})
+			second = servertest.ParseForms(resp.Request.URL, body)[0]
+			resp, _ = b3.Submit(second, url.Values{"method": {"email_code"}, "password": nil})
+			if loc := servertest.Location(t, resp); !strings.HasSuffix(loc.Path, "/login/code") {
+				t.Errorf("an unknown address went to %s", loc)
+			}
+			if n := len(relay.Messages()); n != 2 {
+				t.Errorf("%d messages, want 2 (none for the unknown address)", n)
+			}
+		})
+	}
 }
