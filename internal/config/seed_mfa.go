@@ -85,7 +85,13 @@ func (m MFA) RememberDays() int {
 type Login struct {
 	// Methods are the first-step methods the sign-in page offers; empty: password and passkey.
 	Methods []string `yaml:"methods" json:"methods,omitempty"`
+	// NewDeviceEmail tells a user by email of a sign-in from a browser the account never used, with a
+	// "This wasn't me" link (default true; a pointer so that leaving it out keeps it on).
+	NewDeviceEmail *bool `yaml:"new_device_email" json:"new_device_email,omitempty"`
 }
+
+// NotifiesNewDevice reports whether a sign-in from a new browser is told by email.
+func (l Login) NotifiesNewDevice() bool { return l.NewDeviceEmail == nil || *l.NewDeviceEmail }
 
 // Allows reports whether method m may start a sign-in.
 func (l Login) Allows(m string) bool {

@@ -280,6 +280,7 @@ func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, t store.Ten
 	proven store.SessionFactors, remember bool, riskEvent *store.Event) {
 	ctx := r.Context()
 	next := stepDone
+	returning := u.SignIns > 0 // signed in before: a new browser is worth telling about
 	if lr != nil {
 		u.SignIns++ // this sign-in, counted with the session below
 		var ok bool
@@ -291,6 +292,11 @@ func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, t store.Ten
 	device := p.setDeviceCookie(w, r, t.ID)
 	now := p.now()
 	inTx := func(tx *store.Tx, s store.Session) error {
+		if returning && t.Settings.Login.NotifiesNewDevice() {
+			if err := p.noticeNewDevice(ctx, tx, r, t, u, device, now); err != nil {
+				return err
+			}
+		}
 		if err := identity.RememberDevice(ctx, tx, t.ID, u.ID, device, r.UserAgent(), ip, now, now.Add(p.deviceTTL)); err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ const (
 	FlowMFA          = "mfa"          // a user who passed a first factor proves a second one (or steps up)
 	FlowEmailLogin   = "email_login"  // passwordless sign-in with a code (and link) sent by email or SMS
 	FlowWebAuthn     = "webauthn"     // a passkey ceremony's challenge, between its options and its answer
+	FlowNotMe        = "not_me"       // the "This wasn't me" link of a new sign-in email
 
 	FlowPending = "pending" // waiting for the link or the code
 	FlowDone    = "done"    // finished; never usable again

@@ -295,3 +295,11 @@ func (q *queries) UpdateSessionAuth(ctx context.Context, s Session) error {
 	}
 	return nil
 }
+
+// ForgetMFADevices makes every browser of the user ask for the second factor again.
+func (q *queries) ForgetMFADevices(ctx context.Context, tenantID, userID string) error {
+	if _, err := q.exec(ctx, `UPDATE known_devices SET mfa_until = 0 WHERE tenant_id = ? AND user_id = ?`, tenantID, userID); err != nil {
+		return fmt.Errorf("forget mfa devices: %w", err)
+	}
+	return nil
+}
