@@ -323,10 +323,23 @@ func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
 		"UMM_EMAIL_TIMEOUT":  {"10s", "10s"},
 		"UMM_EMAIL_DEV_DIR":  {"/var/mail/umm", "/var/mail/umm"},
 		"UMM_TEMPLATES_DIR":  {"/etc/umm/templates", "/etc/umm/templates"},
+
+		"UMM_SMS_PROVIDER":    {"twilio", "twilio"},
+		"UMM_SMS_URL":         {"https://sms.example.com/hook", "https://sms.example.com/hook"},
+		"UMM_SMS_SECRET":      {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+		"UMM_SMS_ACCOUNT_SID": {"AC0123456789abcdef0123456789abcdef", "AC0123456789abcdef0123456789abcdef"},
+		"UMM_SMS_FROM":        {"+15017122661", "+15017122661"},
+		"UMM_SMS_TIMEOUT":     {"4s", "4s"},
+		"UMM_SMS_DEV_DIR":     {"/var/lib/umm/sms", "/var/lib/umm/sms"},
 	}
 	// Keys that are only valid together with another one.
 	companions := map[string][]string{
-		"UMM_EMAIL_SMTP_URL": {"UMM_EMAIL_FROM=accounts@example.com"},
+		"UMM_EMAIL_SMTP_URL":  {"UMM_EMAIL_FROM=accounts@example.com"},
+		"UMM_SMS_PROVIDER":    {"UMM_SMS_ACCOUNT_SID=AC1", "UMM_SMS_SECRET=token", "UMM_SMS_FROM=+15017122661"},
+		"UMM_SMS_URL":         {"UMM_SMS_PROVIDER=webhook", "UMM_SMS_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+		"UMM_SMS_SECRET":      {"UMM_SMS_PROVIDER=webhook", "UMM_SMS_URL=https://sms.example.com/hook"},
+		"UMM_SMS_ACCOUNT_SID": {"UMM_SMS_PROVIDER=twilio", "UMM_SMS_SECRET=token", "UMM_SMS_FROM=+15017122661"},
+		"UMM_SMS_FROM":        {"UMM_SMS_PROVIDER=twilio", "UMM_SMS_SECRET=token", "UMM_SMS_ACCOUNT_SID=AC1"},
 	}
 	names := EnvNames()
 	for env := range names {
