@@ -18,7 +18,7 @@ import (
 
 // SMS is one text message to one phone number.
 type SMS struct {
-	To   string // the recipient in E.164: + and 8 to 15 digits
+	To   string // the recipient in E.164: + and 7 to 15 digits
 	Body string // the text, sign-in code included
 	// TenantID and Purpose (such as "sign_in") travel with a webhook for the receiver's routing and
 	// accounting; Twilio gets neither.
@@ -98,7 +98,7 @@ var smsE164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 // errors are logged and kept with the outbox message.
 func checkSMS(m SMS) error {
 	if !smsE164.MatchString(m.To) {
-		return &PermanentError{Message: "the recipient is not a phone number in E.164 (+ and 8 to 15 digits)"}
+		return &PermanentError{Message: "the recipient is not a phone number in E.164 (+ and 7 to 15 digits)"}
 	}
 	if strings.TrimSpace(m.Body) == "" {
 		return &PermanentError{Message: "the message is empty"}
