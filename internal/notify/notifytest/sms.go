@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,12 +132,24 @@ func (s *SMSServer) Rejected() []string {
 	return append([]string(nil), s.rejected...)
 }
 
+// number is to as it is compared: only + and digits, so that a test may name the recipient as it typed
+// it ("+44 20 7946 0958") and find what was sent to +442079460958.
+func number(to string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '+' || (r >= '0' && r <= '9') {
+			return r
+		}
+		return -1
+	}, to)
+}
+
 // Last returns the latest message to to, and whether there is one.
 func (s *SMSServer) Last(to string) (SMS, bool) {
+	to = number(to)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := len(s.received) - 1; i >= 0; i-- {
-		if s.received[i].To == to {
+		if number(s.received[i].To) == to {
 			return s.received[i], true
 		}
 	}
@@ -146,7 +159,7 @@ func (s *SMSServer) Last(to string) (SMS, bool) {
 // DefaultWait bounds Wait when ctx has no deadline.
 const DefaultWait = 20 * time.Second
 
-// Wait returns the oldest message to to that no earlier Wait returned, waiting for it to arrive until
+// Wait returns the oldest message to to (compared as + and digits) that no earlier Wait returned, waiting for it to arrive until
 // ctx ends (or DefaultWait when ctx has no deadline). Each message is returned once, so a test that
 // makes UMM send a code and then waits gets that code, whether it arrived before the call or after, and
 // the next Wait gets the next one.
@@ -156,11 +169,12 @@ func (s *SMSServer) Wait(ctx context.Context, to string) (SMS, error) {
 		ctx, cancel = context.WithTimeout(ctx, DefaultWait)
 		defer cancel()
 	}
+	shown, to := to, number(to)
 	for {
 		s.mu.Lock()
 		seen := 0
 		for _, m := range s.received {
-			if m.To != to {
+			if number(m.To) != to {
 				continue
 			}
 			if seen == s.taken[to] {
@@ -175,7 +189,7 @@ func (s *SMSServer) Wait(ctx context.Context, to string) (SMS, error) {
 		select {
 		case <-arrived:
 		case <-ctx.Done():
-			return SMS{}, fmt.Errorf("notifytest: no new SMS to %s: %w", to, ctx.Err())
+			return SMS{}, fmt.Errorf("notifytest: no new SMS to %s: %w", shown, ctx.Err())
 		}
 	}
 }
