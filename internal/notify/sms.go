@@ -77,15 +77,21 @@ func (e *PermanentError) Error() string {
 	} else {
 		b.WriteString(": refused with status " + strconv.Itoa(e.Status))
 	}
-	switch {
-	case e.Code != 0 && e.Message != "":
-		fmt.Fprintf(&b, " (error %d: %s)", e.Code, e.Message)
-	case e.Code != 0:
-		fmt.Fprintf(&b, " (error %d)", e.Code)
-	case e.Message != "":
-		fmt.Fprintf(&b, " (%s)", e.Message)
-	}
+	b.WriteString(providerDetail(e.Code, e.Message))
 	return b.String()
+}
+
+// providerDetail is " (error <code>: <message>)", or as much of it as there is.
+func providerDetail(code int, msg string) string {
+	switch {
+	case code != 0 && msg != "":
+		return fmt.Sprintf(" (error %d: %s)", code, msg)
+	case code != 0:
+		return fmt.Sprintf(" (error %d)", code)
+	case msg != "":
+		return " (" + msg + ")"
+	}
+	return ""
 }
 
 // Is makes errors.Is(err, ErrPermanent) true, the test every sender's caller already makes.
@@ -123,7 +129,7 @@ func httpClient() *http.Client {
 	}
 }
 
-// post sends body to endpoint with the headers, within timeout, and classifies the answer: nil for 2xx;
+// post sends req, whose context ctx bounds the whole exchange, and classifies the answer: nil for 2xx;
 // a *PermanentError (from refused, given the status and up to maxErrorBody of the answer) for a 4xx but
 // 401, 408 and 429, which may pass later (credentials being fixed, a slow or busy provider); a temporary
 // error for anything else. shown is how errors name the endpoint (without query or credentials).
@@ -153,11 +159,8 @@ func post(ctx context.Context, c *http.Client, req *http.Request, shown string, 
 		pe.Message = cleanMessage(pe.Message, m)
 		return pe
 	default:
-		detail := ""
-		if pe := refused(s, body); pe != nil && (pe.Code != 0 || pe.Message != "") {
-			detail = strings.TrimPrefix((&PermanentError{Code: pe.Code, Message: cleanMessage(pe.Message, m)}).Error(), "sms: not sent")
-		}
-		return fmt.Errorf("sms %s answered status %d%s", shown, s, detail)
+		pe := refused(s, body)
+		return fmt.Errorf("sms %s answered status %d%s", shown, s, providerDetail(pe.Code, cleanMessage(pe.Message, m)))
 	}
 }
 
