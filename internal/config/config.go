@@ -24,6 +24,7 @@ type Config struct {
 	Tenants   []TenantSeed `yaml:"tenants"`
 	Events    Events       `yaml:"events"`
 	Email     Email        `yaml:"email"`
+	SMS       SMS          `yaml:"sms"`
 	Templates Templates    `yaml:"templates"`
 	Risk      Risk         `yaml:"risk"`
 }
@@ -250,6 +251,7 @@ func Default() Config {
 		Events: Events{Retention: Duration(400 * 24 * time.Hour)},
 		Email:  defaultEmail(),
 		Risk:   DefaultRisk(),
+		SMS:    defaultSMS(),
 	}
 }
 
@@ -373,6 +375,7 @@ func (c *Config) Validate() error {
 	p = append(p, validateAbuse(c)...)
 	p = append(p, validateEmail(c.Email)...)
 	p = append(p, validateRisk(c.Risk)...)
+	p = append(p, validateSMS(c.SMS)...)
 	for i, cidr := range s.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {
 			add("security.trusted_proxies[%d]: %q is not a CIDR such as 10.0.0.0/8", i, cidr)

@@ -303,7 +303,7 @@ func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
 		"UMM_SECURITY_IP_LIMIT_PER_MINUTE":             {"30", "30"},
 		"UMM_SECURITY_TRUSTED_PROXIES":                 {"10.0.0.0/8, 192.168.0.0/16", "[10.0.0.0/8 192.168.0.0/16]"},
 		"UMM_SECURITY_JWKS_URI_ALLOW_PRIVATE_NETWORKS": {"true", "true"},
-		"UMM_TENANTS":                                  {`[{id: acme, name: Acme}]`, "[{acme Acme <nil> [] [] <nil> <nil> <nil>  <nil> map[] <nil> <nil> <nil> <nil>}]"},
+		"UMM_TENANTS":                                  {`[{id: acme, name: Acme}]`, "[{acme Acme <nil> [] [] <nil> <nil> <nil>  <nil> map[] <nil> <nil> <nil> <nil> <nil>}]"},
 
 		"UMM_SERVER_METRICS_ADDR":                         {"127.0.0.1:9191", "127.0.0.1:9191"},
 		"UMM_SERVER_METRICS_TOKEN":                        {"a-metrics-token-0123", "a-metrics-token-0123"},
@@ -340,10 +340,22 @@ func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
 		"UMM_RISK_IP_FAILURES_WINDOW":        {"5m", "5m0s"},
 		"UMM_RISK_IP_FAILURES_THRESHOLD":     {"20", "20"},
 		"UMM_RISK_DORMANT_AFTER":             {"720h", "720h0m0s"},
+		"UMM_SMS_PROVIDER":                   {"twilio", "twilio"},
+		"UMM_SMS_URL":                        {"https://sms.example.com/hook", "https://sms.example.com/hook"},
+		"UMM_SMS_SECRET":                     {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+		"UMM_SMS_ACCOUNT_SID":                {"AC0123456789abcdef0123456789abcdef", "AC0123456789abcdef0123456789abcdef"},
+		"UMM_SMS_FROM":                       {"+15017122661", "+15017122661"},
+		"UMM_SMS_TIMEOUT":                    {"4s", "4s"},
+		"UMM_SMS_DEV_DIR":                    {"/var/lib/umm/sms", "/var/lib/umm/sms"},
 	}
 	// Keys that are only valid together with another one.
 	companions := map[string][]string{
-		"UMM_EMAIL_SMTP_URL": {"UMM_EMAIL_FROM=accounts@example.com"},
+		"UMM_EMAIL_SMTP_URL":  {"UMM_EMAIL_FROM=accounts@example.com"},
+		"UMM_SMS_PROVIDER":    {"UMM_SMS_ACCOUNT_SID=AC1", "UMM_SMS_SECRET=token", "UMM_SMS_FROM=+15017122661"},
+		"UMM_SMS_URL":         {"UMM_SMS_PROVIDER=webhook", "UMM_SMS_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+		"UMM_SMS_SECRET":      {"UMM_SMS_PROVIDER=webhook", "UMM_SMS_URL=https://sms.example.com/hook"},
+		"UMM_SMS_ACCOUNT_SID": {"UMM_SMS_PROVIDER=twilio", "UMM_SMS_SECRET=token", "UMM_SMS_FROM=+15017122661"},
+		"UMM_SMS_FROM":        {"UMM_SMS_PROVIDER=twilio", "UMM_SMS_SECRET=token", "UMM_SMS_ACCOUNT_SID=AC1"},
 	}
 	names := EnvNames()
 	for env := range names {

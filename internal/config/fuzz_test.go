@@ -50,6 +50,8 @@ func FuzzConfigFile(f *testing.F) {
 		"server:\n\taddr: x\n",
 		"security:\n  trusted_proxies: [10.0.0.0/8, 192.168.0.0/16]\n  argon2_parallelism: 300\n",
 		"keys:\n  rotation_interval: 0\n",
+		"sms:\n  provider: webhook\n  url: https://sms.example.com/umm?k=1\n  secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n  timeout: 3s\n",
+		"sms:\n  provider: twilio\n  account_sid: AC1\n  secret: token\n  from: MG1\n",
 		"tenants:\n  - id: acme\n    name: Acme\n    settings:\n      code_ttl: 60s\n    clients:\n      - client_id: web\n        client_secret: change-me-to-a-long-random-value\n        redirect_uris: [https://app.example.com/cb]\n    users:\n      - email: a@example.com\n        password: Correct-Horse-9\n",
 		"tenants: {}\n",
 		"- a\n- b\n",

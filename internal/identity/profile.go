@@ -44,7 +44,7 @@ const (
 	CodeTooLong      = "too_long"  // Param: max_length
 	CodePattern      = "pattern"   // does not match the field's pattern
 	CodeNotEmail     = "not_email" // not a bare address local@domain
-	CodeNotPhone     = "not_phone" // not E.164: + and 8 to 15 digits
+	CodeNotPhone     = "not_phone" // not a number in use with its country code (NormalizePhone)
 	CodeNotDate      = "not_date"  // not YYYY-MM-DD
 	CodeDateInFuture = "date_in_future"
 	CodeNotBoolean   = "not_boolean"
@@ -73,7 +73,7 @@ var codeText = map[string]string{
 	CodeTooLong:      "must be at most %s characters",
 	CodePattern:      "does not have the required format",
 	CodeNotEmail:     "is not an email address (name@example.com)",
-	CodeNotPhone:     "is not a phone number in international format (+ country code and number, e.g. +4930123456)",
+	CodeNotPhone:     "is not a phone number in use, in international format (+ country code and number, e.g. +4930123456)",
 	CodeNotDate:      "is not a date (YYYY-MM-DD)",
 	CodeDateInFuture: "must not be in the future",
 	CodeNotBoolean:   "must be true or false",
@@ -242,8 +242,10 @@ func checkValue(f config.ProfileField, v any, now time.Time) (out any, code, par
 			return nil, CodeNotEmail, ""
 		}
 	case config.FieldPhone:
-		n := strings.NewReplacer(" ", "", "-", "", "(", "", ")", "", ".", "").Replace(s)
-		if !e164.MatchString(n) {
+		// The one rule for phone numbers, as sign-in by SMS applies it: a number stored here can receive
+		// a code without being written again.
+		n, err := NormalizePhone(s, "")
+		if err != nil {
 			return nil, CodeNotPhone, ""
 		}
 		s = n
@@ -300,9 +302,6 @@ func checkValue(f config.ProfileField, v any, now time.Time) (out any, code, par
 	}
 	return s, "", ""
 }
-
-// e164 is ITU-T E.164 as OIDC Core §5.1 recommends for phone_number: + then up to 15 digits.
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // asText accepts text, and whole numbers from YAML (a postal code written without quotes).
 func asText(v any) (string, bool) {

@@ -1,6 +1,7 @@
 // Package notifytest runs a real SMTP relay for tests (github.com/emersion/go-smtp on a loopback port):
 // what UMM sends arrives as a mail server would receive it, over TLS when asked, and a test reads it
-// decoded as a mail client would.
+// decoded as a mail client would. Its SMSServer likewise receives text messages as Twilio's API and as a
+// signed webhook, for tests to read the sign-in codes from.
 package notifytest
 
 import (
