@@ -97,7 +97,7 @@ func NewOutbox(db *store.DB, log *slog.Logger, kinds map[string]Deliverer) *Outb
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Outbox{Now: time.Now, MaxAttempts: 12, BaseDelay: 10 * time.Second, MaxDelay: time.Hour,
-		Lease: 2 * time.Minute, Batch: 10, RetryFor: map[string]time.Duration{KindEmail: EmailRetryFor},
+		Lease: 2 * time.Minute, Batch: 10, RetryFor: map[string]time.Duration{KindEmail: EmailRetryFor, KindSMS: SMSRetryFor},
 		db: db, log: log, kinds: kinds, wake: make(chan struct{}, 1)}
 }
 

@@ -42,6 +42,8 @@ type CodeSend struct {
 	Lang    string
 	// LinkBase, when set, makes the email a passwordless sign-in link (LinkBase + secret) with the code.
 	LinkBase string
+	// SMSText makes a text message of the code in the user's language (the pages' catalogue); nil: "<code>".
+	SMSText func(code string) string
 }
 
 // SendSignInCode makes a new code (and link) for the flow, replacing the previous one, and queues it in
@@ -82,7 +84,10 @@ func (s *Service) SendSignInCode(ctx context.Context, c CodeSend) error {
 		}
 		switch {
 		case c.Channel == ChannelSMS:
-			body := fmt.Sprintf("%s: %s", t.Name, code)
+			body := code
+			if c.SMSText != nil {
+				body = c.SMSText(code)
+			}
 			return s.SendSMS(ctx, tx, t.ID, f.UserID, c.To, body, now)
 		case link != "":
 			return s.enqueue(ctx, tx, t.ID, f.UserID, events.SignInLinkEmail(c.To, c.Lang, c.LinkBase+link, code), now)

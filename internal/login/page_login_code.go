@@ -52,6 +52,7 @@ func (p *Pages) startCodeLogin(w http.ResponseWriter, r *http.Request, t store.T
 	if method == config.MethodSMSCode {
 		channel = identity.ChannelSMS
 		c.Channel, c.LinkBase, c.To = channel, "", ""
+		c.SMSText = p.smsText(r, t, lang)
 		if f.UserID != "" {
 			c.To, err = p.smsNumberOf(r, t, u)
 			if err != nil {
@@ -248,4 +249,11 @@ func (p *Pages) codeLoginRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/login/code", p.handleCodeLoginForm)
 	mux.HandleFunc("POST /t/{tenant}/login/code", p.handleCodeLoginSubmit)
 	mux.HandleFunc("GET /t/{tenant}/login/link", p.handleCodeLoginLink)
+}
+
+// smsText makes the text message of a sign-in code in lang: short, the code first (phones offer it from
+// the notification), with the tenant's name.
+func (p *Pages) smsText(r *http.Request, t store.Tenant, lang string) func(code string) string {
+	pd := p.page(r, t, lang)
+	return func(code string) string { return pd.T("sms.sign_in_code", code, t.Name) }
 }

@@ -228,6 +228,7 @@ func (p *Pages) handleMFASend(w http.ResponseWriter, r *http.Request) {
 	}
 	if method == mfaSMS {
 		c.Channel, c.To = identity.ChannelSMS, smsNumber(byKind[store.FactorSMS])
+		c.SMSText = p.smsText(r, t, c.Lang)
 	}
 	err = p.identity.SendSignInCode(r.Context(), c)
 	var te *identity.ThrottledError

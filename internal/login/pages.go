@@ -121,6 +121,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/login", p.handleLoginSubmit)
 	p.mfaRoutes(mux)
 	p.codeLoginRoutes(mux)
+	p.phoneRoutes(mux)
 	mux.HandleFunc("GET /t/{tenant}/account/not-me", p.handleNotMeForm)
 	mux.HandleFunc("POST /t/{tenant}/account/not-me", p.handleNotMeSubmit)
 	mux.HandleFunc("GET /t/{tenant}/account/reauth", p.handleReauthForm)

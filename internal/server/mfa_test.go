@@ -228,7 +228,7 @@ func TestPasswordlessEmailSignIn(t *testing.T) {
 			relay := notifytest.New(t, notifytest.Options{})
 			var skew atomic.Int64
 			srv := mfaServer(t, backend, relay, config.MFAOff, &skew, func(ts *config.TenantSeed) {
-				ts.Login = &config.Login{Methods: []string{config.MethodPassword, config.MethodEmailCode}}
+				ts.Login = &config.Login{Methods: []string{config.MethodPassword, config.MethodEmailCode}, NewDeviceEmail: new(false)}
 			})
 			b := srv.NewBrowser(t)
 			resp, _, state, verifier := authorizeWith(t, srv, b, nil)
@@ -286,5 +286,135 @@ func TestPasswordlessEmailSignIn(t *testing.T) {
 				t.Errorf("%d messages, want 2 (none for the unknown address)", n)
 			}
 		})
+	}
+}
+
+// TestSMSSecondFactor: a user adds a phone number on the account page (refused when malformed, proven
+// by a texted code), and under policy required signs in with a texted code as the second factor (acr 2,
+// amr pwd sms mfa). The texts go through the signed webhook to the test endpoint.
+func TestSMSSecondFactor(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			phones := notifytest.NewSMSServer(t, "")
+			var skew atomic.Int64
+			srv := servertest.New(t, servertest.WithBackend(backend),
+				servertest.WithClock(func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }),
+				servertest.WithConfig(func(c *config.Config) { c.Email, c.SMS = relay.Config, phones.WebhookConfig() }),
+				servertest.WithSeed(func(ts *config.TenantSeed) {
+					ts.MFA = &config.MFA{Policy: config.MFARequired, Factors: []string{config.FactorSMS, config.FactorEmail}}
+					ts.Login = &config.Login{NewDeviceEmail: new(false)}
+				}))
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+
+			// Under required, the verified address is the second factor of a user who has no other.
+			b := srv.NewBrowser(t)
+			resp, _, _, _ := authorizeWith(t, srv, b, url.Values{"scope": {"openid"}})
+			resp, _ = passwordStep(t, srv, b, resp)
+			resp, body := emailSecondFactor(t, srv, b, relay, resp, 1, false)
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("second factor: %d:\n%s", resp.StatusCode, body)
+			}
+
+			pf, _, _ := b.GetForm(srv.TenantURL("/account/phone"), "/account/phone")
+			resp, body = b.Submit(pf, url.Values{"phone": {"12345"}})
+			if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "country code") {
+				t.Fatalf("a malformed number = %d:\n%s", resp.StatusCode, body)
+			}
+			resp, _ = b.Submit(pf, url.Values{"phone": {"+44 20 7946 0958"}})
+			cf, _, body := b.GetForm(servertest.Location(t, resp).String(), "/account/phone/verify")
+			if !strings.Contains(body, `autocomplete="one-time-code"`) {
+				t.Errorf("the phone code input has no autocomplete=one-time-code:\n%s", body)
+			}
+			m, err := phones.Wait(ctx, "+442079460958")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, _ = b.Submit(cf, url.Values{"code": {m.Code()}})
+			if loc := servertest.Location(t, resp); !strings.HasSuffix(loc.Path, "/account/signin") {
+				t.Fatalf("confirming the number went to %s", loc)
+			}
+			if eventCount(t, srv, "mfa.factor_enrolled") != 1 {
+				t.Errorf("mfa.factor_enrolled events = %d", eventCount(t, srv, "mfa.factor_enrolled"))
+			}
+
+			// A new browser: password, then the texted code.
+			b2 := srv.NewBrowser(t)
+			resp, _, state, verifier := authorizeWith(t, srv, b2, nil)
+			resp, _ = passwordStep(t, srv, b2, resp)
+			mfa := servertest.Location(t, resp)
+			send, _, body := b2.GetForm(mfa.String(), "/login/mfa/send")
+			if !strings.Contains(body, "Text me a code") || strings.Contains(body, "Send a code by email") {
+				t.Fatalf("the second-factor page does not offer the texted code alone (the address serves only a user with no other factor):\n%s", body)
+			}
+			resp, _ = b2.Submit(send, nil)
+			codeForm, _, _ := b2.GetForm(servertest.Location(t, resp).String(), "/login/mfa?")
+			m, err = phones.Wait(ctx, "+442079460958")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, body = b2.Submit(codeForm, url.Values{"code": {m.Code()}})
+			claims := finishAtClient(t, srv, b2, resp, body, srv.FirstParty, state, verifier)
+			if claims["acr"] != "2" || !slices.Equal(amrOf(claims), []string{"pwd", "sms", "mfa"}) {
+				t.Errorf("acr %v amr %v, want 2 and [pwd sms mfa]", claims["acr"], claims["amr"])
+			}
+		})
+	}
+}
+
+// TestNewSignInEmailAndNotMe: the first sign-in of an account tells nobody; a sign-in from a second
+// browser sends "New sign-in" with a This wasn't me link. The link's page changes nothing until its
+// button is pressed; then every session ends, and a password recovery starts in that browser.
+func TestNewSignInEmailAndNotMe(t *testing.T) {
+	t.Parallel()
+	relay := notifytest.New(t, notifytest.Options{})
+	var skew atomic.Int64
+	srv := mfaServer(t, "sqlite", relay, config.MFAOff, &skew, func(ts *config.TenantSeed) {
+		ts.Login = &config.Login{} // new_device_email defaults to on
+	})
+	a := srv.NewBrowser(t)
+	resp, _, state, verifier := authorizeWith(t, srv, a, nil)
+	resp, body := passwordStep(t, srv, a, resp)
+	finishAtClient(t, srv, a, resp, body, srv.FirstParty, state, verifier)
+
+	b := srv.NewBrowser(t)
+	resp, _, state, verifier = authorizeWith(t, srv, b, nil)
+	resp, body = passwordStep(t, srv, b, resp)
+	finishAtClient(t, srv, b, resp, body, srv.FirstParty, state, verifier)
+	m := awaitMailTo(t, relay, 1, srv.User.Email)
+	if !strings.Contains(m.Subject, "New sign-in") {
+		t.Fatalf("the first message is %q, want the New sign-in email", m.Subject)
+	}
+	link := regexp.MustCompile(`https?://\S+/account/not-me\?token=[A-Za-z0-9_-]+`).FindString(m.Body)
+	if link == "" {
+		t.Fatalf("no This wasn't me link in:\n%s", m.Body)
+	}
+	live := func() int {
+		ss, err := srv.DB.ListUserSessions(context.Background(), srv.Tenant, srv.User.ID, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ss)
+	}
+	c := srv.NewBrowser(t)
+	f, _, _ := c.GetForm(link, "/account/not-me")
+	if live() != 2 {
+		t.Fatalf("opening the link ended sessions: %d live", live())
+	}
+	resp, _ = c.Submit(f, nil)
+	if loc := servertest.Location(t, resp); !strings.Contains(loc.Path, "/recover") {
+		t.Errorf("This wasn't me went to %s, want the recovery code page", loc)
+	}
+	if live() != 0 || eventCount(t, srv, "account.not_me") != 1 {
+		t.Errorf("after This wasn't me: %d live sessions, %d account.not_me events", live(), eventCount(t, srv, "account.not_me"))
+	}
+	if m := awaitMailTo(t, relay, 2, srv.User.Email); !strings.Contains(m.Body, "/recover/password?token=") {
+		t.Errorf("the second message is not a password reset:\n%s", m.Body)
+	}
+	if resp, _ := c.Get(link); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("the used link = %d, want 400", resp.StatusCode)
 	}
 }

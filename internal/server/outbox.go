@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/umm-project/umm/internal/events"
@@ -20,9 +21,14 @@ func (s *Server) newOutbox() (*events.Outbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	sms, err := notify.NewSMSSender(s.cfg.SMS, s.log)
+	if err != nil {
+		return nil, fmt.Errorf("sms: %w", err)
+	}
 	return events.NewOutbox(s.DB, s.log, map[string]events.Deliverer{
 		events.KindBackchannelLogout: s.provider.DeliverBackchannelLogout,
 		events.KindEmail:             events.DeliverEmail(sender, notify.NewRenderer(s.cfg.Templates.Dir), s.Keyring.Open),
+		events.KindSMS:               events.DeliverSMS(sms, s.Keyring.Open),
 	}), nil
 }
 

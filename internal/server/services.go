@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/umm-project/umm/internal/admin"
 	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/risk"
@@ -86,6 +88,10 @@ func OpenServices(ctx context.Context, cfg config.Config, log *slog.Logger) (*Se
 	id := identity.New(db, cfg.Security, log)
 	id.SealEmail = kr.Seal
 	id.PublicURL = cfg.Server.PublicURL
+	// SMS codes go through the outbox like email; without a provider they are written under sms.dev_dir.
+	id.SendSMS = func(ctx context.Context, tx *store.Tx, tenantID, userID, to, body string, now time.Time) error {
+		return events.EnqueueSMS(ctx, tx, kr.Seal, tenantID, userID, to, body, "sign_in_code", now)
+	}
 	engine, err := risk.New(cfg.Risk, db)
 	if err != nil {
 		db.Close()

@@ -16,6 +16,7 @@ const (
 	FlowEmailLogin   = "email_login"  // passwordless sign-in with a code (and link) sent by email or SMS
 	FlowWebAuthn     = "webauthn"     // a passkey ceremony's challenge, between its options and its answer
 	FlowNotMe        = "not_me"       // the "This wasn't me" link of a new sign-in email
+	FlowPhone        = "phone"        // prove a phone number by a texted code before it becomes an SMS factor
 
 	FlowPending = "pending" // waiting for the link or the code
 	FlowDone    = "done"    // finished; never usable again
