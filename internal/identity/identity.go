@@ -11,6 +11,7 @@ import (
 
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/events"
+	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/store"
 )
 
@@ -53,6 +54,9 @@ type Service struct {
 	SealEmail events.SealFunc
 	// PublicURL is server.public_url: the links in the email this service queues point there.
 	PublicURL string
+	// Keyring seals the TOTP seeds (server sets it, usually the same keyring as SealEmail's). Without it
+	// no TOTP factor can be enrolled or checked.
+	Keyring *keys.Keyring
 
 	db    *store.DB
 	sec   config.Security

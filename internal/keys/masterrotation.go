@@ -163,3 +163,9 @@ func reseal(kr *Keyring, rep *ResealReport, sealed, aad []byte, replace func([]b
 	}
 	return nil
 }
+
+// TOTPSeedAAD binds the sealed seed of a TOTP factor to its tenant, user and factor: a seed copied into
+// another user's row does not open.
+func TOTPSeedAAD(tenantID, userID, factorID string) []byte {
+	return []byte("totp seed|" + tenantID + "|" + userID + "|" + factorID)
+}

@@ -40,6 +40,9 @@ const (
 	TypeEmailChangeNotice = "email_change_notice"
 	// TypeInvitation invites someone to a tenant. Vars: tenant, inviter, link.
 	TypeInvitation = "invitation"
+	// TypeRecoveryCodeUsed tells that one of the account's recovery codes was used to sign in. Vars:
+	// tenant, address, left (how many codes remain).
+	TypeRecoveryCodeUsed = "recovery_code_used"
 )
 
 // typeVars are the variables of each type, in the order of its texts' verbs.
@@ -52,6 +55,7 @@ var typeVars = map[string][]string{
 	TypeEmailChangeVerify: {"tenant", "link", "code", "address"},
 	TypeEmailChangeNotice: {"tenant", "address"},
 	TypeInvitation:        {"tenant", "inviter", "link"},
+	TypeRecoveryCodeUsed:  {"tenant", "address", "left"},
 }
 
 // Types are the email types, for tests and documentation.

@@ -82,6 +82,7 @@ func OpenServices(ctx context.Context, cfg config.Config, log *slog.Logger) (*Se
 	}
 	id := identity.New(db, cfg.Security, log)
 	id.SealEmail = kr.Seal
+	id.Keyring = kr
 	id.PublicURL = cfg.Server.PublicURL
 	return &Services{
 		Config:           cfg,
