@@ -96,6 +96,7 @@ func newEnv(t *testing.T, db *store.DB, opts ...envOption) *env {
 	master := make([]byte, 32)
 	_, _ = rand.Read(master)
 	kr := keys.NewKeyring(master)
+	ids.Keyring = kr
 	metrics := web.NewMetrics(prometheus.NewRegistry())
 	p, err := New(Deps{DB: db, Identity: ids, Sessions: sm, CSRF: web.NewCSRF(kr.MAC("umm csrf", nil), false, ""),
 		Metrics: metrics, Keyring: kr, PublicURL: "http://umm.test", Now: clk.Now})
