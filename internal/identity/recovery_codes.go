@@ -3,15 +3,12 @@ package identity
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/keys"
-	"github.com/umm-project/umm/internal/notify"
 	"github.com/umm-project/umm/internal/store"
 )
 
@@ -115,7 +112,11 @@ func (s *Service) UseRecoveryCode(ctx context.Context, t store.Tenant, u store.U
 			if err := tx.AppendEvent(ctx, at(events.RecoveryCodeUsed(t.ID, u.ID, ip, left), now)); err != nil {
 				return err
 			}
-			return s.enqueueRecoveryCodeUsed(ctx, tx, t.ID, u.ID, lang, left)
+			if s.SealEmail == nil {
+				s.log.ErrorContext(ctx, "recovery code notice not queued: no email seal", "tenant", t.ID, "user_id", u.ID)
+				return nil
+			}
+			return events.EnqueueRecoveryCodeUsedNotice(ctx, tx, s.SealEmail, t.ID, u.ID, lang, left, now)
 		})
 		if err != nil {
 			return 0, fmt.Errorf("use recovery code: %w", err)
@@ -128,31 +129,6 @@ func (s *Service) UseRecoveryCode(ctx context.Context, t store.Tenant, u store.U
 		return 0, ErrInvalidCode
 	}
 	return left, s.mfaSucceeded(ctx, t.ID, u.ID)
-}
-
-// enqueueRecoveryCodeUsed queues, in tx, the email telling the user that a recovery code was used, to a
-// verified address only (as every notice: an address nobody confirmed may be a stranger's).
-func (s *Service) enqueueRecoveryCodeUsed(ctx context.Context, tx *store.Tx, tenantID, userID, lang string, left int) error {
-	u, err := tx.GetUser(ctx, tenantID, userID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if u.Email == "" || !u.EmailVerified {
-		return nil
-	}
-	if s.SealEmail == nil {
-		s.log.ErrorContext(ctx, "recovery code notice not queued: no email seal", "tenant", tenantID, "user_id", userID)
-		return nil
-	}
-	if lang == "" {
-		l, _ := u.Profile.Claims["locale"].(string)
-		lang = notify.Language(l)
-	}
-	return events.EnqueueEmail(ctx, tx, s.SealEmail, tenantID, userID, events.Email{To: u.Email, Lang: lang,
-		Type: notify.TypeRecoveryCodeUsed, Vars: map[string]string{"address": u.Email, "left": strconv.Itoa(left)}}, s.now())
 }
 
 // RecoveryCodesLeft returns how many of the user's recovery codes are unused, and how many the set had.
