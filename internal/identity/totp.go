@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"net/url"
 	"strings"
 	"time"
@@ -280,21 +281,28 @@ func mfaThrottled(d time.Duration) error {
 
 // TOTPCode is the code of seed at time t (RFC 6238 with TOTPDigits digits and TOTPPeriod steps).
 func TOTPCode(seed []byte, t time.Time) string {
-	return hotp(seed, totpStep(t))
+	var out [TOTPDigits]byte
+	hotp(hmac.New(sha1.New, seed), totpStep(t), &out)
+	return string(out[:])
 }
 
 func totpStep(t time.Time) int64 { return t.Unix() / int64(TOTPPeriod/time.Second) }
 
-// hotp is RFC 4226's HOTP value of counter, as TOTPDigits decimal digits.
-func hotp(seed []byte, counter int64) string {
-	m := hmac.New(sha1.New, seed)
+// hotp writes RFC 4226's HOTP value of counter as TOTPDigits decimal digits, with m the seed's HMAC-SHA-1
+// (reset here, so one serves every step of a check).
+func hotp(m hash.Hash, counter int64, out *[TOTPDigits]byte) {
+	m.Reset()
 	var c [8]byte
 	binary.BigEndian.PutUint64(c[:], uint64(counter))
 	m.Write(c[:])
-	sum := m.Sum(nil)
+	var sum [sha1.Size]byte
+	m.Sum(sum[:0])
 	off := sum[len(sum)-1] & 0x0f
 	v := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
-	return fmt.Sprintf("%0*d", TOTPDigits, v%1_000_000)
+	for i := TOTPDigits - 1; i >= 0; i-- {
+		out[i] = byte('0' + v%10)
+		v /= 10
+	}
 }
 
 // MatchTOTP returns the steps, oldest first, among the current one and totpDrift either side, whose code
@@ -303,11 +311,16 @@ func hotp(seed []byte, counter int64) string {
 // caller's to decide (store UseTOTPStep).
 func MatchTOTP(seed []byte, code string, now time.Time) []int64 {
 	code = normalizeTOTP(code)
+	if code == "" {
+		return nil
+	}
+	m := hmac.New(sha1.New, seed)
 	cur := totpStep(now)
 	var out []int64
+	var want [TOTPDigits]byte
 	for step := cur - totpDrift; step <= cur+totpDrift; step++ {
-		want := hotp(seed, step)
-		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 && code != "" {
+		hotp(m, step, &want)
+		if subtle.ConstantTimeCompare(want[:], []byte(code)) == 1 {
 			out = append(out, step)
 		}
 	}
