@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -63,6 +64,11 @@ type TOTPEnrolment struct {
 	Secret   string // the seed in base32 without padding
 	Grouped  string // Secret in groups of four, for typing
 	URI      string // the otpauth:// key URI of the QR code
+}
+
+// LogValue keeps the seed out of logs should an enrolment ever be logged: only its factor id shows.
+func (e TOTPEnrolment) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("factor_id", e.FactorID))
 }
 
 var seedEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base32"
 	"errors"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
@@ -374,5 +375,15 @@ func TestNormalizeRecoveryCode(t *testing.T) {
 		if got := normalizeRecoveryCode(in); got != want {
 			t.Errorf("normalizeRecoveryCode(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestTOTPEnrolmentLogsNoSeed(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	e := TOTPEnrolment{FactorID: "f1", Secret: "JBSWY3DPEHPK3PXP", Grouped: "JBSW Y3DP EHPK 3PXP", URI: "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP"}
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("enrolment", "enrolment", e)
+	if strings.Contains(buf.String(), "JBSW") || !strings.Contains(buf.String(), "f1") {
+		t.Errorf("logged %q", buf.String())
 	}
 }
