@@ -220,6 +220,32 @@ func TestTOTP(t *testing.T) {
 			}
 		})
 
+		t.Run("a code sent twice at the same moment is accepted once", func(t *testing.T) {
+			s, clk, tn, u := totpUser(t, db)
+			_, seed := enrolTOTP(t, s, clk, tn, u)
+			code := TOTPCode(seed, clk.Now())
+			const n = 8
+			errs := make(chan error, n)
+			for range n {
+				go func() {
+					_, err := s.VerifyTOTP(ctx, tn.ID, u.ID, code)
+					errs <- err
+				}()
+			}
+			ok := 0
+			for range n {
+				switch err := <-errs; {
+				case err == nil:
+					ok++
+				case !errors.Is(err, ErrInvalidCode):
+					t.Errorf("VerifyTOTP = %v", err)
+				}
+			}
+			if ok != 1 {
+				t.Errorf("%d of %d concurrent uses of one code accepted, want 1", ok, n)
+			}
+		})
+
 		t.Run("ten wrong codes lock the second factor for 15 minutes", func(t *testing.T) {
 			s, clk, tn, u := totpUser(t, db)
 			_, seed := enrolTOTP(t, s, clk, tn, u)

@@ -140,6 +140,24 @@ func TestAccountSignInMethods(t *testing.T) {
 			res = b.post(e.path("/account/factors/remove"), url.Values{"csrf_token": csrf, "factor_id": {fs[0].ID}})
 			wantStatus(t, res, http.StatusSeeOther, e.path("/account/signin?error=factor_unknown"))
 		}},
+		{"setting up an app takes a recent sign-in", func(t *testing.T, e *env) {
+			a := e.browser()
+			a.signInDirect()
+			e.clock.Advance(6 * time.Minute)
+			wantStatus(t, a.get(e.path("/account/totp")), http.StatusSeeOther,
+				e.path("/account/reauth?next="+url.QueryEscape(e.path("/account/totp"))))
+			if fs, _ := e.db.ListFactors(context.Background(), e.tenant.ID, e.user.ID); len(fs) != 0 {
+				t.Errorf("an enrolment started without a recent sign-in: %+v", fs)
+			}
+		}},
+		{"an unknown or expired enrolment starts again", func(t *testing.T, e *env) {
+			a := e.browser()
+			a.signInDirect()
+			f := a.get(e.path("/account/totp")).formWith(t, "factor_id", "")
+			res := a.submit(f, url.Values{"factor_id": {"not-an-enrolment"}, "code": {"123456"}})
+			wantStatus(t, res, http.StatusSeeOther, e.path("/account/totp?error=expired"))
+			wantBody(t, a.get(res.Location), "That setup expired.")
+		}},
 		{"a removal without a CSRF token changes nothing", func(t *testing.T, e *env) {
 			a := e.browser()
 			a.signInDirect()
