@@ -101,6 +101,7 @@ func (s *Service) UseRecoveryCode(ctx context.Context, t store.Tenant, u store.U
 	if norm != "" {
 		now := s.now()
 		err := s.db.InTx(ctx, func(tx *store.Tx) error {
+			used = false // what a retried transaction did the first time did not happen
 			ok, err := tx.UseRecoveryCode(ctx, t.ID, u.ID, keys.HashToken(norm), now)
 			if err != nil || !ok {
 				return err
