@@ -375,6 +375,19 @@ func TestRecoveryCodes(t *testing.T) {
 			t.Errorf("recovery_code_used events %+v", used)
 		}
 
+		// An address nobody confirmed is not told.
+		v := createUser(t, s, tn.ID, NewUser{Email: "unverified@example.org", Password: regTestPassword})
+		vc, err := s.GenerateRecoveryCodes(ctx, tn.ID, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UseRecoveryCode(ctx, tn, v, vc[0], "", ""); err != nil {
+			t.Fatal(err)
+		}
+		if ms, _ := db.ListOutbox(ctx, tn.ID); len(ms) != 2 {
+			t.Errorf("%d emails queued, want only the two to the verified address", len(ms))
+		}
+
 		// A new set replaces the old one, used or not.
 		fresh, err := s.GenerateRecoveryCodes(ctx, tn.ID, u.ID)
 		if err != nil {
@@ -386,7 +399,7 @@ func TestRecoveryCodes(t *testing.T) {
 		if _, err := s.UseRecoveryCode(ctx, tn, u, fresh[0], "", ""); err != nil {
 			t.Errorf("a code of the new set = %v", err)
 		}
-		if got := eventsOf(t, db, tn.ID, events.TypeRecoveryCodesNew); len(got) != 2 {
+		if got := eventsOf(t, db, tn.ID, events.TypeRecoveryCodesNew); len(got) != 3 { // two sets of u, one of v
 			t.Errorf("%d recovery_codes_generated events", len(got))
 		}
 	})
