@@ -3,6 +3,7 @@ module github.com/umm-project/umm
 go 1.27.3
 
 require (
+	github.com/boombuler/barcode v1.0.2
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6

@@ -111,6 +111,8 @@ func init() {
 	register(invitationsListCommand())
 	register(invitationsResendCommand())
 	register(invitationsRevokeCommand())
+	register(usersMFAListCommand())
+	register(usersMFAResetCommand())
 }
 
 // usageError is a mistake in the command line; it exits 2 after printing the command's usage.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/events"
+	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/store"
 )
 
@@ -56,6 +57,9 @@ type Service struct {
 	// SendSMS queues a text message in the caller's transaction (server wires the outbox); nil when no SMS
 	// provider is configured.
 	SendSMS SMSSender
+	// Keyring seals the TOTP seeds (server sets it, usually the same keyring as SealEmail's). Without it
+	// no TOTP factor can be enrolled or checked.
+	Keyring *keys.Keyring
 
 	db    *store.DB
 	sec   config.Security

@@ -84,7 +84,7 @@ type ResealReport struct {
 }
 
 // Reseal seals every value at rest that a previous key sealed under the master key instead: the hash
-// root, and per tenant the signing keys and the user codes of pending device sign-ins. Each value is replaced only if it did not change meanwhile
+// root, and per tenant the signing keys, the user codes of pending device sign-ins and the TOTP seeds. Each value is replaced only if it did not change meanwhile
 // (a rotation on a running node), so it may run while nodes serve. Once it returns without error, the
 // previous keys can be removed from the configuration.
 func Reseal(ctx context.Context, db *store.DB, kr *Keyring) (ResealReport, error) {
@@ -127,6 +127,18 @@ func Reseal(ctx context.Context, db *store.DB, kr *Keyring) (ResealReport, error
 				return rep, fmt.Errorf("reseal the user code of device request %s of tenant %s: %w", c.ID, t.ID, err)
 			}
 		}
+		seeds, err := db.ListSealedFactorSecrets(ctx, t.ID)
+		if err != nil {
+			return rep, fmt.Errorf("reseal: %w", err)
+		}
+		for _, f := range seeds {
+			err := reseal(kr, &rep, f.Sealed, TOTPSeedAAD(t.ID, f.UserID, f.ID), func(s []byte) (bool, error) {
+				return db.SetFactorSecret(ctx, t.ID, f.ID, f.Sealed, s)
+			})
+			if err != nil {
+				return rep, fmt.Errorf("reseal the TOTP seed of factor %s of tenant %s: %w", f.ID, t.ID, err)
+			}
+		}
 	}
 	return rep, nil
 }
@@ -162,4 +174,10 @@ func reseal(kr *Keyring, rep *ResealReport, sealed, aad []byte, replace func([]b
 		rep.Current++
 	}
 	return nil
+}
+
+// TOTPSeedAAD binds the sealed seed of a TOTP factor to its tenant, user and factor: a seed copied into
+// another user's row does not open.
+func TOTPSeedAAD(tenantID, userID, factorID string) []byte {
+	return []byte("totp seed|" + tenantID + "|" + userID + "|" + factorID)
 }

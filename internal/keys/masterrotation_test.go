@@ -46,6 +46,18 @@ func TestMasterKeyRotation(t *testing.T) {
 			ClientID: "tv", Params: store.AuthorizeParams{DeviceUserCodeSealed: code}, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
+		// A user's authenticator app: its seed, sealed.
+		seed, err := krOld.Seal([]byte("0123456789abcdefghij"), TOTPSeedAAD(tenant, "u-1", "f-1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateUser(ctx, store.User{TenantID: tenant, ID: "u-1", Email: "u1@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateFactor(ctx, store.Factor{TenantID: tenant, ID: "f-1", UserID: "u-1", Kind: store.FactorTOTP,
+			Secret: seed, ConfirmedAt: time.Now(), CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
 		// A second tenant whose keys are created in step 2, under the new key.
 		other := storetest.Tenant(t, db)
 
@@ -88,10 +100,10 @@ func TestMasterKeyRotation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The hash root, the first tenant's four keys and the user code were under the old key; other's
-			// four keys are new.
-			if rep.Resealed != 6 || rep.Current != 4 {
-				t.Errorf("Reseal = %+v, want 6 resealed and 4 current", rep)
+			// The hash root, the first tenant's four keys, the user code and the TOTP seed were under the old
+			// key; other's four keys are new.
+			if rep.Resealed != 7 || rep.Current != 4 {
+				t.Errorf("Reseal = %+v, want 7 resealed and 4 current", rep)
 			}
 			if again, err := Reseal(ctx, db, krStep2); err != nil || again.Resealed != 0 {
 				t.Errorf("a second Reseal = %+v, %v; want nothing left to reseal", again, err)
@@ -118,6 +130,13 @@ func TestMasterKeyRotation(t *testing.T) {
 			}
 			if plain, err := krNew.Open(lr.Params.DeviceUserCodeSealed, DeviceUserCodeAAD(tenant, "lr-1")); err != nil || string(plain) != "BCDF-GHJK" {
 				t.Errorf("the pending device sign-in's user code = %q, %v", plain, err)
+			}
+			f, err := db.GetFactor(ctx, tenant, "u-1", "f-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plain, err := krNew.Open(f.Secret, TOTPSeedAAD(tenant, "u-1", "f-1")); err != nil || string(plain) != "0123456789abcdefghij" {
+				t.Errorf("the TOTP seed = %q, %v", plain, err)
 			}
 			if _, err := OpenKeyring(ctx, db, oldKey, nil); err == nil {
 				t.Error("the old key alone still opens the database's secrets")

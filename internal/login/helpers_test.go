@@ -97,6 +97,7 @@ func newEnv(t *testing.T, db *store.DB, opts ...envOption) *env {
 	_, _ = rand.Read(master)
 	kr := keys.NewKeyring(master)
 	ids.SealEmail = kr.Seal // a sign-in from a new browser queues the New sign-in email
+	ids.Keyring = kr
 	metrics := web.NewMetrics(prometheus.NewRegistry())
 	p, err := New(Deps{DB: db, Identity: ids, Sessions: sm, CSRF: web.NewCSRF(kr.MAC("umm csrf", nil), false, ""),
 		Metrics: metrics, Keyring: kr, PublicURL: "http://umm.test", Now: clk.Now})

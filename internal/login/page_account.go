@@ -27,6 +27,8 @@ type accountData struct {
 	// Security section.
 	PasswordPath string
 	EmailChange  emailChangeView
+	// Sign-in methods section.
+	SignIn *signInView
 	// Sessions and Connected apps sections.
 	Sessions   []sessionView
 	Apps       []appView
@@ -45,6 +47,7 @@ type navItem struct {
 var accountSections = []struct{ Name, Title string }{
 	{"profile", "console.nav.profile"},
 	{"security", "console.nav.security"},
+	{"signin", "console.nav.signin"},
 	{"sessions", "console.nav.sessions"},
 	{"apps", "console.nav.apps"},
 }
@@ -88,6 +91,9 @@ var (
 		"profile_saved":    "console.profile.saved",
 		"password_changed": "console.password.changed",
 		"email_changed":    "emailchange.changed",
+		"totp_added":       "mfa.notice.totp_added",
+		"factor_removed":   "mfa.notice.factor_removed",
+		"device_removed":   "mfa.notice.device_removed",
 	}
 	accountErrors = map[string]string{
 		"session_unknown": "account.error.session_unknown",
@@ -96,6 +102,9 @@ var (
 		// The change-email flow ended (used, expired, or five wrong codes), or its address is unavailable.
 		"email_change_ended": "emailchange.error.ended",
 		"email_unavailable":  "emailchange.error.unavailable",
+		"factor_unknown":     "mfa.error.factor_unknown",
+		"device_unknown":     "mfa.error.device_unknown",
+		"too_many_factors":   "mfa.error.too_many_factors",
 	}
 )
 
@@ -133,6 +142,11 @@ func (p *Pages) handleAccountSection(section string) http.HandlerFunc {
 			d.Fields = profileFields(pd, t.Settings.Profile, currentValues(u), nil)
 		case "security":
 			if err := p.emailChangeSection(r, t, u, &d, r.URL.Query().Get("f")); err != nil {
+				p.serverError(w, r, t, err)
+				return
+			}
+		case "signin":
+			if err := p.signInSection(r.Context(), r, pd, t, u, &d); err != nil {
 				p.serverError(w, r, t, err)
 				return
 			}

@@ -48,6 +48,9 @@ const (
 	// TypeNewSignIn tells of a sign-in from a new device, with a link that ends every session and starts
 	// recovery. Vars: tenant, address, device, ip, not_me_link.
 	TypeNewSignIn = "new_sign_in"
+	// TypeRecoveryCodeUsed tells that one of the account's recovery codes was used to sign in. Vars:
+	// tenant, address, left (how many codes remain).
+	TypeRecoveryCodeUsed = "recovery_code_used"
 )
 
 // typeVars are the variables of each type, in the order of its texts' verbs.
@@ -63,6 +66,7 @@ var typeVars = map[string][]string{
 	TypeSignInCode:        {"tenant", "code"},
 	TypeSignInLink:        {"tenant", "link", "code"},
 	TypeNewSignIn:         {"tenant", "address", "device", "ip", "not_me_link"},
+	TypeRecoveryCodeUsed:  {"tenant", "address", "left"},
 }
 
 // Types are the email types, for tests and documentation.

@@ -15,7 +15,7 @@ import (
 var testVars = map[string]string{
 	"tenant": "Acme", "address": "ada@example.com", "link": "https://id.acme.example/t/acme/verify?token=tok&x=1",
 	"code": "493817", "sign_in_link": "https://id.acme.example/t/acme/login", "reset_link": "https://id.acme.example/t/acme/login/reset",
-	"inviter": "Grace", "device": "Chrome on Linux", "ip": "203.0.113.7", "not_me_link": "https://id.acme.example/t/acme/account/not-me?token=tok",
+	"inviter": "Grace", "device": "Chrome on Linux", "ip": "203.0.113.7", "not_me_link": "https://id.acme.example/t/acme/account/not-me?token=tok", "left": "7",
 }
 
 func TestRenderEveryTypeInEveryLanguage(t *testing.T) {

@@ -95,7 +95,8 @@ func TestAccountConsoleNavigation(t *testing.T) {
 			t.Parallel()
 			srv := servertest.New(t, servertest.WithBackend(backend))
 			t.Run("without a session every section sends the browser to sign in", func(t *testing.T) {
-				for _, p := range []string{"/account", "/account/profile", "/account/security", "/account/sessions", "/account/apps"} {
+				for _, p := range []string{"/account", "/account/profile", "/account/security", "/account/signin", "/account/totp",
+					"/account/recovery-codes", "/account/sessions", "/account/apps"} {
 					resp, _ := srv.NewBrowser(t).Get(srv.TenantURL(p))
 					if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/t/"+srv.Tenant+"/login" {
 						t.Errorf("GET %s = %d to %q, want 303 to the sign-in page", p, resp.StatusCode, loc)
@@ -109,7 +110,8 @@ func TestAccountConsoleNavigation(t *testing.T) {
 					t.Errorf("GET /account = %d to %q, want 303 to /account/profile", resp.StatusCode, loc)
 				}
 			})
-			sections := map[string]string{"profile": "Profile", "security": "Security", "sessions": "Sessions and devices", "apps": "Connected apps"}
+			sections := map[string]string{"profile": "Profile", "security": "Security", "signin": "Sign-in methods",
+				"sessions": "Sessions and devices", "apps": "Connected apps"}
 			for section, text := range sections {
 				t.Run("the "+section+" section marks its own link as current", func(t *testing.T) {
 					resp, body := b.Get(srv.TenantURL("/account/" + section))
@@ -141,6 +143,8 @@ func TestAccountConsoleNavigation(t *testing.T) {
 				for section, want := range map[string][]string{
 					"profile":  {`name="given_name"`, `autocomplete="given-name"`, `name="family_name"`, `autocomplete="family-name"`},
 					"security": {srv.User.Email, `name="current_password"`, `autocomplete="current-password"`, `autocomplete="new-password"`},
+					"signin": {"Set up an authenticator app", "Add a passkey", "You have no recovery codes.", "Remembered devices",
+						`name="device"`},
 					"sessions": {`name="sid"`, "Sign out everywhere"},
 					"apps":     {"No apps have access to your account."},
 				} {

@@ -263,10 +263,17 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 			pages["consent"] = body
 			_, pages["consent without a decision"] = b.Submit(form, url.Values{"decision": {"maybe"}})
 			b.Submit(form, url.Values{"decision": {"allow"}})
-			for _, section := range []string{"profile", "security", "sessions", "apps"} {
+			for _, section := range []string{"profile", "security", "signin", "sessions", "apps"} {
 				get("account "+section, tp+"/account/"+section)
 			}
 			get("account with a notice and an error", tp+"/account/sessions?done=session_ended&error=no_choice")
+			get("sign-in methods with a notice and an error", tp+"/account/signin?done=totp_added&error=factor_unknown")
+			form, _, body = b.GetForm(srv.TenantURL("/account/totp"), "/account/totp")
+			pages["authenticator app setup"] = body
+			_, pages["authenticator app setup with a wrong code"] = b.Submit(form, url.Values{"code": {"12"}})
+			get("recovery codes", tp+"/account/recovery-codes")
+			form, _, _ = b.GetForm(srv.TenantURL("/account/recovery-codes"), "/account/recovery-codes")
+			_, pages["new recovery codes"] = b.Submit(form, nil)
 			form, _, _ = b.GetForm(srv.TenantURL("/account/profile"), "/account/profile")
 			_, pages["profile with field errors"] = b.Submit(form, url.Values{"given_name": {strings.Repeat("x", 300)}})
 			form, _, _ = b.GetForm(srv.TenantURL("/account/security"), "/account/password")

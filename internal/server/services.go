@@ -87,6 +87,7 @@ func OpenServices(ctx context.Context, cfg config.Config, log *slog.Logger) (*Se
 	}
 	id := identity.New(db, cfg.Security, log)
 	id.SealEmail = kr.Seal
+	id.Keyring = kr
 	id.PublicURL = cfg.Server.PublicURL
 	// SMS codes go through the outbox like email; without a provider they are written under sms.dev_dir.
 	id.SendSMS = func(ctx context.Context, tx *store.Tx, tenantID, userID, to, body string, now time.Time) error {

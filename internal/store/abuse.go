@@ -79,6 +79,7 @@ type KnownDevice struct {
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
+	MFAUntil   time.Time // "Remember this device": skips the second factor until then (zero: does not)
 }
 
 // maxKnownDevicesPerUser bounds the devices remembered per user; the least recently seen go first.
@@ -117,7 +118,7 @@ func (q *queries) IsKnownDevice(ctx context.Context, tenantID string, deviceHash
 
 // ListKnownDevices returns the user's known devices, most recently seen first.
 func (q *queries) ListKnownDevices(ctx context.Context, tenantID, userID string) ([]KnownDevice, error) {
-	rows, err := q.query(ctx, `SELECT tenant_id, device_hash, user_id, user_agent, ip, created_at, last_seen_at, expires_at
+	rows, err := q.query(ctx, `SELECT tenant_id, device_hash, user_id, user_agent, ip, created_at, last_seen_at, expires_at, mfa_until
 		FROM known_devices WHERE tenant_id = ? AND user_id = ? ORDER BY last_seen_at DESC, device_hash`, tenantID, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list known devices: %w", err)
@@ -126,11 +127,12 @@ func (q *queries) ListKnownDevices(ctx context.Context, tenantID, userID string)
 	var out []KnownDevice
 	for rows.Next() {
 		var d KnownDevice
-		var created, seen, expires int64
-		if err := rows.Scan(&d.TenantID, &d.DeviceHash, &d.UserID, &d.UserAgent, &d.IP, &created, &seen, &expires); err != nil {
+		var created, seen, expires, mfaUntil int64
+		if err := rows.Scan(&d.TenantID, &d.DeviceHash, &d.UserID, &d.UserAgent, &d.IP, &created, &seen, &expires, &mfaUntil); err != nil {
 			return nil, fmt.Errorf("list known devices: %w", err)
 		}
 		d.CreatedAt, d.LastSeenAt, d.ExpiresAt = time.Unix(created, 0), time.Unix(seen, 0), time.Unix(expires, 0)
+		d.MFAUntil = unixOrZero(mfaUntil)
 		out = append(out, d)
 	}
 	return out, rows.Err()
