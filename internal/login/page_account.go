@@ -94,6 +94,9 @@ var (
 		"totp_added":       "mfa.notice.totp_added",
 		"factor_removed":   "mfa.notice.factor_removed",
 		"device_removed":   "mfa.notice.device_removed",
+		"phone_added":      "mfa.notice.phone_added",
+		"email_codes_on":   "mfa.notice.email_codes_on",
+		"email_codes_off":  "mfa.notice.email_codes_off",
 	}
 	accountErrors = map[string]string{
 		"session_unknown": "account.error.session_unknown",
@@ -105,6 +108,7 @@ var (
 		"factor_unknown":     "mfa.error.factor_unknown",
 		"device_unknown":     "mfa.error.device_unknown",
 		"too_many_factors":   "mfa.error.too_many_factors",
+		"email_unverified":   "mfa.error.email_unverified",
 	}
 )
 

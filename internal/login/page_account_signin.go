@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/umm-project/umm/internal/config"
+
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/store"
@@ -20,10 +22,16 @@ import (
 // signInView is the "Sign-in methods" section of the account console: the user's factors, recovery
 // codes and remembered devices.
 type signInView struct {
-	Factors                            []factorView
-	Devices                            []deviceView
-	RecoveryLeft, RecoveryTotal        int
-	TOTPPath, PasskeysPath             string
+	Factors                     []factorView
+	Devices                     []deviceView
+	RecoveryLeft, RecoveryTotal int
+	TOTPPath, PasskeysPath      string
+	// PhonePath adds a number for texted codes (empty: SMS is not offered); EmailCodesPath turns email
+	// codes on or off (empty: not offered), EmailCodesOn says which.
+	PhonePath, EmailCodesPath string
+	EmailCodesOn              bool
+	// Offer* hide what the tenant does not allow.
+	OfferTOTP, OfferPasskey            bool
 	RecoveryPath                       string
 	RemoveFactorPath, RemoveDevicePath string
 }
@@ -62,6 +70,14 @@ func (p *Pages) signInSection(ctx context.Context, r *http.Request, pd web.PageD
 	v := &signInView{TOTPPath: accountPath(t) + "/totp", PasskeysPath: accountPath(t) + "/passkeys",
 		RecoveryPath: accountPath(t) + "/recovery-codes", RemoveFactorPath: accountPath(t) + "/factors/remove",
 		RemoveDevicePath: accountPath(t) + "/devices/remove"}
+	mfa := t.Settings.MFA
+	v.OfferTOTP, v.OfferPasskey = mfa.Allows(config.FactorTOTP), mfa.Allows(config.FactorWebAuthn)
+	if mfa.Allows(config.FactorSMS) && p.identity.SendSMS != nil {
+		v.PhonePath = accountPath(t) + "/phone"
+	}
+	if mfa.Allows(config.FactorEmail) && u.EmailVerified {
+		v.EmailCodesPath = accountPath(t) + "/email-codes"
+	}
 	fs, err := p.identity.Factors(ctx, t.ID, u.ID)
 	if err != nil {
 		return err
@@ -83,6 +99,9 @@ func (p *Pages) signInSection(ctx context.Context, r *http.Request, pd web.PageD
 			fv.LastUsed = newTimeView(f.LastUsedAt)
 		}
 		v.Factors = append(v.Factors, fv)
+		if f.Kind == store.FactorEmail {
+			v.EmailCodesOn = true
+		}
 	}
 	if v.RecoveryLeft, v.RecoveryTotal, err = p.identity.RecoveryCodesLeft(ctx, t.ID, u.ID); err != nil {
 		return err
