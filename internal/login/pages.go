@@ -120,6 +120,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/login", p.handleLoginForm)
 	mux.HandleFunc("POST /t/{tenant}/login", p.handleLoginSubmit)
 	p.mfaRoutes(mux)
+	p.mfaSetupRoutes(mux)
 	p.codeLoginRoutes(mux)
 	p.phoneRoutes(mux)
 	mux.HandleFunc("GET /t/{tenant}/account/not-me", p.handleNotMeForm)

@@ -124,11 +124,26 @@ func (p *Pages) firstFactorDoneWith(w http.ResponseWriter, r *http.Request, t st
 	switch {
 	case d.blocked:
 		p.blocked(w, r, t, lr, u, d)
+	case d.second && d.enrol:
+		// Nothing to prove yet: sign in with the first factor, then set a second one up before the
+		// request completes (the session's acr stays 1 until then, so nothing relies on it).
+		p.startSessionFor(w, r, t, lr, u, proven, false, d.riskEvent(t, u, r, events.RiskChallenged), true)
 	case d.second:
 		p.startMFA(w, r, t, lr, u, methods, now, d, "")
 	default:
 		p.startSession(w, r, t, lr, u, proven, false, d.riskEvent(t, u, r, events.RiskAllowed))
 	}
+}
+
+// needsEnrolment reports whether u has no second factor that could answer d (so one must be set up
+// first): under required or adaptive policies only, and never for an essential or phishing-resistant
+// class, which a new authenticator app cannot reach.
+func (p *Pages) needsEnrolment(ctx context.Context, t store.Tenant, u store.User, d decision) (bool, error) {
+	if d.essential || d.want == session.ACRPhishingResistant || (d.policy != config.MFARequired && d.policy != config.MFAAdaptive) {
+		return false, nil
+	}
+	fs, err := p.usableFactors(ctx, t, d.policy, u)
+	return len(fs) == 0, err
 }
 
 // decision is what a sign-in needs after the steps proven so far.
@@ -141,6 +156,7 @@ type decision struct {
 	score     int
 	risk      *riskAssessment // nil when the risk was not assessed
 	policy    string          // the MFA policy that applied
+	enrol     bool            // second, but the user has no factor yet: set one up
 }
 
 // riskEvent is the event of the risk decision, or nil when the risk was not assessed.
@@ -156,8 +172,7 @@ func (d decision) riskEvent(t store.Tenant, u store.User, r *http.Request, outco
 // Every sign-in is scored when the server has a risk engine; the score decides under the adaptive
 // policy, and an address on the deny list is refused under every policy.
 func (p *Pages) decide(ctx context.Context, r *http.Request, t store.Tenant, client store.Client, lr *store.LoginRequest,
-	u store.User, proven store.SessionFactors, sig signals) (decision, error) {
-	var d decision
+	u store.User, proven store.SessionFactors, sig signals) (d decision, err error) {
 	policy := effectivePolicy(t, client)
 	d.policy = policy
 	device := p.deviceID(r, t.ID)
@@ -175,8 +190,16 @@ func (p *Pages) decide(ctx context.Context, r *http.Request, t store.Tenant, cli
 	_, have := session.Assurance(proven)
 	d.want, d.essential = requestedACR(lr)
 	if d.want != "" && !session.Satisfies(have, d.want) {
-		d.second, d.reason = true, "acr "+d.want+" requested"
-		return d, nil
+		reach, err := p.canReach(ctx, t, policy, u, d.want)
+		if err != nil {
+			return d, err
+		}
+		// A voluntary class the user's factors cannot reach is met as far as they allow (the acr claim
+		// says what was reached); an essential one goes to the page, which ends the request unmet.
+		if reach || d.essential {
+			d.second, d.reason = true, "acr "+d.want+" requested"
+			return d, nil
+		}
 	}
 	if session.ACRRank(have) >= session.ACRRank(session.ACRTwoFactors) {
 		return d, nil // a passkey with user verification is two factors already
@@ -185,6 +208,11 @@ func (p *Pages) decide(ctx context.Context, r *http.Request, t store.Tenant, cli
 	if err != nil {
 		return d, err
 	}
+	defer func() {
+		if d.second && err == nil {
+			d.enrol, err = p.needsEnrolment(ctx, t, u, d)
+		}
+	}()
 	switch policy {
 	case config.MFAOptional:
 		factors, err := p.usableFactors(ctx, t, policy, u)
@@ -278,6 +306,13 @@ func (p *Pages) blocked(w http.ResponseWriter, r *http.Request, t store.Tenant, 
 // the profile or consent page), all in the session's own transaction.
 func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User,
 	proven store.SessionFactors, remember bool, riskEvent *store.Event) {
+	p.startSessionFor(w, r, t, lr, u, proven, remember, riskEvent, false)
+}
+
+// startSessionFor is startSession; with enrol the request does not complete and the browser goes to the
+// setup of a second factor instead.
+func (p *Pages) startSessionFor(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User,
+	proven store.SessionFactors, remember bool, riskEvent *store.Event, enrol bool) {
 	ctx := r.Context()
 	next := stepDone
 	returning := u.SignIns > 0 // signed in before: a new browser is worth telling about
@@ -311,7 +346,7 @@ func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, t store.Ten
 		if err := p.recordRisk(ctx, tx, r, t, u); err != nil {
 			return err
 		}
-		if lr != nil && next == stepDone {
+		if lr != nil && next == stepDone && !enrol {
 			return completeRequest(ctx, tx, *lr, s, grantedScopes(*lr), ip)
 		}
 		return nil
@@ -326,6 +361,11 @@ func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, t store.Ten
 		return
 	}
 	p.metrics.Login("success")
+	if enrol {
+		lrID, _ := requestRef(lr)
+		seeOther(w, mfaSetupPath(t, lrID))
+		return
+	}
 	if lr == nil {
 		seeOther(w, accountPath(t))
 		return
@@ -480,8 +520,15 @@ func (p *Pages) stepUpNeeded(w http.ResponseWriter, r *http.Request, t store.Ten
 	}
 	d := decision{policy: effectivePolicy(t, client)}
 	d.want, d.essential = requestedACR(lr)
+	reach := false
+	if d.want != "" && !session.Satisfies(s.ACR, d.want) {
+		if reach, err = p.canReach(ctx, t, d.policy, u, d.want); err != nil {
+			p.serverError(w, r, t, err)
+			return true
+		}
+	}
 	switch {
-	case d.want != "" && !session.Satisfies(s.ACR, d.want):
+	case d.want != "" && !session.Satisfies(s.ACR, d.want) && (reach || d.essential):
 		d.second, d.reason = true, "acr "+d.want+" requested"
 	case d.policy == config.MFARequired && !session.Satisfies(s.ACR, session.ACRTwoFactors):
 		remembered, err := p.rememberedForMFA(ctx, t, u, p.deviceID(r, t.ID))
@@ -493,6 +540,15 @@ func (p *Pages) stepUpNeeded(w http.ResponseWriter, r *http.Request, t store.Ten
 	}
 	if !d.second {
 		return false
+	}
+	enrol, err := p.needsEnrolment(ctx, t, u, d)
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return true
+	}
+	if enrol {
+		seeOther(w, mfaSetupPath(t, lr.ID))
+		return true
 	}
 	p.startMFA(w, r, t, lr, u, nil, p.now(), d, s.ID)
 	return true
@@ -522,4 +578,19 @@ func (p *Pages) reauthenticate(w http.ResponseWriter, r *http.Request, t store.T
 	d.want, d.essential = requestedACR(lr)
 	p.startMFA(w, r, t, lr, u, nil, p.now(), d, s.ID)
 	return true
+}
+
+// canReach reports whether u has a factor that reaches class want: a passkey for "phr", any usable
+// second factor for "2".
+func (p *Pages) canReach(ctx context.Context, t store.Tenant, policy string, u store.User, want string) (bool, error) {
+	fs, err := p.usableFactors(ctx, t, policy, u)
+	if err != nil {
+		return false, err
+	}
+	for _, f := range fs {
+		if want != session.ACRPhishingResistant || f.Kind == store.FactorWebAuthn {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -54,6 +54,7 @@ func (s *Server) Banner(self, configPath string) string {
 	}
 	fmt.Fprintf(&b, "  health:          %s/healthz, %s/readyz\n", cfg.Server.PublicURL, cfg.Server.PublicURL)
 	fmt.Fprintf(&b, "  email:           %s\n", describeEmail(cfg.Email))
+	fmt.Fprintf(&b, "  sms:             %s\n", cfg.SMS.Describe())
 	switch {
 	case cfg.Server.MetricsAddr != "":
 		fmt.Fprintf(&b, "  metrics:         http://%s/metrics\n", cfg.Server.MetricsAddr)

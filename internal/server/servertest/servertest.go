@@ -180,6 +180,7 @@ func Config(publicURL, databaseURL, dir string) config.Config {
 	cfg.Database.URL = databaseURL
 	cfg.Secrets.MasterKeyFile = filepath.Join(dir, "master.key")
 	cfg.Email.DevDir = filepath.Join(dir, "mail")
+	cfg.SMS.DevDir = filepath.Join(dir, "sms")
 	// Fast hashes: tests sign in many times; the parameters themselves are tested in identity.
 	cfg.Security.Argon2MemoryKiB, cfg.Security.Argon2Iterations = 8*1024, 1
 	cfg.Tenants = []config.TenantSeed{Seed()}
