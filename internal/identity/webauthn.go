@@ -18,7 +18,6 @@ import (
 
 	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/keys"
-	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
 )
 
@@ -38,6 +37,14 @@ var (
 	ErrPasskeyTaken = errors.New("passkey already registered or too many factors")
 	// ErrPasskeyNone: the user has no passkey to sign in with (second-factor mode).
 	ErrPasskeyNone = errors.New("no passkey")
+)
+
+// The methods a passkey proves, as FinishPasskeyLogin names them: the names of RFC 8176, which the
+// sessions record (session.MethodHardwareKey, MethodSoftwareKey, MethodUser).
+const (
+	AMRHardwareKey = "hwk"  // a roaming authenticator (a security key, a phone reached from another device)
+	AMRSoftwareKey = "swk"  // the device's own authenticator or a synced passkey
+	AMRUser        = "user" // the authenticator verified the user (PIN, fingerprint, face)
 )
 
 // PasskeyTTL is how long the options of a ceremony can be answered.
@@ -390,12 +397,12 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, t store.Tenant, flowID
 		return store.User{}, store.Factor{}, nil, err
 	}
 	fac.Data, fac.LastUsedAt = data, now
-	methods := []string{session.MethodSoftwareKey}
+	methods := []string{AMRSoftwareKey}
 	if a.attachment == protocol.CrossPlatform {
-		methods[0] = session.MethodHardwareKey
+		methods[0] = AMRHardwareKey
 	}
 	if a.uv {
-		methods = append(methods, session.MethodUser)
+		methods = append(methods, AMRUser)
 	}
 	return u, fac, methods, nil
 }

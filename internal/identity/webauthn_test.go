@@ -10,7 +10,6 @@ import (
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/identity/webauthntest"
-	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/store/storetest"
 )
@@ -118,7 +117,7 @@ func TestPasskeyRegistrationAndLogin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.ID != p.u.ID || f.ID != p.fac.ID || !slices.Equal(methods, []string{session.MethodSoftwareKey, session.MethodUser}) {
+		if u.ID != p.u.ID || f.ID != p.fac.ID || !slices.Equal(methods, []string{AMRSoftwareKey, AMRUser}) {
 			t.Fatalf("login = %s %s %v", u.ID, f.ID, methods)
 		}
 		stored, err := db.GetFactor(ctx, p.tn.ID, p.u.ID, p.fac.ID)
@@ -136,7 +135,7 @@ func TestPasskeyRegistrationAndLogin(t *testing.T) {
 		// A second factor of a known user, with a roaming authenticator.
 		p.auth.Attachment = "cross-platform"
 		if _, _, methods, err = p.login(t, p.auth, p.u.ID); err != nil ||
-			!slices.Equal(methods, []string{session.MethodHardwareKey, session.MethodUser}) {
+			!slices.Equal(methods, []string{AMRHardwareKey, AMRUser}) {
 			t.Fatalf("second factor: %v %v", methods, err)
 		}
 		// Another user's ceremony does not accept it.

@@ -30,6 +30,8 @@ type loginData struct {
 	Register string
 	// Recover links the password recovery page (with the same request).
 	Recover string
+	// Passkey is the "Sign in with a passkey" button (nil when the tenant does not allow it).
+	Passkey *passkeySignin
 }
 
 // handleLoginForm is GET /t/{tenant}/login[?lr=]: the sign-in form, or straight on when the browser's
@@ -355,6 +357,7 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, t store.Tena
 			web.AllowFormAction(w, lr.Params.RedirectURI)
 		}
 	}
+	d.Passkey = p.passkeyLogin(w, t, lr)
 	if lr != nil {
 		pd.Lang = lr.Params.Lang
 	}
