@@ -397,14 +397,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, t store.Tenant, flowID
 		return store.User{}, store.Factor{}, nil, err
 	}
 	fac.Data, fac.LastUsedAt = data, now
-	methods := []string{AMRSoftwareKey}
-	if a.attachment == protocol.CrossPlatform {
-		methods[0] = AMRHardwareKey
-	}
-	if a.uv {
-		methods = append(methods, AMRUser)
-	}
-	return u, fac, methods, nil
+	return u, fac, a.methods(), nil
 }
 
 // assertion is what a verified assertion proved.
@@ -441,19 +434,27 @@ func (s *Service) verifyAssertion(ctx context.Context, t store.Tenant, userID st
 	if fac.Kind != store.FactorWebAuthn || (userID != "" && fac.UserID != userID) {
 		return assertion{}, fmt.Errorf("%w: credential of another user", ErrPasskeyInvalid)
 	}
-	handle := parsed.Response.UserHandle
-	if userID == "" && len(handle) == 0 {
-		return assertion{}, fmt.Errorf("%w: no user handle", ErrPasskeyInvalid)
-	}
-	if len(handle) > 0 && subtle.ConstantTimeCompare(handle, []byte(fac.UserID)) != 1 {
-		return assertion{}, fmt.Errorf("%w: user handle mismatch", ErrPasskeyInvalid)
-	}
 	u, err := s.db.GetUser(ctx, t.ID, fac.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return assertion{}, fmt.Errorf("%w: no user", ErrPasskeyInvalid)
 	}
 	if err != nil {
 		return assertion{}, err
+	}
+	return s.checkAssertion(t, u, fac, sd, parsed, userID == "")
+}
+
+// checkAssertion is the part of verifyAssertion that needs no storage: the assertion parsed, by passkey
+// fac of user u, answers the ceremony sd (discoverable: any passkey was asked for, so the user handle must
+// name u).
+func (s *Service) checkAssertion(t store.Tenant, u store.User, fac store.Factor, sd webauthn.SessionData,
+	parsed *protocol.ParsedCredentialAssertionData, discoverable bool) (assertion, error) {
+	handle := parsed.Response.UserHandle
+	if discoverable && len(handle) == 0 {
+		return assertion{}, fmt.Errorf("%w: no user handle", ErrPasskeyInvalid)
+	}
+	if len(handle) > 0 && subtle.ConstantTimeCompare(handle, []byte(u.ID)) != 1 {
+		return assertion{}, fmt.Errorf("%w: user handle mismatch", ErrPasskeyInvalid)
 	}
 	stored, err := decodeCredential(fac)
 	if err != nil {
@@ -487,6 +488,51 @@ func (s *Service) verifyAssertion(ctx context.Context, t store.Tenant, userID st
 	}
 	return assertion{user: u, factor: fac, cred: *cred, uv: parsed.Response.AuthenticatorData.Flags.HasUserVerified(),
 		attachment: att}, nil
+}
+
+// methods are what the assertion proved, as FinishPasskeyLogin returns them.
+func (a assertion) methods() []string {
+	m := []string{AMRSoftwareKey}
+	if a.attachment == protocol.CrossPlatform {
+		m[0] = AMRHardwareKey
+	}
+	if a.uv {
+		m = append(m, AMRUser)
+	}
+	return m
+}
+
+// VerifyPasskeyAssertion checks response (the browser's PublicKeyCredential as JSON) to a discoverable
+// sign-in ceremony of tenant t with challenge, made with passkey f of user u, as FinishPasskeyLogin does
+// but without storage: no ceremony is used up, nothing is looked up, and the passkey's new Data (its
+// counter) is returned instead of stored. It returns the methods proven; ErrPasskeyInvalid when it does
+// not verify. It measures the cost of verification apart from the database.
+func (s *Service) VerifyPasskeyAssertion(t store.Tenant, u store.User, f store.Factor, challenge, response []byte) ([]string, string, error) {
+	if len(response) > maxCredentialJSON {
+		return nil, "", ErrPasskeyInvalid
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrPasskeyInvalid, err)
+	}
+	if f.Kind != store.FactorWebAuthn || f.UserID != u.ID || !bytes.Equal(parsed.RawID, f.CredentialID) {
+		return nil, "", fmt.Errorf("%w: another credential", ErrPasskeyInvalid)
+	}
+	rp, err := s.relyingParty(t)
+	if err != nil {
+		return nil, "", err
+	}
+	sd := webauthn.SessionData{Challenge: protocol.URLEncodedBase64(challenge).String(), RelyingPartyID: rp.Config.RPID,
+		UserVerification: protocol.VerificationRequired}
+	a, err := s.checkAssertion(t, u, f, sd, parsed, true)
+	if err != nil {
+		return nil, "", err
+	}
+	data, err := encodeCredential(a.cred)
+	if err != nil {
+		return nil, "", err
+	}
+	return a.methods(), data, nil
 }
 
 // ListPasskeys returns the user's confirmed passkeys, oldest first.

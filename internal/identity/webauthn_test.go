@@ -2,9 +2,11 @@ package identity
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/umm-project/umm/internal/config"
@@ -364,5 +366,28 @@ func TestPasskeyRPID(t *testing.T) {
 	resp, _ := a.Get(opts)
 	if _, _, _, err := s.FinishPasskeyLogin(context.Background(), tn, flow, browserA, resp); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestVerifyPasskeyAssertion(t *testing.T) {
+	t.Parallel()
+	p := newPasskeySetup(t, storetest.Open(t))
+	challenge := []byte("0123456789abcdef0123456789abcdef")
+	opts := []byte(`{"publicKey":{"challenge":"` + base64.RawURLEncoding.EncodeToString(challenge) + `","rpId":"id.example.com"}}`)
+	resp, err := p.auth.Get(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	methods, data, err := p.s.VerifyPasskeyAssertion(p.tn, p.u, p.fac, challenge, resp)
+	if err != nil || !slices.Equal(methods, []string{AMRSoftwareKey, AMRUser}) || !strings.Contains(data, `"signCount":1`) {
+		t.Fatalf("verify: %v %s %v", methods, data, err)
+	}
+	if _, _, err := p.s.VerifyPasskeyAssertion(p.tn, p.u, p.fac, []byte("another challenge of 32 bytes..."), resp); !errors.Is(err, ErrPasskeyInvalid) {
+		t.Fatalf("another challenge: %v", err)
+	}
+	other := p.u
+	other.ID = "someone"
+	if _, _, err := p.s.VerifyPasskeyAssertion(p.tn, other, p.fac, challenge, resp); !errors.Is(err, ErrPasskeyInvalid) {
+		t.Fatalf("another user: %v", err)
 	}
 }
