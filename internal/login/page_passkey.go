@@ -8,6 +8,8 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/identity"
@@ -28,6 +30,11 @@ import (
 //	POST /t/{tenant}/account/passkeys          the answer: credential, ceremony, name
 //	POST /t/{tenant}/account/passkeys/rename   id, name
 //	POST /t/{tenant}/account/passkeys/remove   id (a recent sign-in is required)
+
+// passkeyCeremoniesPerIP bounds the sign-in ceremonies one client IP may start per minute: each is a row
+// until it expires, and asking needs no account, so a script could otherwise grow the flows table at will.
+// A person's page starts two (the autofill's and the button's).
+const passkeyCeremoniesPerIP = 60
 
 // maxCredentialField bounds the credential form field (a browser's answer is a few kilobytes).
 const maxCredentialField = 64 << 10
@@ -129,6 +136,12 @@ func (p *Pages) handlePasskeyLoginOptions(w http.ResponseWriter, r *http.Request
 		return
 	}
 	ctx := r.Context()
+	if limited, err := p.passkeyLimited(w, r, t); err != nil || limited {
+		if err != nil {
+			p.passkeyServerError(w, r, t, err)
+		}
+		return
+	}
 	bh := p.sessions.BrowserHash(w, r, t.ID)
 	userID := ""
 	if flowID := r.PostFormValue("flow"); flowID != "" {
@@ -160,6 +173,25 @@ func (p *Pages) handlePasskeyLoginOptions(w http.ResponseWriter, r *http.Request
 		return
 	}
 	passkeyOptions(w, opts, ceremony)
+}
+
+// passkeyLimited counts a ceremony against the client IP's budget and, when it is used up, answers 429
+// with Retry-After and reports true.
+func (p *Pages) passkeyLimited(w http.ResponseWriter, r *http.Request, t store.Tenant) (bool, error) {
+	now := p.now()
+	th, err := p.db.AddWindowFailure(r.Context(), t.ID, "pk:ip:"+identity.IPKey(web.ClientIP(r)), now, now.Add(-time.Minute))
+	if err != nil {
+		return false, fmt.Errorf("count passkey ceremonies: %w", err)
+	}
+	if th.Failures <= passkeyCeremoniesPerIP {
+		return false, nil
+	}
+	te := identity.ThrottledError{RetryAfter: th.WindowStart.Add(time.Minute).Sub(now), Budget: "passkey_ip"}
+	p.log.InfoContext(r.Context(), "passkey ceremonies limited", "tenant", t.ID, "client_ip", web.ClientIP(r),
+		"request_id", web.RequestIDFrom(r.Context()))
+	w.Header().Set("Retry-After", strconv.Itoa(te.RetryAfterSeconds()))
+	p.passkeyError(w, r, t, http.StatusTooManyRequests, "too_many_requests", "passkey.error.limited")
+	return true, nil
 }
 
 func (p *Pages) passkeyServerError(w http.ResponseWriter, r *http.Request, t store.Tenant, err error) {

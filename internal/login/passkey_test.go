@@ -227,6 +227,20 @@ func TestPasskeyErrors(t *testing.T) {
 		if status != http.StatusBadRequest || jsonString(m, "error") != "invalid_request" {
 			t.Errorf("options of an unknown MFA flow: %d %v", status, m)
 		}
+		// Each client IP may start a bounded number of ceremonies a minute.
+		for i := 0; ; i++ {
+			pg := b.post(e.path("/login/passkey/options"), url.Values{"csrf_token": {f.Fields.Get("csrf_token")}})
+			if pg.Status == http.StatusTooManyRequests {
+				if i < 50 || pg.Header.Get("Retry-After") == "" || !strings.Contains(pg.Body, `"too_many_requests"`) {
+					t.Fatalf("limited after %d ceremonies: %s (Retry-After %q)", i, pg.Body, pg.Header.Get("Retry-After"))
+				}
+				break
+			}
+			if i > 100 {
+				t.Fatal("no limit on ceremonies")
+			}
+		}
+		e.clock.Advance(time.Minute)
 		status, m, _ = b.passkeyOptionsJSON(e.path("/account/passkeys/options"), f.Fields.Get("csrf_token"), nil)
 		if status != http.StatusUnauthorized || jsonString(m, "error") != "login_required" {
 			t.Errorf("registration options signed out: %d %v", status, m)
