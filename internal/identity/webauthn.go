@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -114,6 +115,29 @@ func (s *Service) relyingParty(t store.Tenant) (*webauthn.WebAuthn, error) {
 			UserVerification: protocol.VerificationRequired,
 		},
 	})
+}
+
+// PasskeysUsable reports whether browsers can use passkeys with tenant t at all: WebAuthn needs a secure
+// context (https, or http on localhost) and an RP ID that is a host name equal to, or a parent domain of,
+// public_url's host. On a server reached by IP address, passkeys are not offered.
+func (s *Service) PasskeysUsable(t store.Tenant) bool {
+	pu, err := url.Parse(s.PublicURL)
+	if err != nil || pu.Host == "" {
+		return false
+	}
+	host := strings.ToLower(pu.Hostname())
+	localhost := host == "localhost" || strings.HasSuffix(host, ".localhost")
+	if pu.Scheme != "https" && !localhost {
+		return false
+	}
+	rpID := strings.ToLower(t.Settings.WebAuthn.RPID)
+	if rpID == "" {
+		rpID = host
+	}
+	if net.ParseIP(rpID) != nil || (host != rpID && !strings.HasSuffix(host, "."+rpID)) {
+		return false
+	}
+	return true
 }
 
 // storedCredentials are the WebAuthn credentials of the user's confirmed passkeys, with their factors.

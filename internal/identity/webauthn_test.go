@@ -391,3 +391,30 @@ func TestVerifyPasskeyAssertion(t *testing.T) {
 		t.Fatalf("another user: %v", err)
 	}
 }
+
+func TestPasskeysUsable(t *testing.T) {
+	t.Parallel()
+	s := New(nil, testSecurity(), nil)
+	for _, c := range []struct {
+		publicURL, rpID string
+		want            bool
+	}{
+		{"https://id.example.com", "", true},
+		{"https://id.example.com:8443/", "example.com", true},
+		{"https://id.example.com", "other.com", false},
+		{"https://id.example.com", "xample.com", false},
+		{"http://id.example.com", "", false}, // not a secure context
+		{"http://localhost:8080", "", true},
+		{"http://app.localhost:8080", "", true},
+		{"http://127.0.0.1:8080", "", false}, // an IP address is no RP ID
+		{"https://192.0.2.1", "", false},
+		{"", "", false},
+	} {
+		s.PublicURL = c.publicURL
+		tn := store.Tenant{ID: "t"}
+		tn.Settings.WebAuthn.RPID = c.rpID
+		if got := s.PasskeysUsable(tn); got != c.want {
+			t.Errorf("PasskeysUsable(%q, rp_id %q) = %v, want %v", c.publicURL, c.rpID, got, c.want)
+		}
+	}
+}

@@ -323,7 +323,7 @@ func TestLogin(t *testing.T) {
 		}},
 		{"the sign-in form has the standard autocomplete attributes and labels", nil, func(t *testing.T, e *env) {
 			pg := e.browser().get(e.path("/login"))
-			wantBody(t, pg, `<label for="email">`, `<input id="email" name="email" type="email" autocomplete="username webauthn"`,
+			wantBody(t, pg, `<label for="email">`, `<input id="email" name="email" type="email" autocomplete="username"`,
 				`<label for="password">`, `<input id="password" name="password" type="password" autocomplete="current-password"`,
 				`<button type="submit"`, `<html lang="en">`, `name="csrf_token"`)
 		}},

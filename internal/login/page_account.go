@@ -172,7 +172,7 @@ func (p *Pages) accountView(ctx context.Context, pd web.PageData, t store.Tenant
 		LogoutPath: accountPath(t) + "/logout",
 	}
 	for _, s := range accountSections {
-		if s.Name == "passkeys" && !passkeysAllowed(t) {
+		if s.Name == "passkeys" && !p.passkeysAllowed(t) {
 			continue
 		}
 		d.Nav = append(d.Nav, navItem{Href: accountPath(t) + "/" + s.Name, Text: pd.T(s.Title), Current: s.Name == section})

@@ -52,15 +52,16 @@ type passkeySignin struct {
 }
 
 // passkeysAllowed reports whether tenant t lets passkeys sign in or serve as a second factor, that is
-// whether its users have any use for adding one.
-func passkeysAllowed(t store.Tenant) bool {
-	return t.Settings.Login.Allows(config.MethodPasskey) || t.Settings.MFA.Allows(config.FactorWebAuthn)
+// whether its users have any use for adding one, and browsers can use them with its pages.
+func (p *Pages) passkeysAllowed(t store.Tenant) bool {
+	return (t.Settings.Login.Allows(config.MethodPasskey) || t.Settings.MFA.Allows(config.FactorWebAuthn)) &&
+		p.identity.PasskeysUsable(t)
 }
 
 // passkeyLogin is the sign-in page's passkey button for lr (nil: a direct sign-in), or nil when the
 // tenant does not allow passkeys as a first factor. It lets the page's script fetch the options.
 func (p *Pages) passkeyLogin(w http.ResponseWriter, t store.Tenant, lr *store.LoginRequest) *passkeySignin {
-	if !t.Settings.Login.Allows(config.MethodPasskey) {
+	if !t.Settings.Login.Allows(config.MethodPasskey) || !p.identity.PasskeysUsable(t) {
 		return nil
 	}
 	web.AllowConnectSelf(w)
@@ -73,7 +74,7 @@ func (p *Pages) passkeyLogin(w http.ResponseWriter, t store.Tenant, lr *store.Lo
 // not allow passkeys as a second factor. The page shows it when the flow's user has a passkey, puts it in
 // its Data as Passkey, includes {{template "passkey-signin" .}} and {{template "passkey-script" .}}.
 func (p *Pages) passkeyMFA(w http.ResponseWriter, t store.Tenant, flowID string) *passkeySignin {
-	if !t.Settings.MFA.Allows(config.FactorWebAuthn) {
+	if !t.Settings.MFA.Allows(config.FactorWebAuthn) || !p.identity.PasskeysUsable(t) {
 		return nil
 	}
 	web.AllowConnectSelf(w)
@@ -133,6 +134,10 @@ func (p *Pages) handlePasskeyLoginOptions(w http.ResponseWriter, r *http.Request
 	}
 	if !p.csrf.Valid(r) {
 		p.passkeyError(w, r, t, http.StatusForbidden, "access_denied", "login.csrf.text")
+		return
+	}
+	if !p.identity.PasskeysUsable(t) {
+		p.passkeyError(w, r, t, http.StatusForbidden, "not_allowed", "passkey.error.not_allowed")
 		return
 	}
 	ctx := r.Context()
@@ -208,6 +213,10 @@ func (p *Pages) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	if !p.identity.PasskeysUsable(t) {
+		p.message(w, r, t, http.StatusForbidden, "passkey.error.title", "passkey.error.not_allowed", startAgainLinks(t, "")...)
+		return
+	}
 	cred, ceremony := r.PostFormValue("credential"), r.PostFormValue("ceremony")
 	if flowID := r.PostFormValue("flow"); flowID != "" {
 		p.passkeySecondFactor(w, r, t, flowID, ceremony, cred)
@@ -340,7 +349,7 @@ func init() {
 
 // passkeysSection fills the passkeys section of the account page for u.
 func (p *Pages) passkeysSection(w http.ResponseWriter, r *http.Request, t store.Tenant, u store.User, d *accountData) error {
-	if !passkeysAllowed(t) {
+	if !p.passkeysAllowed(t) {
 		return nil
 	}
 	web.AllowConnectSelf(w)
@@ -379,7 +388,7 @@ func (p *Pages) handlePasskeyRegisterOptions(w http.ResponseWriter, r *http.Requ
 		p.passkeyError(w, r, t, http.StatusUnauthorized, "login_required", "passkey.error.signed_out")
 		return
 	}
-	if !passkeysAllowed(t) {
+	if !p.passkeysAllowed(t) {
 		p.passkeyError(w, r, t, http.StatusForbidden, "not_allowed", "passkey.error.not_allowed")
 		return
 	}
@@ -399,7 +408,7 @@ func (p *Pages) handlePasskeyRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	back := accountPath(t) + "/passkeys"
-	if !passkeysAllowed(t) {
+	if !p.passkeysAllowed(t) {
 		seeOther(w, back+"?error=passkey_off")
 		return
 	}

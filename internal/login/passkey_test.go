@@ -19,8 +19,8 @@ import (
 	"github.com/umm-project/umm/internal/store/storetest"
 )
 
-// passkeyOrigin is the public URL of the test pages (login.New's PublicURL in newEnv).
-const passkeyOrigin = "http://umm.test"
+// passkeyOrigin is the public URL identity serves passkeys for in these tests (https: a secure context).
+const passkeyOrigin = "https://umm.test"
 
 func TestPasskeyMethodNames(t *testing.T) {
 	if identity.AMRHardwareKey != session.MethodHardwareKey || identity.AMRSoftwareKey != session.MethodSoftwareKey ||

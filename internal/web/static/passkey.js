@@ -6,6 +6,9 @@
 // server answers with an ordinary redirect. Nothing here is needed for the rest of the page: the elements
 // stay hidden when the script does not run or the browser has no WebAuthn.
 //
+// The sign-in element's data-conditional tells how its autofill request goes: "1" (to be offered),
+// "started", "chosen", "aborted" (the button took over) or "ended" (refused or failed, silently).
+//
 // The options and the answer travel as JSON with binary members in base64url (WebAuthn Level 3 §5.1.8);
 // the conversions are written out here because the browsers' own JSON helpers are not everywhere yet.
 (function () {
@@ -217,14 +220,15 @@
             post(c.form, o.ceremony, cred);
           }
         });
-      }).catch(function (err) {
-        if (ctl.signal.aborted || (err && err.name === "AbortError")) {
-          return; // the button took over
-        }
+      }).catch(function () {
+        // The autofill is an offer the person did not ask for: its failures (the button took over, no
+        // passkey here, the browser declined) are not shown. The button still works.
         if (pending === ctl) {
           pending = null;
         }
-        explain(box, c.status, err);
+        if (!ctl.signal.aborted) {
+          box.setAttribute("data-conditional", "ended");
+        }
       });
     }).catch(function () {});
   }
