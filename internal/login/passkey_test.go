@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -14,9 +15,11 @@ import (
 	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/identity/webauthntest"
+	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/store/storetest"
+	"github.com/umm-project/umm/internal/web"
 )
 
 // passkeyOrigin is the public URL identity serves passkeys for in these tests (https: a secure context).
@@ -375,4 +378,29 @@ func TestPasskeySecondFactor(t *testing.T) {
 			t.Errorf("used flow: %d", pg.Status)
 		}
 	})
+}
+
+func TestPasskeyMFAButton(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t)
+	e := newPasskeyEnv(t, db, nil)
+	p, err := New(Deps{DB: db, Identity: e.ids, Sessions: e.sessions, CSRF: web.NewCSRF(make([]byte, 32), false, ""),
+		Keyring: keys.NewKeyring(make([]byte, 32))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	rec.Header().Set("Content-Security-Policy", "default-src 'none'")
+	got := p.passkeyMFA(rec, e.tenant, "flow-1")
+	if got == nil || got.Flow != "flow-1" || got.Action != e.path("/login/passkey") || got.OptionsURL != e.path("/login/passkey/options") ||
+		got.Conditional || got.Button != "passkey.mfa.button" {
+		t.Fatalf("passkeyMFA = %+v", got)
+	}
+	if !strings.Contains(rec.Header().Get("Content-Security-Policy"), "connect-src 'self'") {
+		t.Errorf("CSP %q", rec.Header().Get("Content-Security-Policy"))
+	}
+	e.tenant.Settings.MFA = config.MFA{Factors: []string{config.FactorTOTP}}
+	if got := p.passkeyMFA(httptest.NewRecorder(), e.tenant, "flow-1"); got != nil {
+		t.Errorf("passkeyMFA without webauthn factors = %+v", got)
+	}
 }
