@@ -18,7 +18,7 @@ const chromiumPath = "/usr/bin/chromium"
 
 // Selectors of the hosted pages that the browser tests rely on.
 const (
-	selUsername = `input[autocomplete=username]`
+	selUsername = `input[autocomplete^=username]` // "username webauthn" where passkeys are offered
 	selPassword = `input[autocomplete=current-password]`
 	selSubmit   = `button[type=submit]`
 	selAllow    = `button[name=decision][value=allow]`

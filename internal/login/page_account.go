@@ -35,6 +35,8 @@ type accountData struct {
 	EndPath    string
 	RevokePath string
 	LogoutPath string
+	// Passkeys section (nil when the tenant allows no passkeys).
+	Passkeys *passkeysView
 }
 
 // navItem is one link of the section navigation.
@@ -50,6 +52,7 @@ var accountSections = []struct{ Name, Title string }{
 	{"signin", "console.nav.signin"},
 	{"sessions", "console.nav.sessions"},
 	{"apps", "console.nav.apps"},
+	{"passkeys", "passkey.account.title"},
 }
 
 type sessionView struct {
@@ -154,6 +157,11 @@ func (p *Pages) handleAccountSection(section string) http.HandlerFunc {
 				p.serverError(w, r, t, err)
 				return
 			}
+		case "passkeys":
+			if err := p.passkeysSection(w, r, t, u, &d); err != nil {
+				p.serverError(w, r, t, err)
+				return
+			}
 		}
 		q := r.URL.Query()
 		d.Notice = pd.T(accountNotices[q.Get("done")])
@@ -182,6 +190,9 @@ func (p *Pages) accountView(ctx context.Context, pd web.PageData, t store.Tenant
 		LogoutPath: accountPath(t) + "/logout",
 	}
 	for _, s := range accountSections {
+		if s.Name == "passkeys" && !p.passkeysAllowed(t) {
+			continue
+		}
 		d.Nav = append(d.Nav, navItem{Href: accountPath(t) + "/" + s.Name, Text: pd.T(s.Title), Current: s.Name == section})
 	}
 	switch section {

@@ -36,6 +36,8 @@ type loginData struct {
 	// asks only the address (Methods false) and the second offers what the account has (Methods true).
 	Password, EmailCode, SMSCode bool
 	IdentifierFirst, Methods     bool
+	// Passkey is the "Sign in with a passkey" button (nil when the tenant does not allow it).
+	Passkey *passkeySignin
 }
 
 // identifierFirst reports whether t's sign-in page asks for the address first: when it offers more than
@@ -440,6 +442,7 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, t store.Tena
 			web.AllowFormAction(w, lr.Params.RedirectURI)
 		}
 	}
+	d.Passkey = p.passkeyLogin(w, t, lr)
 	if lr != nil {
 		pd.Lang = lr.Params.Lang
 	}

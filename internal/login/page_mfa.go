@@ -42,6 +42,9 @@ type mfaData struct {
 	Remember    bool      // offer "Remember this device"
 	RememberDay int
 	StepUp      bool // the user is signed in; this proves more
+	// Passkey is the "Sign in with a passkey" button in second-factor mode (nil when the method shown is
+	// not the passkey, or passkeys cannot work on this host).
+	Passkey *passkeySignin
 }
 
 // mfaLink is a link to another method.
@@ -70,7 +73,7 @@ func (p *Pages) mfaMethods(r *http.Request, t store.Tenant, u store.User, st mfa
 		}
 	}
 	_, passkey := byKind[store.FactorWebAuthn]
-	add(mfaPasskey, passkey)
+	add(mfaPasskey, passkey && p.identity.PasskeysUsable(t)) // browsers refuse passkeys on other hosts
 	if st.Want == session.ACRPhishingResistant {
 		return out, byKind, nil // only a passkey reaches it
 	}
@@ -174,6 +177,8 @@ func (p *Pages) renderMFA(w http.ResponseWriter, r *http.Request, t store.Tenant
 		d.Reason = "mfa.reason.acr"
 	}
 	switch method {
+	case mfaPasskey:
+		d.Passkey = p.passkeyMFA(w, t, f.ID)
 	case mfaEmail:
 		d.Destination = maskEmail(u.Email)
 	case mfaSMS:

@@ -169,6 +169,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/invitation", p.handleInvitationForm)
 	mux.HandleFunc("POST /t/{tenant}/invitation", p.handleInvitationSubmit)
 	mux.HandleFunc("GET /t/{tenant}/branding.css", p.handleBrandingCSS)
+	p.passkeyRoutes(mux)
 }
 
 // Paths of the pages and of the oidc resume step, relative to the host (the browser stays on our origin).

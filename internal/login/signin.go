@@ -396,7 +396,7 @@ func (p *Pages) secondFactorDone(w http.ResponseWriter, r *http.Request, t store
 	_ = json.Unmarshal([]byte(f.Data), &st)
 	proven := session.Merge(session.Factors(time.Unix(st.At, 0), st.Methods...), session.Factors(now, methods...))
 	if err := p.db.SetFlowState(ctx, t.ID, f.ID, store.FlowPending, store.FlowDone, now); err != nil {
-		if errors.Is(err, store.ErrNotFound) { // used meanwhile (a double submit)
+		if errors.Is(err, store.ErrConflict) { // used meanwhile (a double submit)
 			p.flowUsed(w, r, t, f)
 			return
 		}

@@ -175,8 +175,9 @@ func TestTheLanguageSwitcher(t *testing.T) {
 	})
 }
 
-// rawKey matches a message key that reached a page untranslated.
-var rawKey = regexp.MustCompile(`\b(layout|error|login|mfa|reauth|notme|phone|sms|consent|scope|device|account|console|signed_out|wait|oidc|playground|register|invite|field|password|recover|emailchange|complete)\.[a-z_]+(\.[a-z_]+)*\b`)
+// rawKey matches a message key that reached a page untranslated. Passkey keys have three parts, so that
+// the name of the script passkey.js is no match.
+var rawKey = regexp.MustCompile(`\b((layout|error|login|mfa|reauth|notme|phone|sms|consent|scope|device|account|console|signed_out|wait|oidc|playground|register|invite|field|password|recover|emailchange|complete)\.[a-z_]+|passkey\.[a-z_]+\.[a-z_]+)(\.[a-z_]+)*\b`)
 
 // TestEveryPageInEveryLanguage visits every hosted page in each shipped language and fails when one is
 // not in that language or shows a message key instead of its text.
@@ -263,10 +264,11 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 			pages["consent"] = body
 			_, pages["consent without a decision"] = b.Submit(form, url.Values{"decision": {"maybe"}})
 			b.Submit(form, url.Values{"decision": {"allow"}})
-			for _, section := range []string{"profile", "security", "signin", "sessions", "apps"} {
+			for _, section := range []string{"profile", "security", "signin", "sessions", "apps", "passkeys"} {
 				get("account "+section, tp+"/account/"+section)
 			}
 			get("account with a notice and an error", tp+"/account/sessions?done=session_ended&error=no_choice")
+			get("passkeys with a notice and an error", tp+"/account/passkeys?done=passkey_added&error=passkey_taken")
 			get("sign-in methods with a notice and an error", tp+"/account/signin?done=totp_added&error=factor_unknown")
 			form, _, body = b.GetForm(srv.TenantURL("/account/totp"), "/account/totp")
 			pages["authenticator app setup"] = body
