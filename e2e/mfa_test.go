@@ -267,7 +267,9 @@ func enrolTOTP(t *testing.T, p *tab, s *server, tenant string) ([]byte, time.Tim
 
 // laterTOTP is a code for the time step after at's: the server accepts one step of drift, and a code
 // counts once, so a second code within the same 30 seconds must be the next step's.
-func laterTOTP(key []byte, at time.Time) string { return identity.TOTPCode(key, at.Add(30*time.Second)) }
+func laterTOTP(key []byte, at time.Time) string {
+	return identity.TOTPCode(key, at.Add(30*time.Second))
+}
 
 // openDB opens the server's database with database/sql, for what a browser cannot do (move time).
 func openDB(t *testing.T, s *server) *sql.DB {
