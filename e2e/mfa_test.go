@@ -422,6 +422,12 @@ func TestMFATOTPInBrowser(t *testing.T) {
 			if got := q.invalidFields(t); got != "code" {
 				t.Fatalf("a replayed code: aria-invalid fields %q, want code\npage: %s", got, q.where())
 			}
+			if n := len(eventsOf(t, s, "opt", "mfa.factor_enrolled")); n != 1 {
+				t.Fatalf("%d mfa.factor_enrolled events, want 1", n)
+			}
+			if n := len(eventsOf(t, s, "opt", "mfa.failed")); n != 1 {
+				t.Fatalf("%d mfa.failed events after the replayed code, want 1", n)
+			}
 
 			// Recovery codes: ten, each in its own element, long enough not to be guessed.
 			p.navigate(t, s.Issuer("opt")+"/account/recovery-codes")
@@ -569,6 +575,9 @@ func TestMFAAdaptiveInBrowser(t *testing.T) {
 			if d, reasons, _ := lastRisk(t, s, "adapt"); d != "challenged" || !slices.Contains(reasons, "new_device") {
 				t.Fatalf("first sign-in: risk decision %q reasons %q, want challenged with new_device", d, reasons)
 			}
+			if n := len(eventsOf(t, s, "adapt", "mfa.challenged", "mfa.succeeded")); n != 2 {
+				t.Fatalf("%d mfa.challenged and mfa.succeeded events after the first sign-in, want one of each", n)
+			}
 
 			p.signOut(t, s, "adapt")
 			state, verifier = rp.start(t, p)
@@ -576,6 +585,9 @@ func TestMFAAdaptiveInBrowser(t *testing.T) {
 			wantAMR(t, rp.finish(t, p, state, verifier), "1", "pwd")
 			if d, reasons, _ := lastRisk(t, s, "adapt"); d != "allowed" {
 				t.Fatalf("a known browser: risk decision %q reasons %q, want allowed", d, reasons)
+			}
+			if n := len(eventsOf(t, s, "adapt", "mfa.challenged")); n != 1 {
+				t.Fatalf("%d mfa.challenged events after the known browser's sign-in, want still 1", n)
 			}
 
 			q := b.newUser(t)
