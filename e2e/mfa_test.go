@@ -175,7 +175,9 @@ func (p *tab) waitPathFunc(t *testing.T, what string, ok func(string) bool) {
 	}
 }
 
-// accountSignIn signs p in to tenant's account pages with the password and opens Sign-in methods.
+// accountSignIn signs p in to tenant's account pages with the password and opens Sign-in methods. The
+// console lands on its first section after signing in, whichever section was asked for, hence the
+// second navigation.
 func accountSignIn(t *testing.T, p *tab, s *server, tenant string) {
 	t.Helper()
 	p.navigate(t, s.Issuer(tenant)+"/account/signin")
@@ -240,8 +242,8 @@ func totpKey(t *testing.T, shown string) []byte {
 }
 
 // enrolTOTP sets up an authenticator app from the account's Sign-in methods page, which p must be
-// signed in to, checking what the setup page shows. It returns the key and the time of the code used.
-func enrolTOTP(t *testing.T, p *tab, s *server, tenant string) ([]byte, time.Time) {
+// signed in to, checking what the setup page shows. It returns the key.
+func enrolTOTP(t *testing.T, p *tab, s *server, tenant string) []byte {
 	t.Helper()
 	p.navigate(t, s.Issuer(tenant)+"/account/signin")
 	p.follow(t, "Set up an authenticator app")
@@ -258,11 +260,10 @@ func enrolTOTP(t *testing.T, p *tab, s *server, tenant string) ([]byte, time.Tim
 	if !strings.Contains(uri, "secret="+strings.Join(strings.Fields(shown), "")) {
 		t.Fatalf("the otpauth link %s does not carry the key shown as text %q", uri, shown)
 	}
-	now := time.Now()
-	p.enterCode(t, identity.TOTPCode(key, now), false)
+	p.enterCode(t, identity.TOTPCode(key, time.Now()), false)
 	p.waitPath(t, "/account/signin")
 	p.wantText(t, "Your authenticator app was added.", "Authenticator app")
-	return key, now
+	return key
 }
 
 // laterTOTP is a code for the time step after at's: the server accepts one step of drift, and a code
@@ -355,8 +356,8 @@ func lastRisk(t *testing.T, s *server, tenant string) (decision string, reasons 
 	return decision, reasons, explain
 }
 
-// mailsWith waits for a message to alice whose subject contains subject.
-func mailsWith(t *testing.T, relay *notifytest.Relay, subject string) notifytest.Message {
+// awaitSubject waits for a message to alice whose subject contains subject.
+func awaitSubject(t *testing.T, relay *notifytest.Relay, subject string) notifytest.Message {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -400,7 +401,7 @@ func TestMFATOTPInBrowser(t *testing.T) {
 			p := b.newUser(t)
 			accountSignIn(t, p, s, "opt")
 			p.wantText(t, "You have not set up a second sign-in method yet")
-			key, _ := enrolTOTP(t, p, s, "opt")
+			key := enrolTOTP(t, p, s, "opt")
 			p.signOut(t, s, "opt")
 
 			state, verifier := rp.start(t, p)
@@ -453,7 +454,7 @@ func TestMFATOTPInBrowser(t *testing.T) {
 			r.follow(t, "Use a recovery code")
 			r.enterCode(t, codes[3], false)
 			wantAMR(t, rp.finish(t, r, state, verifier), "2", "pwd", "mfa")
-			mailsWith(t, relay, "A recovery code was used")
+			awaitSubject(t, relay, "A recovery code was used")
 
 			u := b.newUser(t)
 			rp.start(t, u)
@@ -532,7 +533,7 @@ func TestMFAStepUpInBrowser(t *testing.T) {
 	p.signIn(t, aliceEmail, alicePassword)
 	first := rp.finish(t, p, state, verifier)
 	wantAMR(t, first, "1", "pwd")
-	key, _ := enrolTOTP(t, p, s, "off")
+	key := enrolTOTP(t, p, s, "off")
 
 	state, verifier = rp.start(t, p, oauth2.SetAuthURLParam("acr_values", "2"))
 	p.waitPath(t, "/login/mfa")
