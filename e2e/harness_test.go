@@ -233,7 +233,9 @@ func (s *server) Issuer(tenant string) string { return s.URL + "/t/" + tenant }
 // start runs the binary on the config file and waits until /readyz answers 200.
 func (s *server) start() error {
 	cmd := exec.Command(ummBin, "serve", "--config", s.cfgPath)
-	cmd.Env = serverEnv()
+	// A server without a relay writes email and texts beside its master key, not into the working directory.
+	keyDir := filepath.Dir(s.masterKeyFile)
+	cmd.Env = append(serverEnv(), "UMM_EMAIL_DEV_DIR="+filepath.Join(keyDir, "mail"), "UMM_SMS_DEV_DIR="+filepath.Join(keyDir, "sms"))
 	cmd.Stdout = s.logs
 	cmd.Stderr = s.logs
 	if err := cmd.Start(); err != nil {

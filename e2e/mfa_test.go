@@ -223,8 +223,8 @@ func (p *tab) enterCode(t *testing.T, code string, remember bool) {
 	p.press(t, selCodeSubmit)
 }
 
-// signOut ends the tab's session in tenant through the end-session page's button.
-func (p *tab) signOut(t *testing.T, s *server, tenant string) {
+// signOutOf ends the tab's session in tenant through the end-session page's button.
+func (p *tab) signOutOf(t *testing.T, s *server, tenant string) {
 	t.Helper()
 	p.navigate(t, s.Issuer(tenant)+"/logout")
 	p.press(t, selLogout)
@@ -402,7 +402,7 @@ func TestMFATOTPInBrowser(t *testing.T) {
 			accountSignIn(t, p, s, "opt")
 			p.wantText(t, "You have not set up a second sign-in method yet")
 			key := enrolTOTP(t, p, s, "opt")
-			p.signOut(t, s, "opt")
+			p.signOutOf(t, s, "opt")
 
 			state, verifier := rp.start(t, p)
 			p.signIn(t, aliceEmail, alicePassword)
@@ -580,7 +580,7 @@ func TestMFAAdaptiveInBrowser(t *testing.T) {
 				t.Fatalf("%d mfa.challenged and mfa.succeeded events after the first sign-in, want one of each", n)
 			}
 
-			p.signOut(t, s, "adapt")
+			p.signOutOf(t, s, "adapt")
 			state, verifier = rp.start(t, p)
 			p.signIn(t, aliceEmail, alicePassword)
 			wantAMR(t, rp.finish(t, p, state, verifier), "1", "pwd")
@@ -633,7 +633,7 @@ func TestMFARememberDeviceInBrowser(t *testing.T) {
 	p.navigate(t, s.Issuer("rem")+"/account/signin")
 	p.wantText(t, "Skips the second step of sign-in until")
 
-	p.signOut(t, s, "rem")
+	p.signOutOf(t, s, "rem")
 	state, verifier = rp.start(t, p)
 	p.signIn(t, aliceEmail, alicePassword)
 	wantAMR(t, rp.finish(t, p, state, verifier), "1", "pwd")
@@ -642,7 +642,7 @@ func TestMFARememberDeviceInBrowser(t *testing.T) {
 		time.Now().Add(-time.Minute).Unix())); n != 1 {
 		t.Fatalf("%d remembered devices, want 1", n)
 	}
-	p.signOut(t, s, "rem")
+	p.signOutOf(t, s, "rem")
 	rp.start(t, p)
 	p.signIn(t, aliceEmail, alicePassword)
 	p.waitPath(t, "/login/mfa")

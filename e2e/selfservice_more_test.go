@@ -35,6 +35,8 @@ func moreTenants(rpURL string, users []string) string {
 	}
 	return fmt.Sprintf(`  - id: more
     name: More
+    login:
+      new_device_email: false # the tests read the recovery and change emails in order
     registration:
       enabled: true
     profile:
