@@ -196,7 +196,8 @@ func (s *Service) VerifyTOTP(ctx context.Context, tenantID, userID, code string)
 	if s.Keyring == nil {
 		return store.Factor{}, errNoKeyring
 	}
-	if err := s.CheckMFAAttempts(ctx, tenantID, userID); err != nil {
+	failures, err := s.checkMFAAttempts(ctx, tenantID, userID)
+	if err != nil {
 		return store.Factor{}, err
 	}
 	now := s.now()
@@ -220,6 +221,9 @@ func (s *Service) VerifyTOTP(ctx context.Context, tenantID, userID, code string)
 				}
 				if took {
 					f.LastStep, f.LastUsedAt = step, now
+					if failures == 0 {
+						return f, nil
+					}
 					return f, s.mfaSucceeded(ctx, tenantID, userID)
 				}
 			}
@@ -247,14 +251,21 @@ func mfaKey(userID string) string { return "mfa:" + userID }
 // CheckMFAAttempts answers ErrTooManyAttempts (wrapping a *ThrottledError) while the account's
 // second-factor budget is used up. Every check of a second-factor code calls it first.
 func (s *Service) CheckMFAAttempts(ctx context.Context, tenantID, userID string) error {
+	_, err := s.checkMFAAttempts(ctx, tenantID, userID)
+	return err
+}
+
+// checkMFAAttempts is CheckMFAAttempts that also says how many wrong codes are counted (a right code
+// then forgets them; with none there is nothing to write).
+func (s *Service) checkMFAAttempts(ctx context.Context, tenantID, userID string) (int, error) {
 	th, err := s.db.GetThrottle(ctx, tenantID, mfaKey(userID))
 	if err != nil {
-		return fmt.Errorf("mfa attempts: %w", err)
+		return 0, fmt.Errorf("mfa attempts: %w", err)
 	}
 	if now := s.now(); th.LockedUntil.After(now) {
-		return mfaThrottled(th.LockedUntil.Sub(now))
+		return th.Failures, mfaThrottled(th.LockedUntil.Sub(now))
 	}
-	return nil
+	return th.Failures, nil
 }
 
 // CountMFAFailure counts one wrong second-factor code of the account. It returns ErrTooManyAttempts
@@ -386,4 +397,67 @@ func checkFactorName(name string) (string, error) {
 		return "", ErrInvalidFactorName
 	}
 	return name, nil
+}
+
+// TOTPMatch is a code that matched one of a user's authenticator apps, not yet taken: Take, run in the
+// transaction that signs the user in, takes its step, so the code is used exactly when the sign-in
+// commits.
+type TOTPMatch struct {
+	tenantID, userID, factorID string
+	steps                      []int64
+	failures                   int // wrong codes counted before this one (a right one forgets them)
+	at                         time.Time
+}
+
+// MatchTOTPCode checks code against u's confirmed authenticator apps like VerifyTOTP, but leaves the
+// step to Take. A code that matches nothing is ErrInvalidCode and counts on the second-factor budget.
+func (s *Service) MatchTOTPCode(ctx context.Context, tenantID, userID, code string) (TOTPMatch, error) {
+	if s.Keyring == nil {
+		return TOTPMatch{}, errNoKeyring
+	}
+	failures, err := s.checkMFAAttempts(ctx, tenantID, userID)
+	if err != nil {
+		return TOTPMatch{}, err
+	}
+	now := s.now()
+	if normalizeTOTP(code) != "" {
+		fs, err := s.db.ListFactors(ctx, tenantID, userID)
+		if err != nil {
+			return TOTPMatch{}, fmt.Errorf("match totp: %w", err)
+		}
+		for _, f := range fs {
+			if f.Kind != store.FactorTOTP || !f.Confirmed() {
+				continue
+			}
+			seed, err := s.Keyring.Open(f.Secret, keys.TOTPSeedAAD(tenantID, userID, f.ID))
+			if err != nil {
+				return TOTPMatch{}, fmt.Errorf("open totp seed of factor %s: %w", f.ID, err)
+			}
+			if steps := MatchTOTP(seed, code, now); len(steps) > 0 && steps[len(steps)-1] > f.LastStep {
+				return TOTPMatch{tenantID: tenantID, userID: userID, factorID: f.ID, steps: steps, failures: failures, at: now}, nil
+			}
+		}
+	}
+	if err := s.CountMFAFailure(ctx, tenantID, userID); err != nil {
+		return TOTPMatch{}, err
+	}
+	return TOTPMatch{}, ErrInvalidCode
+}
+
+// Take takes the matched code's step in tx (ErrInvalidCode when another sign-in took it meanwhile: the
+// code was replayed) and forgets the account's wrong codes.
+func (m TOTPMatch) Take(ctx context.Context, tx *store.Tx) error {
+	for _, step := range m.steps {
+		took, err := tx.UseTOTPStep(ctx, m.tenantID, m.factorID, step, m.at)
+		if err != nil {
+			return fmt.Errorf("take totp step: %w", err)
+		}
+		if took {
+			if m.failures > 0 {
+				return tx.DeleteThrottle(ctx, m.tenantID, mfaKey(m.userID))
+			}
+			return nil
+		}
+	}
+	return ErrInvalidCode
 }

@@ -426,3 +426,49 @@ func TestTOTPEnrolmentLogsNoSeed(t *testing.T) {
 		t.Errorf("logged %q", buf.String())
 	}
 }
+
+// TestTOTPMatchTake: a matched code is used only when Take commits, so of two sign-ins that matched the
+// same code at the same moment the first to commit wins and the second's Take is ErrInvalidCode (its
+// transaction, and the session it would start, roll back). A taken code no longer matches.
+func TestTOTPMatchTake(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s, clk, tn, u := totpUser(t, db)
+		_, seed := enrolTOTP(t, s, clk, tn, u)
+		code := TOTPCode(seed, clk.Now())
+		a, err := s.MatchTOTPCode(ctx, tn.ID, u.ID, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.MatchTOTPCode(ctx, tn.ID, u.ID, code)
+		if err != nil {
+			t.Fatalf("a code not yet taken does not match twice: %v", err)
+		}
+		if err := db.InTx(ctx, func(tx *store.Tx) error { return a.Take(ctx, tx) }); err != nil {
+			t.Fatalf("first Take: %v", err)
+		}
+		if err := db.InTx(ctx, func(tx *store.Tx) error { return b.Take(ctx, tx) }); !errors.Is(err, ErrInvalidCode) {
+			t.Errorf("second Take = %v, want ErrInvalidCode", err)
+		}
+		if _, err := s.MatchTOTPCode(ctx, tn.ID, u.ID, code); !errors.Is(err, ErrInvalidCode) {
+			t.Errorf("a taken code matches again: %v", err)
+		}
+		// A Take that rolls back leaves the code usable.
+		clk.Advance(TOTPPeriod)
+		next := TOTPCode(seed, clk.Now())
+		m, err := s.MatchTOTPCode(ctx, tn.ID, u.ID, next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = db.InTx(ctx, func(tx *store.Tx) error {
+			if err := m.Take(ctx, tx); err != nil {
+				return err
+			}
+			return errors.New("the sign-in failed")
+		})
+		if _, err := s.MatchTOTPCode(ctx, tn.ID, u.ID, next); err != nil {
+			t.Errorf("a code whose sign-in rolled back is used: %v", err)
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/session"
@@ -263,12 +264,9 @@ func (p *Pages) handleMFASubmit(w http.ResponseWriter, r *http.Request) {
 	method := r.PostFormValue("method")
 	code := strings.Join(strings.Fields(r.PostFormValue("code")), "")
 	remember := r.PostFormValue("remember") == "1"
-	methods, _, err := p.mfaMethods(r, t, u, st)
-	if err != nil {
-		p.serverError(w, r, t, err)
-		return
-	}
-	if !slices.Contains(methods, method) || method == mfaPasskey {
+	// Each check below proves only what the user has (a confirmed app, an unused recovery code, the code
+	// this flow sent); what is left to refuse is a method the tenant or the requested class rules out.
+	if !mfaMethodAllowed(t, st, method) {
 		p.renderMFA(w, r, t, f, u, st, method, http.StatusBadRequest, web.PageData{Error: "mfa.error.method"})
 		return
 	}
@@ -277,6 +275,8 @@ func (p *Pages) handleMFASubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var proved string
+	var err error
+	var take func(tx *store.Tx) error
 	ip := web.ClientIP(r)
 	switch method {
 	case mfaEmail, mfaSMS:
@@ -286,7 +286,7 @@ func (p *Pages) handleMFASubmit(w http.ResponseWriter, r *http.Request) {
 			proved = session.MethodSMS
 		}
 	default:
-		proved, err = p.checkFactorCode(r, t, u, method, code)
+		proved, take, err = p.checkFactorCode(r, t, u, method, code)
 	}
 	var te *identity.ThrottledError
 	switch {
@@ -309,7 +309,7 @@ func (p *Pages) handleMFASubmit(w http.ResponseWriter, r *http.Request) {
 		p.serverError(w, r, t, err)
 		return
 	}
-	p.secondFactorDone(w, r, t, f, u, remember, proved)
+	p.secondFactorTaking(w, r, t, f, u, remember, take, proved)
 }
 
 // failMFA records a wrong second factor.
@@ -362,4 +362,24 @@ func (p *Pages) mfaRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/login/mfa", p.handleMFAForm)
 	mux.HandleFunc("POST /t/{tenant}/login/mfa", p.handleMFASubmit)
 	mux.HandleFunc("POST /t/{tenant}/login/mfa/send", p.handleMFASend)
+}
+
+// mfaMethodAllowed reports whether a code of method may answer flow state st in tenant t: the tenant
+// allows its kind, and the class asked for is not phishing-resistant (only a passkey reaches that).
+// Recovery codes stand in for any factor the tenant allows.
+func mfaMethodAllowed(t store.Tenant, st mfaState, method string) bool {
+	if st.Want == session.ACRPhishingResistant {
+		return false
+	}
+	switch method {
+	case mfaTOTP:
+		return t.Settings.MFA.Allows(config.FactorTOTP)
+	case mfaEmail:
+		return t.Settings.MFA.Allows(config.FactorEmail)
+	case mfaSMS:
+		return t.Settings.MFA.Allows(config.FactorSMS)
+	case mfaRecovery:
+		return true
+	}
+	return false
 }

@@ -306,13 +306,19 @@ func (p *Pages) blocked(w http.ResponseWriter, r *http.Request, t store.Tenant, 
 // the profile or consent page), all in the session's own transaction.
 func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User,
 	proven store.SessionFactors, remember bool, riskEvent *store.Event) {
-	p.startSessionFor(w, r, t, lr, u, proven, remember, riskEvent, false)
+	p.startSessionWith(w, r, t, lr, u, proven, remember, riskEvent, false, nil)
 }
 
 // startSessionFor is startSession; with enrol the request does not complete and the browser goes to the
 // setup of a second factor instead.
 func (p *Pages) startSessionFor(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User,
 	proven store.SessionFactors, remember bool, riskEvent *store.Event, enrol bool) {
+	p.startSessionWith(w, r, t, lr, u, proven, remember, riskEvent, enrol, nil)
+}
+
+// startSessionWith is startSessionFor with before (may be nil) run first in the session's transaction.
+func (p *Pages) startSessionWith(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User,
+	proven store.SessionFactors, remember bool, riskEvent *store.Event, enrol bool, before func(tx *store.Tx) error) {
 	ctx := r.Context()
 	next := stepDone
 	returning := u.SignIns > 0 // signed in before: a new browser is worth telling about
@@ -351,7 +357,11 @@ func (p *Pages) startSessionFor(w http.ResponseWriter, r *http.Request, t store.
 		}
 		return nil
 	}
-	if _, err := p.sessions.StartProven(ctx, w, r, t, u.ID, proven, nil, inTx); err != nil {
+	if _, err := p.sessions.StartProven(ctx, w, r, t, u.ID, proven, before, inTx); err != nil {
+		if errors.Is(err, errFlowUsed) || errors.Is(err, identity.ErrInvalidCode) {
+			p.proofGone(w, r, t, err)
+			return
+		}
 		if lr != nil && errors.Is(err, store.ErrConflict) {
 			// Completed meanwhile (a second tab or a double submit): nothing was written; carry on.
 			seeOther(w, continuePath(t, *lr))
@@ -390,20 +400,35 @@ func (p *Pages) rememberForMFA(ctx context.Context, tx *store.Tx, t store.Tenant
 // secondFactorDone finishes MFA flow f after its user proved methods: the flow is used up, and the
 // session starts (or the live session it steps up grows) with every factor proven.
 func (p *Pages) secondFactorDone(w http.ResponseWriter, r *http.Request, t store.Tenant, f store.Flow, u store.User, remember bool, methods ...string) {
+	p.secondFactorTaking(w, r, t, f, u, remember, nil, methods...)
+}
+
+// secondFactorTaking is secondFactorDone with take (may be nil) run in the same transaction: it uses up
+// what proved the factor (an authenticator app's time step), so the proof and the sign-in commit
+// together.
+func (p *Pages) secondFactorTaking(w http.ResponseWriter, r *http.Request, t store.Tenant, f store.Flow, u store.User, remember bool,
+	take func(tx *store.Tx) error, methods ...string) {
 	ctx := r.Context()
 	now := p.now()
 	var st mfaState
 	_ = json.Unmarshal([]byte(f.Data), &st)
 	proven := session.Merge(session.Factors(time.Unix(st.At, 0), st.Methods...), session.Factors(now, methods...))
-	if err := p.db.SetFlowState(ctx, t.ID, f.ID, store.FlowPending, store.FlowDone, now); err != nil {
-		if errors.Is(err, store.ErrConflict) { // used meanwhile (a double submit)
-			p.flowUsed(w, r, t, f)
-			return
+	// The flow is used up, with its event, in the transaction that starts (or steps up) the session: one
+	// commit, and a double submit finds the flow used and starts nothing.
+	useFlow := func(tx *store.Tx) error {
+		if err := tx.SetFlowState(ctx, t.ID, f.ID, store.FlowPending, store.FlowDone, now); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("%w: %w", errFlowUsed, err)
+			}
+			return err
 		}
-		p.serverError(w, r, t, err)
-		return
+		if take != nil {
+			if err := take(tx); err != nil {
+				return err
+			}
+		}
+		return tx.AppendEvent(ctx, events.MFASucceeded(t.ID, u.ID, web.ClientIP(r), methods[0]))
 	}
-	_ = p.db.AppendEvent(ctx, events.MFASucceeded(t.ID, u.ID, web.ClientIP(r), methods[0]))
 	var lr *store.LoginRequest
 	if f.LoginRequestID != "" {
 		l, err := p.db.GetLoginRequest(ctx, t.ID, f.LoginRequestID)
@@ -417,6 +442,10 @@ func (p *Pages) secondFactorDone(w http.ResponseWriter, r *http.Request, t store
 	}
 	if st.Essential {
 		if _, acr := session.Assurance(proven); !session.Satisfies(acr, st.Want) {
+			if err := p.db.InTx(ctx, useFlow); err != nil {
+				p.flowFailed(w, r, t, f, err)
+				return
+			}
 			p.unmet(w, r, t, lr)
 			return
 		}
@@ -428,17 +457,39 @@ func (p *Pages) secondFactorDone(w http.ResponseWriter, r *http.Request, t store
 			return
 		}
 		if ok && s.ID == st.SessionID && s.UserID == u.ID {
-			p.stepUpDone(w, r, t, lr, s, remember, proven)
+			p.stepUpDone(w, r, t, lr, s, remember, proven, useFlow)
 			return
 		}
 	}
-	p.startSession(w, r, t, lr, u, proven, remember, nil)
+	p.startSessionWith(w, r, t, lr, u, proven, remember, nil, false, useFlow)
+}
+
+// errFlowUsed: the flow a step would use up was used meanwhile (a double submit, a second tab).
+var errFlowUsed = errors.New("login: the flow was used meanwhile")
+
+// proofGone answers a second factor whose proof was used meanwhile by another request: the flow (a
+// double submit) or the authenticator app's code (replayed at the same moment).
+func (p *Pages) proofGone(w http.ResponseWriter, r *http.Request, t store.Tenant, err error) {
+	if errors.Is(err, identity.ErrInvalidCode) {
+		p.message(w, r, t, http.StatusUnprocessableEntity, "login.expired.title", "mfa.error.code_wrong", startAgainLinks(t, "")...)
+		return
+	}
+	p.message(w, r, t, http.StatusBadRequest, "login.expired.title", "login.expired.text", startAgainLinks(t, "")...)
+}
+
+// flowFailed answers err from a transaction that used up flow f.
+func (p *Pages) flowFailed(w http.ResponseWriter, r *http.Request, t store.Tenant, f store.Flow, err error) {
+	if errors.Is(err, errFlowUsed) {
+		p.flowUsed(w, r, t, f)
+		return
+	}
+	p.serverError(w, r, t, err)
 }
 
 // stepUpDone records on live session s that the user proved add, then goes on with lr (nil: the account
 // page).
 func (p *Pages) stepUpDone(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, s store.Session,
-	remember bool, add store.SessionFactors) {
+	remember bool, add store.SessionFactors, before ...func(tx *store.Tx) error) {
 	ctx := r.Context()
 	u, err := p.identity.GetUser(ctx, t.ID, s.UserID)
 	if err != nil {
@@ -448,11 +499,20 @@ func (p *Pages) stepUpDone(w http.ResponseWriter, r *http.Request, t store.Tenan
 	device := p.setDeviceCookie(w, r, t.ID)
 	now := p.now()
 	s, err = p.sessions.StepUp(ctx, t, s, add, func(tx *store.Tx, s store.Session) error {
+		for _, b := range before {
+			if err := b(tx); err != nil {
+				return err
+			}
+		}
 		if err := identity.RememberDevice(ctx, tx, t.ID, u.ID, device, r.UserAgent(), web.ClientIP(r), now, now.Add(p.deviceTTL)); err != nil {
 			return err
 		}
 		return p.rememberForMFA(ctx, tx, t, u, device, remember, now)
 	})
+	if errors.Is(err, errFlowUsed) || errors.Is(err, identity.ErrInvalidCode) {
+		p.proofGone(w, r, t, err)
+		return
+	}
 	if err != nil {
 		p.serverError(w, r, t, err)
 		return
