@@ -38,6 +38,16 @@
 // identity.Service.UpdateProfile; the password form calls identity.Service.ChangePassword, which checks
 // the current password as a sign-in (the same throttling budgets) and keeps only this browser's session.
 //
-// Only package server imports login; login imports web, i18n, identity, session, events, keys, store and
-// config.
+// # Strong authentication
+//
+// Every first factor (password, passkey, an emailed or texted sign-in code) ends in firstFactorDone and
+// every second factor in secondFactorDone (signin.go), which apply the risk engine, the requested acr
+// and the MFA policy in one place, then start or step up the session with what was proven. The
+// second-factor page (page_mfa.go), the setup of a first second factor at sign-in (page_mfa_setup.go),
+// passwordless codes (page_login_code.go), the re-authentication page behind requireRecent
+// (page_reauth.go) and "This wasn't me" (page_not_me.go) are described in docs/DESIGN.md, "Strong
+// authentication".
+//
+// Only package server imports login; login imports web, i18n, identity, session, risk, events, keys,
+// store and config.
 package login
