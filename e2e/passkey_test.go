@@ -269,3 +269,65 @@ func buttonAbortsConditional(t *testing.T, b *browser, s *server, p *tab, id web
 	}
 	t.Logf("without a passkey the button's request ends with %q", msg)
 }
+
+// claims exchanges the code of callback cb and returns the ID token's acr and amr, verified by go-oidc.
+func (r *acmeWeb) claims(t *testing.T, cb url.Values, verifier string) (string, []string) {
+	t.Helper()
+	tok, err := r.conf.Exchange(r.ctx, cb.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("exchange the code (callback %v): %v", cb, err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	prov, err := oidc.NewProvider(r.ctx, r.s.Issuer("acme"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idt, err := prov.Verifier(&oidc.Config{ClientID: "web"}).Verify(r.ctx, raw)
+	if err != nil {
+		t.Fatalf("verify the ID token: %v", err)
+	}
+	var c struct {
+		ACR string   `json:"acr"`
+		AMR []string `json:"amr"`
+	}
+	if err := idt.Claims(&c); err != nil {
+		t.Fatal(err)
+	}
+	return c.ACR, c.AMR
+}
+
+// TestPasskeyStepUpToPHR: a password session asked for acr_values=phr goes to the second-factor page,
+// which offers only the passkey (no code can reach a phishing-resistant sign-in); the passkey steps the
+// same session up, and the ID token verified by go-oidc says acr phr with pwd, the passkey and user
+// verification in amr.
+func TestPasskeyStepUpToPHR(t *testing.T) {
+	s := startLocalhostServer(t, "sqlite")
+	web := newAcmeWeb(t, s)
+	b := newBrowser(t)
+	p := b.newUser(t)
+	p.addVirtualAuthenticator(t, true)
+
+	p.navigate(t, s.URL+"/t/acme/account/passkeys")
+	p.signIn(t, aliceEmail, alicePassword)
+	p.waitFor(t, 15*time.Second, `a[href$="/account/passkeys"]`)
+	p.navigate(t, s.URL+"/t/acme/account/passkeys")
+	p.waitFor(t, 15*time.Second, selPasskeyAdd)
+	p.markDocument(t)
+	p.click(t, selPasskeyAdd)
+	p.waitNewDocument(t)
+	p.wantText(t, "Passkey added.")
+
+	authURL, state, verifier := web.start()
+	p.navigate(t, authURL+"&acr_values=phr")
+	p.waitFor(t, 15*time.Second, selPasskeyButton)
+	p.wantText(t, "Two-step verification")
+	if p.has(`input[name=code]`) || p.has(`input[type=password]`) {
+		t.Fatal("the step-up to phr offers a code or a password, which cannot reach it")
+	}
+	p.click(t, selPasskeyButton)
+	acr, amr := web.claims(t, p.waitRP(t, s.RP, "/cb", state), verifier)
+	if acr != "phr" || !slices.Contains(amr, "pwd") || !slices.Contains(amr, "user") || !slices.Contains(amr, "mfa") ||
+		(!slices.Contains(amr, "swk") && !slices.Contains(amr, "hwk")) {
+		t.Errorf("after the passkey: acr %q amr %v, want phr with pwd, swk or hwk, user, mfa", acr, amr)
+	}
+}

@@ -34,18 +34,13 @@ func mfaSetupPath(t store.Tenant, lrID string) string {
 	return p
 }
 
-// setupRequest is the pending login request of ?lr= (nil without one); on failure it answers.
-func (p *Pages) setupRequest(w http.ResponseWriter, r *http.Request, t store.Tenant) (*store.LoginRequest, bool) {
-	return p.optionalRequest(w, r, t)
-}
-
 // handleMFASetupForm is GET /t/{tenant}/login/mfa/setup[?lr=].
 func (p *Pages) handleMFASetupForm(w http.ResponseWriter, r *http.Request) {
 	t, ok := p.tenant(w, r)
 	if !ok {
 		return
 	}
-	lr, ok := p.setupRequest(w, r, t)
+	lr, ok := p.optionalRequest(w, r, t)
 	if !ok {
 		return
 	}
@@ -103,7 +98,7 @@ func (p *Pages) handleMFASetupSubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok || !p.checkCSRF(w, r, t) {
 		return
 	}
-	lr, ok := p.setupRequest(w, r, t)
+	lr, ok := p.optionalRequest(w, r, t)
 	if !ok {
 		return
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"time"
 
 	"github.com/umm-project/umm/internal/config"
@@ -338,8 +337,12 @@ func (p *Pages) startSessionWith(w http.ResponseWriter, r *http.Request, t store
 				return err
 			}
 		}
-		if err := identity.RememberDevice(ctx, tx, t.ID, u.ID, device, r.UserAgent(), ip, now, now.Add(p.deviceTTL)); err != nil {
-			return err
+		// A known device is a browser that completed a sign-in with every factor asked for: one that has
+		// yet to set up its second factor becomes one when the setup steps the session up.
+		if !enrol {
+			if err := identity.RememberDevice(ctx, tx, t.ID, u.ID, device, r.UserAgent(), ip, now, now.Add(p.deviceTTL)); err != nil {
+				return err
+			}
 		}
 		if err := p.rememberForMFA(ctx, tx, t, u, device, remember, now); err != nil {
 			return err
@@ -560,9 +563,6 @@ func (p *Pages) requireRecent(w http.ResponseWriter, r *http.Request, t store.Te
 	seeOther(w, tenantPath(t)+"/account/reauth?next="+url.QueryEscape(back))
 	return false
 }
-
-// hasMethod reports whether s proved m.
-func hasMethod(s store.Session, m string) bool { return slices.Contains(s.AMR, m) }
 
 // stepUpNeeded checks the browser's live session s against what lr asks (acr_values, an essential acr)
 // and the MFA policy of its client. When the session proved less, the user is sent to the second-factor
