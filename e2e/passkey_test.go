@@ -116,6 +116,20 @@ func (r *acmeWeb) start() (authURL, state, verifier string) {
 // amr exchanges the code of callback cb and returns the ID token's email and amr.
 func (r *acmeWeb) amr(t *testing.T, cb url.Values, verifier string) (string, []string) {
 	t.Helper()
+	c := r.idToken(t, cb, verifier)
+	return c.Email, c.AMR
+}
+
+// idTokenClaims are the ID token claims the passkey tests look at.
+type idTokenClaims struct {
+	Email string   `json:"email"`
+	ACR   string   `json:"acr"`
+	AMR   []string `json:"amr"`
+}
+
+// idToken exchanges the code of callback cb and returns the ID token's claims, verified by go-oidc.
+func (r *acmeWeb) idToken(t *testing.T, cb url.Values, verifier string) idTokenClaims {
+	t.Helper()
 	tok, err := r.conf.Exchange(r.ctx, cb.Get("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
 		t.Fatalf("exchange the code (callback %v): %v", cb, err)
@@ -129,14 +143,11 @@ func (r *acmeWeb) amr(t *testing.T, cb url.Values, verifier string) (string, []s
 	if err != nil {
 		t.Fatalf("verify the ID token: %v", err)
 	}
-	var c struct {
-		Email string   `json:"email"`
-		AMR   []string `json:"amr"`
-	}
+	var c idTokenClaims
 	if err := idt.Claims(&c); err != nil {
 		t.Fatal(err)
 	}
-	return c.Email, c.AMR
+	return c
 }
 
 const (
@@ -270,32 +281,6 @@ func buttonAbortsConditional(t *testing.T, b *browser, s *server, p *tab, id web
 	t.Logf("without a passkey the button's request ends with %q", msg)
 }
 
-// claims exchanges the code of callback cb and returns the ID token's acr and amr, verified by go-oidc.
-func (r *acmeWeb) claims(t *testing.T, cb url.Values, verifier string) (string, []string) {
-	t.Helper()
-	tok, err := r.conf.Exchange(r.ctx, cb.Get("code"), oauth2.VerifierOption(verifier))
-	if err != nil {
-		t.Fatalf("exchange the code (callback %v): %v", cb, err)
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	prov, err := oidc.NewProvider(r.ctx, r.s.Issuer("acme"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	idt, err := prov.Verifier(&oidc.Config{ClientID: "web"}).Verify(r.ctx, raw)
-	if err != nil {
-		t.Fatalf("verify the ID token: %v", err)
-	}
-	var c struct {
-		ACR string   `json:"acr"`
-		AMR []string `json:"amr"`
-	}
-	if err := idt.Claims(&c); err != nil {
-		t.Fatal(err)
-	}
-	return c.ACR, c.AMR
-}
-
 // TestPasskeyStepUpToPHR: a password session asked for acr_values=phr goes to the second-factor page,
 // which offers only the passkey (no code can reach a phishing-resistant sign-in); the passkey steps the
 // same session up, and the ID token verified by go-oidc says acr phr with pwd, the passkey and user
@@ -325,7 +310,8 @@ func TestPasskeyStepUpToPHR(t *testing.T) {
 		t.Fatal("the step-up to phr offers a code or a password, which cannot reach it")
 	}
 	p.click(t, selPasskeyButton)
-	acr, amr := web.claims(t, p.waitRP(t, s.RP, "/cb", state), verifier)
+	c := web.idToken(t, p.waitRP(t, s.RP, "/cb", state), verifier)
+	acr, amr := c.ACR, c.AMR
 	if acr != "phr" || !slices.Contains(amr, "pwd") || !slices.Contains(amr, "user") || !slices.Contains(amr, "mfa") ||
 		(!slices.Contains(amr, "swk") && !slices.Contains(amr, "hwk")) {
 		t.Errorf("after the passkey: acr %q amr %v, want phr with pwd, swk or hwk, user, mfa", acr, amr)

@@ -193,46 +193,21 @@ func (s *Service) ConfirmTOTP(ctx context.Context, tenantID, userID, factorID, c
 // and counts on the account's second-factor budget; once it is used up the answer is ErrTooManyAttempts
 // (wrapping a *ThrottledError) until the lock ends.
 func (s *Service) VerifyTOTP(ctx context.Context, tenantID, userID, code string) (store.Factor, error) {
-	if s.Keyring == nil {
-		return store.Factor{}, errNoKeyring
-	}
-	failures, err := s.checkMFAAttempts(ctx, tenantID, userID)
+	m, err := s.MatchTOTPCode(ctx, tenantID, userID, code)
 	if err != nil {
 		return store.Factor{}, err
 	}
-	now := s.now()
-	if normalizeTOTP(code) != "" {
-		fs, err := s.db.ListFactors(ctx, tenantID, userID)
-		if err != nil {
-			return store.Factor{}, fmt.Errorf("verify totp: %w", err)
+	err = s.db.InTx(ctx, func(tx *store.Tx) error { return m.Take(ctx, tx) })
+	if errors.Is(err, ErrInvalidCode) { // taken meanwhile: a replay, counted like a wrong code
+		if err := s.CountMFAFailure(ctx, tenantID, userID); err != nil {
+			return store.Factor{}, err
 		}
-		for _, f := range fs {
-			if f.Kind != store.FactorTOTP || !f.Confirmed() {
-				continue
-			}
-			seed, err := s.Keyring.Open(f.Secret, keys.TOTPSeedAAD(tenantID, userID, f.ID))
-			if err != nil {
-				return store.Factor{}, fmt.Errorf("open totp seed of factor %s: %w", f.ID, err)
-			}
-			for _, step := range MatchTOTP(seed, code, now) {
-				took, err := s.db.UseTOTPStep(ctx, tenantID, f.ID, step, now)
-				if err != nil {
-					return store.Factor{}, fmt.Errorf("verify totp: %w", err)
-				}
-				if took {
-					f.LastStep, f.LastUsedAt = step, now
-					if failures == 0 {
-						return f, nil
-					}
-					return f, s.mfaSucceeded(ctx, tenantID, userID)
-				}
-			}
-		}
+		return store.Factor{}, ErrInvalidCode
 	}
-	if err := s.CountMFAFailure(ctx, tenantID, userID); err != nil {
+	if err != nil {
 		return store.Factor{}, err
 	}
-	return store.Factor{}, ErrInvalidCode
+	return s.db.GetFactor(ctx, tenantID, userID, m.factorID)
 }
 
 // The second-factor budget: maxMFAFailures wrong codes of any kind (TOTP, email, SMS, recovery code) per
