@@ -120,7 +120,7 @@ func (p *Pages) signInSection(ctx context.Context, r *http.Request, pd web.PageD
 			continue
 		}
 		dv := deviceView{Key: base64.RawURLEncoding.EncodeToString(dev.DeviceHash), N: len(v.Devices) + 1,
-			Device: describeUserAgent(pd, dev.UserAgent), Network: ipNetwork(dev.IP), LastUsed: newTimeView(dev.LastSeenAt),
+			Device: describeUserAgent(pd, dev.UserAgent), Network: p.approximatePlace(dev.IP), LastUsed: newTimeView(dev.LastSeenAt),
 			Current: here != nil && bytes.Equal(here, dev.DeviceHash)}
 		if dev.MFAUntil.After(now) {
 			dv.MFAUntil = newTimeView(dev.MFAUntil)
@@ -131,8 +131,21 @@ func (p *Pages) signInSection(ctx context.Context, r *http.Request, pd web.PageD
 	return nil
 }
 
-// ipNetwork is the network of ip, the closest to a place the page shows for now: its /24 (IPv4) or /48
-// (IPv6), which says "the same home or office" better than an address that changes daily.
+// approximatePlace is where a device was last seen, as far as the page can tell: the address's network
+// and, with risk.geoip_db, its country ("203.0.113.0/24, DE").
+func (p *Pages) approximatePlace(ip string) string {
+	n := ipNetwork(ip)
+	if p.risk == nil || n == "" {
+		return n
+	}
+	if c := p.risk.Country(ip); c != "" {
+		return n + ", " + c
+	}
+	return n
+}
+
+// ipNetwork is the network of ip: its /24 (IPv4) or /48 (IPv6), which says "the same home or office"
+// better than an address that changes daily.
 func ipNetwork(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {

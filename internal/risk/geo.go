@@ -65,3 +65,13 @@ func (e *Engine) lookup(addr netip.Addr) place {
 	pl.hasLocation = rec.Location.AccuracyRadius > 0 || pl.lat != 0 || pl.lon != 0
 	return pl
 }
+
+// Country is the ISO country code of ip by the geo database ("" without one, or for an address it does
+// not know): the approximate place the account page shows for a device.
+func (e *Engine) Country(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ""
+	}
+	return e.lookup(addr.Unmap()).country
+}

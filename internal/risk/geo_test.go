@@ -37,6 +37,9 @@ func TestLookup(t *testing.T) {
 			if got := e.lookup(netip.MustParseAddr(tt.ip).Unmap()); got != tt.want {
 				t.Fatalf("lookup = %+v, want %+v", got, tt.want)
 			}
+			if got := e.Country(tt.ip); got != tt.want.country {
+				t.Errorf("Country = %q, want %q", got, tt.want.country)
+			}
 		})
 	}
 }
