@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"os"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,7 +23,7 @@ import (
 // serverWithDefaults runs a full server with the default (production) password-hashing parameters.
 func serverWithDefaults(b *testing.B) *servertest.Server {
 	def := config.Default().Security
-	return servertest.New(b, servertest.WithConfig(func(c *config.Config) {
+	return servertest.New(b, servertest.WithBackend(benchBackend()), servertest.WithConfig(func(c *config.Config) {
 		c.Security.Argon2MemoryKiB, c.Security.Argon2Iterations, c.Security.Argon2Parallelism = def.Argon2MemoryKiB, def.Argon2Iterations, def.Argon2Parallelism
 		c.Security.IPLimitPerMinute = 1 << 30
 		c.Security.AccountLockoutThreshold = 1 << 30
@@ -228,4 +229,11 @@ func BenchmarkCodeFlowSSO(b *testing.B) {
 			b.Fatalf("authorize: %d %s", resp.StatusCode, body)
 		}
 	}
+}
+
+func benchBackend() string {
+	if v := os.Getenv("UMM_BENCH_BACKEND"); v != "" {
+		return v
+	}
+	return "sqlite"
 }
