@@ -1,13 +1,13 @@
 package bench
 
 import (
-	"os"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -231,6 +231,8 @@ func BenchmarkCodeFlowSSO(b *testing.B) {
 	}
 }
 
+// benchBackend is the database of the HTTP benchmarks: UMM_BENCH_BACKEND (sqlite or postgres, which needs
+// UMM_TEST_POSTGRES_URL), SQLite by default.
 func benchBackend() string {
 	if v := os.Getenv("UMM_BENCH_BACKEND"); v != "" {
 		return v
