@@ -55,3 +55,28 @@ func passwordReasonText(pd web.PageData, t store.Tenant, reason string) string {
 	}
 	return pd.T("password.reason.other")
 }
+
+// refusal is why a form was refused: a message key with its arguments, shown beside field (and as the
+// form's error) or, without a field, above the form. The zero refusal refuses nothing. Pages take one
+// rather than texts, so the message is put in the page's own language when it is rendered.
+type refusal struct {
+	field, key string
+	args       []any
+}
+
+// refuse is the refusal of field (empty: the whole form) for the message key with args.
+func refuse(field, key string, args ...any) refusal {
+	return refusal{field: field, key: key, args: args}
+}
+
+// apply shows f on pd, in pd's language.
+func (f refusal) apply(pd *web.PageData) {
+	if f.key == "" {
+		return
+	}
+	msg := pd.T(f.key, f.args...)
+	if f.field != "" {
+		pd.FieldErrors = map[string]string{f.field: msg}
+	}
+	pd.Error = msg
+}

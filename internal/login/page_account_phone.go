@@ -46,12 +46,12 @@ func (p *Pages) handlePhoneForm(w http.ResponseWriter, r *http.Request) {
 		d.Flow, d.Phone = f.ID, maskPhone(identity.PhoneOf(f.Data))
 		d.Action = accountPath(t) + "/phone/verify?flow=" + url.QueryEscape(f.ID)
 	}
-	p.renderPhone(w, r, t, d, http.StatusOK, web.PageData{})
+	p.renderPhone(w, r, t, d, http.StatusOK, refusal{})
 }
 
-func (p *Pages) renderPhone(w http.ResponseWriter, r *http.Request, t store.Tenant, d phoneData, status int, pd web.PageData) {
+func (p *Pages) renderPhone(w http.ResponseWriter, r *http.Request, t store.Tenant, d phoneData, status int, why refusal) {
 	base := p.page(r, t, "")
-	base.Error, base.FieldErrors = pd.Error, pd.FieldErrors
+	why.apply(&base)
 	base.Title = "phone.title"
 	base.Data = d
 	p.render(w, r, t, status, "account_phone", base)
@@ -78,10 +78,8 @@ func (p *Pages) handlePhoneSubmit(w http.ResponseWriter, r *http.Request) {
 		err = identity.ErrPhoneInvalid
 	}
 	if err != nil {
-		pd := p.page(r, t, "")
-		pd.FieldErrors = map[string]string{"phone": pd.T("phone.error.format")}
-		pd.Error = pd.FieldErrors["phone"]
-		p.renderPhone(w, r, t, phoneData{Action: accountPath(t) + "/phone", Phone: typed}, http.StatusUnprocessableEntity, pd)
+		p.renderPhone(w, r, t, phoneData{Action: accountPath(t) + "/phone", Phone: typed}, http.StatusUnprocessableEntity,
+			refuse("phone", "phone.error.format"))
 		return
 	}
 	f, err := p.identity.StartPhone(r.Context(), t, u.ID, phone, p.sessions.BrowserHash(w, r, t.ID), p.smsText(r, t, ""))
@@ -89,7 +87,7 @@ func (p *Pages) handlePhoneSubmit(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &te), errors.Is(err, identity.ErrTooManySends):
 		p.renderPhone(w, r, t, phoneData{Action: accountPath(t) + "/phone", Phone: typed}, http.StatusTooManyRequests,
-			web.PageData{Error: "mfa.error.too_many_sends"})
+			refuse("", "mfa.error.too_many_sends"))
 		return
 	case err != nil:
 		p.serverError(w, r, t, fmt.Errorf("start phone: %w", err))
@@ -112,12 +110,7 @@ func (p *Pages) handlePhoneVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	d := phoneData{Action: accountPath(t) + "/phone/verify?flow=" + url.QueryEscape(f.ID), Flow: f.ID,
 		Phone: maskPhone(identity.PhoneOf(f.Data))}
-	codeError := func(key string, status int) {
-		pd := p.page(r, t, "")
-		pd.FieldErrors = map[string]string{"code": pd.T(key)}
-		pd.Error = pd.FieldErrors["code"]
-		p.renderPhone(w, r, t, d, status, pd)
-	}
+	codeError := func(key string, status int) { p.renderPhone(w, r, t, d, status, refuse("code", key)) }
 	code := strings.Join(strings.Fields(r.PostFormValue("code")), "")
 	if code == "" {
 		codeError("mfa.error.code_missing", http.StatusUnprocessableEntity)

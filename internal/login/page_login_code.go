@@ -147,10 +147,7 @@ func (p *Pages) renderCodeLogin(w http.ResponseWriter, r *http.Request, t store.
 		}
 	}
 	pd := p.page(r, t, lang)
-	if codeErr != "" {
-		pd.FieldErrors = map[string]string{"code": pd.T(codeErr)}
-		pd.Error = pd.FieldErrors["code"]
-	}
+	refuse("code", codeErr).apply(&pd)
 	pd.Title = "login.code.title"
 	pd.Data = codeLoginData{Action: codeLoginPath(t, f.ID), Channel: st.Channel}
 	p.render(w, r, t, status, "login_code", pd)

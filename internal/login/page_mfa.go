@@ -135,12 +135,13 @@ func (p *Pages) handleMFAForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.renderMFA(w, r, t, f, u, st, r.URL.Query().Get("method"), http.StatusOK, web.PageData{})
+	p.renderMFA(w, r, t, f, u, st, r.URL.Query().Get("method"), http.StatusOK, refusal{})
 }
 
-// renderMFA renders the page for method (empty or unavailable: the preferred one).
+// renderMFA renders the page for method (empty or unavailable: the preferred one), with why the last
+// answer was refused, if it was.
 func (p *Pages) renderMFA(w http.ResponseWriter, r *http.Request, t store.Tenant, f store.Flow, u store.User, st mfaState,
-	method string, status int, pd web.PageData) {
+	method string, status int, why refusal) {
 	methods, byKind, err := p.mfaMethods(r, t, u, st)
 	if err != nil {
 		p.serverError(w, r, t, err)
@@ -165,9 +166,8 @@ func (p *Pages) renderMFA(w http.ResponseWriter, r *http.Request, t store.Tenant
 			web.AllowFormAction(w, lr.Params.RedirectURI)
 		}
 	}
-	base := p.page(r, t, lang)
-	base.Error, base.FieldErrors = pd.Error, pd.FieldErrors
-	pd = base
+	pd := p.page(r, t, lang)
+	why.apply(&pd)
 	d := mfaData{Action: mfaPath(t, f.ID), SendAction: tenantPath(t) + "/login/mfa/send?flow=" + url.QueryEscape(f.ID),
 		Flow: f.ID, Method: method, Reason: "mfa.reason.policy",
 		// The code form is shown after a send, and again after a wrong code.
@@ -225,7 +225,7 @@ func (p *Pages) handleMFASend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if (method != mfaEmail && method != mfaSMS) || !slices.Contains(methods, method) {
-		p.renderMFA(w, r, t, f, u, st, method, http.StatusBadRequest, web.PageData{Error: "mfa.error.method"})
+		p.renderMFA(w, r, t, f, u, st, method, http.StatusBadRequest, refuse("", "mfa.error.method"))
 		return
 	}
 	c := identity.CodeSend{Tenant: t, Flow: f, Channel: identity.ChannelEmail, To: u.Email, Lang: p.page(r, t, "").Lang}
@@ -240,8 +240,7 @@ func (p *Pages) handleMFASend(w http.ResponseWriter, r *http.Request) {
 	var te *identity.ThrottledError
 	switch {
 	case errors.As(err, &te), errors.Is(err, identity.ErrTooManySends):
-		pd := web.PageData{Error: "mfa.error.too_many_sends"}
-		p.renderMFA(w, r, t, f, u, st, method, http.StatusTooManyRequests, pd)
+		p.renderMFA(w, r, t, f, u, st, method, http.StatusTooManyRequests, refuse("", "mfa.error.too_many_sends"))
 		return
 	case err != nil:
 		p.serverError(w, r, t, fmt.Errorf("send sign-in code: %w", err))
@@ -267,11 +266,11 @@ func (p *Pages) handleMFASubmit(w http.ResponseWriter, r *http.Request) {
 	// Each check below proves only what the user has (a confirmed app, an unused recovery code, the code
 	// this flow sent); what is left to refuse is a method the tenant or the requested class rules out.
 	if !mfaMethodAllowed(t, st, method) {
-		p.renderMFA(w, r, t, f, u, st, method, http.StatusBadRequest, web.PageData{Error: "mfa.error.method"})
+		p.renderMFA(w, r, t, f, u, st, method, http.StatusBadRequest, refuse("", "mfa.error.method"))
 		return
 	}
 	if code == "" || len(code) > 64 {
-		p.mfaCodeError(w, r, t, f, u, st, method, "mfa.error.code_missing", http.StatusUnprocessableEntity)
+		p.renderMFA(w, r, t, f, u, st, method, http.StatusUnprocessableEntity, refuse("code", "mfa.error.code_missing"))
 		return
 	}
 	var proved string
@@ -297,13 +296,13 @@ func (p *Pages) handleMFASubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.As(err, &te):
 		p.failMFA(r, t, u, method)
-		pd := p.page(r, t, "")
 		w.Header().Set("Retry-After", fmt.Sprint(te.RetryAfterSeconds()))
-		p.mfaCodeError(w, r, t, f, u, st, method, pd.T("mfa.error.throttled", waitText(pd, te.RetryAfter)), http.StatusTooManyRequests)
+		p.renderMFA(w, r, t, f, u, st, method, http.StatusTooManyRequests,
+			refuse("code", "mfa.error.throttled", waitText(p.page(r, t, ""), te.RetryAfter)))
 		return
 	case errors.Is(err, identity.ErrWrongCode):
 		p.failMFA(r, t, u, method)
-		p.mfaCodeError(w, r, t, f, u, st, method, "mfa.error.code_wrong", http.StatusUnprocessableEntity)
+		p.renderMFA(w, r, t, f, u, st, method, http.StatusUnprocessableEntity, refuse("code", "mfa.error.code_wrong"))
 		return
 	default:
 		p.serverError(w, r, t, err)
@@ -319,15 +318,6 @@ func (p *Pages) failMFA(r *http.Request, t store.Tenant, u store.User, method st
 	if err := p.db.AppendEvent(ctx, events.MFAFailed(t.ID, u.ID, web.ClientIP(r), method)); err != nil {
 		p.log.WarnContext(ctx, "mfa failure event", "tenant", t.ID, "err", err, "request_id", web.RequestIDFrom(ctx))
 	}
-}
-
-// mfaCodeError renders the page again with msg beside the code input.
-func (p *Pages) mfaCodeError(w http.ResponseWriter, r *http.Request, t store.Tenant, f store.Flow, u store.User, st mfaState,
-	method, msg string, status int) {
-	pd := p.page(r, t, "")
-	pd.FieldErrors = map[string]string{"code": pd.T(msg)}
-	pd.Error = pd.FieldErrors["code"]
-	p.renderMFA(w, r, t, f, u, st, method, status, pd)
 }
 
 // smsNumber is the E.164 number of an SMS factor.

@@ -48,15 +48,15 @@ func (p *Pages) handleMFASetupForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.renderMFASetup(w, r, t, lr, u, http.StatusOK, web.PageData{}, "")
+	p.renderMFASetup(w, r, t, lr, u, http.StatusOK, refusal{}, "")
 }
 
 func (p *Pages) renderMFASetup(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User,
-	status int, pd web.PageData, factorID string) {
+	status int, why refusal, factorID string) {
 	ctx := r.Context()
 	lrID, lang := requestRef(lr)
 	base := p.page(r, t, lang)
-	base.Error, base.FieldErrors = pd.Error, pd.FieldErrors
+	why.apply(&base)
 	mfa := t.Settings.MFA
 	d := mfaSetupData{OfferTOTP: mfa.Allows(config.FactorTOTP)}
 	if mfa.Allows(config.FactorWebAuthn) {
@@ -109,10 +109,7 @@ func (p *Pages) handleMFASetupSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id, code := r.PostFormValue("factor_id"), strings.TrimSpace(r.PostFormValue("code"))
 	codeErr := func(key string) {
-		pd := p.page(r, t, "")
-		pd.FieldErrors = map[string]string{"code": pd.T(key)}
-		pd.Error = pd.FieldErrors["code"]
-		p.renderMFASetup(w, r, t, lr, u, http.StatusUnprocessableEntity, pd, id)
+		p.renderMFASetup(w, r, t, lr, u, http.StatusUnprocessableEntity, refuse("code", key), id)
 	}
 	if code == "" || id == "" || len(id) > maxIDLen {
 		codeErr("mfa.totp.code_required")

@@ -43,13 +43,13 @@ func (p *Pages) handleReauthForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.renderReauth(w, r, t, u, http.StatusOK, web.PageData{})
+	p.renderReauth(w, r, t, u, http.StatusOK, refusal{})
 }
 
-func (p *Pages) renderReauth(w http.ResponseWriter, r *http.Request, t store.Tenant, u store.User, status int, pd web.PageData) {
+func (p *Pages) renderReauth(w http.ResponseWriter, r *http.Request, t store.Tenant, u store.User, status int, why refusal) {
 	next := reauthNext(t, r.URL.Query().Get("next"))
 	base := p.page(r, t, "")
-	base.Error, base.FieldErrors = pd.Error, pd.FieldErrors
+	why.apply(&base)
 	base.Title = "reauth.title"
 	base.Data = reauthData{Action: accountPath(t) + "/reauth?next=" + url.QueryEscape(next), Email: u.Email, Next: next}
 	p.render(w, r, t, status, "reauth", base)
@@ -63,11 +63,9 @@ func (p *Pages) handleReauthSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	password := r.PostFormValue("password")
+	wrong := refuse("password", "reauth.error.password")
 	if password == "" || len(password) > maxPasswordLen {
-		pd := p.page(r, t, "")
-		pd.FieldErrors = map[string]string{"password": pd.T("reauth.error.password")}
-		pd.Error = pd.FieldErrors["password"]
-		p.renderReauth(w, r, t, u, http.StatusUnprocessableEntity, pd)
+		p.renderReauth(w, r, t, u, http.StatusUnprocessableEntity, wrong)
 		return
 	}
 	_, err := p.identity.Login(ctx, identity.LoginAttempt{TenantID: t.ID, Email: u.Email, Password: password,
@@ -76,10 +74,7 @@ func (p *Pages) handleReauthSubmit(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &te), errors.Is(err, identity.ErrInvalidCredentials):
 		p.recordRiskFailure(ctx, r, t)
-		pd := p.page(r, t, "")
-		pd.FieldErrors = map[string]string{"password": pd.T("reauth.error.password")}
-		pd.Error = pd.FieldErrors["password"]
-		p.renderReauth(w, r, t, u, http.StatusUnprocessableEntity, pd)
+		p.renderReauth(w, r, t, u, http.StatusUnprocessableEntity, wrong)
 		return
 	case err != nil:
 		p.serverError(w, r, t, fmt.Errorf("re-authenticate: %w", err))
