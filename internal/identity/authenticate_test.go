@@ -300,7 +300,8 @@ func rememberDevice(t *testing.T, s *Service, db *store.DB, tid, userID, deviceI
 	t.Helper()
 	now := s.now()
 	err := db.InTx(context.Background(), func(tx *store.Tx) error {
-		return RememberDevice(context.Background(), tx, tid, userID, deviceID, "test agent", "192.0.2.99", now, now.Add(400*24*time.Hour))
+		_, err := RememberDevice(context.Background(), tx, tid, userID, deviceID, "test agent", "192.0.2.99", now, now.Add(400*24*time.Hour))
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -65,15 +65,15 @@ func (s *Service) HardLocked(ctx context.Context, tenantID, userID string) (bool
 
 // RememberDevice records in tx that the browser with deviceID completed a sign-in for userID, until
 // expires: later attempts from it count on its own budget. A device new to the account appends
-// device.remembered.
-func RememberDevice(ctx context.Context, tx *store.Tx, tenantID, userID, deviceID, userAgent, ip string, now, expires time.Time) error {
+// device.remembered, and RememberDevice reports it (the "New sign-in" email goes with it).
+func RememberDevice(ctx context.Context, tx *store.Tx, tenantID, userID, deviceID, userAgent, ip string, now, expires time.Time) (isNew bool, err error) {
 	if deviceID == "" {
-		return nil
+		return false, nil
 	}
 	h := keys.HashToken(deviceID)
 	known, err := tx.IsKnownDevice(ctx, tenantID, h, userID, now)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(userAgent) > 512 {
 		userAgent = userAgent[:512]
@@ -81,7 +81,7 @@ func RememberDevice(ctx context.Context, tx *store.Tx, tenantID, userID, deviceI
 	err = tx.RememberDevice(ctx, store.KnownDevice{TenantID: tenantID, DeviceHash: h, UserID: userID, UserAgent: userAgent,
 		IP: ip, CreatedAt: now, LastSeenAt: now, ExpiresAt: expires})
 	if err != nil || known {
-		return err
+		return false, err
 	}
-	return tx.AppendEvent(ctx, at(events.DeviceRemembered(tenantID, userID, ip), now))
+	return true, tx.AppendEvent(ctx, at(events.DeviceRemembered(tenantID, userID, ip), now))
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/umm-project/umm/internal/identity"
-	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
 )
@@ -17,12 +16,9 @@ import (
 // link changes nothing) ends every session and grant, makes every browser ask for the second factor
 // again, and starts a password recovery in this browser.
 
-// noticeNewDevice queues the "New sign-in" email in tx when device is not yet a known device of u.
-func (p *Pages) noticeNewDevice(ctx context.Context, tx *store.Tx, r *http.Request, t store.Tenant, u store.User, device string, now time.Time) error {
-	known, err := tx.IsKnownDevice(ctx, t.ID, keys.HashToken(device), u.ID, now)
-	if err != nil || known {
-		return err
-	}
+// noticeNewDevice queues, in tx, the "New sign-in" email of u's sign-in from this request's browser,
+// which was no known device of u.
+func (p *Pages) noticeNewDevice(ctx context.Context, tx *store.Tx, r *http.Request, t store.Tenant, u store.User, now time.Time) error {
 	pd := p.page(r, t, "")
 	return p.identity.NoticeNewSignIn(ctx, tx, identity.NewSignIn{Tenant: t, User: u, Device: describeUserAgent(pd, r.UserAgent()),
 		IP: web.ClientIP(r), Lang: pd.Lang, LinkBase: p.publicURL + tenantPath(t) + "/account/not-me?token="}, now)

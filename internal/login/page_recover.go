@@ -329,7 +329,7 @@ func (p *Pages) handleRecoverPasswordSubmit(w http.ResponseWriter, r *http.Reque
 	_, err = p.sessions.StartAfter(ctx, w, r, t, f.UserID, passwordAMR, passwordACR,
 		func(tx *store.Tx) error { return p.identity.CompleteRecovery(ctx, tx, f, pw, method, pd.Lang, now) },
 		func(tx *store.Tx, s store.Session) error {
-			if err := identity.RememberDevice(ctx, tx, t.ID, f.UserID, device, r.UserAgent(), ip, now, now.Add(p.deviceTTL)); err != nil {
+			if _, err := identity.RememberDevice(ctx, tx, t.ID, f.UserID, device, r.UserAgent(), ip, now, now.Add(p.deviceTTL)); err != nil {
 				return err
 			}
 			if lr != nil && next == stepDone {

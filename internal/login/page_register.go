@@ -184,7 +184,7 @@ func (p *Pages) signInAfterRegistration(w http.ResponseWriter, r *http.Request, 
 				return err
 			}
 		}
-		if err := identity.RememberDevice(ctx, tx, t.ID, userID, device, r.UserAgent(), ip, now, now.Add(p.deviceTTL)); err != nil {
+		if _, err := identity.RememberDevice(ctx, tx, t.ID, userID, device, r.UserAgent(), ip, now, now.Add(p.deviceTTL)); err != nil {
 			return err
 		}
 		if lr != nil && next == stepDone {

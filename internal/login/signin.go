@@ -332,15 +332,21 @@ func (p *Pages) startSessionWith(w http.ResponseWriter, r *http.Request, t store
 	device := p.setDeviceCookie(w, r, t.ID)
 	now := p.now()
 	inTx := func(tx *store.Tx, s store.Session) error {
-		if returning && t.Settings.Login.NotifiesNewDevice() {
-			if err := p.noticeNewDevice(ctx, tx, r, t, u, device, now); err != nil {
-				return err
-			}
-		}
 		// A known device is a browser that completed a sign-in with every factor asked for: one that has
 		// yet to set up its second factor becomes one when the setup steps the session up.
-		if !enrol {
-			if err := identity.RememberDevice(ctx, tx, t.ID, u.ID, device, r.UserAgent(), ip, now, now.Add(p.deviceTTL)); err != nil {
+		var isNew bool
+		var err error
+		if enrol {
+			known, err := tx.IsKnownDevice(ctx, t.ID, keys.HashToken(device), u.ID, now)
+			if err != nil {
+				return err
+			}
+			isNew = !known
+		} else if isNew, err = identity.RememberDevice(ctx, tx, t.ID, u.ID, device, r.UserAgent(), ip, now, now.Add(p.deviceTTL)); err != nil {
+			return err
+		}
+		if isNew && returning && t.Settings.Login.NotifiesNewDevice() {
+			if err := p.noticeNewDevice(ctx, tx, r, t, u, now); err != nil {
 				return err
 			}
 		}
@@ -507,7 +513,7 @@ func (p *Pages) stepUpDone(w http.ResponseWriter, r *http.Request, t store.Tenan
 				return err
 			}
 		}
-		if err := identity.RememberDevice(ctx, tx, t.ID, u.ID, device, r.UserAgent(), web.ClientIP(r), now, now.Add(p.deviceTTL)); err != nil {
+		if _, err := identity.RememberDevice(ctx, tx, t.ID, u.ID, device, r.UserAgent(), web.ClientIP(r), now, now.Add(p.deviceTTL)); err != nil {
 			return err
 		}
 		return p.rememberForMFA(ctx, tx, t, u, device, remember, now)
