@@ -130,23 +130,8 @@ type idTokenClaims struct {
 // idToken exchanges the code of callback cb and returns the ID token's claims, verified by go-oidc.
 func (r *acmeWeb) idToken(t *testing.T, cb url.Values, verifier string) idTokenClaims {
 	t.Helper()
-	tok, err := r.conf.Exchange(r.ctx, cb.Get("code"), oauth2.VerifierOption(verifier))
-	if err != nil {
-		t.Fatalf("exchange the code (callback %v): %v", cb, err)
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	prov, err := oidc.NewProvider(r.ctx, r.s.Issuer("acme"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	idt, err := prov.Verifier(&oidc.Config{ClientID: "web"}).Verify(r.ctx, raw)
-	if err != nil {
-		t.Fatalf("verify the ID token: %v", err)
-	}
 	var c idTokenClaims
-	if err := idt.Claims(&c); err != nil {
-		t.Fatal(err)
-	}
+	exchangeVerified(t, r.ctx, r.conf, r.s.Issuer("acme"), cb.Get("code"), verifier, &c)
 	return c
 }
 

@@ -127,23 +127,8 @@ func (r *moreRP) finish(t *testing.T, p *tab, state, verifier string) (moreClaim
 	if cb.Get("code") == "" {
 		t.Fatalf("callback %v, want a code", cb)
 	}
-	tok, err := r.conf.Exchange(r.ctx, cb.Get("code"), oauth2.VerifierOption(verifier))
-	if err != nil {
-		t.Fatalf("exchange the code: %v", err)
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	prov, err := oidc.NewProvider(r.ctx, r.s.Issuer(r.tenant))
-	if err != nil {
-		t.Fatal(err)
-	}
-	idt, err := prov.Verifier(&oidc.Config{ClientID: r.client}).Verify(r.ctx, raw)
-	if err != nil {
-		t.Fatalf("verify the ID token: %v", err)
-	}
 	var c moreClaims
-	if err := idt.Claims(&c); err != nil {
-		t.Fatal(err)
-	}
+	tok := exchangeVerified(t, r.ctx, r.conf, r.s.Issuer(r.tenant), cb.Get("code"), verifier, &c)
 	return c, tok
 }
 

@@ -223,23 +223,8 @@ func (r *shopRP) finish(t *testing.T, p *tab, state, verifier string) shopClaims
 	if cb.Get("code") == "" {
 		t.Fatalf("callback %v, want a code", cb)
 	}
-	tok, err := r.conf.Exchange(r.ctx, cb.Get("code"), oauth2.VerifierOption(verifier))
-	if err != nil {
-		t.Fatalf("exchange the code: %v", err)
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	prov, err := oidc.NewProvider(r.ctx, r.s.Issuer("shop"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	idt, err := prov.Verifier(&oidc.Config{ClientID: "app"}).Verify(r.ctx, raw)
-	if err != nil {
-		t.Fatalf("verify the ID token: %v", err)
-	}
 	var c shopClaims
-	if err := idt.Claims(&c); err != nil {
-		t.Fatal(err)
-	}
+	exchangeVerified(t, r.ctx, r.conf, r.s.Issuer("shop"), cb.Get("code"), verifier, &c)
 	return c
 }
 
