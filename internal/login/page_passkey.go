@@ -1,7 +1,6 @@
 package login
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -111,18 +110,11 @@ func (p *Pages) pendingMFAFlow(w http.ResponseWriter, r *http.Request, t store.T
 	if id == "" || len(id) > maxIDLen {
 		return store.Flow{}, errMFAFlow
 	}
-	f, err := p.db.GetFlow(r.Context(), t.ID, id)
-	if errors.Is(err, store.ErrNotFound) {
+	f, err := p.identity.SignInFlow(r.Context(), store.FlowMFA, t.ID, id, p.sessions.BrowserHash(w, r, t.ID))
+	if errors.Is(err, identity.ErrFlowInvalid) {
 		return f, errMFAFlow
 	}
-	if err != nil {
-		return f, err
-	}
-	if f.Kind != store.FlowMFA || f.State != store.FlowPending || !p.now().Before(f.ExpiresAt) || len(f.BrowserHash) == 0 ||
-		subtle.ConstantTimeCompare(f.BrowserHash, p.sessions.BrowserHash(w, r, t.ID)) != 1 {
-		return f, errMFAFlow
-	}
-	return f, nil
+	return f, err
 }
 
 // handlePasskeyLoginOptions is POST /t/{tenant}/login/passkey/options: the options of a sign-in ceremony,
