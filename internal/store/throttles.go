@@ -54,11 +54,21 @@ func (q *queries) AddAccountFailure(ctx context.Context, tenantID, key string, n
 		locked_until = CASE WHEN (CASE WHEN throttles.updated_at <= CAST(? AS BIGINT) THEN 1 ELSE throttles.failures + 1 END)
 			>= CAST(? AS INTEGER) THEN CAST(? AS BIGINT) ELSE 0 END,
 		updated_at = excluded.updated_at`+throttleReturning,
-		tenantID, key, now.Unix(), firstLock, now.Unix(), rb, rb, rb, lockAt, lockUntil.Unix()))
+		tenantID, key, now.Unix(), firstLock, ceilUnix(now), rb, rb, rb, lockAt, lockUntil.Unix()))
 	if err != nil {
 		return Throttle{}, fmt.Errorf("count failure: %w", err)
 	}
 	return th, nil
+}
+
+// ceilUnix is t in whole seconds, rounded up. The last failure is stored rounded up so that a backoff
+// counted from it lasts at least its length: rounded down, a failure late in a second would find a 1 s
+// backoff over a moment later.
+func ceilUnix(t time.Time) int64 {
+	if t.Nanosecond() > 0 {
+		return t.Unix() + 1
+	}
+	return t.Unix()
 }
 
 // AddWindowFailure counts one failure on key in a fixed window: when the stored window started at or
