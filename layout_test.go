@@ -21,8 +21,8 @@ const module = "github.com/umm-project/umm"
 // direction, in the change that creates it.
 var (
 	base     = []string{"config", "store", "keys", "i18n", "notify"}
-	core     = []string{"identity", "session", "risk"}
-	surfaces = []string{"oidc", "login", "admin", "playground"}
+	core     = []string{"identity", "session", "risk", "federation"}
+	surfaces = []string{"oidc", "login", "admin", "playground", "saml"}
 )
 
 // allowed maps each top-level package (internal/<name>, or cmd/umm) to the internal packages it may import.

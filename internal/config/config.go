@@ -147,6 +147,10 @@ type TenantSeed struct {
 	WebAuthn *WebAuthn `yaml:"webauthn"`
 	// Risk overrides risk's weights, thresholds and allow/deny lists for this tenant (non-zero fields).
 	Risk *RiskPolicy `yaml:"risk"`
+	// Connections are the tenant's upstream identity providers (seed_connections.go); SAMLApps the
+	// service providers it signs users in to as a SAML 2.0 IdP (seed_saml.go).
+	Connections []Connection `yaml:"connections"`
+	SAMLApps    []SAMLApp    `yaml:"saml_apps"`
 }
 
 // TenantSettings are the per-tenant lifetimes (zero values take the defaults) and switches.

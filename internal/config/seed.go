@@ -115,6 +115,8 @@ func validateTenants(ts []TenantSeed) Problems {
 			// An override's zero fields keep the global values: check it as merged over the defaults.
 			p = append(p, DefaultRisk().RiskPolicy.Merge(*t.Risk).Validate(tp+".risk")...)
 		}
+		p = append(p, validateConnections(tp, t.Connections)...)
+		p = append(p, validateSAMLApps(tp, t.SAMLApps)...)
 		if t.Email != nil && t.Email.From != "" {
 			if err := CheckFrom(t.Email.From); err != nil {
 				add("%s.email.from: %v", tp, err)

@@ -55,6 +55,7 @@ func (s *Server) collectOnce(ctx context.Context) {
 		{"grants", s.DB.DeleteExpiredGrants, now},
 		{"revoked_tokens", s.DB.DeleteExpiredRevokedTokens, now},
 		{"client_assertion_jtis", s.DB.DeleteExpiredClientAssertionJTIs, now},
+		{"used_assertions", s.DB.DeleteExpiredAssertions, now},
 		{"throttles", s.DB.DeleteStaleThrottles, throttleCut},
 		{"known_devices", s.DB.DeleteExpiredKnownDevices, now},
 		{"session_clients", s.DB.DeleteOrphanSessionClients, now},

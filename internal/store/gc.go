@@ -15,3 +15,13 @@ func (q *queries) DeleteExpiredClientAssertionJTIs(ctx context.Context, before t
 	}
 	return res.RowsAffected()
 }
+
+// DeleteExpiredAssertions forgets SAML assertion ids whose assertions expired before before: an expired
+// assertion is refused on its NotOnOrAfter, so its id need not be remembered.
+func (q *queries) DeleteExpiredAssertions(ctx context.Context, before time.Time) (int64, error) {
+	res, err := q.exec(ctx, `DELETE FROM used_assertions WHERE expires_at < ?`, before.Unix())
+	if err != nil {
+		return 0, fmt.Errorf("delete expired assertion ids: %w", err)
+	}
+	return res.RowsAffected()
+}
