@@ -51,6 +51,16 @@ func (s *Service) ApplySeed(ctx context.Context, seeds []config.TenantSeed) (See
 				return res, fmt.Errorf("seed %s.clients[%d] (client %s): %w", tp, j, c.ClientID, err)
 			}
 		}
+		for j, c := range t.Connections {
+			if err := retryConflict(func() error { return s.seedConnection(ctx, t.ID, j, c, &res) }); err != nil {
+				return res, fmt.Errorf("seed %s.connections[%d] (connection %s): %w", tp, j, c.ID, err)
+			}
+		}
+		for j, a := range t.SAMLApps {
+			if err := retryConflict(func() error { return s.seedSAMLApp(ctx, t.ID, a, &res) }); err != nil {
+				return res, fmt.Errorf("seed %s.saml_apps[%d] (SAML app %s): %w", tp, j, a.EntityID, err)
+			}
+		}
 		for j, u := range t.Users {
 			if err := retryConflict(func() error { return s.seedUser(ctx, t.ID, u, &res) }); err != nil {
 				return res, fmt.Errorf("seed %s.users[%d] (user %s): %w", tp, j, u.Email, err)
