@@ -72,6 +72,9 @@ type Connection struct {
 	// TrustEmail links an upstream identity to the account with its address without asking the person to
 	// prove that account, but only when the upstream says the address is verified.
 	TrustEmail bool `yaml:"trust_email" json:"trust_email,omitempty"`
+	// TrustAMR adds what the upstream reports it checked (OIDC amr, SAML AuthnContext) to the session, so
+	// an upstream sign-in with MFA counts as two factors and UMM does not ask again.
+	TrustAMR bool `yaml:"trust_amr" json:"trust_amr,omitempty"`
 	// RoleMapping maps an upstream group or role (a value of the groups claim or attribute, or an LDAP
 	// group DN) to UMM roles.
 	RoleMapping map[string]Strings `yaml:"role_mapping" json:"role_mapping,omitempty"`

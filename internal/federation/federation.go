@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/umm-project/umm/internal/config"
@@ -156,10 +157,23 @@ type Deps struct {
 	SAMLKeys  SAMLKeySource // nil: SAML connectors sign nothing
 }
 
-// Service reads a tenant's connections and builds their connectors.
+// Service reads a tenant's connections and builds their connectors. A built connector is kept while
+// its stored row does not change, so discovery documents, keys and directory connection pools are
+// reused across sign-ins; a changed row builds a new one (and closes the old one's pool).
 type Service struct {
 	d Deps
+
+	mu    sync.Mutex
+	built map[string]builtConnector // by tenant id + "/" + connection id
 }
+
+type builtConnector struct {
+	version string // what the row said when it was built
+	conn    Connector
+}
+
+// closer is a connector holding resources (a directory's connection pool).
+type closer interface{ Close() error }
 
 // New builds the service.
 func New(d Deps) *Service {
@@ -272,13 +286,56 @@ func (s *Service) Env(ctx context.Context, tenantID, id string) (Env, error) {
 	return env, nil
 }
 
-// Connector builds the connector of an enabled connection.
+// Connector returns the connector of an enabled connection, built once per version of its row.
 func (s *Service) Connector(ctx context.Context, tenantID, id string) (Connector, error) {
-	c, err := s.Get(ctx, tenantID, id)
+	row, err := s.d.DB.GetConnection(ctx, tenantID, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && row.Disabled) {
+		return Connector{}, ErrNotFound
+	}
 	if err != nil {
 		return Connector{}, err
 	}
-	return s.Build(ctx, tenantID, c)
+	key, version := tenantID+"/"+id, row.Type+"\x00"+row.Config+"\x00"+string(row.Secrets)
+	s.mu.Lock()
+	b, ok := s.built[key]
+	s.mu.Unlock()
+	if ok && b.version == version {
+		return b.conn, nil
+	}
+	c, err := s.Decode(row)
+	if err != nil {
+		return Connector{}, err
+	}
+	conn, err := s.Build(ctx, tenantID, c)
+	if err != nil {
+		return Connector{}, err
+	}
+	s.mu.Lock()
+	if s.built == nil {
+		s.built = map[string]builtConnector{}
+	}
+	old, had := s.built[key]
+	s.built[key] = builtConnector{version: version, conn: conn}
+	s.mu.Unlock()
+	if had {
+		if cl, ok := old.conn.Impl.(closer); ok {
+			_ = cl.Close()
+		}
+	}
+	return conn, nil
+}
+
+// Close releases what the built connectors hold.
+func (s *Service) Close() {
+	s.mu.Lock()
+	built := s.built
+	s.built = nil
+	s.mu.Unlock()
+	for _, b := range built {
+		if cl, ok := b.conn.Impl.(closer); ok {
+			_ = cl.Close()
+		}
+	}
 }
 
 // Build makes the connector of settings c.

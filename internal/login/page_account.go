@@ -37,6 +37,8 @@ type accountData struct {
 	LogoutPath string
 	// Passkeys section (nil when the tenant allows no passkeys).
 	Passkeys *passkeysView
+	// Linked accounts section.
+	Linked *linkedView
 }
 
 // navItem is one link of the section navigation.
@@ -53,6 +55,7 @@ var accountSections = []struct{ Name, Title string }{
 	{"sessions", "console.nav.sessions"},
 	{"apps", "console.nav.apps"},
 	{"passkeys", "passkey.account.title"},
+	{"linked", "connections.account.title"},
 }
 
 type sessionView struct {
@@ -89,17 +92,19 @@ func newTimeView(t time.Time) timeView {
 // Outcomes of the account page's actions, shown after their 303 (?done= and ?error= take only these keys).
 var (
 	accountNotices = map[string]string{
-		"session_ended":    "account.notice.session_ended",
-		"app_revoked":      "account.notice.app_revoked",
-		"profile_saved":    "console.profile.saved",
-		"password_changed": "console.password.changed",
-		"email_changed":    "emailchange.changed",
-		"totp_added":       "mfa.notice.totp_added",
-		"factor_removed":   "mfa.notice.factor_removed",
-		"device_removed":   "mfa.notice.device_removed",
-		"phone_added":      "mfa.notice.phone_added",
-		"email_codes_on":   "mfa.notice.email_codes_on",
-		"email_codes_off":  "mfa.notice.email_codes_off",
+		"session_ended":     "account.notice.session_ended",
+		"app_revoked":       "account.notice.app_revoked",
+		"profile_saved":     "console.profile.saved",
+		"password_changed":  "console.password.changed",
+		"email_changed":     "emailchange.changed",
+		"totp_added":        "mfa.notice.totp_added",
+		"factor_removed":    "mfa.notice.factor_removed",
+		"device_removed":    "mfa.notice.device_removed",
+		"phone_added":       "mfa.notice.phone_added",
+		"email_codes_on":    "mfa.notice.email_codes_on",
+		"email_codes_off":   "mfa.notice.email_codes_off",
+		"identity_linked":   "connections.account.linked",
+		"identity_unlinked": "connections.account.unlinked",
 	}
 	accountErrors = map[string]string{
 		"session_unknown": "account.error.session_unknown",
@@ -112,6 +117,9 @@ var (
 		"device_unknown":     "mfa.error.device_unknown",
 		"too_many_factors":   "mfa.error.too_many_factors",
 		"email_unverified":   "mfa.error.email_unverified",
+		"last_sign_in":       "connections.account.last_sign_in",
+		"identity_unknown":   "connections.account.unknown",
+		"identity_taken":     "connections.taken.text",
 	}
 )
 
@@ -162,6 +170,11 @@ func (p *Pages) handleAccountSection(section string) http.HandlerFunc {
 				p.serverError(w, r, t, err)
 				return
 			}
+		case "linked":
+			if err := p.linkedSection(w, r, t, u, &d); err != nil {
+				p.serverError(w, r, t, err)
+				return
+			}
 		}
 		q := r.URL.Query()
 		d.Notice = pd.T(accountNotices[q.Get("done")])
@@ -191,6 +204,9 @@ func (p *Pages) accountView(ctx context.Context, pd web.PageData, t store.Tenant
 	}
 	for _, s := range accountSections {
 		if s.Name == "passkeys" && !p.passkeysAllowed(t) {
+			continue
+		}
+		if s.Name == "linked" && p.federation == nil {
 			continue
 		}
 		d.Nav = append(d.Nav, navItem{Href: accountPath(t) + "/" + s.Name, Text: pd.T(s.Title), Current: s.Name == section})

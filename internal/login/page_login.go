@@ -38,6 +38,8 @@ type loginData struct {
 	IdentifierFirst, Methods     bool
 	// Passkey is the "Sign in with a passkey" button (nil when the tenant does not allow it).
 	Passkey *passkeySignin
+	// Connections are the "Sign in with ..." buttons of the tenant's upstream identity providers.
+	Connections []connectionButton
 }
 
 // identifierFirst reports whether t's sign-in page asks for the address first: when it offers more than
@@ -443,6 +445,7 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, t store.Tena
 		}
 	}
 	d.Passkey = p.passkeyLogin(w, t, lr)
+	d.Connections = p.connectionButtons(w, r, t, lr)
 	if lr != nil {
 		pd.Lang = lr.Params.Lang
 	}

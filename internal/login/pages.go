@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/umm-project/umm/internal/federation"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/risk"
@@ -54,6 +55,8 @@ type Deps struct {
 	DeviceCookieTTL time.Duration
 	// Risk scores every sign-in (nil: a browser that signed in before is low risk, any other medium).
 	Risk *risk.Engine
+	// Federation reads the tenants' upstream identity providers (nil: no connections).
+	Federation *federation.Service
 }
 
 // Pages serves the hosted pages of every tenant.
@@ -68,10 +71,11 @@ type Pages struct {
 	now      func() time.Time
 	rd       *web.Renderer
 
-	publicURL string        // without a trailing slash
-	secure    bool          // cookies are Secure (the public URL is https)
-	deviceTTL time.Duration // umm_device lifetime
-	risk      *risk.Engine
+	publicURL  string        // without a trailing slash
+	secure     bool          // cookies are Secure (the public URL is https)
+	deviceTTL  time.Duration // umm_device lifetime
+	risk       *risk.Engine
+	federation *federation.Service
 }
 
 // New checks d and parses the page templates.
@@ -101,7 +105,8 @@ func New(d Deps) (*Pages, error) {
 	}
 	p := &Pages{db: d.DB, identity: d.Identity, sessions: d.Sessions, csrf: d.CSRF, keyring: d.Keyring, metrics: d.Metrics,
 		log: d.Log, now: d.Now, rd: rd, publicURL: strings.TrimSuffix(d.PublicURL, "/"),
-		secure: strings.HasPrefix(d.PublicURL, "https://"), deviceTTL: d.DeviceCookieTTL, risk: d.Risk}
+		secure: strings.HasPrefix(d.PublicURL, "https://"), deviceTTL: d.DeviceCookieTTL, risk: d.Risk,
+		federation: d.Federation}
 	if p.deviceTTL <= 0 {
 		p.deviceTTL = defaultDeviceCookieTTL
 	}
@@ -152,6 +157,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/account/recovery-codes", p.handleRecoveryCodesSubmit)
 	mux.HandleFunc("POST /t/{tenant}/account/factors/remove", p.handleRemoveFactor)
 	mux.HandleFunc("POST /t/{tenant}/account/devices/remove", p.handleRemoveDevice)
+	mux.HandleFunc("POST /t/{tenant}/account/linked/unlink", p.handleUnlink)
 	mux.HandleFunc("GET /t/{tenant}/account/signed-out", p.handleSignedOut)
 	mux.HandleFunc("GET /t/{tenant}/register", p.handleRegisterForm)
 	mux.HandleFunc("POST /t/{tenant}/register", p.handleRegisterSubmit)
@@ -169,6 +175,7 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/invitation", p.handleInvitationForm)
 	mux.HandleFunc("POST /t/{tenant}/invitation", p.handleInvitationSubmit)
 	mux.HandleFunc("GET /t/{tenant}/branding.css", p.handleBrandingCSS)
+	p.connectionRoutes(mux)
 	p.passkeyRoutes(mux)
 }
 

@@ -40,6 +40,7 @@ type mfaState struct {
 	Reason    string   `json:"reason,omitempty"`  // why the second factor is asked, in an operator's words
 	SessionID string   `json:"session,omitempty"` // step-up of this live session instead of a new one
 	Policy    string   `json:"policy,omitempty"`  // the MFA policy that applied (which factors count)
+	Via       string   `json:"via,omitempty"`     // the upstream connection of the first step, if any
 }
 
 // effectivePolicy is the MFA policy for a sign-in to client (zero Client: no client, the account pages):
@@ -94,6 +95,13 @@ type signals struct {
 // nothing more is needed, else to the second-factor page (or blocked when the risk is high).
 func (p *Pages) firstFactorDone(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User, methods ...string) {
 	p.firstFactorDoneWith(w, r, t, lr, u, signals{}, methods...)
+}
+
+// firstFactorDoneVia is firstFactorDone for a sign-in through upstream connection via: the session's
+// login.succeeded event names it, also when a second factor comes first.
+func (p *Pages) firstFactorDoneVia(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, u store.User,
+	via string, methods ...string) {
+	p.firstFactorDoneWith(w, r.WithContext(session.WithVia(r.Context(), via)), t, lr, u, signals{}, methods...)
 }
 
 // firstFactorDoneWith is firstFactorDone with the first step's risk signals.
@@ -245,7 +253,7 @@ func (p *Pages) startMFA(w http.ResponseWriter, r *http.Request, t store.Tenant,
 	ctx := r.Context()
 	now := p.now()
 	data, _ := json.Marshal(mfaState{Methods: methods, At: at.Unix(), Want: d.want, Essential: d.essential, Reason: d.reason,
-		SessionID: sessionID, Policy: d.policy})
+		SessionID: sessionID, Policy: d.policy, Via: session.ViaFrom(ctx)})
 	lrID, _ := requestRef(lr)
 	f := store.Flow{TenantID: t.ID, ID: keys.NewID(), Kind: store.FlowMFA, State: store.FlowPending, UserID: u.ID,
 		Email: u.Email, BrowserHash: p.sessions.BrowserHash(w, r, t.ID), LoginRequestID: lrID, CreatedAt: now,
@@ -421,6 +429,10 @@ func (p *Pages) secondFactorTaking(w http.ResponseWriter, r *http.Request, t sto
 	now := p.now()
 	var st mfaState
 	_ = json.Unmarshal([]byte(f.Data), &st)
+	if st.Via != "" {
+		ctx = session.WithVia(ctx, st.Via)
+		r = r.WithContext(ctx)
+	}
 	proven := session.Merge(session.Factors(time.Unix(st.At, 0), st.Methods...), session.Factors(now, methods...))
 	// The flow is used up, with its event, in the transaction that starts (or steps up) the session: one
 	// commit, and a double submit finds the flow used and starts nothing.

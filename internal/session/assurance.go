@@ -18,7 +18,12 @@ const (
 	MethodSMS         = "sms"   // a code sent by SMS
 	MethodEmail       = "email" // a code or link sent by email
 	MethodMFA         = "mfa"   // two or more factors
+	MethodFederated   = "fed"   // a sign-in at an upstream identity provider
 )
+
+// UpstreamMethods are the methods an upstream's amr may add to a federated sign-in when the connection
+// trusts what the upstream reports (trust_amr).
+var UpstreamMethods = []string{MethodPassword, MethodOTP, MethodHardwareKey, MethodSoftwareKey, MethodUser, MethodSMS, MethodMFA}
 
 // Authentication context classes UMM asserts (acr_values_supported), weakest first: "1" one factor, "2"
 // two factors, "phr" a phishing-resistant sign-in (a passkey with user verification, per the OpenID EAP
@@ -51,12 +56,17 @@ func isPasskey(m string) bool { return m == MethodHardwareKey || m == MethodSoft
 // verification is phishing-resistant ("phr"), which also counts as two factors.
 func Assurance(f store.SessionFactors) (amr []string, acr string) {
 	amr = make([]string, 0, len(f)+1)
-	for _, m := range []string{MethodPassword, MethodOTP, MethodHardwareKey, MethodSoftwareKey, MethodUser, MethodSMS, MethodEmail} {
+	for _, m := range []string{MethodFederated, MethodPassword, MethodOTP, MethodHardwareKey, MethodSoftwareKey, MethodUser, MethodSMS, MethodEmail} {
 		if _, ok := f[m]; ok {
 			amr = append(amr, m)
 		}
 	}
+	// A sign-in at an upstream stands for the first factor; an upstream trusted to report its methods may
+	// have asked for more (its "mfa" counts as two factors).
 	_, knows := f[MethodPassword]
+	_, fed := f[MethodFederated]
+	_, upstreamMFA := f[MethodMFA]
+	knows = knows || fed
 	holds, passkey := false, false
 	for m := range f {
 		switch {
@@ -71,7 +81,7 @@ func Assurance(f store.SessionFactors) (amr []string, acr string) {
 	case passkey && verified:
 		amr = append(amr, MethodMFA)
 		return amr, ACRPhishingResistant
-	case holds && knows:
+	case holds && knows, fed && upstreamMFA:
 		amr = append(amr, MethodMFA)
 		return amr, ACRTwoFactors
 	}

@@ -216,7 +216,11 @@ func (m *Manager) start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		if err := tx.AppendEvent(ctx, at(events.SessionStarted(tenant.ID, userID, s.ID, ip), now)); err != nil {
 			return err
 		}
-		if err := tx.AppendEvent(ctx, at(events.LoginSucceeded(tenant.ID, userID, s.ID, ip, amr, acr), now)); err != nil {
+		ok := events.LoginSucceeded(tenant.ID, userID, s.ID, ip, amr, acr)
+		if via := ViaFrom(ctx); via != "" {
+			ok.Data["connection"] = via
+		}
+		if err := tx.AppendEvent(ctx, at(ok, now)); err != nil {
 			return err
 		}
 		// Every started session is one sign-in of the user (progressive profiling counts them).

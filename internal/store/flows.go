@@ -17,6 +17,8 @@ const (
 	FlowWebAuthn     = "webauthn"     // a passkey ceremony's challenge, between its options and its answer
 	FlowNotMe        = "not_me"       // the "This wasn't me" link of a new sign-in email
 	FlowPhone        = "phone"        // prove a phone number by a texted code before it becomes an SMS factor
+	FlowUpstream     = "upstream"     // a sign-in at an upstream identity provider, between its start and callback
+	FlowLink         = "link"         // an upstream identity waits for the person to prove the account it would join
 
 	FlowPending = "pending" // waiting for the link or the code
 	FlowDone    = "done"    // finished; never usable again
