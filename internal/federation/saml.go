@@ -234,6 +234,12 @@ func (s *samlConnector) responseError(raw []byte, err error) error {
 			return fmt.Errorf("%w: saml: %s", ErrInvalidResponse, c.msg)
 		}
 	}
+	// The library does not classify a response where nothing at all is signed; its message is the
+	// only way to tell (a test pins it).
+	var ire *saml.InvalidResponseError
+	if errors.As(err, &ire) && ire.PrivateErr != nil && strings.Contains(ire.PrivateErr.Error(), "signature element not present") {
+		return fmt.Errorf("%w: saml: signature: neither the response nor its assertion is signed", ErrInvalidResponse)
+	}
 	return fmt.Errorf("%w: saml: response refused", ErrInvalidResponse)
 }
 
