@@ -201,7 +201,14 @@ func (s *samlConnector) Exchange(ctx context.Context, r *http.Request, b Begin) 
 // library's own detail goes to the log only: it may quote parts of what was posted.
 func (s *samlConnector) responseError(raw []byte, err error) error {
 	if s.env.Log != nil {
-		s.env.Log.Info("saml response refused", "tenant", s.env.TenantID, "connection", s.conn.ID, "detail", errors.Unwrap(err))
+		detail := "-"
+		if d := errors.Unwrap(err); d != nil {
+			detail = d.Error()
+		}
+		if len(detail) > 300 {
+			detail = detail[:300]
+		}
+		s.env.Log.Info("saml response refused", "tenant", s.env.TenantID, "connection", s.conn.ID, "detail", detail)
 	}
 	var bad saml.ErrBadStatus
 	if errors.As(err, &bad) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/crewjam/saml"
 	"github.com/crewjam/saml/samlsp"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/umm-project/umm/internal/config"
 )
@@ -38,6 +39,10 @@ var samlMetadataCache = struct {
 	m map[string]samlMetadataEntry
 }{m: map[string]samlMetadataEntry{}}
 
+// samlMetadataFetches makes the sign-ins that find the cached copy too old at the same moment share
+// one fetch.
+var samlMetadataFetches singleflight.Group
+
 // samlIdPMetadata is the IdP's metadata of c: the inline XML, or the document at its URL.
 func samlIdPMetadata(ctx context.Context, env Env, c config.Connection) (*saml.EntityDescriptor, error) {
 	if c.MetadataXML != "" {
@@ -57,7 +62,10 @@ func samlIdPMetadata(ctx context.Context, env Env, c config.Connection) (*saml.E
 	if ok && now.Sub(cached.fetched) < samlMetadataTTL {
 		return cached.ed, nil
 	}
-	ed, err := samlFetchMetadata(ctx, env.HTTP, c.MetadataURL)
+	v, err, _ := samlMetadataFetches.Do(c.MetadataURL, func() (any, error) {
+		return samlFetchMetadata(ctx, env.HTTP, c.MetadataURL)
+	})
+	ed, _ := v.(*saml.EntityDescriptor)
 	if err != nil {
 		if ok && now.Sub(cached.fetched) < samlMetadataStale {
 			if env.Log != nil {

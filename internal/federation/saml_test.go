@@ -824,3 +824,20 @@ func TestSAMLConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestSAMLAMR(t *testing.T) {
+	t.Parallel()
+	for class, want := range map[string]string{
+		"urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport": "pwd",
+		"urn:oasis:names:tc:SAML:2.0:ac:classes:Password":                   "pwd",
+		"http://schemas.microsoft.com/claims/multipleauthn":                 "mfa",
+		"https://refeds.org/profile/mfa":                                    "mfa",
+		"urn:example:ac:MultiFactorContract":                                "mfa",
+		"urn:oasis:names:tc:SAML:2.0:ac:classes:X509":                       "",
+		"urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified":                "",
+	} {
+		if got := strings.Join(samlAMR(class), ","); got != want {
+			t.Errorf("amr of %s = %q, want %q", class, got, want)
+		}
+	}
+}
