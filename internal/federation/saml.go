@@ -30,6 +30,21 @@ const samlMaxResponse = 512 << 10
 // samlConnector is UMM acting as a SAML 2.0 service provider toward one upstream identity provider of
 // a connection: it sends the browser there with an AuthnRequest and checks the Response the IdP posts
 // back to the connection's assertion consumer service (ACS).
+//
+// What an operator should know:
+//   - The account is linked by the NameID, so the IdP must send a persistent (or otherwise stable)
+//     one. A transient NameID is refused, unless attributes maps "subject" to an attribute that is
+//     stable (an employee number, an immutable object id); that attribute then identifies the account.
+//   - attributes maps a profile field (email, name, given_name, family_name, a custom field) or
+//     "groups" to the attribute holding it, by its Name or FriendlyName; unmapped fields take the usual
+//     LDAP, OID and Microsoft claim names.
+//   - SAML says nothing about whether an address is verified: trust_email is the operator's word that
+//     this IdP only asserts addresses its users own.
+//   - Only responses to a request UMM sent are accepted (no IdP-initiated sign-in), each assertion
+//     once. The Response or the Assertion must be signed by a certificate of the IdP's metadata.
+//   - For compatibility with common IdPs, SHA-1 signatures and AES-CBC encrypted assertions inside an
+//     unsigned Response are still accepted, as are IdP certificates past their dates (metadata
+//     certificates are only carriers of a key).
 type samlConnector struct {
 	env  Env
 	conn config.Connection
@@ -71,6 +86,9 @@ func newSAML(ctx context.Context, env Env, c config.Connection) (any, error) {
 		AssertionConsumerServiceBindings: []string{saml.HTTPPostBinding},
 		AuthnNameIDFormat:                samlNameIDFormat(idp),
 		HTTPClient:                       env.HTTP,
+		// Many IdPs publish long-expired self-signed certificates in their metadata; the metadata is
+		// what the operator trusts, and the key in it is what is checked.
+		IgnoreCertificateExpiry: true,
 	}
 	if env.Signer != nil && env.Certificate != nil {
 		if c.SignRequests {

@@ -841,3 +841,31 @@ func TestSAMLAMR(t *testing.T) {
 		}
 	}
 }
+
+func TestSAMLPostOnlyIdP(t *testing.T) {
+	t.Parallel()
+	p := newSAMLPeer(t, nil, "t1", samlPeerOpts{})
+	md := p.idp.Metadata()
+	for i := range md.IDPSSODescriptors {
+		var sso []saml.Endpoint
+		for _, e := range md.IDPSSODescriptors[i].SingleSignOnServices {
+			if e.Binding != saml.HTTPRedirectBinding {
+				sso = append(sso, e)
+			}
+		}
+		md.IDPSSODescriptors[i].SingleSignOnServices = sso
+	}
+	raw, err := xml.Marshal(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := Env{TenantID: "t1", ACSURL: samlTestACS, MetadataURL: samlTestSPEntity, Now: func() time.Time { return samlTestTime }}
+	impl, err := newSAML(context.Background(), env, config.Connection{ID: "x", Type: config.ConnSAML, MetadataXML: string(raw)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := Begin{State: "s"}
+	if _, err := impl.(*samlConnector).AuthURL(context.Background(), &b); err == nil || !strings.Contains(err.Error(), "HTTP-Redirect") {
+		t.Fatalf("AuthURL toward an IdP without a redirect SSO service: %v, want an error naming the binding", err)
+	}
+}
