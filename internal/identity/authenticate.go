@@ -81,6 +81,10 @@ type LoginAttempt struct {
 	// DeviceID is the device id of the browser's verified umm_device cookie, "" without one. It selects the
 	// device budget when it names a known device of the account.
 	DeviceID string
+	// External checks the password elsewhere (a directory's bind) instead of the stored hash: the
+	// attempt counts on the same budgets and writes the same events, the account need not exist here, and
+	// a throttled attempt never reaches the directory. It answers whether the password is right.
+	External func(ctx context.Context) (bool, error)
 }
 
 func (s *Service) lockoutDuration() time.Duration {
@@ -216,19 +220,35 @@ func (s *Service) Login(ctx context.Context, a LoginAttempt) (store.User, error)
 	case phc == "":
 		reason = events.ReasonNoPassword
 	}
-	target := phc
-	if reason != "" {
-		target = s.dummy
-	}
-	ok, err := s.VerifyPassword(ctx, target, a.Password)
-	if err != nil && !errors.Is(err, errMalformedHash) {
-		return store.User{}, fmt.Errorf("authenticate: %w", err)
-	}
-	if err != nil {
-		s.log.ErrorContext(ctx, "stored password hash is unusable", "tenant", tenantID, "user_id", u.ID, "err", err)
-	}
-	if reason == "" && !ok {
-		reason = events.ReasonBadPassword
+	if a.External != nil {
+		reason = ""
+		if found && u.Disabled {
+			reason = events.ReasonDisabled
+		}
+		ok := false
+		if refused == nil && reason == "" {
+			if ok, err = a.External(ctx); err != nil {
+				return store.User{}, err
+			}
+		}
+		if reason == "" && !ok {
+			reason = events.ReasonBadPassword
+		}
+	} else {
+		target := phc
+		if reason != "" {
+			target = s.dummy
+		}
+		ok, err := s.VerifyPassword(ctx, target, a.Password)
+		if err != nil && !errors.Is(err, errMalformedHash) {
+			return store.User{}, fmt.Errorf("authenticate: %w", err)
+		}
+		if err != nil {
+			s.log.ErrorContext(ctx, "stored password hash is unusable", "tenant", tenantID, "user_id", u.ID, "err", err)
+		}
+		if reason == "" && !ok {
+			reason = events.ReasonBadPassword
+		}
 	}
 	userID := ""
 	if found {
@@ -249,7 +269,7 @@ func (s *Service) Login(ctx context.Context, a LoginAttempt) (store.User, error)
 			return store.User{}, fmt.Errorf("authenticate: %w", err)
 		}
 	}
-	if NeedsRehash(phc, s.sec) {
+	if a.External == nil && NeedsRehash(phc, s.sec) {
 		s.rehash(ctx, tenantID, u.ID, phc, a.Password)
 	}
 	return u, nil

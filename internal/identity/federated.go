@@ -30,6 +30,7 @@ const (
 	LinkPasskey      = "proved_passkey"    // ... with one of its passkeys
 	LinkEmailCode    = "proved_email_code" // ... with a code sent to its address
 	LinkAccount      = "account_page"      // the signed-in owner linked it from the account page
+	LinkImported     = "imported"          // a directory's user moved in with the password the directory accepted
 )
 
 // Errors of linking and unlinking.
@@ -104,6 +105,11 @@ func (s *Service) upstreamProfile(ctx context.Context, t store.Tenant, up Upstre
 // ErrNoEmail without an address, store.ErrConflict when the address belongs to an account (link instead)
 // or the identity is linked already.
 func (s *Service) ProvisionFederated(ctx context.Context, t store.Tenant, up Upstream) (store.User, error) {
+	return s.provision(ctx, t, up, "", LinkCreated)
+}
+
+// provision is ProvisionFederated; a non-empty phc becomes the account's password.
+func (s *Service) provision(ctx context.Context, t store.Tenant, up Upstream, phc, how string) (store.User, error) {
 	if strings.TrimSpace(up.Email) == "" {
 		return store.User{}, ErrNoEmail
 	}
@@ -134,7 +140,12 @@ func (s *Service) ProvisionFederated(ctx context.Context, t store.Tenant, up Ups
 		if err := tx.AppendEvent(ctx, at(withVia(events.UserCreated(t.ID, u.ID, u.ID), up.Connection), now)); err != nil {
 			return err
 		}
-		return s.link(ctx, tx, t.ID, u.ID, up, LinkCreated, u.ID, now)
+		if phc != "" {
+			if err := tx.SetPasswordHash(ctx, t.ID, u.ID, phc, now); err != nil {
+				return err
+			}
+		}
+		return s.link(ctx, tx, t.ID, u.ID, up, how, u.ID, now)
 	})
 	if err != nil {
 		return store.User{}, fmt.Errorf("provision upstream user: %w", err)
@@ -348,4 +359,37 @@ func (s *Service) ClaimUnverifiedAccount(ctx context.Context, t store.Tenant, u 
 	}
 	u.EmailVerified = true
 	return u, nil
+}
+
+// ImportFromDirectory moves a directory user in after the directory accepted password (lazy migration):
+// the account (created when there is none, else the account existing holds the address) gets that
+// password, hashed like any other, and the directory identity is linked, so every later sign-in is
+// local. The password is stored whatever the tenant's policy says: the person chose it under the
+// directory's rules, and the next change follows the tenant's.
+func (s *Service) ImportFromDirectory(ctx context.Context, t store.Tenant, existing *store.User, up Upstream, password string) (store.User, error) {
+	phc, err := s.HashPassword(ctx, password)
+	if err != nil {
+		return store.User{}, err
+	}
+	if existing == nil {
+		return s.provision(ctx, t, up, phc, LinkImported)
+	}
+	now := s.now()
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetPasswordHash(ctx, t.ID, existing.ID, phc, now); err != nil {
+			return err
+		}
+		if _, err := tx.GetIdentity(ctx, t.ID, up.Connection, up.Subject); errors.Is(err, store.ErrNotFound) {
+			if err := s.link(ctx, tx, t.ID, existing.ID, up, LinkImported, existing.ID, now); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		return s.syncRoles(ctx, tx, t.ID, existing.ID, up, now)
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("import directory user: %w", err)
+	}
+	return *existing, nil
 }

@@ -107,6 +107,15 @@ func (p *Pages) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		p.continueSignedIn(w, r, t, lr, s, u)
 		return
 	}
+	if lr != nil && lr.Params.Connection != "" && p.federation != nil {
+		// connection=ID (or kc_idp_hint) goes straight upstream; an unknown or disabled one shows the page.
+		c, err := p.federation.Get(ctx, t.ID, lr.Params.Connection)
+		if err == nil && c.Redirecting() {
+			seeOther(w, connectionStartPath(t, c.ID, lr.ID, ""))
+			return
+		}
+		p.log.InfoContext(ctx, "requested connection not usable", "tenant", t.ID, "connection", lr.Params.Connection, "err", err)
+	}
 	email := ""
 	if lr != nil && len(lr.Params.LoginHint) <= maxEmailLen {
 		email = lr.Params.LoginHint
@@ -151,6 +160,31 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if password == "" && !codeLogin && !identifierOnly {
 		fe["password"] = "login.error.password_missing"
+	}
+	if len(fe) == 0 && !codeLogin {
+		// Home-realm discovery: an address at a domain routed to an upstream signs in there.
+		c, routed, err := p.routedConnection(ctx, t, email)
+		if err != nil {
+			p.serverError(w, r, t, err)
+			return
+		}
+		if routed && c.Redirecting() {
+			p.continueUpstream(w, r, t, lr, c, email)
+			return
+		}
+		dir, ok, err := p.directoryFor(ctx, t, email)
+		if err != nil {
+			p.serverError(w, r, t, err)
+			return
+		}
+		if ok {
+			if identifierOnly || password == "" {
+				p.renderLogin(w, r, t, lr, http.StatusOK, email, web.PageData{Data: loginData{IdentifierFirst: true, Methods: true, Password: true}})
+				return
+			}
+			p.directorySignIn(w, r, t, lr, dir, email, password)
+			return
+		}
 	}
 	if len(fe) == 0 && codeLogin {
 		p.startCodeLogin(w, r, t, lr, email, method)

@@ -66,6 +66,9 @@ type authRequest struct {
 	ACRValues           []string
 	ACREssential        bool   // the claims request asks for acr as an essential claim
 	IDTokenHint         string // not stored: only compared with the session at the start
+	// Connection names the upstream identity provider to sign in with, skipping the sign-in page
+	// (connection=ID, or Keycloak's kc_idp_hint=ID).
+	Connection string
 }
 
 // openID reports whether this is an OpenID Connect request (scope openid): only then is an ID token issued.
@@ -79,7 +82,7 @@ func (a authRequest) params() store.AuthorizeParams {
 		ResponseType: a.ResponseType, RedirectURI: a.RedirectURI, Scopes: a.Scopes, State: a.State, Nonce: a.Nonce,
 		CodeChallenge: a.CodeChallenge, CodeChallengeMethod: a.CodeChallengeMethod, ResponseMode: a.ResponseMode,
 		Prompt: a.Prompt, MaxAge: a.MaxAge, LoginHint: a.LoginHint, UILocales: a.UILocales, ACRValues: a.ACRValues,
-		ACREssential: a.ACREssential,
+		ACREssential: a.ACREssential, Connection: a.Connection,
 	}
 }
 
@@ -265,6 +268,13 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 	ar.LoginHint, _ = get("login_hint")
 	if len(ar.LoginHint) > maxHintLen || !validText(ar.LoginHint) {
 		return ar, target, errInvalidRequest(fmt.Sprintf("login_hint is malformed or longer than %d characters", maxHintLen))
+	}
+	ar.Connection, _ = get("connection")
+	if ar.Connection == "" {
+		ar.Connection, _ = get("kc_idp_hint")
+	}
+	if ar.Connection != "" && config.CheckConnectionID(ar.Connection) != nil {
+		return ar, target, errInvalidRequest("connection (or kc_idp_hint) must name a connection: lower-case letters, digits, '-' or '_'")
 	}
 	ar.UILocales, _ = get("ui_locales")
 	if len(ar.UILocales) > maxLocalesLen || !validText(ar.UILocales) {

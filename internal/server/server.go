@@ -162,7 +162,7 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 	pages, err := login.New(login.Deps{
 		DB: s.DB, Identity: s.Identity, Sessions: sessions, CSRF: csrf, Metrics: metrics, Keyring: s.Keyring,
 		PublicURL: cfg.Server.PublicURL, Log: log, Now: now, DeviceCookieTTL: cfg.Security.DeviceCookieTTL.D(),
-		Risk: s.Risk,
+		Risk: s.Risk, Federation: s.Federation,
 	})
 	if err != nil {
 		return err

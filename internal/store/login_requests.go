@@ -39,6 +39,8 @@ type AuthorizeParams struct {
 	// ACREssential: the claims request asked for acr as an essential claim (with ACRValues as its values);
 	// a sign-in that cannot reach one of them fails with unmet_authentication_requirements.
 	ACREssential bool `json:"acr_essential,omitempty"`
+	// Connection is the upstream identity provider the request asked to sign in with (connection=ID).
+	Connection string `json:"connection,omitempty"`
 	// RequireLogin: the user must enter credentials even with a valid session (prompt=login or max_age passed).
 	RequireLogin bool `json:"require_login,omitempty"`
 	// RequireConsent: show the consent page even if an earlier grant covers the scopes (prompt=consent).
