@@ -153,7 +153,11 @@ func (s *Service) budgetWait(th store.Throttle, limit int, now time.Time) time.D
 	if !th.UpdatedAt.After(now.Add(-s.lockoutDuration())) {
 		return 0 // the count has decayed (or a lockout has ended)
 	}
-	if until := th.UpdatedAt.Add(backoff(th.Failures, limit)); until.After(now) {
+	b := backoff(th.Failures, limit)
+	if b == 0 {
+		return 0 // (UpdatedAt is rounded up to the second, so it may be a moment ahead of now)
+	}
+	if until := th.UpdatedAt.Add(b); until.After(now) {
 		return until.Sub(now)
 	}
 	return 0
