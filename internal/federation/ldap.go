@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -41,6 +42,11 @@ type ldapConnector struct {
 	groupAttr string   // the attribute listing the person's groups (memberOf)
 	fetch     []string // the attributes asked for
 }
+
+var _ interface {
+	Directory
+	io.Closer
+} = (*ldapConnector)(nil)
 
 // ldapPoolSize is how many connections each of the connector's two pools opens at most.
 const ldapPoolSize = 4
@@ -154,19 +160,26 @@ func (l *ldapConnector) Authenticate(ctx context.Context, login, password string
 }
 
 // Lookup reads the entry of subject again: by DN, or by the id attribute when the connection maps one.
+// An entry counts as gone when it is deleted, has left base_dn, or no longer matches user_filter (with
+// any login): the filter is how a directory says who may sign in, often leaving out disabled accounts,
+// and sync should treat those people like deleted ones.
 func (l *ldapConnector) Lookup(ctx context.Context, subject string) (Identity, bool, error) {
 	if subject == "" {
 		return Identity{}, false, nil
 	}
+	anyLogin := strings.ReplaceAll(l.conn.UserFilter, "{login}", "*")
 	var entries []*ldap.Entry
 	var err error
 	if l.idAttr == "" {
-		entries, err = l.searchUser(ctx, "(objectClass=*)", subject, ldap.ScopeBaseObject)
+		if !underBase(subject, l.conn.BaseDN) {
+			return Identity{}, false, nil
+		}
+		entries, err = l.searchUser(ctx, anyLogin, subject, ldap.ScopeBaseObject)
 		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
 			return Identity{}, false, nil
 		}
 	} else {
-		entries, err = l.searchUser(ctx, idFilter(l.idAttr, subject), l.conn.BaseDN, ldap.ScopeWholeSubtree)
+		entries, err = l.searchUser(ctx, "(&"+idFilter(l.idAttr, subject)+anyLogin+")", l.conn.BaseDN, ldap.ScopeWholeSubtree)
 	}
 	if err != nil {
 		return Identity{}, false, l.unavailable("lookup", err)
@@ -180,6 +193,19 @@ func (l *ldapConnector) Lookup(ctx context.Context, subject string) (Identity, b
 	}
 	id, err := l.identity(ctx, entries[0], loginOf(entries[0], l.conn.LoginAttr))
 	return id, err == nil, err
+}
+
+// underBase reports whether dn is base_dn or below it.
+func underBase(dn, base string) bool {
+	d, err := ldap.ParseDN(dn)
+	if err != nil {
+		return false
+	}
+	b, err := ldap.ParseDN(base)
+	if err != nil {
+		return false
+	}
+	return b.EqualFold(d) || b.AncestorOfFold(d)
 }
 
 // searchUser finds entries with the person's attributes; at most two, which is enough to tell one

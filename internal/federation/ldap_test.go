@@ -475,12 +475,24 @@ func TestLDAPLookup(t *testing.T) {
 	if err != nil || !found || id.Email != "countess@example.org" || id.Profile["name"] != "Ada Lovelace" {
 		t.Fatalf("Lookup after change: %+v, %v, %v", id, found, err)
 	}
+	// Bob no longer matches user_filter (no mail): he cannot sign in, so sync sees him as gone.
+	srv.SetAttr(ldapBob, "mail")
+	if _, found, err := l.Lookup(ctx, ldapBob); err != nil || found {
+		t.Fatalf("Lookup of an entry user_filter leaves out: found %v, %v", found, err)
+	}
 	srv.Remove(ldapAda)
 	if _, found, err := l.Lookup(ctx, ldapAda); err != nil || found {
 		t.Fatalf("Lookup after removal: found %v, %v", found, err)
 	}
-	if _, found, err := l.Lookup(ctx, "uid=nobody,ou=elsewhere,dc=other,dc=org"); err != nil || found {
-		t.Fatalf("Lookup outside the directory: found %v, %v", found, err)
+	// Not a person (a group), not in this directory, not a DN: none is found.
+	for _, dn := range []string{"uid=nobody,ou=elsewhere,dc=other,dc=org", ldapAdmins, "not a dn"} {
+		if _, found, err := l.Lookup(ctx, dn); err != nil || found {
+			t.Fatalf("Lookup %q: found %v, %v", dn, found, err)
+		}
+	}
+	srv.Add(ldaptest.NewEntry("uid=eve,dc=other,dc=org", "objectClass", "person", "mail", "eve@other.org"))
+	if _, found, err := l.Lookup(ctx, "uid=eve,dc=other,dc=org"); err != nil || found {
+		t.Fatalf("Lookup outside base_dn: found %v, %v", found, err)
 	}
 	if srv.Binds() != srv.BindsAs(ldapService) {
 		t.Error("Lookup bound as someone other than the service account")
