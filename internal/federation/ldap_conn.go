@@ -117,7 +117,10 @@ func (d *ldapDialer) dial(ctx context.Context, dn, password string) (*ldapConn, 
 		}
 		if dn != "" {
 			if err := c.Bind(dn, password); err != nil {
-				return &serviceBindError{err}
+				if answered(err) {
+					return &serviceBindError{err}
+				}
+				return err
 			}
 		}
 		return nil
@@ -241,11 +244,11 @@ func (p *ldapPool) get(ctx context.Context) (cn *ldapConn, reused bool, err erro
 	return cn, false, err
 }
 
-// put gives back a connection after an operation that ended with err.
-func (p *ldapPool) put(cn *ldapConn, err error) {
+// put gives back a connection, to keep for reuse when keep is true.
+func (p *ldapPool) put(cn *ldapConn, keep bool) {
 	defer func() { <-p.sem }()
 	p.mu.Lock()
-	if cn.usable(err) && !p.closed {
+	if keep && !p.closed {
 		p.idle = append(p.idle, cn)
 		p.mu.Unlock()
 		return
@@ -268,8 +271,9 @@ func (p *ldapPool) do(ctx context.Context, fn func(*ldap.Conn) error) error {
 			return err
 		}
 		err = cn.run(ctx, p.d.deadline(ctx), fn)
-		p.put(cn, err)
-		if err != nil && reused && attempt == 0 && ctx.Err() == nil && !cn.usable(err) && !answered(err) {
+		keep := cn.usable(err) // before put: once back in the pool, cn is another caller's
+		p.put(cn, keep)
+		if err != nil && reused && attempt == 0 && ctx.Err() == nil && !keep && !answered(err) {
 			continue
 		}
 		return err
