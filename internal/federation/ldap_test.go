@@ -265,6 +265,25 @@ func TestLDAPServerStopped(t *testing.T) {
 	}
 }
 
+// Connections the directory closed while they sat in the pool are replaced, not reported as failures.
+func TestLDAPDirectoryDropsIdleConnections(t *testing.T) {
+	t.Parallel()
+	srv := ldaptest.Start(t, ldapEntries()...)
+	l := buildLDAP(t, ldapConnection(srv.URL()), nil)
+	for i := range 5 {
+		if _, err := l.Authenticate(ctxFor(t, 10*time.Second), "ada@example.org", "analytical"); err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if _, found, err := l.Lookup(ctxFor(t, 10*time.Second), ldapBob); err != nil || !found {
+			t.Fatalf("round %d: Lookup: %v, %v", i, found, err)
+		}
+		srv.DropConns()
+	}
+	if n := srv.BindsAs(ldapService); n < 5 {
+		t.Errorf("%d service binds: the dropped connections were not replaced", n)
+	}
+}
+
 // silentListener accepts connections and never answers: a directory that is up but stuck.
 func silentListener(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

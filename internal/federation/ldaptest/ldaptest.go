@@ -221,6 +221,16 @@ func (s *Server) SetHang(hang bool) {
 	s.mu.Unlock()
 }
 
+// DropConns closes every open connection and keeps serving new ones, as a directory does with
+// connections idle past its limit, or on restart behind a load balancer.
+func (s *Server) DropConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.Close()
+	}
+}
+
 // Stop closes the listener and every connection and waits for the server's goroutines. It is
 // called when the test ends; calling it again does nothing.
 func (s *Server) Stop() {
