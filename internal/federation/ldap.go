@@ -48,6 +48,10 @@ var _ interface {
 	io.Closer
 } = (*ldapConnector)(nil)
 
+// ldapMaxLogin is the longest login sent to the directory; nobody's is longer, and a filter made
+// from a megabyte of input is work for the directory and nothing else.
+const ldapMaxLogin = 512
+
 // ldapPoolSize is how many connections each of the connector's two pools opens at most.
 const ldapPoolSize = 4
 
@@ -124,7 +128,7 @@ func (l *ldapConnector) Close() error {
 func (l *ldapConnector) Authenticate(ctx context.Context, login, password string) (Identity, error) {
 	// An empty password would make the bind an "unauthenticated bind", which directories answer with
 	// success without checking anything (RFC 4513 section 5.1.2): refused here, before the directory.
-	if password == "" || strings.TrimSpace(login) == "" {
+	if password == "" || strings.TrimSpace(login) == "" || len(login) > ldapMaxLogin {
 		return Identity{}, ErrBadCredentials
 	}
 	entries, err := l.searchUser(ctx, strings.ReplaceAll(l.conn.UserFilter, "{login}", ldap.EscapeFilter(login)), l.conn.BaseDN, ldap.ScopeWholeSubtree)

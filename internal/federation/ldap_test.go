@@ -143,6 +143,13 @@ func TestLDAPAuthenticateRefusals(t *testing.T) {
 	if _, err := l.Authenticate(ctx, "", "analytical"); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("empty login: %v", err)
 	}
+	searches := srv.Searches()
+	if _, err := l.Authenticate(ctx, strings.Repeat("a", 100_000)+"@example.org", "analytical"); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("huge login: %v", err)
+	}
+	if srv.Searches() != searches {
+		t.Error("a 100 kB login was sent to the directory")
+	}
 }
 
 // An unknown login costs a bind like a wrong password does, so reply times do not tell which
@@ -584,4 +591,19 @@ func TestLDAPCloseLeavesNoGoroutines(t *testing.T) {
 		buf := make([]byte, 1<<16)
 		t.Errorf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
+}
+
+func BenchmarkLDAPAuthenticate(b *testing.B) {
+	srv := ldaptest.Start(b, ldapEntries()...)
+	l := buildLDAP(b, ldapConnection(srv.URL()), nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := l.Authenticate(ctx, "ada@example.org", "analytical"); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
