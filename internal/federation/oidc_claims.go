@@ -60,8 +60,8 @@ func stringOf(v any) string {
 	case bool:
 		return strconv.FormatBool(x)
 	case json.Number:
-		if _, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return string(x)
+		if !strings.ContainsAny(string(x), ".eE") {
+			return string(x) // an integer, however large, as written
 		}
 		if f, err := x.Float64(); err == nil {
 			return strconv.FormatFloat(f, 'f', -1, 64)
