@@ -51,7 +51,7 @@ type fakeOP struct {
 	noUserinfo     bool
 	userinfoStatus int
 
-	formPost       bool   // authorize answers a self-posting form
+	formPost       bool // authorize answers a self-posting form
 	formExtra      url.Values
 	deny           string // authorize answers this error
 	tokenStatus    int    // token endpoint answers this status
