@@ -69,21 +69,23 @@ func checkBegin(b *Begin, needNonce bool) error {
 }
 
 // callbackParams reads the callback (query of a redirect, or form of a form_post) and checks the parts
-// every OAuth answer shares: an error the upstream reports, and the state. It answers the code.
+// every OAuth answer shares: the state, then an error the upstream reports. It answers the code. The
+// state is checked first so that a callback forged into someone's browser, even one that only says
+// "refused", is told apart from a real answer of the upstream.
 func callbackParams(r *http.Request, b Begin, denied []string) (url.Values, string, error) {
 	if err := r.ParseForm(); err != nil {
 		return nil, "", fmt.Errorf("%w: callback parameters: %v", ErrInvalidResponse, err)
 	}
 	f := r.Form
+	if got := f.Get("state"); got == "" || !sameString(got, b.State) {
+		return f, "", fmt.Errorf("%w: callback state does not match the sign-in's", ErrInvalidResponse)
+	}
 	if e := f.Get("error"); e != "" {
 		desc := clip(f.Get("error_description"), 200)
 		if e == "access_denied" || slices.Contains(denied, e) {
 			return f, "", fmt.Errorf("%w: %s: %s", ErrDenied, e, desc)
 		}
 		return f, "", fmt.Errorf("%w: upstream answered error %q: %s", ErrInvalidResponse, clip(e, 64), desc)
-	}
-	if got := f.Get("state"); got == "" || !sameString(got, b.State) {
-		return f, "", fmt.Errorf("%w: callback state does not match the sign-in's", ErrInvalidResponse)
 	}
 	code := f.Get("code")
 	if code == "" {

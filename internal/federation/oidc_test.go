@@ -295,6 +295,11 @@ func TestOIDCDenied(t *testing.T) {
 			t.Errorf("a refused sign-in reached the token endpoint")
 		}
 	})
+	// A "refused" answer that is not for this sign-in is not taken as the person's refusal.
+	forged := httptest.NewRequest(http.MethodGet, testCallback+"?error=access_denied&state=st-forged", nil)
+	if _, err := conn.Exchange(context.Background(), forged, b); !errors.Is(err, ErrInvalidResponse) {
+		t.Fatalf("forged refusal err = %v, want ErrInvalidResponse", err)
+	}
 }
 
 func TestOIDCUnavailable(t *testing.T) {
