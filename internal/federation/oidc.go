@@ -83,7 +83,9 @@ func (o *oidcConn) discover(ctx context.Context) (providerDoc, error) {
 	if err != nil {
 		return doc, err
 	}
-	if !o.anyIssuer && doc.Issuer != o.base && doc.Issuer != strings.TrimSuffix(o.base, "/") {
+	// A trailing slash is how issuers are most often mistyped; the tokens' iss is then held to the
+	// document's exact spelling.
+	if !o.anyIssuer && strings.TrimSuffix(doc.Issuer, "/") != strings.TrimSuffix(o.base, "/") {
 		return doc, fmt.Errorf("%w: the discovery document names issuer %q, not %q", ErrInvalidResponse, doc.Issuer, o.base)
 	}
 	return doc, nil

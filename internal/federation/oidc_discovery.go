@@ -58,7 +58,7 @@ func discover(ctx context.Context, env Env, base string) (providerDoc, error) {
 	raw, err := getBody(ctx, env, "discovery", u, "", nil)
 	if err != nil {
 		// Whatever went wrong, the provider cannot be used now; the page says to try again later.
-		return providerDoc{}, fmt.Errorf("%w (%w)", ErrUnavailable, err)
+		return providerDoc{}, fmt.Errorf("%w (%v)", ErrUnavailable, err)
 	}
 	var doc providerDoc
 	if err := json.Unmarshal(raw, &doc); err != nil {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -195,7 +194,7 @@ func postToken(ctx context.Context, env Env, tokenURL string, params url.Values,
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 		return tokenAnswer{}, resp.StatusCode, fmt.Errorf("%w: token endpoint answered %d", ErrUnavailable, resp.StatusCode)
 	}
-	doc, perr := parseTokenBody(resp.Header.Get("Content-Type"), body)
+	doc, perr := parseTokenBody(body)
 	// Errors come as 400/401 per the standard, or as 200 with an error member (GitHub).
 	if e := stringOf(doc["error"]); e != "" {
 		err := fmt.Errorf("%w: token endpoint answered %d %s: %s", ErrInvalidResponse, resp.StatusCode, clip(e, 64),
@@ -227,25 +226,24 @@ func postToken(ctx context.Context, env Env, tokenURL string, params url.Values,
 	return ans, resp.StatusCode, nil
 }
 
-// parseTokenBody reads a token answer as JSON, or form-encoded when the server says so (or the body is
-// not a JSON object).
-func parseTokenBody(contentType string, body []byte) (map[string]any, error) {
-	mt, _, _ := mime.ParseMediaType(contentType)
+// parseTokenBody reads a token answer: a JSON object, or form-encoded (GitHub's default). The body
+// decides rather than the Content-Type, which some servers get wrong (JSON sent as text/plain).
+func parseTokenBody(body []byte) (map[string]any, error) {
 	trimmed := bytes.TrimSpace(body)
-	if mt == "application/x-www-form-urlencoded" || mt == "text/plain" || (len(trimmed) > 0 && trimmed[0] != '{') {
-		q, err := url.ParseQuery(string(trimmed))
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		doc, err := decodeObject(trimmed)
 		if err != nil {
-			return map[string]any{}, errors.New("neither JSON nor form-encoded")
-		}
-		doc := map[string]any{}
-		for k := range q {
-			doc[k] = q.Get(k)
+			return map[string]any{}, err
 		}
 		return doc, nil
 	}
-	doc, err := decodeObject(trimmed)
+	q, err := url.ParseQuery(string(trimmed))
 	if err != nil {
-		return map[string]any{}, err
+		return map[string]any{}, errors.New("neither JSON nor form-encoded")
+	}
+	doc := map[string]any{}
+	for k := range q {
+		doc[k] = q.Get(k)
 	}
 	return doc, nil
 }

@@ -416,3 +416,50 @@ func TestResolveAndStringOf(t *testing.T) {
 		}
 	}
 }
+
+func TestOIDCIssuerTrailingSlash(t *testing.T) {
+	t.Parallel()
+	f := newFakeOP(t, testNow)
+	// The provider spells its issuer with a slash; the connection without. Tokens must carry the
+	// provider's spelling exactly.
+	f.set(func() { f.issuer = f.srv.URL + "/" })
+	conn, _ := oidcConnFor(t, f, nil)
+	b := newBegin()
+	if _, err := conn.Exchange(context.Background(), authorize(t, conn, &b), b); err != nil {
+		t.Fatalf("Exchange: %v", err)
+	}
+	f.set(func() { f.claims = map[string]any{"iss": f.srv.URL} })
+	b = newBegin()
+	if _, err := conn.Exchange(context.Background(), authorize(t, conn, &b), b); !errors.Is(err, ErrInvalidResponse) {
+		t.Fatalf("Exchange with iss spelled otherwise: %v", err)
+	}
+}
+
+func TestParseTokenBody(t *testing.T) {
+	t.Parallel()
+	for body, want := range map[string]string{
+		`{"access_token":"a1","expires_in":3600}`:              "a1",
+		" \n{\"access_token\":\"a2\"}":                         "a2",
+		"access_token=a3&scope=user%3Aemail&token_type=bearer": "a3",
+	} {
+		doc, err := parseTokenBody([]byte(body))
+		if err != nil || doc["access_token"] != want {
+			t.Errorf("parseTokenBody(%q) = %v, %v", body, doc, err)
+		}
+	}
+	if _, err := parseTokenBody([]byte(`{"access_token":`)); err == nil {
+		t.Error("broken JSON accepted")
+	}
+}
+
+func TestDiscoveryNotFoundIsUnavailableOnly(t *testing.T) {
+	t.Parallel()
+	f := newFakeOP(t, testNow)
+	f.set(func() { f.discoverStatus = http.StatusNotFound })
+	conn, _ := oidcConnFor(t, f, nil)
+	b := newBegin()
+	_, err := conn.AuthURL(context.Background(), &b)
+	if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrInvalidResponse) {
+		t.Fatalf("AuthURL err = %v, want only ErrUnavailable", err)
+	}
+}
