@@ -96,7 +96,7 @@ func callbackParams(r *http.Request, b Begin, denied []string) (url.Values, stri
 // clip shortens upstream text kept in error messages.
 func clip(s string, n int) string {
 	if len(s) > n {
-		return s[:n] + "…"
+		return strings.ToValidUTF8(s[:n], "") + "…"
 	}
 	return s
 }

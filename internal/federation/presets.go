@@ -44,8 +44,9 @@ func newPreset(ctx context.Context, env Env, c config.Connection) (any, error) {
 		return oidc("https://gitlab.com", "openid", "email", "profile"), nil
 	case config.ConnLinkedIn:
 		o := oidc("https://www.linkedin.com/oauth", "openid", "profile", "email")
-		// LinkedIn drops the nonce from its ID tokens; the state, PKCE and the code being redeemed
-		// directly by UMM still bind the answer to this sign-in. A nonce that is present must match.
+		// LinkedIn drops the nonce from its ID tokens. The state, and the code being redeemed by UMM
+		// itself with the client secret, still bind the answer to this sign-in; a nonce that is present
+		// must match.
 		o.nonceOptional = true
 		return o, nil
 	case config.ConnGitHub:
