@@ -313,6 +313,17 @@ func (c Connection) Validate(path string) Problems {
 		need("client_id", c.ClientID)
 		need("client_secret", c.ClientSecret)
 	}
+	if c.IsPreset() {
+		// A preset's endpoints may be replaced (a regional or self-hosted installation, a test double),
+		// but the secret and the codes must still travel over TLS.
+		for _, kv := range [][2]string{{"issuer", c.Issuer}, {"authorization_url", c.AuthorizationURL}, {"token_url", c.TokenURL}, {"userinfo_url", c.UserinfoURL}} {
+			if kv[1] != "" {
+				if err := checkUpstreamURL(kv[1], "https"); err != nil {
+					add("%s: %v", kv[0], err)
+				}
+			}
+		}
+	}
 	if c.Type == ConnOIDC || c.Type == ConnOAuth2 {
 		if c.ClientSecret != "" && len(c.ClientSecret) < 8 {
 			add("client_secret: must be at least 8 characters")
