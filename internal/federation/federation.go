@@ -190,7 +190,7 @@ func New(d Deps) *Service {
 }
 
 // SecretsAAD binds a connection's sealed secrets to it.
-func SecretsAAD(tenantID, id string) []byte { return []byte("connection|" + tenantID + "|" + id) }
+func SecretsAAD(tenantID, id string) []byte { return keys.ConnectionSecretsAAD(tenantID, id) }
 
 // Decode turns a stored row into its settings, secrets unsealed.
 func (s *Service) Decode(row store.Connection) (config.Connection, error) {

@@ -62,7 +62,7 @@ type Upstream struct {
 
 // TokensAAD binds an identity's sealed upstream tokens to it.
 func TokensAAD(tenantID, connection, subject string) []byte {
-	return []byte("upstream-tokens|" + tenantID + "|" + connection + "|" + subject)
+	return keys.UpstreamTokensAAD(tenantID, connection, subject)
 }
 
 // LinkedUser returns the user an upstream identity is linked to, store.ErrNotFound when it is not linked.

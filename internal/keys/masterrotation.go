@@ -84,7 +84,8 @@ type ResealReport struct {
 }
 
 // Reseal seals every value at rest that a previous key sealed under the master key instead: the hash
-// root, and per tenant the signing keys, the user codes of pending device sign-ins and the TOTP seeds. Each value is replaced only if it did not change meanwhile
+// root, and per tenant the signing keys, the user codes of pending device sign-ins, the TOTP seeds, the
+// upstream tokens of linked identities, and the secrets of every connection. Each value is replaced only if it did not change meanwhile
 // (a rotation on a running node), so it may run while nodes serve. Once it returns without error, the
 // previous keys can be removed from the configuration.
 func Reseal(ctx context.Context, db *store.DB, kr *Keyring) (ResealReport, error) {
@@ -127,6 +128,18 @@ func Reseal(ctx context.Context, db *store.DB, kr *Keyring) (ResealReport, error
 				return rep, fmt.Errorf("reseal the user code of device request %s of tenant %s: %w", c.ID, t.ID, err)
 			}
 		}
+		toks, err := db.ListSealedIdentityTokens(ctx, t.ID)
+		if err != nil {
+			return rep, fmt.Errorf("reseal: %w", err)
+		}
+		for _, tk := range toks {
+			err := reseal(kr, &rep, tk.Sealed, UpstreamTokensAAD(t.ID, tk.ConnectionID, tk.Subject), func(s []byte) (bool, error) {
+				return db.SetIdentityTokens(ctx, t.ID, tk.ConnectionID, tk.Subject, tk.Sealed, s)
+			})
+			if err != nil {
+				return rep, fmt.Errorf("reseal the upstream tokens of an identity at %s of tenant %s: %w", tk.ConnectionID, t.ID, err)
+			}
+		}
 		seeds, err := db.ListSealedFactorSecrets(ctx, t.ID)
 		if err != nil {
 			return rep, fmt.Errorf("reseal: %w", err)
@@ -140,7 +153,30 @@ func Reseal(ctx context.Context, db *store.DB, kr *Keyring) (ResealReport, error
 			}
 		}
 	}
+	conns, err := db.ListSealedConnectionSecrets(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("reseal: %w", err)
+	}
+	for _, c := range conns {
+		err := reseal(kr, &rep, c.Secrets, ConnectionSecretsAAD(c.TenantID, c.ID), func(s []byte) (bool, error) {
+			return db.SetConnectionSecrets(ctx, c.TenantID, c.ID, c.Secrets, s)
+		})
+		if err != nil {
+			return rep, fmt.Errorf("reseal the secrets of connection %s of tenant %s: %w", c.ID, c.TenantID, err)
+		}
+	}
 	return rep, nil
+}
+
+// ConnectionSecretsAAD binds the sealed secrets of a tenant's connection (client secret, private key,
+// bind password) to it.
+func ConnectionSecretsAAD(tenantID, connectionID string) []byte {
+	return []byte("connection|" + tenantID + "|" + connectionID)
+}
+
+// UpstreamTokensAAD binds the sealed upstream tokens of a linked identity to it.
+func UpstreamTokensAAD(tenantID, connectionID, subject string) []byte {
+	return []byte("upstream-tokens|" + tenantID + "|" + connectionID + "|" + subject)
 }
 
 // DeviceUserCodeAAD binds the sealed user code of a device login request to its tenant and request.

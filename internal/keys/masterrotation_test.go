@@ -58,6 +58,22 @@ func TestMasterKeyRotation(t *testing.T) {
 			Secret: seed, ConfirmedAt: time.Now(), CreatedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
+		// An upstream connection's client secret and a linked identity's upstream tokens, sealed.
+		connSecret, err := krOld.Seal([]byte(`{"client_secret":"upstream-secret"}`), ConnectionSecretsAAD(tenant, "corp"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.UpsertConnection(ctx, store.Connection{TenantID: tenant, ID: "corp", Type: "oidc", Config: "{}", Secrets: connSecret}); err != nil {
+			t.Fatal(err)
+		}
+		upTokens, err := krOld.Seal([]byte(`{"access_token":"at"}`), UpstreamTokensAAD(tenant, "corp", "sub-1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.LinkIdentity(ctx, store.UserIdentity{TenantID: tenant, ConnectionID: "corp", Subject: "sub-1", UserID: "u-1",
+			Tokens: upTokens, CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
 		// A second tenant whose keys are created in step 2, under the new key.
 		other := storetest.Tenant(t, db)
 
@@ -100,10 +116,10 @@ func TestMasterKeyRotation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The hash root, the first tenant's four keys, the user code and the TOTP seed were under the old
-			// key; other's four keys are new.
-			if rep.Resealed != 7 || rep.Current != 4 {
-				t.Errorf("Reseal = %+v, want 7 resealed and 4 current", rep)
+			// The hash root, the first tenant's four keys, the user code, the TOTP seed, the connection's
+			// secret and the identity's tokens were under the old key; other's four keys are new.
+			if rep.Resealed != 9 || rep.Current != 4 {
+				t.Errorf("Reseal = %+v, want 9 resealed and 4 current", rep)
 			}
 			if again, err := Reseal(ctx, db, krStep2); err != nil || again.Resealed != 0 {
 				t.Errorf("a second Reseal = %+v, %v; want nothing left to reseal", again, err)
@@ -137,6 +153,20 @@ func TestMasterKeyRotation(t *testing.T) {
 			}
 			if plain, err := krNew.Open(f.Secret, TOTPSeedAAD(tenant, "u-1", "f-1")); err != nil || string(plain) != "0123456789abcdefghij" {
 				t.Errorf("the TOTP seed = %q, %v", plain, err)
+			}
+			c, err := db.GetConnection(ctx, tenant, "corp")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plain, err := krNew.Open(c.Secrets, ConnectionSecretsAAD(tenant, "corp")); err != nil || !strings.Contains(string(plain), "upstream-secret") {
+				t.Errorf("the connection's secrets = %q, %v", plain, err)
+			}
+			ui, err := db.GetIdentity(ctx, tenant, "corp", "sub-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plain, err := krNew.Open(ui.Tokens, UpstreamTokensAAD(tenant, "corp", "sub-1")); err != nil || string(plain) != `{"access_token":"at"}` {
+				t.Errorf("the upstream tokens = %q, %v", plain, err)
 			}
 			if _, err := OpenKeyring(ctx, db, oldKey, nil); err == nil {
 				t.Error("the old key alone still opens the database's secrets")

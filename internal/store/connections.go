@@ -100,7 +100,7 @@ func (q *queries) DeleteConnection(ctx context.Context, tenantID, id string) err
 	return nil
 }
 
-// SealedConnectionSecrets are the sealed secrets of every connection (for master key rotation).
+// ListSealedConnectionSecrets returns every connection that has sealed secrets (for master key rotation).
 func (q *queries) ListSealedConnectionSecrets(ctx context.Context) ([]Connection, error) {
 	rows, err := q.query(ctx, `SELECT `+connectionCols+` FROM connections WHERE secrets IS NOT NULL ORDER BY tenant_id, id`)
 	if err != nil {

@@ -121,3 +121,39 @@ func (q *queries) UseAssertion(ctx context.Context, tenantID, id string, expires
 	n, _ := res.RowsAffected()
 	return n == 1, nil
 }
+
+// SealedTokens is the sealed upstream tokens of one linked identity (for master key rotation).
+type SealedTokens struct {
+	ConnectionID, Subject string
+	Sealed                []byte
+}
+
+// ListSealedIdentityTokens returns the tenant's sealed upstream tokens.
+func (q *queries) ListSealedIdentityTokens(ctx context.Context, tenantID string) ([]SealedTokens, error) {
+	rows, err := q.query(ctx, `SELECT connection_id, subject, tokens FROM user_identities
+		WHERE tenant_id = ? AND tokens IS NOT NULL ORDER BY connection_id, subject`, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("list sealed tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []SealedTokens
+	for rows.Next() {
+		var s SealedTokens
+		if err := rows.Scan(&s.ConnectionID, &s.Subject, &s.Sealed); err != nil {
+			return nil, fmt.Errorf("list sealed tokens: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// SetIdentityTokens replaces an identity's sealed tokens when they are still old (compare and swap).
+func (q *queries) SetIdentityTokens(ctx context.Context, tenantID, connectionID, subject string, old, sealed []byte) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE user_identities SET tokens = ? WHERE tenant_id = ? AND connection_id = ? AND subject = ? AND tokens = ?`,
+		sealed, tenantID, connectionID, subject, old)
+	if err != nil {
+		return false, fmt.Errorf("reseal tokens: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
