@@ -113,6 +113,8 @@ func init() {
 	register(invitationsRevokeCommand())
 	register(usersMFAListCommand())
 	register(usersMFAResetCommand())
+	register(connectionsListCommand())
+	register(connectionsSyncCommand())
 }
 
 // usageError is a mistake in the command line; it exits 2 after printing the command's usage.
@@ -259,7 +261,7 @@ never from the command line.
 
 // order keeps the usage list in a reading order: serve first, then maintenance, then management.
 func order(name string) string {
-	for i, p := range []string{"serve", "migrate", "version", "tenants", "clients", "users", "invitations", "keys"} {
+	for i, p := range []string{"serve", "migrate", "version", "tenants", "clients", "users", "invitations", "connections", "keys"} {
 		if strings.HasPrefix(name, p) {
 			return fmt.Sprintf("%02d %s", i, name)
 		}

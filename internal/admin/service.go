@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/umm-project/umm/internal/federation"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
 	"github.com/umm-project/umm/internal/store"
@@ -16,22 +17,25 @@ type Deps struct {
 	DB       *store.DB
 	Keyring  *keys.Keyring
 	Identity *identity.Service
-	Log      *slog.Logger
-	Now      func() time.Time // the clock; time.Now when nil
+	// Federation builds connectors (directory sync); nil turns sync off.
+	Federation *federation.Service
+	Log        *slog.Logger
+	Now        func() time.Time // the clock; time.Now when nil
 }
 
 // Service manages tenants, clients and users. It is safe for concurrent use.
 type Service struct {
-	db       *store.DB
-	keyring  *keys.Keyring
-	identity *identity.Service
-	log      *slog.Logger
-	now      func() time.Time
+	db         *store.DB
+	keyring    *keys.Keyring
+	identity   *identity.Service
+	federation *federation.Service
+	log        *slog.Logger
+	now        func() time.Time
 }
 
 // New builds the service.
 func New(d Deps) *Service {
-	s := &Service{db: d.DB, keyring: d.Keyring, identity: d.Identity, log: d.Log, now: d.Now}
+	s := &Service{db: d.DB, keyring: d.Keyring, identity: d.Identity, federation: d.Federation, log: d.Log, now: d.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -335,6 +335,20 @@ func (c Connection) Validate(path string) Problems {
 	return p
 }
 
+// MapRoles is what c's role_mapping makes of upstream groups: the roles granted now, and every role the
+// mapping can grant (which a sign-in keeps in step with the upstream, leaving other roles alone).
+func (c Connection) MapRoles(groups []string) (granted, managed []string) {
+	for group, roles := range c.RoleMapping {
+		managed = append(managed, roles...)
+		if slices.Contains(groups, group) {
+			granted = append(granted, roles...)
+		}
+	}
+	slices.Sort(granted)
+	slices.Sort(managed)
+	return slices.Compact(granted), slices.Compact(managed)
+}
+
 // validateConnections checks a tenant's connections and that their ids and domains are unique.
 func validateConnections(tp string, cs []Connection) Problems {
 	var p Problems

@@ -400,12 +400,7 @@ func (p *Pages) upstreamOf(t store.Tenant, c config.Connection, who federation.I
 	claims, _ := json.Marshal(who.Claims)
 	up := identity.Upstream{Connection: c.ID, Subject: who.Subject, Email: who.Email, EmailVerified: who.EmailVerified,
 		Profile: who.Profile, Claims: string(claims)}
-	for group, roles := range c.RoleMapping {
-		up.Managed = append(up.Managed, roles...)
-		if slices.Contains(who.Groups, group) {
-			up.Roles = append(up.Roles, roles...)
-		}
-	}
+	up.Roles, up.Managed = c.MapRoles(who.Groups)
 	if c.StoreTokens && who.Tokens != nil {
 		plain, err := json.Marshal(who.Tokens)
 		if err != nil {

@@ -264,6 +264,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	wg.Go(func() { s.Keys.Run(workers) })
 	wg.Go(func() { s.collectGarbage(workers) })
+	wg.Go(func() { s.syncDirectories(workers) })
 	wg.Go(func() { s.DB.Listen(workers, s.log, s.invalidate) })
 	wg.Go(func() { s.deliverOutbox(workers) })
 

@@ -101,16 +101,16 @@ func OpenServices(ctx context.Context, cfg config.Config, log *slog.Logger) (*Se
 		db.Close()
 		return nil, err
 	}
+	fed := federation.New(federation.Deps{DB: db, Keyring: kr, PublicURL: strings.TrimSuffix(cfg.Server.PublicURL, "/"), Log: log})
 	return &Services{
-		Federation: federation.New(federation.Deps{DB: db, Keyring: kr, PublicURL: strings.TrimSuffix(cfg.Server.PublicURL, "/"),
-			Log: log}),
+		Federation:       fed,
 		Risk:             engine,
 		Config:           cfg,
 		DB:               db,
 		Keyring:          kr,
 		Keys:             keys.NewManager(db, kr, cfg.Keys, log),
 		Identity:         id,
-		Admin:            admin.New(admin.Deps{DB: db, Keyring: kr, Identity: id, Log: log}),
+		Admin:            admin.New(admin.Deps{DB: db, Keyring: kr, Identity: id, Federation: fed, Log: log}),
 		MasterKeyCreated: created,
 	}, nil
 }

@@ -19,20 +19,21 @@ type Connection struct {
 	Position    int
 	Config      string
 	Secrets     []byte
+	SyncedAt    time.Time // when a directory sync last started; zero: never
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
 
-const connectionCols = `tenant_id, id, type, display_name, disabled, position, config, secrets, created_at, updated_at`
+const connectionCols = `tenant_id, id, type, display_name, disabled, position, config, secrets, synced_at, created_at, updated_at`
 
 func scanConnection(row interface{ Scan(...any) error }) (Connection, error) {
 	var c Connection
-	var created, updated int64
+	var synced, created, updated int64
 	if err := row.Scan(&c.TenantID, &c.ID, &c.Type, &c.DisplayName, &c.Disabled, &c.Position, &c.Config, &c.Secrets,
-		&created, &updated); err != nil {
+		&synced, &created, &updated); err != nil {
 		return Connection{}, err
 	}
-	c.CreatedAt, c.UpdatedAt = time.Unix(created, 0), time.Unix(updated, 0)
+	c.SyncedAt, c.CreatedAt, c.UpdatedAt = unixOrZero(synced), time.Unix(created, 0), time.Unix(updated, 0)
 	return c, nil
 }
 
@@ -42,7 +43,8 @@ func (q *queries) UpsertConnection(ctx context.Context, c Connection) error {
 	if !c.UpdatedAt.IsZero() {
 		now = c.UpdatedAt
 	}
-	_, err := q.exec(ctx, `INSERT INTO connections (`+connectionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := q.exec(ctx, `INSERT INTO connections (tenant_id, id, type, display_name, disabled, position, config, secrets,
+		created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant_id, id) DO UPDATE SET type = excluded.type, display_name = excluded.display_name,
 		disabled = excluded.disabled, position = excluded.position, config = excluded.config,
 		secrets = excluded.secrets, updated_at = excluded.updated_at`,
@@ -124,6 +126,18 @@ func (q *queries) SetConnectionSecrets(ctx context.Context, tenantID, id string,
 		sealed, tenantID, id, old)
 	if err != nil {
 		return false, fmt.Errorf("reseal connection %s: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// ClaimConnectionSync moves a connection's synced_at from prev to now; false when another node moved it
+// first (that node runs the sync).
+func (q *queries) ClaimConnectionSync(ctx context.Context, tenantID, id string, prev, now time.Time) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE connections SET synced_at = ? WHERE tenant_id = ? AND id = ? AND synced_at = ?`,
+		now.Unix(), tenantID, id, unixOrNone(prev))
+	if err != nil {
+		return false, fmt.Errorf("claim sync of connection %s: %w", id, err)
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil

@@ -4,6 +4,7 @@
 -- An upstream identity provider. type is a preset (google, apple, ...), oidc, oauth2, saml or ldap;
 -- config is its settings as JSON without the secrets, which are sealed with the master key (secrets:
 -- client secret, Apple's private key, LDAP bind password). position orders the sign-in page's buttons.
+-- synced_at is when a directory sync of the connection last started (the node that moves it runs it).
 CREATE TABLE connections (
     tenant_id    TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     id           TEXT NOT NULL,
@@ -13,6 +14,7 @@ CREATE TABLE connections (
     position     INTEGER NOT NULL DEFAULT 0,
     config       TEXT NOT NULL DEFAULT '{}',
     secrets      {{BLOB}},
+    synced_at    BIGINT NOT NULL DEFAULT 0,
     created_at   BIGINT NOT NULL,
     updated_at   BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, id)
