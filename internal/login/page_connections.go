@@ -39,6 +39,9 @@ type upstreamState struct {
 	Begin      federation.Begin `json:"begin"`
 	// Link: started from the account page by the signed-in user (the flow's UserID) to link an identity.
 	Link bool `json:"link,omitempty"`
+	// Reauth: the signed-in user (the flow's UserID) signs in again upstream to confirm it is them before
+	// a sensitive change; the account page to go back to.
+	Reauth string `json:"reauth,omitempty"`
 	// Posted is the callback's form when the upstream answered with a POST (see above).
 	Posted string `json:"posted,omitempty"`
 }
@@ -197,7 +200,18 @@ func (p *Pages) handleConnectionStart(w http.ResponseWriter, r *http.Request) {
 	}
 	st := upstreamState{Connection: conn.Config.ID}
 	userID := ""
-	if r.URL.Query().Get("link") == "1" {
+	if r.URL.Query().Get("reauth") == "1" {
+		_, u, signedIn, err := p.signedInUser(ctx, r, t)
+		if err != nil {
+			p.serverError(w, r, t, err)
+			return
+		}
+		if !signedIn {
+			seeOther(w, loginPath(t, ""))
+			return
+		}
+		st.Reauth, userID = reauthNext(t, r.URL.Query().Get("next")), u.ID
+	} else if r.URL.Query().Get("link") == "1" {
 		s, u, signedIn, err := p.signedInUser(ctx, r, t)
 		if err != nil {
 			p.serverError(w, r, t, err)
@@ -389,6 +403,10 @@ func (p *Pages) handleConnectionCallback(w http.ResponseWriter, r *http.Request)
 	}
 	if st.Link {
 		p.linkFromAccount(w, r, t, f.UserID, conn.Config, who)
+		return
+	}
+	if st.Reauth != "" {
+		p.reauthUpstream(w, r, t, f.UserID, conn.Config, who, st.Reauth)
 		return
 	}
 	p.federatedSignIn(w, r, t, lr, conn.Config, who, []string{session.MethodFederated})

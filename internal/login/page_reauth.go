@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/federation"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
@@ -23,6 +25,10 @@ type reauthData struct {
 	Action string
 	Email  string
 	Next   string
+	// Password: the account has a password to confirm with. Connections: the upstreams it is linked
+	// at, each a button to sign in there again.
+	Password    bool
+	Connections []connectionButton
 }
 
 // reauthNext is the page to go back to: a path under this tenant's account pages, else the account page.
@@ -51,7 +57,35 @@ func (p *Pages) renderReauth(w http.ResponseWriter, r *http.Request, t store.Ten
 	base := p.page(r, t, "")
 	why.apply(&base)
 	base.Title = "reauth.title"
-	base.Data = reauthData{Action: accountPath(t) + "/reauth?next=" + url.QueryEscape(next), Email: u.Email, Next: next}
+	d := reauthData{Action: accountPath(t) + "/reauth?next=" + url.QueryEscape(next), Email: u.Email, Next: next}
+	ctx := r.Context()
+	_, err := p.db.GetPasswordHash(ctx, t.ID, u.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		p.serverError(w, r, t, err)
+		return
+	}
+	d.Password = err == nil
+	ids, err := p.db.ListUserIdentities(ctx, t.ID, u.ID)
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return
+	}
+	cs, err := p.tenantConnections(ctx, t)
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return
+	}
+	for _, c := range cs {
+		linked := false
+		for _, ui := range ids {
+			linked = linked || ui.ConnectionID == c.ID
+		}
+		if linked && c.Redirecting() {
+			d.Connections = append(d.Connections, buttonFor(w, c,
+				connectionsPath(t, c.ID)+"/start?reauth=1&next="+url.QueryEscape(next)))
+		}
+	}
+	base.Data = d
 	p.render(w, r, t, status, "reauth", base)
 }
 
@@ -85,4 +119,36 @@ func (p *Pages) handleReauthSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	seeOther(w, reauthNext(t, r.URL.Query().Get("next")))
+}
+
+// reauthUpstream confirms the signed-in user userID by a new sign-in at connection c: the identity who
+// must be linked to that user. The session's auth_time moves on (a step-up with "fed") and the browser
+// goes back to next.
+func (p *Pages) reauthUpstream(w http.ResponseWriter, r *http.Request, t store.Tenant, userID string, c config.Connection,
+	who federation.Identity, next string) {
+	ctx := r.Context()
+	s, u, signedIn, err := p.signedInUser(ctx, r, t)
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return
+	}
+	if !signedIn || u.ID != userID {
+		seeOther(w, loginPath(t, ""))
+		return
+	}
+	linked, err := p.identity.LinkedUser(ctx, t.ID, c.ID, who.Subject)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && linked.ID != u.ID) {
+		p.log.InfoContext(ctx, "re-authentication upstream as another account", "tenant", t.ID, "connection", c.ID, "user_id", u.ID)
+		p.renderReauth(w, r, t, u, http.StatusForbidden, refuse("", "reauth.error.other_account"))
+		return
+	}
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return
+	}
+	if _, err := p.sessions.StepUp(ctx, t, s, session.Factors(p.now(), session.MethodFederated), nil); err != nil {
+		p.serverError(w, r, t, err)
+		return
+	}
+	seeOther(w, next)
 }
