@@ -39,6 +39,8 @@ type linkData struct {
 	Email      string
 	Password   bool // the account has a password to prove it with
 	CodeSent   bool
+	// Passkey is the "Use a passkey" button when the account has one (nil otherwise).
+	Passkey *passkeySignin
 }
 
 func linkPath(t store.Tenant, flowID string) string {
@@ -115,9 +117,25 @@ func (p *Pages) renderLink(w http.ResponseWriter, r *http.Request, t store.Tenan
 		p.serverError(w, r, t, err)
 		return
 	}
-	base.Title = "connections.link.title"
-	base.Data = linkData{Action: linkPath(t, f.ID), Connection: st.Name, Email: f.Email,
+	d := linkData{Action: linkPath(t, f.ID), Connection: st.Name, Email: f.Email,
 		Password: err == nil && t.Settings.Login.Allows(config.MethodPassword), CodeSent: st.CodeSent}
+	if p.identity.PasskeysUsable(t) {
+		fs, err := p.db.ListFactors(r.Context(), t.ID, f.UserID)
+		if err != nil {
+			p.serverError(w, r, t, err)
+			return
+		}
+		for _, fc := range fs {
+			if fc.Kind == store.FactorWebAuthn && fc.Confirmed() {
+				web.AllowConnectSelf(w)
+				d.Passkey = &passkeySignin{OptionsURL: tenantPath(t) + "/login/passkey/options", Action: tenantPath(t) + "/login/passkey",
+					Flow: f.ID, Button: "connections.link.passkey_button"}
+				break
+			}
+		}
+	}
+	base.Title = "connections.link.title"
+	base.Data = d
 	p.render(w, r, t, status, "link", base)
 }
 
@@ -238,7 +256,7 @@ func (p *Pages) endLink(w http.ResponseWriter, r *http.Request, t store.Tenant, 
 
 // linkProven links the flow's identity once the person proved the account with method (how says which
 // proof), then signs in with the upstream and that proof.
-func (p *Pages) linkProven(w http.ResponseWriter, r *http.Request, t store.Tenant, f store.Flow, st linkState, how, method string) {
+func (p *Pages) linkProven(w http.ResponseWriter, r *http.Request, t store.Tenant, f store.Flow, st linkState, how string, methods ...string) {
 	ctx := r.Context()
 	if err := p.identity.UseSignInFlow(ctx, f); err != nil {
 		if errors.Is(err, store.ErrConflict) {
@@ -269,7 +287,7 @@ func (p *Pages) linkProven(w http.ResponseWriter, r *http.Request, t store.Tenan
 	if lr != nil && lr.Status != store.LoginPending {
 		lr = nil
 	}
-	p.firstFactorDoneVia(w, r, t, lr, u, st.Connection, append(st.Methods, method)...)
+	p.firstFactorDoneVia(w, r, t, lr, u, st.Connection, append(st.Methods, methods...)...)
 }
 
 // linkFromAccount links who at c to the signed-in user userID (the account page's "Link" buttons).

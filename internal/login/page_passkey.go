@@ -105,12 +105,18 @@ func passkeyOptions(w http.ResponseWriter, opts []byte, ceremony string) {
 // browser's).
 var errMFAFlow = errors.New("mfa flow not usable")
 
-// pendingMFAFlow loads the pending MFA flow id of this browser (for the JSON endpoints, which answer errors their own way).
+// pendingMFAFlow loads the pending flow id of this browser whose user proves a passkey: an MFA flow, or
+// a link flow (proving the account an upstream identity would join). For the JSON endpoints, which
+// answer errors their own way.
 func (p *Pages) pendingMFAFlow(w http.ResponseWriter, r *http.Request, t store.Tenant, id string) (store.Flow, error) {
 	if id == "" || len(id) > maxIDLen {
 		return store.Flow{}, errMFAFlow
 	}
-	f, err := p.identity.SignInFlow(r.Context(), store.FlowMFA, t.ID, id, p.sessions.BrowserHash(w, r, t.ID))
+	kind := store.FlowMFA
+	if f, err := p.db.GetFlow(r.Context(), t.ID, id); err == nil && f.Kind == store.FlowLink {
+		kind = store.FlowLink
+	}
+	f, err := p.identity.SignInFlow(r.Context(), kind, t.ID, id, p.sessions.BrowserHash(w, r, t.ID))
 	if errors.Is(err, identity.ErrFlowInvalid) {
 		return f, errMFAFlow
 	}
@@ -142,11 +148,11 @@ func (p *Pages) handlePasskeyLoginOptions(w http.ResponseWriter, r *http.Request
 	bh := p.sessions.BrowserHash(w, r, t.ID)
 	userID := ""
 	if flowID := r.PostFormValue("flow"); flowID != "" {
-		if !t.Settings.MFA.Allows(config.FactorWebAuthn) {
+		f, err := p.pendingMFAFlow(w, r, t, flowID)
+		if err == nil && f.Kind == store.FlowMFA && !t.Settings.MFA.Allows(config.FactorWebAuthn) {
 			p.passkeyError(w, r, t, http.StatusForbidden, "not_allowed", "passkey.error.not_allowed")
 			return
 		}
-		f, err := p.pendingMFAFlow(w, r, t, flowID)
 		if errors.Is(err, errMFAFlow) {
 			p.passkeyError(w, r, t, http.StatusBadRequest, "invalid_request", "passkey.error.expired")
 			return
@@ -276,7 +282,10 @@ func (p *Pages) passkeySecondFactor(w http.ResponseWriter, r *http.Request, t st
 		return
 	}
 	back := link{Href: mfaPath(t, f.ID), Text: "passkey.error.try_again"}
-	if !t.Settings.MFA.Allows(config.FactorWebAuthn) {
+	if f.Kind == store.FlowLink {
+		back.Href = linkPath(t, f.ID)
+	}
+	if f.Kind == store.FlowMFA && !t.Settings.MFA.Allows(config.FactorWebAuthn) {
 		p.message(w, r, t, http.StatusForbidden, "passkey.error.title", "passkey.error.not_allowed", back)
 		return
 	}
@@ -300,6 +309,17 @@ func (p *Pages) passkeySecondFactor(w http.ResponseWriter, r *http.Request, t st
 		return
 	case err != nil:
 		p.serverError(w, r, t, fmt.Errorf("passkey second factor: %w", err))
+		return
+	}
+	if f.Kind == store.FlowLink {
+		if !slices.Contains(methods, session.MethodUser) {
+			// Proving an account is signing in to it: a passkey must verify the user, as for a passwordless sign-in.
+			p.message(w, r, t, http.StatusUnprocessableEntity, "passkey.error.title", "passkey.error.no_uv", back)
+			return
+		}
+		var st linkState
+		_ = json.Unmarshal([]byte(f.Data), &st)
+		p.linkProven(w, r, t, f, st, identity.LinkPasskey, methods...)
 		return
 	}
 	remember := r.PostFormValue("remember")
