@@ -145,6 +145,10 @@ func walkNode(n *yaml.Node, v reflect.Value, path string, p *Problems) {
 		if n.Tag == "!!null" {
 			return
 		}
+		if n.Kind == yaml.ScalarNode && v.Type() == reflect.TypeFor[Strings]() {
+			v.Set(reflect.ValueOf(Strings{n.Value})) // a list of one may be written as its item
+			return
+		}
 		if n.Kind != yaml.SequenceNode {
 			*p = append(*p, fmt.Sprintf("%s: expected a list (line %d)", name, n.Line))
 			return

@@ -6,8 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // Connection types (tenants[].connections[].type). The presets are OIDC or OAuth 2.0 providers whose
@@ -38,22 +36,8 @@ const (
 	LDAPImport    = "import"    // lazy migration: the first good bind stores the password; the user is local after
 )
 
-// Strings is a list that a seed may also write as one scalar (role_mapping: {admins: admin}).
+// Strings is a list that a seed may also write as its one item (role_mapping: {admins: admin}).
 type Strings []string
-
-// UnmarshalYAML accepts a scalar or a sequence of scalars.
-func (s *Strings) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		*s = Strings{n.Value}
-		return nil
-	}
-	var l []string
-	if err := n.Decode(&l); err != nil {
-		return err
-	}
-	*s = l
-	return nil
-}
 
 // Connection is an upstream identity provider of a tenant (tenants[].connections[]): a social preset, any
 // OpenID provider or OAuth 2.0 server, a SAML 2.0 IdP, or an LDAP directory. Which keys apply depends on
