@@ -4,9 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"os"
+	"strconv"
 	"strings"
 
 	"github.com/umm-project/umm/internal/admin"
+	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/server"
 )
 
@@ -74,4 +78,69 @@ leaving; --force runs it anyway. Connections with sync_interval are also synced 
 			})
 		},
 	}
+}
+
+func connectionsSetCommand() *command {
+	return &command{
+		name:  "connections set",
+		short: "create or change a connection from a YAML file",
+		summary: `Create a tenant's connection, or replace the one with the same id, from a YAML file holding one entry
+of tenants[].connections (see the README). A secret left out of the file keeps the stored one, so the
+file of a change need not hold it. --position orders the sign-in page's buttons (0 first).`,
+		flags: func(fs *flag.FlagSet) {
+			fs.String("tenant", "", "tenant `id` (required)")
+			fs.String("file", "", "YAML `file` with the connection (required; - reads standard input)")
+			fs.Int("position", 0, "the button's `place` on the sign-in page")
+		},
+		required: []string{"tenant", "file"},
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
+			data, err := readFileOrStdin(e, stringFlag(fs, "file"))
+			if err != nil {
+				return err
+			}
+			c, err := config.DecodeConnection(data)
+			if err != nil {
+				return err
+			}
+			position, _ := strconv.Atoi(stringFlag(fs, "position"))
+			return withServices(ctx, e, fs, func(s *server.Services) error {
+				if _, err := s.Admin.UpsertConnection(ctx, stringFlag(fs, "tenant"), c, position, actorCLI); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "saved connection %s (%s)\n", c.ID, c.Type)
+				return nil
+			})
+		},
+	}
+}
+
+func connectionsDeleteCommand() *command {
+	return &command{
+		name:  "connections delete",
+		short: "remove a connection",
+		summary: `Remove a connection and the identities linked through it. The users stay; those who signed in only
+through it need another way in (a password reset, or another connection).`,
+		flags: func(fs *flag.FlagSet) {
+			fs.String("tenant", "", "tenant `id` (required)")
+			fs.String("id", "", "connection `id` (required)")
+		},
+		required: []string{"tenant", "id"},
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
+			return withServices(ctx, e, fs, func(s *server.Services) error {
+				if err := s.Admin.DeleteConnection(ctx, stringFlag(fs, "tenant"), stringFlag(fs, "id"), actorCLI); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "deleted connection %s\n", stringFlag(fs, "id"))
+				return nil
+			})
+		},
+	}
+}
+
+// readFileOrStdin reads path, or standard input for "-".
+func readFileOrStdin(e *env, path string) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(io.LimitReader(e.stdin, 1<<20))
+	}
+	return os.ReadFile(path)
 }

@@ -115,6 +115,8 @@ func init() {
 	register(usersMFAResetCommand())
 	register(connectionsListCommand())
 	register(connectionsSyncCommand())
+	register(connectionsSetCommand())
+	register(connectionsDeleteCommand())
 }
 
 // usageError is a mistake in the command line; it exits 2 after printing the command's usage.

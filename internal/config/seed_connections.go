@@ -3,9 +3,12 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Connection types (tenants[].connections[].type). The presets are OIDC or OAuth 2.0 providers whose
@@ -353,4 +356,23 @@ func validateConnections(tp string, cs []Connection) Problems {
 		}
 	}
 	return p
+}
+
+// DecodeConnection reads one connection from YAML (what umm connections set takes from a file), with
+// the same key checks as the configuration file. Validate runs where the stored secrets are known.
+func DecodeConnection(data []byte) (Connection, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return Connection{}, Problems{yamlHint(data, err)}
+	}
+	var c Connection
+	if len(root.Content) == 0 {
+		return c, Problems{"the file holds no connection"}
+	}
+	var p Problems
+	walkNode(root.Content[0], reflect.ValueOf(&c).Elem(), "", &p)
+	if len(p) > 0 {
+		return c, p
+	}
+	return c, nil
 }
