@@ -41,7 +41,7 @@ func (p *Pages) loadCompletion(w http.ResponseWriter, r *http.Request, t store.T
 		return cs, false
 	}
 	cs.lr, cs.s, cs.u, cs.client = lr, s, u, client
-	cs.ask = identity.AskProfile(t.Settings.Profile, u, client.RequiredProfileFields)
+	cs.ask = p.askProfile(r.Context(), t, u, client)
 	return cs, true
 }
 
@@ -159,7 +159,7 @@ func (p *Pages) handleCompleteProfileSubmit(w http.ResponseWriter, r *http.Reque
 		}
 	}
 	cs.u = u
-	if cs.ask = identity.AskProfile(t.Settings.Profile, u, cs.client.RequiredProfileFields); !cs.ask.Empty() {
+	if cs.ask = p.askProfile(r.Context(), t, u, cs.client); !cs.ask.Empty() {
 		seeOther(w, completeProfilePath(t, cs.lr.ID)) // the schema changed meanwhile: ask again
 		return
 	}

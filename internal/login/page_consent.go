@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
 )
@@ -69,7 +68,7 @@ func (p *Pages) loadConsent(w http.ResponseWriter, r *http.Request, t store.Tena
 		return cs, false
 	}
 	// The profile comes first: a request is never completed while the complete-profile page has fields to ask.
-	if !identity.AskProfile(t.Settings.Profile, u, client.RequiredProfileFields).Empty() {
+	if !p.askProfile(r.Context(), t, u, client).Empty() {
 		seeOther(w, completeProfilePath(t, lr.ID))
 		return cs, false
 	}

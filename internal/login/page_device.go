@@ -107,7 +107,7 @@ func (p *Pages) deviceCodeEntry(w http.ResponseWriter, r *http.Request, t store.
 			p.serverError(w, r, t, fmt.Errorf("device client: %w", err))
 			return
 		}
-		askProfile = !identity.AskProfile(t.Settings.Profile, u, client.RequiredProfileFields).Empty()
+		askProfile = !p.askProfile(ctx, t, u, client).Empty()
 	}
 	now := p.now()
 	lr := store.LoginRequest{

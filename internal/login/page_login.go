@@ -411,7 +411,11 @@ func (p *Pages) nextStep(ctx context.Context, t store.Tenant, lr store.LoginRequ
 	if err != nil {
 		return stepDone, fmt.Errorf("client of the login request: %w", err)
 	}
-	if !identity.AskProfile(t.Settings.Profile, u, client.RequiredProfileFields).Empty() {
+	required, err := p.requiredFields(ctx, t, u, client)
+	if err != nil {
+		return stepDone, err
+	}
+	if !identity.AskProfile(t.Settings.Profile, u, required).Empty() {
 		return stepProfile, nil
 	}
 	need, _, err := p.consentNeeded(ctx, t, lr, u.ID)
@@ -422,6 +426,35 @@ func (p *Pages) nextStep(ctx context.Context, t store.Tenant, lr store.LoginRequ
 		return stepConsent, nil
 	}
 	return stepDone, nil
+}
+
+// requiredFields are the fields u must have before client gets tokens: the client's, and for an account
+// that came from an upstream identity provider the fields the registration form would have required,
+// which the upstream may not have given.
+func (p *Pages) requiredFields(ctx context.Context, t store.Tenant, u store.User, client store.Client) ([]string, error) {
+	var fromRegistration []string
+	for _, f := range t.Settings.Profile.Fields {
+		if f.Required && f.Registration {
+			fromRegistration = append(fromRegistration, f.Name)
+		}
+	}
+	if len(fromRegistration) == 0 {
+		return client.RequiredProfileFields, nil
+	}
+	ids, err := p.db.ListUserIdentities(ctx, t.ID, u.ID)
+	if err != nil || len(ids) == 0 {
+		return client.RequiredProfileFields, err
+	}
+	return append(slices.Clone(client.RequiredProfileFields), fromRegistration...), nil
+}
+
+// askProfile is identity.AskProfile with requiredFields (a failed read asks only the client's fields).
+func (p *Pages) askProfile(ctx context.Context, t store.Tenant, u store.User, client store.Client) identity.ProfileAsk {
+	required, err := p.requiredFields(ctx, t, u, client)
+	if err != nil {
+		p.log.ErrorContext(ctx, "required profile fields", "tenant", t.ID, "err", err)
+	}
+	return identity.AskProfile(t.Settings.Profile, u, required)
 }
 
 // checkNext is nextStep for the sign-in steps: when lr's client was deleted meanwhile or the check fails,
