@@ -238,7 +238,8 @@ func Encode(kr *keys.Keyring, tenantID string, position int, c config.Connection
 	return row, nil
 }
 
-// List returns the tenant's connections (disabled ones too), in button order.
+// List returns the tenant's connections (disabled ones too), in button order, without their secrets:
+// what the sign-in page needs to draw its buttons and route addresses.
 func (s *Service) List(ctx context.Context, tenantID string) ([]config.Connection, error) {
 	rows, err := s.d.DB.ListConnections(ctx, tenantID)
 	if err != nil {
@@ -246,7 +247,8 @@ func (s *Service) List(ctx context.Context, tenantID string) ([]config.Connectio
 	}
 	out := make([]config.Connection, 0, len(rows))
 	for _, r := range rows {
-		c, err := s.Decode(r)
+		r.Secrets = nil
+		c, err := Decode(nil, r)
 		if err != nil {
 			return nil, err
 		}
