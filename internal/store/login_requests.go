@@ -11,6 +11,7 @@ import (
 const (
 	LoginKindAuthorize = "authorize" // from the OIDC authorization endpoint; resumes at /t/{tenant}/authorize/resume
 	LoginKindDevice    = "device"    // from the device verification page; resumes at /t/{tenant}/device
+	LoginKindSAML      = "saml"      // from the SAML IdP (an SP's AuthnRequest or IdP-initiated); resumes at /t/{tenant}/saml/resume
 
 	LoginPending       = "pending"       // created; the user has not signed in yet
 	LoginAuthenticated = "authenticated" // signed in and consented: UserID, SessionID, AMR, ... and GrantedScopes set
