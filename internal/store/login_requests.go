@@ -49,6 +49,9 @@ type AuthorizeParams struct {
 	DeviceUserCodeHash []byte `json:"device_user_code_hash,omitempty"`
 	// DeviceUserCodeSealed is that user code sealed with the master key, for the approve page to show.
 	DeviceUserCodeSealed []byte `json:"device_user_code_sealed,omitempty"`
+	// SAMLRequestID is the ID of the AuthnRequest a saml-kind request answers (the Response's
+	// InResponseTo); empty for an IdP-initiated sign-in.
+	SAMLRequestID string `json:"saml_request_id,omitempty"`
 }
 
 // LoginRequest is the stored handoff between the protocol surfaces (oidc, later saml) and the hosted pages.
