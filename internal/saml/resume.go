@@ -129,6 +129,10 @@ func (h *IdP) sendAssertion(w http.ResponseWriter, r *http.Request, t store.Tena
 		if err := tx.SetLoginRequestStatus(ctx, t.ID, lr.ID, store.LoginAuthenticated, store.LoginDone); err != nil {
 			return err
 		}
+		// Remembered on the session, so that single logout can sign the person out of this app too.
+		if err := tx.AddSessionClient(ctx, t.ID, lr.SessionID, sessionClientID(ar.App.EntityID), h.now()); err != nil {
+			return err
+		}
 		return tx.AppendEvent(ctx, events.SAMLResponseSent(t.ID, user.ID, lr.SessionID, ar.App.EntityID,
 			web.ClientIP(r), ar.ID == ""))
 	})

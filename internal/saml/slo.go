@@ -34,14 +34,25 @@ type loggedOutData struct {
 // LogoutResponse at its slo_url. A request that names another session (SessionIndex) leaves this
 // browser's session alone and is answered with success: that session is not here.
 //
-// The other SAML apps that received an assertion in the session are not sent LogoutRequests: UMM does
-// not record them on the session yet, so they keep their own sessions until these expire.
+// The other SAML apps that received an assertion in the session get a signed LogoutRequest in a frame of
+// the page that follows, as OpenID Connect clients get their front-channel logout URIs; their answers
+// come back to this endpoint inside those frames. An app whose pages refuse to be framed keeps its own
+// session until that expires: the person has still been signed out of UMM.
 func (h *IdP) handleSLO(w http.ResponseWriter, r *http.Request) {
 	t, ok := h.tenantOrPage(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
+	if isLogoutAnswer(r) {
+		// An app's LogoutResponse to a LogoutRequest UMM framed: the session is already over, and the
+		// answer changes nothing, so it is only acknowledged.
+		web.NoStore(w)
+		pd := h.page(r, t, "")
+		pd.Title, pd.Data = pd.T("saml.logged_out.title"), nil
+		h.pages.Render(w, r, http.StatusOK, "logout_done", pd)
+		return
+	}
 	in, msg := readMessage(r, "SAMLRequest")
 	if msg != "" {
 		h.errorPage(w, r, t, http.StatusBadRequest, msg, nil)
@@ -106,6 +117,12 @@ func (h *IdP) handleSLO(w http.ResponseWriter, r *http.Request) {
 				h.serverError(w, r, t, err)
 				return
 			}
+			others, err := h.logoutRequestsTo(r, t, ended, app.EntityID)
+			if err != nil {
+				h.serverError(w, r, t, err)
+				return
+			}
+			frames = append(frames, others...)
 		}
 	}
 	target, err := h.logoutResponseURL(r, t, app.SLOURL, req.ID, in.relayState)
@@ -140,25 +157,91 @@ func sessionNamed(req crewjam.LogoutRequest, sid string) bool {
 	return false
 }
 
+// sessionClientID is how a SAML app is recorded among a session's clients: prefixed, so that it can never
+// be taken for an OpenID Connect client id (whose logout lookups then skip it).
+func sessionClientID(entityID string) string { return "saml:" + entityID }
+
+// isLogoutAnswer reports whether r carries a LogoutResponse and no LogoutRequest.
+func isLogoutAnswer(r *http.Request) bool {
+	if r.Method == http.MethodPost {
+		_ = r.ParseForm()
+		return r.PostForm.Has("SAMLResponse") && !r.PostForm.Has("SAMLRequest")
+	}
+	q := r.URL.Query()
+	return q.Has("SAMLResponse") && !q.Has("SAMLRequest")
+}
+
+// logoutRequestsTo are the signed LogoutRequest URLs (HTTP-Redirect binding) of the SAML apps other than
+// except that received an assertion in session s and registered an slo_url. Each names the person as
+// the app knows them (a transient NameID cannot be repeated, so the SessionIndex is what such an app
+// matches) and the session.
+func (h *IdP) logoutRequestsTo(r *http.Request, t store.Tenant, s store.Session, except string) ([]string, error) {
+	ctx := r.Context()
+	ids, err := h.sessions.Clients(ctx, t.ID, s.ID)
+	if err != nil {
+		return nil, err
+	}
+	user, err := h.db.GetUser(ctx, t.ID, s.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, id := range ids {
+		entityID, ok := strings.CutPrefix(id, "saml:")
+		if !ok || entityID == except {
+			continue
+		}
+		app, err := h.app(ctx, t.ID, entityID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && app.SLOURL == "") {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		issuer := h.entityID(t.ID)
+		req := &crewjam.LogoutRequest{
+			ID: newID(), Version: "2.0", IssueInstant: h.now(), Destination: app.SLOURL,
+			Issuer:       &crewjam.Issuer{Format: "urn:oasis:names:tc:SAML:2.0:nameid-format:entity", Value: issuer},
+			NameID:       h.nameID(assertionInput{Tenant: t.ID, App: app, User: user}, issuer),
+			SessionIndex: &crewjam.SessionIndex{Value: s.ID},
+		}
+		u, err := h.signedRedirectURL(r, t, app.SLOURL, "SAMLRequest", req.Element(), "")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
 // logoutResponseURL is the SP's slo_url with a LogoutResponse (status Success) in the HTTP-Redirect
-// binding, signed with RSA-SHA256 over the query (saml-bindings §3.4.4.1).
+// binding.
 func (h *IdP) logoutResponseURL(r *http.Request, t store.Tenant, sloURL, inResponseTo, relayState string) (string, error) {
 	resp := &crewjam.LogoutResponse{
 		ID: newID(), InResponseTo: inResponseTo, Version: "2.0", IssueInstant: h.now(), Destination: sloURL,
 		Issuer: &crewjam.Issuer{Format: "urn:oasis:names:tc:SAML:2.0:nameid-format:entity", Value: h.entityID(t.ID)},
 		Status: crewjam.Status{StatusCode: crewjam.StatusCode{Value: crewjam.StatusSuccess}},
 	}
+	return h.signedRedirectURL(r, t, sloURL, "SAMLResponse", resp.Element(), relayState)
+}
+
+// signedRedirectURL is dest carrying the message el as param in the HTTP-Redirect binding, signed with
+// RSA-SHA256 over the query (saml-bindings §3.4.4.1).
+func (h *IdP) signedRedirectURL(r *http.Request, t store.Tenant, dest, param string, el *etree.Element, relayState string) (string, error) {
 	doc := etree.NewDocument()
-	doc.SetRoot(resp.Element())
+	doc.SetRoot(el)
 	xmlBytes, err := doc.WriteToBytes()
 	if err != nil {
-		return "", fmt.Errorf("logout response: %w", err)
+		return "", fmt.Errorf("encode %s: %w", param, err)
 	}
 	var buf bytes.Buffer
 	fw, _ := flate.NewWriter(&buf, flate.BestCompression)
 	fw.Write(xmlBytes)
 	fw.Close()
-	q := "SAMLResponse=" + url.QueryEscape(base64.StdEncoding.EncodeToString(buf.Bytes()))
+	q := param + "=" + url.QueryEscape(base64.StdEncoding.EncodeToString(buf.Bytes()))
 	if relayState != "" {
 		q += "&RelayState=" + url.QueryEscape(relayState)
 	}
@@ -170,12 +253,12 @@ func (h *IdP) logoutResponseURL(r *http.Request, t store.Tenant, sloURL, inRespo
 	digest := sha256.Sum256([]byte(q))
 	sig, err := key.Sign(rand.Reader, digest[:], crypto.SHA256)
 	if err != nil {
-		return "", fmt.Errorf("sign logout response: %w", err)
+		return "", fmt.Errorf("sign %s: %w", param, err)
 	}
 	q += "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig))
 	sep := "?"
-	if strings.Contains(sloURL, "?") {
+	if strings.Contains(dest, "?") {
 		sep = "&"
 	}
-	return sloURL + sep + q, nil
+	return dest + sep + q, nil
 }

@@ -87,6 +87,53 @@ func TestSingleLogout(t *testing.T) {
 		}
 	})
 
+	t.Run("the other SAML apps of the session get a signed LogoutRequest in a frame, and their answers are acknowledged", func(t *testing.T) {
+		cookie, sid := signedIn(t)
+		for _, id := range []string{sessionClientID(other.EntityID), sessionClientID(p.EntityID)} {
+			if err := f.db.AddSessionClient(ctx, f.tenant, sid, id, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		u, _ := logoutURL(t, p.ServiceProvider, crewjam.WithSessionIndex(sid))
+		resp, body := f.get(t, u, cookie)
+		if resp.StatusCode != http.StatusOK || !ended(t, sid) {
+			t.Fatalf("answered %d: %.500s", resp.StatusCode, body)
+		}
+		var frames []string
+		for _, part := range strings.Split(body, `<iframe class="frontchannel-logout" src="`)[1:] {
+			src, _, _ := strings.Cut(part, `"`)
+			frames = append(frames, strings.ReplaceAll(src, "&amp;", "&"))
+		}
+		var toOther []string
+		for _, fr := range frames {
+			if strings.HasPrefix(fr, p.SloURL.String()) {
+				t.Errorf("the SP that asked was framed too: %s", fr)
+			}
+			if strings.HasPrefix(fr, other.SloURL.String()+"?") {
+				toOther = append(toOther, fr)
+			}
+		}
+		if len(toOther) != 1 {
+			t.Fatalf("frames %v", frames)
+		}
+		req, err := other.ValidateLogoutRequest(httptest.NewRequest(http.MethodGet, toOther[0], nil))
+		if err != nil {
+			t.Fatalf("the other SP refused the LogoutRequest: %v", samlErr(err))
+		}
+		if req.NameID == nil || req.NameID.Value != "ada@example.com" || req.SessionIndex == nil || req.SessionIndex.Value != sid {
+			t.Errorf("LogoutRequest %+v", req)
+		}
+		lr, err := other.MakeLogoutRequest(f.url("/saml/slo"), "ada@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ := other.RedirectLogoutRequestURL(lr, "")
+		back := strings.Replace(answer.String(), "SAMLRequest=", "SAMLResponse=", 1)
+		if resp, body := f.get(t, back); resp.StatusCode != http.StatusOK {
+			t.Errorf("an app's LogoutResponse answered %d: %.300s", resp.StatusCode, body)
+		}
+	})
+
 	t.Run("a LogoutRequest about another session leaves this one alone and still answers success", func(t *testing.T) {
 		cookie, sid := signedIn(t)
 		u, _ := logoutURL(t, p.ServiceProvider, crewjam.WithSessionIndex("another-session"))
