@@ -27,6 +27,7 @@ import (
 
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/events"
+	"github.com/umm-project/umm/internal/i18n"
 	"github.com/umm-project/umm/internal/server/servertest"
 	"github.com/umm-project/umm/internal/store/storetest"
 )
@@ -83,12 +84,12 @@ func newPeerSP(t *testing.T, srv *servertest.Server, name string, app config.SAM
 // toACS follows b from next through UMM (signing in on the sign-in form when it is shown) to the page
 // that posts to the SP, and gives that POST to the SP as the SP's ACS handler would receive it.
 func toACS(t *testing.T, srv *servertest.Server, b *servertest.Browser, next *url.URL, sp *saml.ServiceProvider) (*http.Request, url.Values) {
-	req, form, _ := toACSFrom(t, srv, b, next, sp)
+	req, form, _, _ := toACSFrom(t, srv, b, next, sp)
 	return req, form
 }
 
-// toACSFrom is toACS that also returns the address of the page that posted to the SP.
-func toACSFrom(t *testing.T, srv *servertest.Server, b *servertest.Browser, next *url.URL, sp *saml.ServiceProvider) (*http.Request, url.Values, *url.URL) {
+// toACSFrom is toACS that also returns the address and the body of the page that posted to the SP.
+func toACSFrom(t *testing.T, srv *servertest.Server, b *servertest.Browser, next *url.URL, sp *saml.ServiceProvider) (*http.Request, url.Values, *url.URL, string) {
 	t.Helper()
 	for range 10 {
 		resp, body := b.Get(next.String())
@@ -111,7 +112,7 @@ func toACSFrom(t *testing.T, srv *servertest.Server, b *servertest.Browser, next
 				if err := req.ParseForm(); err != nil {
 					t.Fatal(err)
 				}
-				return req, f.Values, resp.Request.URL
+				return req, f.Values, resp.Request.URL, body
 			}
 		}
 		if resp.StatusCode == http.StatusOK && !strings.Contains(body, "password") {
@@ -119,7 +120,7 @@ func toACSFrom(t *testing.T, srv *servertest.Server, b *servertest.Browser, next
 		}
 	}
 	t.Fatalf("the browser did not reach the SP's ACS (at %s)", next)
-	return nil, nil, nil
+	return nil, nil, nil, ""
 }
 
 // decodeResponse is the XML of the SAMLResponse in form.
@@ -174,7 +175,7 @@ func TestSAMLSingleSignOn(t *testing.T) {
 				if redirect.Query().Get("Signature") == "" {
 					t.Fatal("the peer SP did not sign its AuthnRequest")
 				}
-				acs, form, from := toACSFrom(t, srv, b, redirect, spA)
+				acs, form, from, _ := toACSFrom(t, srv, b, redirect, spA)
 				resumeURL = from
 				if form.Get("RelayState") != "relay-a" {
 					t.Errorf("RelayState = %q", form.Get("RelayState"))
@@ -337,4 +338,39 @@ func samlErr(err error) error {
 		return fmt.Errorf("%w: %v", err, ivr.PrivateErr)
 	}
 	return err
+}
+
+// TestSAMLPagesInEveryLanguage checks the IdP's pages (an error page, the page that posts to the SP) in
+// each shipped language: translated, and no message key left raw.
+func TestSAMLPagesInEveryLanguage(t *testing.T) {
+	t.Parallel()
+	srv := servertest.New(t)
+	sp := newPeerSP(t, srv, "lang", config.SAMLApp{})
+	for _, lang := range i18n.Languages {
+		t.Run(lang, func(t *testing.T) {
+			b := srv.NewBrowser(t)
+			check := func(page, body, titleKey string) {
+				t.Helper()
+				if want := html.EscapeString(i18n.Builtin.Text(lang, titleKey)); !strings.Contains(body, want) {
+					t.Errorf("%s: the page does not say %q", page, want)
+				}
+				if k := rawKey.FindString(body); k != "" {
+					t.Errorf("%s: the message key %s is shown untranslated", page, k)
+				}
+			}
+			req, _ := http.NewRequest(http.MethodGet, srv.TenantURL("/saml/init?sp=https://unknown.example.test"), nil)
+			req.Header.Set("Accept-Language", lang)
+			resp, body := b.Do(req)
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("unknown SP: %d", resp.StatusCode)
+			}
+			check("error page", body, "saml.error.title")
+
+			req, _ = http.NewRequest(http.MethodGet, srv.TenantURL("/saml/init?sp="+url.QueryEscape(sp.EntityID)), nil)
+			req.Header.Set("Accept-Language", lang)
+			resp, _ = b.Do(req)
+			_, _, _, body = toACSFrom(t, srv, b, servertest.Location(t, resp), sp)
+			check("post page", body, "saml.post.title")
+		})
+	}
 }
