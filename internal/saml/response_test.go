@@ -284,6 +284,16 @@ func TestResume(t *testing.T) {
 		})
 	}
 
+	t.Run("a request whose multi-factor context cannot be reached is answered NoAuthnContext", func(t *testing.T) {
+		resp, body := f.get(t, newRequest(t, store.LoginUnmet, now.Add(time.Minute)), cookie)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("answered %d: %.300s", resp.StatusCode, body)
+		}
+		if x := formValue(t, body, "SAMLResponse"); !strings.Contains(x, "status:NoAuthnContext") || strings.Contains(x, "Assertion") {
+			t.Errorf("response %s", x)
+		}
+	})
+
 	t.Run("a pending request goes back to the sign-in page", func(t *testing.T) {
 		resp, _ := f.get(t, newRequest(t, store.LoginPending, now.Add(time.Minute)), cookie)
 		if resp.StatusCode != http.StatusFound || !strings.Contains(resp.Header.Get("Location"), "/login?lr=") {

@@ -82,7 +82,12 @@ func (h *IdP) handleResume(w http.ResponseWriter, r *http.Request) {
 			h.consumeFailed(w, r, t, err)
 			return
 		}
-		h.sendStatus(w, r, t, ar, "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed")
+		code := "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed"
+		if lr.Status == store.LoginUnmet {
+			// The person cannot reach the multi-factor sign-in the SP asked for.
+			code = "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext"
+		}
+		h.sendStatus(w, r, t, ar, code)
 	case store.LoginAuthenticated:
 		h.sendAssertion(w, r, t, lr, ar)
 	default: // done

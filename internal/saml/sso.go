@@ -38,6 +38,34 @@ type authnRequest struct {
 	RelayState string
 	ForceAuthn bool
 	IsPassive  bool
+	// RequireMFA: the SP asked for a multi-factor authentication context (RequestedAuthnContext).
+	RequireMFA bool
+}
+
+// mfaClasses are the authentication context classes by which SPs ask for more than one factor.
+var mfaClasses = []string{
+	acREFEDSMFA,
+	"urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract",
+	"urn:oasis:names:tc:SAML:2.0:ac:classes:TimeSyncToken",
+	"http://schemas.microsoft.com/claims/multipleauthn",
+}
+
+// requiresMFA reports whether rac asks for a multi-factor sign-in: it names one of mfaClasses (exact or
+// minimum comparison), or asks for better than a password.
+func requiresMFA(rac *crewjam.RequestedAuthnContext) bool {
+	if rac == nil {
+		return false
+	}
+	for _, c := range rac.AuthnContextClassRefs {
+		switch {
+		case rac.Comparison == "maximum":
+		case slices.Contains(mfaClasses, c):
+			return true
+		case rac.Comparison == "better" && c == acPasswordProtectedTransport:
+			return true
+		}
+	}
+	return false
 }
 
 // handleSSO is the SingleSignOnService, GET (HTTP-Redirect) and POST (HTTP-POST). A valid AuthnRequest
@@ -148,6 +176,7 @@ func (h *IdP) parseAuthnRequest(r *http.Request, t store.Tenant, in *inbound) (a
 	ar = authnRequest{App: app, ID: req.ID, ACS: acs, RelayState: in.relayState}
 	ar.ForceAuthn = req.ForceAuthn != nil && *req.ForceAuthn
 	ar.IsPassive = req.IsPassive != nil && *req.IsPassive
+	ar.RequireMFA = requiresMFA(req.RequestedAuthnContext)
 	return ar, "", nil
 }
 
@@ -226,6 +255,11 @@ func (h *IdP) startLogin(w http.ResponseWriter, r *http.Request, t store.Tenant,
 			Lang: web.Lang(r, "", t.Settings.Look.DefaultLocale),
 		},
 		CreatedAt: now, ExpiresAt: now.Add(t.Settings.LoginRequestTTLD()), IPKey: identity.IPKey(web.ClientIP(r)),
+	}
+	if ar.RequireMFA {
+		// saml-core §3.3.2.2.1: the IdP must satisfy the requested context or answer NoAuthnContext; the
+		// hosted pages step the sign-in up to two factors, or mark the request unmet.
+		lr.Params.ACRValues, lr.Params.ACREssential = []string{session.ACRTwoFactors}, true
 	}
 	n, err := h.db.CountPendingLoginRequests(ctx, t.ID, lr.IPKey, now)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,6 +96,25 @@ func TestSSORequests(t *testing.T) {
 		if lr.Kind != store.LoginKindSAML || lr.ClientID != strict.EntityID || lr.Params.RedirectURI != strict.AcsURL.String() ||
 			lr.Params.State != "relay" || lr.Params.SAMLRequestID != req.ID || !lr.Params.RequireLogin || len(lr.BrowserHash) == 0 {
 			t.Errorf("login request = %+v", lr)
+		}
+	})
+	t.Run("a request for a multi-factor context makes two factors essential", func(t *testing.T) {
+		for _, tt := range []struct {
+			rac  *crewjam.RequestedAuthnContext
+			want bool
+		}{
+			{&crewjam.RequestedAuthnContext{Comparison: "exact", AuthnContextClassRefs: []string{acREFEDSMFA}}, true},
+			{&crewjam.RequestedAuthnContext{Comparison: "minimum", AuthnContextClassRefs: []string{acPasswordProtectedTransport}}, false},
+			{&crewjam.RequestedAuthnContext{Comparison: "better", AuthnContextClassRefs: []string{acPasswordProtectedTransport}}, true},
+			{&crewjam.RequestedAuthnContext{Comparison: "maximum", AuthnContextClassRefs: []string{acREFEDSMFA}}, false},
+			{nil, false},
+		} {
+			u, _ := redirect(t, strict.ServiceProvider, func(r *crewjam.AuthnRequest) { r.RequestedAuthnContext = tt.rac }, "")
+			resp, body := f.get(t, u)
+			lr := accepted(t, resp, body)
+			if got := lr.Params.ACREssential && slices.Equal(lr.Params.ACRValues, []string{"2"}); got != tt.want {
+				t.Errorf("%+v: acr_values %v essential %v, want two factors %v", tt.rac, lr.Params.ACRValues, lr.Params.ACREssential, tt.want)
+			}
 		}
 	})
 	t.Run("an unsigned HTTP-Redirect request is accepted from an SP that does not require signing", func(t *testing.T) {
