@@ -3,6 +3,7 @@ package admin
 import (
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -21,6 +22,8 @@ type Deps struct {
 	Federation *federation.Service
 	Log        *slog.Logger
 	Now        func() time.Time // the clock; time.Now when nil
+	// HTTP fetches SAML SP metadata; nil: a client with a 10 s timeout.
+	HTTP *http.Client
 }
 
 // Service manages tenants, clients and users. It is safe for concurrent use.
@@ -31,11 +34,12 @@ type Service struct {
 	federation *federation.Service
 	log        *slog.Logger
 	now        func() time.Time
+	http       *http.Client
 }
 
 // New builds the service.
 func New(d Deps) *Service {
-	s := &Service{db: d.DB, keyring: d.Keyring, identity: d.Identity, federation: d.Federation, log: d.Log, now: d.Now}
+	s := &Service{db: d.DB, keyring: d.Keyring, identity: d.Identity, federation: d.Federation, log: d.Log, now: d.Now, http: d.HTTP}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

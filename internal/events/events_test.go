@@ -54,6 +54,9 @@ func TestCatalogue(t *testing.T) {
 		{"device code approved", DeviceCodeApproved(tid, "u1", "tv"), TypeDeviceCodeApproved, "u1"},
 		{"device code denied", DeviceCodeDenied(tid, "u1", "tv"), TypeDeviceCodeDenied, "u1"},
 		{"key rotated names the key", KeyRotated(tid, "kid1", "ES256", ActorSystem), TypeKeyRotated, "kid1"},
+		{"SAML app upserted", SAMLAppUpserted(tid, ActorSeed, "https://sp.example.com"), TypeSAMLAppUpserted, ""},
+		{"SAML app deleted", SAMLAppDeleted(tid, ActorCLI, "https://sp.example.com"), TypeSAMLAppDeleted, ""},
+		{"SAML response sent names the user", SAMLResponseSent(tid, "u1", "s1", "https://sp.example.com", "192.0.2.1", false), TypeSAMLResponseSent, "u1"},
 	}
 	typeForm := regexp.MustCompile(`^[a-z_]+\.[a-z_]+$`)
 	seen := map[string]bool{}

@@ -120,14 +120,16 @@ type keySet struct {
 // decrypt again and keeps the signers built so far.
 type signingKey struct {
 	kid, alg, status string
+	created          time.Time
 	activated        time.Time
 	*parsed
 }
 
 type parsed struct {
 	pub     crypto.PublicKey
-	priv    crypto.Signer // nil for retired keys (never opened)
-	signers sync.Map      // typ -> jose.Signer
+	priv    crypto.Signer                    // nil for retired keys (never opened)
+	signers sync.Map                         // typ -> jose.Signer
+	cert    atomic.Pointer[x509.Certificate] // the SAML certificate of an RSA key, made on first use
 }
 
 func (m *Manager) cache(tenantID string) *tenantCache {
@@ -463,7 +465,7 @@ func (m *Manager) build(tenantID string, rows []store.SigningKey, prev *keySet, 
 				return nil, err
 			}
 		}
-		k := &signingKey{kid: r.KeyID, alg: r.Alg, status: r.Status, activated: r.ActivatedAt, parsed: p}
+		k := &signingKey{kid: r.KeyID, alg: r.Alg, status: r.Status, created: r.CreatedAt, activated: r.ActivatedAt, parsed: p}
 		s.byKid[k.kid] = k
 		if k.status == store.KeyStatusCurrent {
 			s.current[k.alg] = k

@@ -38,7 +38,7 @@ func (p *Pages) requestSession(w http.ResponseWriter, r *http.Request, t store.T
 		seeOther(w, loginPath(t, lr.ID))
 		return s, u, store.Client{}, false
 	}
-	client, err := p.db.GetClient(r.Context(), t.ID, lr.ClientID)
+	client, err := p.requestClient(r.Context(), t, lr)
 	if errors.Is(err, store.ErrNotFound) {
 		p.clientGone(w, r, t, lr)
 		return s, u, client, false

@@ -366,7 +366,7 @@ func (p *Pages) consentNeeded(ctx context.Context, t store.Tenant, lr store.Logi
 	if lr.Kind != store.LoginKindAuthorize {
 		return false, store.Client{}, nil
 	}
-	client, err := p.db.GetClient(ctx, t.ID, lr.ClientID)
+	client, err := p.requestClient(ctx, t, lr)
 	if err != nil {
 		return false, client, fmt.Errorf("consent: %w", err)
 	}
@@ -407,7 +407,7 @@ func (s step) path(t store.Tenant, lr store.LoginRequest) string {
 // page while the client requires fields u lacks or a progressive field is due (identity.AskProfile), then
 // consent when needed, else completion. store.ErrNotFound when lr's client was deleted.
 func (p *Pages) nextStep(ctx context.Context, t store.Tenant, lr store.LoginRequest, u store.User) (step, error) {
-	client, err := p.db.GetClient(ctx, t.ID, lr.ClientID)
+	client, err := p.requestClient(ctx, t, lr)
 	if err != nil {
 		return stepDone, fmt.Errorf("client of the login request: %w", err)
 	}
@@ -502,7 +502,7 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, t store.Tena
 			d.Register = registerPath(t, lr.ID)
 		}
 		d.Device = lr.Kind == store.LoginKindDevice
-		if c, err := p.db.GetClient(r.Context(), t.ID, lr.ClientID); err == nil {
+		if c, err := p.requestClient(r.Context(), t, *lr); err == nil {
 			d.ClientName = clientLabel(c)
 		}
 		if lr.Kind == store.LoginKindAuthorize {

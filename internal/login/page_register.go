@@ -236,7 +236,7 @@ func (p *Pages) renderRegister(w http.ResponseWriter, r *http.Request, t store.T
 	d := registerData{Action: registerPath(t, ""), SignIn: loginPath(t, "")}
 	if lr != nil {
 		d.Action, d.SignIn = registerPath(t, lr.ID), loginPath(t, lr.ID)
-		if c, err := p.db.GetClient(r.Context(), t.ID, lr.ClientID); err == nil {
+		if c, err := p.requestClient(r.Context(), t, *lr); err == nil {
 			d.ClientName = clientLabel(c)
 		}
 		if lr.Kind == store.LoginKindAuthorize {

@@ -218,10 +218,14 @@ func resumePath(t store.Tenant, lrID string) string {
 }
 func accountPath(t store.Tenant) string { return tenantPath(t) + "/account" }
 
-// continuePath is where a signed-in login request goes next: oidc's resume step or the device page.
+// continuePath is where a signed-in login request goes next: oidc's resume step, the device page, or the
+// SAML IdP's resume step.
 func continuePath(t store.Tenant, lr store.LoginRequest) string {
-	if lr.Kind == store.LoginKindDevice {
+	switch lr.Kind {
+	case store.LoginKindDevice:
 		return devicePath(t, lr.ID)
+	case store.LoginKindSAML:
+		return samlResumePath(t, lr.ID)
 	}
 	return resumePath(t, lr.ID)
 }

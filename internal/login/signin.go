@@ -112,7 +112,7 @@ func (p *Pages) firstFactorDoneWith(w http.ResponseWriter, r *http.Request, t st
 	proven := session.Factors(now, methods...)
 	var client store.Client
 	if lr != nil {
-		c, err := p.db.GetClient(ctx, t.ID, lr.ClientID)
+		c, err := p.requestClient(ctx, t, *lr)
 		if errors.Is(err, store.ErrNotFound) {
 			p.clientGone(w, r, t, *lr)
 			return
@@ -587,7 +587,7 @@ func (p *Pages) requireRecent(w http.ResponseWriter, r *http.Request, t store.Te
 // page to step it up (no password again) and it returns true, having answered.
 func (p *Pages) stepUpNeeded(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, s store.Session, u store.User) bool {
 	ctx := r.Context()
-	client, err := p.db.GetClient(ctx, t.ID, lr.ClientID)
+	client, err := p.requestClient(ctx, t, *lr)
 	if errors.Is(err, store.ErrNotFound) {
 		p.clientGone(w, r, t, *lr)
 		return true

@@ -21,6 +21,7 @@ import (
 	"github.com/umm-project/umm/internal/login"
 	"github.com/umm-project/umm/internal/oidc"
 	"github.com/umm-project/umm/internal/playground"
+	"github.com/umm-project/umm/internal/saml"
 	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
@@ -168,6 +169,14 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 		return err
 	}
 
+	idp, err := saml.New(saml.Deps{
+		DB: s.DB, Keys: s.Keys, Keyring: s.Keyring, Sessions: sessions, PublicURL: cfg.Server.PublicURL,
+		Log: log, Now: now, Security: cfg.Security,
+	})
+	if err != nil {
+		return err
+	}
+
 	start, err := playground.New(playground.Deps{DB: s.DB, PublicURL: cfg.Server.PublicURL, Log: log})
 	if err != nil {
 		return err
@@ -182,6 +191,7 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 	mux.Handle("GET /static/", web.Static())
 	provider.Routes(mux)
 	pages.Routes(mux)
+	idp.Routes(mux)
 	start.Routes(mux)
 
 	s.handler = web.Chain(mux,

@@ -101,14 +101,17 @@ func OpenServices(ctx context.Context, cfg config.Config, log *slog.Logger) (*Se
 		db.Close()
 		return nil, err
 	}
-	fed := federation.New(federation.Deps{DB: db, Keyring: kr, PublicURL: strings.TrimSuffix(cfg.Server.PublicURL, "/"), Log: log})
+	km := keys.NewManager(db, kr, cfg.Keys, log)
+	// SAML connections sign their AuthnRequests with the tenant's key, as the SAML IdP signs its answers.
+	fed := federation.New(federation.Deps{DB: db, Keyring: kr, PublicURL: strings.TrimSuffix(cfg.Server.PublicURL, "/"), Log: log,
+		SAMLKeys: km.SAMLCredentials})
 	return &Services{
 		Federation:       fed,
 		Risk:             engine,
 		Config:           cfg,
 		DB:               db,
 		Keyring:          kr,
-		Keys:             keys.NewManager(db, kr, cfg.Keys, log),
+		Keys:             km,
 		Identity:         id,
 		Admin:            admin.New(admin.Deps{DB: db, Keyring: kr, Identity: id, Federation: fed, Log: log}),
 		MasterKeyCreated: created,

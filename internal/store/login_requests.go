@@ -11,6 +11,7 @@ import (
 const (
 	LoginKindAuthorize = "authorize" // from the OIDC authorization endpoint; resumes at /t/{tenant}/authorize/resume
 	LoginKindDevice    = "device"    // from the device verification page; resumes at /t/{tenant}/device
+	LoginKindSAML      = "saml"      // from the SAML IdP (an SP's AuthnRequest or IdP-initiated); resumes at /t/{tenant}/saml/resume
 
 	LoginPending       = "pending"       // created; the user has not signed in yet
 	LoginAuthenticated = "authenticated" // signed in and consented: UserID, SessionID, AMR, ... and GrantedScopes set
@@ -50,6 +51,9 @@ type AuthorizeParams struct {
 	DeviceUserCodeHash []byte `json:"device_user_code_hash,omitempty"`
 	// DeviceUserCodeSealed is that user code sealed with the master key, for the approve page to show.
 	DeviceUserCodeSealed []byte `json:"device_user_code_sealed,omitempty"`
+	// SAMLRequestID is the ID of the AuthnRequest a saml-kind request answers (the Response's
+	// InResponseTo); empty for an IdP-initiated sign-in.
+	SAMLRequestID string `json:"saml_request_id,omitempty"`
 }
 
 // LoginRequest is the stored handoff between the protocol surfaces (oidc, later saml) and the hosted pages.
