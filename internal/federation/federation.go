@@ -273,12 +273,13 @@ func (s *Service) Get(ctx context.Context, tenantID, id string) (config.Connecti
 	return s.Decode(row)
 }
 
-// Env is the environment of a tenant's connection id.
-func (s *Service) Env(ctx context.Context, tenantID, id string) (Env, error) {
+// Env is the environment of a tenant's connection id (withKeys: with the tenant's SAML key, which only
+// SAML connectors use).
+func (s *Service) Env(ctx context.Context, tenantID, id string, withKeys bool) (Env, error) {
 	base := s.d.PublicURL + "/t/" + url.PathEscape(tenantID) + "/connections/" + url.PathEscape(id)
 	env := Env{TenantID: tenantID, CallbackURL: base + "/callback", ACSURL: base + "/saml/acs",
 		MetadataURL: base + "/saml/metadata", HTTP: s.d.HTTP, DB: s.d.DB, Now: s.d.Now, Log: s.d.Log}
-	if s.d.SAMLKeys != nil {
+	if withKeys && s.d.SAMLKeys != nil {
 		signer, cert, err := s.d.SAMLKeys(ctx, tenantID)
 		if err != nil {
 			return env, err
@@ -346,7 +347,7 @@ func (s *Service) Build(ctx context.Context, tenantID string, c config.Connectio
 	if !ok {
 		return Connector{}, fmt.Errorf("connection %s: type %q is not supported", c.ID, c.Type)
 	}
-	env, err := s.Env(ctx, tenantID, c.ID)
+	env, err := s.Env(ctx, tenantID, c.ID, c.Type == config.ConnSAML)
 	if err != nil {
 		return Connector{}, err
 	}
