@@ -77,3 +77,36 @@ func TestConnectionsCommands(t *testing.T) {
 		t.Fatalf("delete again: %d %s", r.code, r.stderr)
 	}
 }
+
+// TestSAMLAppsCommands registers, lists and removes a SAML service provider from the command line; a file
+// with a problem is refused with the key that is wrong.
+func TestSAMLAppsCommands(t *testing.T) {
+	cfgPath := writeConfig(t, "")
+	run := func(t *testing.T, stdin string, args ...string) result {
+		t.Helper()
+		return umm(t, stdin, nil, append(args, "--config", cfgPath)...)
+	}
+	if r := run(t, "", "tenants", "create", "--id", "acme"); r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	app := "entity_id: https://wiki.acme.example/saml\nname: Wiki\nacs_urls: [https://wiki.acme.example/saml/acs]\nnameid_format: persistent\n"
+	if r := run(t, app, "saml-apps", "set", "--tenant", "acme", "--file", "-"); r.code != exitOK ||
+		!strings.Contains(r.stdout, "saved SAML app https://wiki.acme.example/saml") {
+		t.Fatalf("set: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, "entity_id: x\nacs_url: https://x.example/acs\n", "saml-apps", "set", "--tenant", "acme", "--file", "-"); r.code == exitOK ||
+		!strings.Contains(r.stderr, "acs_url") {
+		t.Fatalf("an unknown key: %d %s", r.code, r.stderr)
+	}
+	r := run(t, "", "saml-apps", "list", "--tenant", "acme")
+	if r.code != exitOK || !strings.Contains(r.stdout, "/t/acme/saml/metadata") || !strings.Contains(r.stdout, "Wiki") ||
+		!strings.Contains(r.stdout, "persistent") {
+		t.Fatalf("list: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, "", "saml-apps", "delete", "--tenant", "acme", "--entity-id", "https://wiki.acme.example/saml"); r.code != exitOK {
+		t.Fatalf("delete: %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "", "saml-apps", "list", "--tenant", "acme"); strings.Contains(r.stdout, "Wiki") {
+		t.Fatalf("list after delete: %s", r.stdout)
+	}
+}

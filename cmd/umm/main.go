@@ -117,6 +117,9 @@ func init() {
 	register(connectionsSyncCommand())
 	register(connectionsSetCommand())
 	register(connectionsDeleteCommand())
+	register(samlAppsSetCommand())
+	register(samlAppsListCommand())
+	register(samlAppsDeleteCommand())
 }
 
 // usageError is a mistake in the command line; it exits 2 after printing the command's usage.
@@ -263,7 +266,7 @@ never from the command line.
 
 // order keeps the usage list in a reading order: serve first, then maintenance, then management.
 func order(name string) string {
-	for i, p := range []string{"serve", "migrate", "version", "tenants", "clients", "users", "invitations", "connections", "keys"} {
+	for i, p := range []string{"serve", "migrate", "version", "tenants", "clients", "users", "invitations", "connections", "saml-apps", "keys"} {
 		if strings.HasPrefix(name, p) {
 			return fmt.Sprintf("%02d %s", i, name)
 		}

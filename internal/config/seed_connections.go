@@ -361,18 +361,24 @@ func validateConnections(tp string, cs []Connection) Problems {
 // DecodeConnection reads one connection from YAML (what umm connections set takes from a file), with
 // the same key checks as the configuration file. Validate runs where the stored secrets are known.
 func DecodeConnection(data []byte) (Connection, error) {
+	var c Connection
+	return c, DecodeItem(data, &c)
+}
+
+// DecodeItem reads one seed item (a connection, a SAML app) from YAML into v, a pointer to its type,
+// reporting unknown keys and bad values by their key paths as the configuration file does.
+func DecodeItem(data []byte, v any) error {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Connection{}, Problems{yamlHint(data, err)}
+		return Problems{yamlHint(data, err)}
 	}
-	var c Connection
 	if len(root.Content) == 0 {
-		return c, Problems{"the file holds no connection"}
+		return Problems{"the file is empty"}
 	}
 	var p Problems
-	walkNode(root.Content[0], reflect.ValueOf(&c).Elem(), "", &p)
+	walkNode(root.Content[0], reflect.ValueOf(v).Elem(), "", &p)
 	if len(p) > 0 {
-		return c, p
+		return p
 	}
-	return c, nil
+	return nil
 }
