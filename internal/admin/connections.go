@@ -119,28 +119,13 @@ func (s *Service) DeleteConnection(ctx context.Context, tenantID, id, actor stri
 
 // seedConnection applies one seed connection when its fingerprint changed.
 func (s *Service) seedConnection(ctx context.Context, tenantID string, position int, c config.Connection, res *SeedResult) error {
-	item := "connection:" + c.ID
-	fp, err := s.fingerprint("connection", tenantID, struct {
+	fp := struct {
 		C        config.Connection
 		Secrets  config.ConnectionSecrets
 		Position int
-	}{c, c.Secrets(), position})
-	if err != nil {
+	}{c, c.Secrets(), position}
+	return s.seedItem(ctx, tenantID, "connection", c.ID, fp, res, func(tx *store.Tx) error {
+		_, err := s.upsertConnection(ctx, tx, tenantID, c, position, events.ActorSeed)
 		return err
-	}
-	return s.db.InTx(ctx, func(tx *store.Tx) error {
-		old, err := tx.GetSeedFingerprint(ctx, tenantID, item)
-		if err != nil {
-			return err
-		}
-		if old == fp {
-			res.Unchanged++
-			return nil
-		}
-		if _, err := s.upsertConnection(ctx, tx, tenantID, c, position, events.ActorSeed); err != nil {
-			return err
-		}
-		res.Applied = append(res.Applied, "connection "+tenantID+"/"+c.ID)
-		return tx.SetSeedFingerprint(ctx, tenantID, item, fp)
 	})
 }

@@ -152,8 +152,17 @@ func (s *Service) seedTenant(ctx context.Context, t config.TenantSeed, res *Seed
 }
 
 func (s *Service) seedClient(ctx context.Context, tenantID string, c config.ClientSeed, res *SeedResult) error {
-	item := "client:" + c.ClientID
-	fp, err := s.fingerprint("client", tenantID, c)
+	return s.seedItem(ctx, tenantID, "client", c.ClientID, c, res, func(tx *store.Tx) error {
+		return s.upsertClient(ctx, tx, tenantID, ClientFromSeed(c), events.ActorSeed)
+	})
+}
+
+// seedItem applies one seed item of kind (client, connection) named key when its fingerprint, made of
+// fp, changed since it was last applied: apply writes it in the transaction that records the new
+// fingerprint, and the item is listed as applied.
+func (s *Service) seedItem(ctx context.Context, tenantID, kind, key string, fp any, res *SeedResult, apply func(tx *store.Tx) error) error {
+	item := kind + ":" + key
+	sum, err := s.fingerprint(kind, tenantID, fp)
 	if err != nil {
 		return err
 	}
@@ -162,15 +171,15 @@ func (s *Service) seedClient(ctx context.Context, tenantID string, c config.Clie
 		if err != nil {
 			return err
 		}
-		if old == fp {
+		if old == sum {
 			res.Unchanged++
 			return nil
 		}
-		if err := s.upsertClient(ctx, tx, tenantID, ClientFromSeed(c), events.ActorSeed); err != nil {
+		if err := apply(tx); err != nil {
 			return err
 		}
-		res.Applied = append(res.Applied, "client "+tenantID+"/"+c.ClientID)
-		return tx.SetSeedFingerprint(ctx, tenantID, item, fp)
+		res.Applied = append(res.Applied, kind+" "+tenantID+"/"+key)
+		return tx.SetSeedFingerprint(ctx, tenantID, item, sum)
 	})
 }
 
