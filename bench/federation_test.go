@@ -204,8 +204,9 @@ var startButton = regexp.MustCompile(`href="([^"]*/connections/` + upstreamConn 
 //
 //   - federated: the browser has no session at the app's tenant: GET /authorize, the sign-in page, the
 //     "Sign in with" button (start), the provider's /authorize answered from its SSO session (no
-//     password), the callback (the code exchanged at the provider's token endpoint and the ID token
-//     checked, the linked account refreshed, a session created), and the code to the app;
+//     password), the callback (the code exchanged at the provider's token endpoint, the ID token
+//     checked, the provider's userinfo read, the linked account refreshed, a session created), and the
+//     code to the app;
 //   - sso, the peer: the same browser with the session the federated round left: GET /authorize and the
 //     code straight away (BenchmarkCodeFlowSSO's path).
 //
