@@ -195,36 +195,24 @@ func (p *Pages) handleConnectionStart(w http.ResponseWriter, r *http.Request) {
 	}
 	rd := conn.Redirector()
 	if rd == nil {
-		p.message(w, r, t, http.StatusNotFound, "connections.unknown.title", "connections.unknown.text", startAgainLinks(t, "")...)
+		p.noConnection(w, r, t)
 		return
 	}
 	st := upstreamState{Connection: conn.Config.ID}
 	userID := ""
-	if r.URL.Query().Get("reauth") == "1" {
-		_, u, signedIn, err := p.signedInUser(ctx, r, t)
-		if err != nil {
-			p.serverError(w, r, t, err)
+	if q := r.URL.Query(); q.Get("reauth") == "1" || q.Get("link") == "1" {
+		// The signed-in user confirms it is them (reauth) or links another account to theirs (link, which
+		// adds a way in: only after a recent sign-in).
+		s, u, ok := p.accountUser(w, r, t)
+		if !ok {
 			return
 		}
-		if !signedIn {
-			seeOther(w, loginPath(t, ""))
+		userID = u.ID
+		if q.Get("reauth") == "1" {
+			st.Reauth = reauthNext(t, q.Get("next"))
+		} else if st.Link = true; !p.requireRecent(w, r, t, s, accountPath(t)+"/linked") {
 			return
 		}
-		st.Reauth, userID = reauthNext(t, r.URL.Query().Get("next")), u.ID
-	} else if r.URL.Query().Get("link") == "1" {
-		s, u, signedIn, err := p.signedInUser(ctx, r, t)
-		if err != nil {
-			p.serverError(w, r, t, err)
-			return
-		}
-		if !signedIn {
-			seeOther(w, loginPath(t, ""))
-			return
-		}
-		if !p.requireRecent(w, r, t, s, accountPath(t)+"/linked") {
-			return
-		}
-		st.Link, userID = true, u.ID
 	}
 	hint := r.URL.Query().Get("login_hint")
 	if hint == "" && lr != nil {
@@ -258,12 +246,12 @@ func (p *Pages) handleConnectionStart(w http.ResponseWriter, r *http.Request) {
 // connector loads enabled connection id; otherwise it answers and returns false.
 func (p *Pages) connector(w http.ResponseWriter, r *http.Request, t store.Tenant, id string) (federation.Connector, bool) {
 	if p.federation == nil || config.CheckConnectionID(id) != nil {
-		p.message(w, r, t, http.StatusNotFound, "connections.unknown.title", "connections.unknown.text", startAgainLinks(t, "")...)
+		p.noConnection(w, r, t)
 		return federation.Connector{}, false
 	}
 	conn, err := p.federation.Connector(r.Context(), t.ID, id)
 	if errors.Is(err, federation.ErrNotFound) {
-		p.message(w, r, t, http.StatusNotFound, "connections.unknown.title", "connections.unknown.text", startAgainLinks(t, "")...)
+		p.noConnection(w, r, t)
 		return conn, false
 	}
 	if err != nil {
@@ -272,6 +260,12 @@ func (p *Pages) connector(w http.ResponseWriter, r *http.Request, t store.Tenant
 		return conn, false
 	}
 	return conn, true
+}
+
+// noConnection answers a request for a connection the tenant does not have (or has turned off), or that
+// cannot serve it.
+func (p *Pages) noConnection(w http.ResponseWriter, r *http.Request, t store.Tenant) {
+	p.message(w, r, t, http.StatusNotFound, "connections.unknown.title", "connections.unknown.text", startAgainLinks(t, "")...)
 }
 
 // upstreamFailed answers an upstream sign-in that did not give an identity: refused or cancelled
@@ -378,7 +372,7 @@ func (p *Pages) handleConnectionCallback(w http.ResponseWriter, r *http.Request)
 	}
 	rd := conn.Redirector()
 	if rd == nil {
-		p.message(w, r, t, http.StatusNotFound, "connections.unknown.title", "connections.unknown.text", startAgainLinks(t, "")...)
+		p.noConnection(w, r, t)
 		return
 	}
 	cb := r
@@ -568,7 +562,7 @@ func (p *Pages) handleConnectionMetadata(w http.ResponseWriter, r *http.Request)
 	}
 	md, ok := conn.Impl.(federation.Metadata)
 	if !ok {
-		p.message(w, r, t, http.StatusNotFound, "connections.unknown.title", "connections.unknown.text", startAgainLinks(t, "")...)
+		p.noConnection(w, r, t)
 		return
 	}
 	doc, err := md.Metadata(r.Context())

@@ -75,7 +75,7 @@ func (p *Pages) directorySignIn(w http.ResponseWriter, r *http.Request, t store.
 	}
 	pc := conn.PasswordChecker()
 	if pc == nil {
-		p.message(w, r, t, http.StatusNotFound, "connections.unknown.title", "connections.unknown.text", startAgainLinks(t, "")...)
+		p.noConnection(w, r, t)
 		return
 	}
 	var who federation.Identity

@@ -65,22 +65,8 @@ func (p *Pages) startLink(w http.ResponseWriter, r *http.Request, t store.Tenant
 // linkFlow loads the link flow of ?flow= for this browser; on failure it answers.
 func (p *Pages) linkFlow(w http.ResponseWriter, r *http.Request, t store.Tenant) (store.Flow, linkState, bool) {
 	var st linkState
-	id := r.URL.Query().Get("flow")
-	if id == "" || len(id) > maxIDLen {
-		p.message(w, r, t, http.StatusBadRequest, "login.bad_link.title", "login.bad_link.incomplete", startAgainLinks(t, "")...)
-		return store.Flow{}, st, false
-	}
-	f, err := p.identity.SignInFlow(r.Context(), store.FlowLink, t.ID, id, p.sessions.BrowserHash(w, r, t.ID))
-	if errors.Is(err, identity.ErrFlowInvalid) {
-		p.message(w, r, t, http.StatusBadRequest, "connections.link.ended.title", "connections.link.ended.text", startAgainLinks(t, "")...)
-		return f, st, false
-	}
-	if err != nil {
-		p.serverError(w, r, t, err)
-		return f, st, false
-	}
-	_ = json.Unmarshal([]byte(f.Data), &st)
-	return f, st, true
+	f, ok := p.browserFlow(w, r, t, store.FlowLink, &st, "connections.link.ended.title", "connections.link.ended.text")
+	return f, st, ok
 }
 
 // handleLinkForm is GET /t/{tenant}/connections/link?flow=.

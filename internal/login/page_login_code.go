@@ -107,22 +107,30 @@ func codeLoginPath(t store.Tenant, flowID string) string {
 // codeFlow loads the passwordless flow of ?flow= for this browser; on failure it answers.
 func (p *Pages) codeFlow(w http.ResponseWriter, r *http.Request, t store.Tenant) (store.Flow, codeFlowState, bool) {
 	var st codeFlowState
+	f, ok := p.browserFlow(w, r, t, store.FlowEmailLogin, &st, "login.expired.title", "mfa.expired")
+	return f, st, ok
+}
+
+// browserFlow loads this browser's pending flow of kind named by ?flow=, its Data into st. A missing or
+// malformed id, and a flow that cannot be used (unknown, ended, expired, another browser's), are
+// answered with a page (the latter with endedTitle and endedText) and ok false.
+func (p *Pages) browserFlow(w http.ResponseWriter, r *http.Request, t store.Tenant, kind string, st any, endedTitle, endedText string) (store.Flow, bool) {
 	id := r.URL.Query().Get("flow")
 	if id == "" || len(id) > maxIDLen {
 		p.message(w, r, t, http.StatusBadRequest, "login.bad_link.title", "login.bad_link.incomplete", startAgainLinks(t, "")...)
-		return store.Flow{}, st, false
+		return store.Flow{}, false
 	}
-	f, err := p.identity.SignInFlow(r.Context(), store.FlowEmailLogin, t.ID, id, p.sessions.BrowserHash(w, r, t.ID))
+	f, err := p.identity.SignInFlow(r.Context(), kind, t.ID, id, p.sessions.BrowserHash(w, r, t.ID))
 	if errors.Is(err, identity.ErrFlowInvalid) {
-		p.message(w, r, t, http.StatusBadRequest, "login.expired.title", "mfa.expired", startAgainLinks(t, "")...)
-		return f, st, false
+		p.message(w, r, t, http.StatusBadRequest, endedTitle, endedText, startAgainLinks(t, "")...)
+		return f, false
 	}
 	if err != nil {
 		p.serverError(w, r, t, err)
-		return f, st, false
+		return f, false
 	}
-	_ = json.Unmarshal([]byte(f.Data), &st)
-	return f, st, true
+	_ = json.Unmarshal([]byte(f.Data), st)
+	return f, true
 }
 
 // handleCodeLoginForm is GET /t/{tenant}/login/code?flow=.
