@@ -88,6 +88,7 @@ func (h *IdP) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{tenant}/saml/resume", h.handleResume)
 	mux.HandleFunc("GET /t/{tenant}/saml/slo", h.handleSLO)
 	mux.HandleFunc("POST /t/{tenant}/saml/slo", h.handleSLO)
+	mux.HandleFunc("GET /t/{tenant}/saml/logout-frame", h.handleLogoutFrame)
 }
 
 // base is the URL prefix of tenant t's IdP endpoints.

@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/beevik/etree"
 	crewjam "github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
 )
@@ -117,6 +119,8 @@ func (h *IdP) handleSLO(w http.ResponseWriter, r *http.Request) {
 				h.serverError(w, r, t, err)
 				return
 			}
+			// This page makes the other SAML apps' LogoutRequests itself (and answers the asking one).
+			frames = slices.DeleteFunc(frames, func(f string) bool { return strings.HasPrefix(f, h.base(t.ID)+"/logout-frame?") })
 			others, err := h.logoutRequestsTo(r, t, ended, app.EntityID)
 			if err != nil {
 				h.serverError(w, r, t, err)
@@ -159,7 +163,7 @@ func sessionNamed(req crewjam.LogoutRequest, sid string) bool {
 
 // sessionClientID is how a SAML app is recorded among a session's clients: prefixed, so that it can never
 // be taken for an OpenID Connect client id (whose logout lookups then skip it).
-func sessionClientID(entityID string) string { return "saml:" + entityID }
+func sessionClientID(entityID string) string { return session.SAMLClientPrefix + entityID }
 
 // isLogoutAnswer reports whether r carries a LogoutResponse and no LogoutRequest.
 func isLogoutAnswer(r *http.Request) bool {
@@ -190,31 +194,39 @@ func (h *IdP) logoutRequestsTo(r *http.Request, t store.Tenant, s store.Session,
 	}
 	var out []string
 	for _, id := range ids {
-		entityID, ok := strings.CutPrefix(id, "saml:")
+		entityID, ok := strings.CutPrefix(id, session.SAMLClientPrefix)
 		if !ok || entityID == except {
 			continue
 		}
-		app, err := h.app(ctx, t.ID, entityID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && app.SLOURL == "") {
-			continue
-		}
+		u, err := h.logoutRequestURL(r, t, s, user, entityID)
 		if err != nil {
 			return nil, err
 		}
-		issuer := h.entityID(t.ID)
-		req := &crewjam.LogoutRequest{
-			ID: newID(), Version: "2.0", IssueInstant: h.now(), Destination: app.SLOURL,
-			Issuer:       &crewjam.Issuer{Format: "urn:oasis:names:tc:SAML:2.0:nameid-format:entity", Value: issuer},
-			NameID:       h.nameID(assertionInput{Tenant: t.ID, App: app, User: user}, issuer),
-			SessionIndex: &crewjam.SessionIndex{Value: s.ID},
+		if u != "" {
+			out = append(out, u)
 		}
-		u, err := h.signedRedirectURL(r, t, app.SLOURL, "SAMLRequest", req.Element(), "")
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
 	}
 	return out, nil
+}
+
+// logoutRequestURL is the signed LogoutRequest URL (HTTP-Redirect binding) that tells SAML app entityID
+// that user's session s ended; "" when the app is gone or registered no slo_url.
+func (h *IdP) logoutRequestURL(r *http.Request, t store.Tenant, s store.Session, user store.User, entityID string) (string, error) {
+	app, err := h.app(r.Context(), t.ID, entityID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && app.SLOURL == "") {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	issuer := h.entityID(t.ID)
+	req := &crewjam.LogoutRequest{
+		ID: newID(), Version: "2.0", IssueInstant: h.now(), Destination: app.SLOURL,
+		Issuer:       &crewjam.Issuer{Format: "urn:oasis:names:tc:SAML:2.0:nameid-format:entity", Value: issuer},
+		NameID:       h.nameID(assertionInput{Tenant: t.ID, App: app, User: user}, issuer),
+		SessionIndex: &crewjam.SessionIndex{Value: s.ID},
+	}
+	return h.signedRedirectURL(r, t, app.SLOURL, "SAMLRequest", req.Element(), "")
 }
 
 // logoutResponseURL is the SP's slo_url with a LogoutResponse (status Success) in the HTTP-Redirect

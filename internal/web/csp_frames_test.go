@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -39,5 +40,18 @@ func TestAllowFrameSrc(t *testing.T) {
 				t.Errorf("the base policy changed: %q", csp)
 			}
 		})
+	}
+}
+
+func TestAllowFramedBySelf(t *testing.T) {
+	h := SecurityHeaders("https://umm.example")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		AllowFramedBySelf(w)
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	csp := rec.Header().Get("Content-Security-Policy")
+	if !strings.Contains(csp, "frame-ancestors 'self'") || strings.Contains(csp, "frame-ancestors 'none'") ||
+		rec.Header().Get("X-Frame-Options") != "SAMEORIGIN" {
+		t.Errorf("CSP %q, X-Frame-Options %q", csp, rec.Header().Get("X-Frame-Options"))
 	}
 }
