@@ -139,22 +139,18 @@ func buttonFor(w http.ResponseWriter, c config.Connection, href string) connecti
 	return connectionButton{Href: href, Name: connectionName(c), Logo: logo}
 }
 
-// routedConnection is the connection that addresses at email's domain sign in with, if any.
-func (p *Pages) routedConnection(ctx context.Context, t store.Tenant, email string) (config.Connection, bool, error) {
+// routedConnection is the connection of cs that addresses at email's domain sign in with, if any.
+func routedConnection(cs []config.Connection, email string) (config.Connection, bool) {
 	_, domain, ok := strings.Cut(strings.TrimSpace(email), "@")
 	if !ok || domain == "" {
-		return config.Connection{}, false, nil
-	}
-	cs, err := p.tenantConnections(ctx, t)
-	if err != nil {
-		return config.Connection{}, false, err
+		return config.Connection{}, false
 	}
 	for _, c := range cs {
 		if c.HasDomain(strings.ToLower(domain)) {
-			return c, true, nil
+			return c, true
 		}
 	}
-	return config.Connection{}, false, nil
+	return config.Connection{}, false
 }
 
 // continueUpstream answers a form whose address routes to redirecting connection c. Browsers check a

@@ -20,18 +20,14 @@ import (
 // every sign-in and keeps the profile it maps; in import mode the first good bind moves the user in with
 // that password and every later sign-in is local.
 
-// directoryFor is the LDAP connection that checks the password of email, if any.
-func (p *Pages) directoryFor(ctx context.Context, t store.Tenant, email string) (config.Connection, bool, error) {
-	routed, ok, err := p.routedConnection(ctx, t, email)
-	if err != nil || (ok && routed.Type != config.ConnLDAP) {
-		return config.Connection{}, false, err
+// directoryFor is the LDAP connection of cs (the tenant's) that checks the password of email, if any.
+func (p *Pages) directoryFor(ctx context.Context, t store.Tenant, cs []config.Connection, email string) (config.Connection, bool, error) {
+	routed, ok := routedConnection(cs, email)
+	if ok && routed.Type != config.ConnLDAP {
+		return config.Connection{}, false, nil
 	}
 	var fallback *config.Connection
 	if !ok {
-		cs, err := p.tenantConnections(ctx, t)
-		if err != nil {
-			return config.Connection{}, false, err
-		}
 		for i := range cs {
 			if cs[i].Type == config.ConnLDAP && cs[i].Fallback {
 				fallback = &cs[i]

@@ -163,16 +163,16 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(fe) == 0 && !codeLogin {
 		// Home-realm discovery: an address at a domain routed to an upstream signs in there.
-		c, routed, err := p.routedConnection(ctx, t, email)
+		cs, err := p.tenantConnections(ctx, t)
 		if err != nil {
 			p.serverError(w, r, t, err)
 			return
 		}
-		if routed && c.Redirecting() {
+		if c, routed := routedConnection(cs, email); routed && c.Redirecting() {
 			p.continueUpstream(w, r, t, lr, c, email)
 			return
 		}
-		dir, ok, err := p.directoryFor(ctx, t, email)
+		dir, ok, err := p.directoryFor(ctx, t, cs, email)
 		if err != nil {
 			p.serverError(w, r, t, err)
 			return
