@@ -110,21 +110,15 @@ func connectionName(c config.Connection) string {
 	return c.ID
 }
 
-// connectionButtons are the buttons of t's redirecting connections for the sign-in page of lr, with
+// connectionButtons are the buttons of the redirecting connections of cs for the sign-in page of lr, with
 // the page's policy widened for their logos.
-func (p *Pages) connectionButtons(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest) []connectionButton {
-	cs, err := p.tenantConnections(r.Context(), t)
-	if err != nil {
-		p.log.ErrorContext(r.Context(), "connections not listed", "tenant", t.ID, "err", err)
-		return nil
-	}
+func connectionButtons(w http.ResponseWriter, t store.Tenant, cs []config.Connection, lr *store.LoginRequest) []connectionButton {
 	lrID, _ := requestRef(lr)
 	var out []connectionButton
 	for _, c := range cs {
-		if !c.Redirecting() {
-			continue
+		if c.Redirecting() {
+			out = append(out, buttonFor(w, c, connectionStartPath(t, c.ID, lrID, "")))
 		}
-		out = append(out, buttonFor(w, c, connectionStartPath(t, c.ID, lrID, "")))
 	}
 	return out
 }

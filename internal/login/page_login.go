@@ -49,6 +49,17 @@ func identifierFirst(t store.Tenant) bool {
 	return l.Allows(config.MethodEmailCode) || l.Allows(config.MethodSMSCode) || !l.Allows(config.MethodPassword)
 }
 
+// identifierFirstWith is identifierFirst for a tenant with connections cs: also when some addresses sign
+// in at an upstream, so that the address is routed before anyone types a password into this page.
+func identifierFirstWith(t store.Tenant, cs []config.Connection) bool {
+	for _, c := range cs {
+		if c.Redirecting() && len(c.Domains) > 0 {
+			return true
+		}
+	}
+	return identifierFirst(t)
+}
+
 // renderMethods is the second step of an identifier-first page: the ways the account of email can sign
 // in. An unknown address gets what a typical account has (a password, and an email code when offered).
 func (p *Pages) renderMethods(w http.ResponseWriter, r *http.Request, t store.Tenant, lr *store.LoginRequest, email string) {
@@ -145,7 +156,12 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	// The identifier step of an identifier-first page names only the address: the next step offers the
 	// ways that account can sign in.
-	identifierOnly := identifierFirst(t) && !r.PostForm.Has("password") && (method == "" || method == config.MethodPassword)
+	cs, err := p.tenantConnections(ctx, t)
+	if err != nil {
+		p.serverError(w, r, t, err)
+		return
+	}
+	identifierOnly := identifierFirstWith(t, cs) && !r.PostForm.Has("password") && (method == "" || method == config.MethodPassword)
 	codeLogin := method == config.MethodEmailCode || method == config.MethodSMSCode
 	fe := map[string]string{}
 	switch {
@@ -163,11 +179,6 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(fe) == 0 && !codeLogin {
 		// Home-realm discovery: an address at a domain routed to an upstream signs in there.
-		cs, err := p.tenantConnections(ctx, t)
-		if err != nil {
-			p.serverError(w, r, t, err)
-			return
-		}
 		if c, routed := routedConnection(cs, email); routed && c.Redirecting() {
 			p.continueUpstream(w, r, t, lr, c, email)
 			return
@@ -215,7 +226,7 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	ip := web.ClientIP(r)
 	device := p.deviceID(r, t.ID)
 	var u store.User
-	err := identity.ErrInvalidCredentials
+	err = identity.ErrInvalidCredentials
 	if len(password) <= maxPasswordLen { // longer is no password of ours: not worth hashing
 		u, err = p.identity.Login(ctx, identity.LoginAttempt{TenantID: t.ID, Email: email, Password: password, IP: ip,
 			DeviceID: device})
@@ -482,9 +493,13 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, t store.Tena
 	email string, pd web.PageData) {
 	d, _ := pd.Data.(loginData)
 	d.Email = email
+	cs, err := p.tenantConnections(r.Context(), t)
+	if err != nil {
+		p.log.ErrorContext(r.Context(), "connections not listed", "tenant", t.ID, "err", err)
+	}
 	if !d.Methods {
 		l := t.Settings.Login
-		d.IdentifierFirst = identifierFirst(t)
+		d.IdentifierFirst = identifierFirstWith(t, cs)
 		d.Password = !d.IdentifierFirst && l.Allows(config.MethodPassword)
 		d.EmailCode = !d.IdentifierFirst && l.Allows(config.MethodEmailCode)
 		if d.IdentifierFirst && r.Method == http.MethodPost && r.PostForm.Has("password") {
@@ -512,7 +527,7 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, t store.Tena
 		}
 	}
 	d.Passkey = p.passkeyLogin(w, t, lr)
-	d.Connections = p.connectionButtons(w, r, t, lr)
+	d.Connections = connectionButtons(w, t, cs, lr)
 	if lr != nil {
 		pd.Lang = lr.Params.Lang
 	}
