@@ -27,11 +27,11 @@ const (
 	fedConnClient   = "downstream"
 	fedConnSecret   = "corp-connection-secret-0123456789"
 	carolEmail      = "carol@corp.example" // a person with an account upstream (address verified there)
-	carolPassword   = "Upstream-Carol-8"
-	carolLocalPass  = "Downstream-Carol-5" // the password of carol's own downstream account, where she has one
-	malloryPassword = "Upstream-Mallory-3"
+	carolPassword   = "Blue-Lantern-48"
+	carolLocalPass  = "Green-Harbour-52" // the password of carol's own downstream account, where she has one
+	malloryPassword = "Red-Compass-73"
 	victimEmail     = "victim@corp.example" // a downstream customer's address, claimed upstream by mallory
-	victimPassword  = "Downstream-Victim-6"
+	victimPassword  = "Quiet-Meadow-61"
 	selLinkPassword = `button[name=action][value=password]`
 	selLinkSend     = `button[name=action][value=send_code]`
 	selLinkCode     = `button[name=action][value=code]`
