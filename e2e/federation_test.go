@@ -42,6 +42,9 @@ const (
 // tenant's indentation, "" for the default single form) and its seed users (YAML list items, "" for none).
 type fedDownstream struct {
 	id, login, users string
+	// trustEmail sets the connection's trust_email: link to the account with the upstream's address when
+	// the upstream says that address is verified.
+	trustEmail bool
 }
 
 // startFedServer starts a server on backend with the upstream tenant (carol, and mallory whose
@@ -101,8 +104,8 @@ func startFedServer(t *testing.T, backend string, relay *notifytest.Relay, downs
         client_id: %[6]s
         client_secret: %[7]q
         domains: [corp.example]
-        trust_email: false
-`, d.id, login, mfaSecret, s.RP.URL, s.Issuer(upstreamTenant), fedConnClient, fedConnSecret)
+        trust_email: %[8]t
+`, d.id, login, mfaSecret, s.RP.URL, s.Issuer(upstreamTenant), fedConnClient, fedConnSecret, d.trustEmail)
 		if d.users != "" {
 			cfg += "    users:\n" + d.users
 		}
@@ -430,6 +433,10 @@ func TestFederatedHomeRealm(t *testing.T) {
 			p.typeInto(t, selUsername, carolEmail)
 			p.click(t, selSubmit)
 			waitUpstream(t, p)
+			// The address typed downstream travels upstream as the login hint, so it need not be typed twice.
+			if got := p.eval(t, `document.querySelector('`+selUsername+`').value`); got != carolEmail {
+				t.Fatalf("the upstream's address field holds %q, want the typed %s\npage: %s", got, carolEmail, p.where())
+			}
 			p.signIn(t, carolEmail, carolPassword)
 			if c := fedFinish(t, rp, p, state, verifier); !slices.Contains(c.AMR, "fed") || c.Email != carolEmail {
 				t.Fatalf("ID token amr %q email %q, want fed and %s", c.AMR, c.Email, carolEmail)
