@@ -275,8 +275,9 @@ func TestFederatedOIDCSignIn(t *testing.T) {
 // TestFederatedLinkingRequiresProof: when the upstream's address belongs to an existing downstream
 // account and the connection does not trust the upstream's addresses, the sign-in stops at the link
 // page. A wrong password is refused beside the field and links nothing; the account's password links
-// the identity and signs in that existing account (no new one). "Don't link" ends the flow with a page
-// saying nothing was linked, and creates no account.
+// the identity and signs in that existing account (no new one), which can then unlink it from the
+// account console since its password still signs it in. A code emailed to the account's address links
+// as well. "Don't link" ends the flow with a page saying nothing was linked, and creates no account.
 func TestFederatedLinkingRequiresProof(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
@@ -285,7 +286,7 @@ func TestFederatedLinkingRequiresProof(t *testing.T) {
 			t.Parallel()
 			relay := notifytest.New(t, notifytest.Options{})
 			carol := seedUser(carolEmail, carolLocalPass)
-			s := startFedServer(t, backend, relay, fedDownstream{id: "shop", users: carol}, fedDownstream{id: "decline", users: carol})
+			s := startFedServer(t, backend, relay, fedDownstream{id: "shop", users: carol}, fedDownstream{id: "decline", users: carol}, fedDownstream{id: "bycode", users: carol})
 			existing := accountIDs(t, s, "shop", carolEmail)
 			if len(existing) != 1 {
 				t.Fatalf("seeded accounts of %s: %q, want 1", carolEmail, existing)
@@ -316,14 +317,44 @@ func TestFederatedLinkingRequiresProof(t *testing.T) {
 			p.typeInto(t, selPassword, carolLocalPass)
 			p.press(t, selLinkPassword)
 			c := fedFinish(t, rp, p, state, verifier)
-			if c.Sub != existing[0] || !slices.Contains(c.AMR, "fed") {
-				t.Fatalf("after linking: sub %q amr %q, want the existing account %s with fed", c.Sub, c.AMR, existing[0])
+			if c.Sub != existing[0] || !slices.Contains(c.AMR, "fed") || !slices.Contains(c.AMR, "pwd") {
+				t.Fatalf("after linking: sub %q amr %q, want the existing account %s with fed and pwd", c.Sub, c.AMR, existing[0])
 			}
 			if got := linkedUsers(t, s, "shop"); len(got) != 1 || got[0] != existing[0] {
 				t.Fatalf("identities at corp linked to %q, want one linked to %s", got, existing[0])
 			}
 			if ids := accountIDs(t, s, "shop", carolEmail); len(ids) != 1 {
 				t.Fatalf("accounts of %s after linking: %q, want still 1", carolEmail, ids)
+			}
+
+			// The account keeps its password, so the link is not its only way in: Unlink works.
+			p.navigate(t, s.Issuer("shop")+"/account/linked")
+			p.wantText(t, "Linked accounts", "Corp")
+			p.press(t, `form[action$="/account/linked/unlink"] button[type=submit]`)
+			p.waitPath(t, "/account/linked")
+			p.wantText(t, "The account was unlinked.", "No other accounts are linked to this one.")
+			if got := linkedUsers(t, s, "shop"); len(got) != 0 {
+				t.Fatalf("identities at corp after Unlink: %q, want none", got)
+			}
+
+			// The emailed code proves the account too: it links, and the ID token says so.
+			crp := newMFARP(t, s, "bycode")
+			byCode := accountIDs(t, s, "bycode", carolEmail)
+			r := b.newUser(t)
+			state, verifier = crp.start(t, r)
+			upstreamSignIn(t, r, carolEmail, carolPassword)
+			r.waitPath(t, "/t/bycode/connections/link")
+			r.press(t, selLinkSend)
+			r.wantText(t, "We sent a 6-digit code to "+carolEmail)
+			code := match(t, codeRE, awaitMail(t, relay, carolEmail, 1, 30*time.Second)[0], "6-digit code")
+			r.typeInto(t, `input[name=code]`, code)
+			r.press(t, selLinkCode)
+			c = fedFinish(t, crp, r, state, verifier)
+			if len(byCode) != 1 || c.Sub != byCode[0] || !slices.Contains(c.AMR, "fed") || !slices.Contains(c.AMR, "email") {
+				t.Fatalf("linked by code: sub %q amr %q, want the existing account %q with fed and email", c.Sub, c.AMR, byCode)
+			}
+			if got := linkedUsers(t, s, "bycode"); len(got) != 1 || got[0] != byCode[0] {
+				t.Fatalf("identities at corp in bycode linked to %q, want one linked to %q", got, byCode)
 			}
 
 			// Don't link: nothing linked, no account created, and the RP hears nothing.
@@ -346,7 +377,8 @@ func TestFederatedLinkingRequiresProof(t *testing.T) {
 }
 
 // TestFederatedTakeoverRefused: mallory controls an upstream account whose unverified address is the
-// victim's downstream address. Signing in with Corp brings her to the link page, where she has neither
+// victim's downstream address, at a connection that trusts the upstream's verified addresses (hers is
+// not verified). Signing in with Corp brings her to the link page, where she has neither
 // the victim's password nor mailbox: a wrong password and wrong emailed codes (the code goes to the
 // victim) link nothing, the fifth wrong code ends the request, and the RP never gets a code.
 func TestFederatedTakeoverRefused(t *testing.T) {
@@ -356,7 +388,9 @@ func TestFederatedTakeoverRefused(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			relay := notifytest.New(t, notifytest.Options{})
-			s := startFedServer(t, backend, relay, fedDownstream{id: "shop", users: seedUser(victimEmail, victimPassword)})
+			// The connection even trusts the upstream's verified addresses: mallory's is not verified, so
+			// that trust must not link her identity to the victim's account.
+			s := startFedServer(t, backend, relay, fedDownstream{id: "shop", users: seedUser(victimEmail, victimPassword), trustEmail: true})
 			victim := accountIDs(t, s, "shop", victimEmail)
 			rp := newMFARP(t, s, "shop")
 
