@@ -277,7 +277,8 @@ func TestFederatedOIDCSignIn(t *testing.T) {
 // page. A wrong password is refused beside the field and links nothing; the account's password links
 // the identity and signs in that existing account (no new one), which can then unlink it from the
 // account console since its password still signs it in. A code emailed to the account's address links
-// as well. "Don't link" ends the flow with a page saying nothing was linked, and creates no account.
+// as well. A connection that trusts verified upstream addresses links a verified account without asking.
+// "Don't link" ends the flow with a page saying nothing was linked, and creates no account.
 func TestFederatedLinkingRequiresProof(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
@@ -286,7 +287,8 @@ func TestFederatedLinkingRequiresProof(t *testing.T) {
 			t.Parallel()
 			relay := notifytest.New(t, notifytest.Options{})
 			carol := seedUser(carolEmail, carolLocalPass)
-			s := startFedServer(t, backend, relay, fedDownstream{id: "shop", users: carol}, fedDownstream{id: "decline", users: carol}, fedDownstream{id: "bycode", users: carol})
+			s := startFedServer(t, backend, relay, fedDownstream{id: "shop", users: carol}, fedDownstream{id: "decline", users: carol}, fedDownstream{id: "bycode", users: carol},
+				fedDownstream{id: "trusting", users: carol, trustEmail: true})
 			existing := accountIDs(t, s, "shop", carolEmail)
 			if len(existing) != 1 {
 				t.Fatalf("seeded accounts of %s: %q, want 1", carolEmail, existing)
@@ -336,6 +338,14 @@ func TestFederatedLinkingRequiresProof(t *testing.T) {
 			if got := linkedUsers(t, s, "shop"); len(got) != 0 {
 				t.Fatalf("identities at corp after Unlink: %q, want none", got)
 			}
+			// "Link Corp" links it again from the console; this browser is still signed in upstream, so the
+			// upstream answers at once.
+			p.follow(t, "Link Corp")
+			p.waitPath(t, "/account/linked")
+			p.wantText(t, "The account was linked.")
+			if got := linkedUsers(t, s, "shop"); len(got) != 1 || got[0] != existing[0] {
+				t.Fatalf("identities at corp after Link Corp: %q, want one linked to %s", got, existing[0])
+			}
 
 			// The emailed code proves the account too: it links, and the ID token says so.
 			crp := newMFARP(t, s, "bycode")
@@ -355,6 +365,20 @@ func TestFederatedLinkingRequiresProof(t *testing.T) {
 			}
 			if got := linkedUsers(t, s, "bycode"); len(got) != 1 || got[0] != byCode[0] {
 				t.Fatalf("identities at corp in bycode linked to %q, want one linked to %q", got, byCode)
+			}
+
+			// Only a connection that trusts the upstream's verified address, for an account whose address is
+			// verified too, links without asking: straight back to the RP as the existing account.
+			trp := newMFARP(t, s, "trusting")
+			trusted := accountIDs(t, s, "trusting", carolEmail)
+			u := b.newUser(t)
+			state, verifier = trp.start(t, u)
+			upstreamSignIn(t, u, carolEmail, carolPassword)
+			if c = fedFinish(t, trp, u, state, verifier); len(trusted) != 1 || c.Sub != trusted[0] {
+				t.Fatalf("trusted address: sub %q, want the existing account %q", c.Sub, trusted)
+			}
+			if got := linkedUsers(t, s, "trusting"); len(got) != 1 || got[0] != trusted[0] {
+				t.Fatalf("identities at corp in trusting linked to %q, want one linked to %q", got, trusted)
 			}
 
 			// Don't link: nothing linked, no account created, and the RP hears nothing.
