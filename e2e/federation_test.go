@@ -128,6 +128,8 @@ type fedClaims struct {
 	Sub   string   `json:"sub"`
 	Email string   `json:"email"`
 	AMR   []string `json:"amr"`
+	// Method is how the code reached the RP: GET (query) or POST (form_post).
+	Method string `json:"-"`
 }
 
 // fedFinish waits for the RP's callback of state, exchanges its code and verifies the ID token with go-oidc.
@@ -139,6 +141,7 @@ func fedFinish(t *testing.T, r *mfaRP, p *tab, state, verifier string) fedClaims
 	}
 	var c fedClaims
 	exchangeVerified(t, r.ctx, r.conf, r.s.Issuer(r.tenant), cb.Get("code"), verifier, &c)
+	c.Method = cb.Get("method")
 	return c
 }
 
@@ -242,11 +245,15 @@ func TestFederatedOIDCSignIn(t *testing.T) {
 				t.Fatalf("upstream accounts of %s: %q; the downstream subject %s must be a different account", carolEmail, ids, first.Sub)
 			}
 
-			// Another browser: the linked identity signs the same account in, and no account is added.
+			// Another browser: the linked identity signs the same account in, and no account is added. This
+			// application asks for the code by form post, which completes through its own page.
 			q := b.newUser(t)
-			state, verifier = rp.start(t, q)
+			state, verifier = rp.start(t, q, oauth2.SetAuthURLParam("response_mode", "form_post"))
 			upstreamSignIn(t, q, carolEmail, carolPassword)
 			second := fedFinish(t, rp, q, state, verifier)
+			if second.Method != "POST" {
+				t.Fatalf("the code of response_mode=form_post came by %s, want POST", second.Method)
+			}
 			if second.Sub != first.Sub || !slices.Contains(second.AMR, "fed") {
 				t.Fatalf("second sign-in: sub %q amr %q, want the first's %s with fed", second.Sub, second.AMR, first.Sub)
 			}
