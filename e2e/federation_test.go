@@ -216,7 +216,8 @@ func (p *tab) typeInto(t *testing.T, sel, text string) {
 // TestFederatedOIDCSignIn: a person unknown downstream signs in with "Sign in with Corp" at the upstream
 // tenant and gets a new downstream account just in time, linked to the upstream identity; the ID token
 // names that account, says the sign-in was federated (amr fed) and carries the upstream's address. A
-// second sign-in in another browser signs the same account in without creating one. In the account
+// second sign-in in another browser (by form_post) signs the same account in without creating one, and
+// so does a third at the account console's own sign-in page. In the account
 // console the link is listed under Linked accounts, and unlinking it, the account's only way in, is refused.
 func TestFederatedOIDCSignIn(t *testing.T) {
 	t.Parallel()
@@ -260,6 +261,13 @@ func TestFederatedOIDCSignIn(t *testing.T) {
 			if ids := accountIDs(t, s, "shop", carolEmail); len(ids) != 1 {
 				t.Fatalf("downstream accounts of %s after the second sign-in: %q, want 1", carolEmail, ids)
 			}
+
+			// The account console's own sign-in page offers Corp too, without an application's request.
+			r := b.newUser(t)
+			r.navigate(t, s.Issuer("shop")+"/account")
+			upstreamSignIn(t, r, carolEmail, carolPassword)
+			r.waitPathFunc(t, "the account console", func(u string) bool { return strings.HasPrefix(u, "/t/shop/account") })
+			r.wantText(t, carolEmail)
 
 			// The account console lists the link; the account has no password, so unlinking is refused.
 			q.navigate(t, s.Issuer("shop")+"/account/linked")
