@@ -23,19 +23,20 @@ import (
 
 const (
 	// upstreamTenant is the identity provider side; its client fedConnClient is the connection's.
-	upstreamTenant  = "upstream"
-	fedConnClient   = "downstream"
-	fedConnSecret   = "corp-connection-secret-0123456789"
-	carolEmail      = "carol@corp.example" // a person with an account upstream (address verified there)
-	carolPassword   = "Blue-Lantern-48"
-	carolLocalPass  = "Green-Harbour-52" // the password of carol's own downstream account, where she has one
-	malloryPassword = "Red-Compass-73"
-	victimEmail     = "victim@corp.example" // a downstream customer's address, claimed upstream by mallory
-	victimPassword  = "Quiet-Meadow-61"
-	selLinkPassword = `button[name=action][value=password]`
-	selLinkSend     = `button[name=action][value=send_code]`
-	selLinkCode     = `button[name=action][value=code]`
-	selLinkCancel   = `button[name=action][value=cancel]`
+	upstreamTenant   = "upstream"
+	fedConnClient    = "downstream"
+	fedConnSecret    = "corp-connection-secret-0123456789"
+	fedPartnerClient = "partner"
+	carolEmail       = "carol@corp.example" // a person with an account upstream (address verified there)
+	carolPassword    = "Blue-Lantern-48"
+	carolLocalPass   = "Green-Harbour-52" // the password of carol's own downstream account, where she has one
+	malloryPassword  = "Red-Compass-73"
+	victimEmail      = "victim@corp.example" // a downstream customer's address, claimed upstream by mallory
+	victimPassword   = "Quiet-Meadow-61"
+	selLinkPassword  = `button[name=action][value=password]`
+	selLinkSend      = `button[name=action][value=send_code]`
+	selLinkCode      = `button[name=action][value=code]`
+	selLinkCancel    = `button[name=action][value=cancel]`
 )
 
 // fedDownstream is a downstream tenant of startFedServer: its id, YAML for its login block (at the
@@ -45,6 +46,9 @@ type fedDownstream struct {
 	// trustEmail sets the connection's trust_email: link to the account with the upstream's address when
 	// the upstream says that address is verified.
 	trustEmail bool
+	// partner adds the connection partner ("Sign in with Partner") to the upstream's client
+	// fedPartnerClient, a third-party client there, whose consent page the person may refuse.
+	partner bool
 }
 
 // startFedServer starts a server on backend with the upstream tenant (carol, and mallory whose
@@ -53,9 +57,10 @@ type fedDownstream struct {
 func startFedServer(t *testing.T, backend string, relay *notifytest.Relay, downs ...fedDownstream) *server {
 	t.Helper()
 	s := newServer(t, backend)
-	var callbacks []string
+	var callbacks, partnerCallbacks []string
 	for _, d := range downs {
 		callbacks = append(callbacks, s.URL+"/t/"+d.id+"/connections/corp/callback")
+		partnerCallbacks = append(partnerCallbacks, s.URL+"/t/"+d.id+"/connections/partner/callback")
 	}
 	cfg := fmt.Sprintf(`  - id: %[1]s
     name: Corp Directory
@@ -70,6 +75,14 @@ func startFedServer(t *testing.T, backend string, relay *notifytest.Relay, downs
         token_endpoint_auth_method: client_secret_basic
         scopes: [openid, profile, email]
         first_party: true
+      - client_id: %[9]s
+        client_secret: %[3]q
+        name: Partner Shop
+        redirect_uris: [%[10]s]
+        grant_types: [authorization_code]
+        token_endpoint_auth_method: client_secret_basic
+        scopes: [openid, profile, email]
+        first_party: false
     users:
       - email: %[5]s
         password: %[6]q
@@ -79,7 +92,8 @@ func startFedServer(t *testing.T, backend string, relay *notifytest.Relay, downs
         password: %[8]q
         given_name: Mallory
         email_verified: false
-`, upstreamTenant, fedConnClient, fedConnSecret, strings.Join(callbacks, ", "), carolEmail, carolPassword, victimEmail, malloryPassword)
+`, upstreamTenant, fedConnClient, fedConnSecret, strings.Join(callbacks, ", "), carolEmail, carolPassword, victimEmail, malloryPassword,
+		fedPartnerClient, strings.Join(partnerCallbacks, ", "))
 	for _, d := range downs {
 		login := d.login
 		if login == "" {
@@ -106,6 +120,15 @@ func startFedServer(t *testing.T, backend string, relay *notifytest.Relay, downs
         domains: [corp.example]
         trust_email: %[8]t
 `, d.id, login, mfaSecret, s.RP.URL, s.Issuer(upstreamTenant), fedConnClient, fedConnSecret, d.trustEmail)
+		if d.partner {
+			cfg += fmt.Sprintf(`      - id: partner
+        type: oidc
+        display_name: Partner
+        issuer: %s
+        client_id: %s
+        client_secret: %q
+`, s.Issuer(upstreamTenant), fedPartnerClient, fedConnSecret)
+		}
 		if d.users != "" {
 			cfg += "    users:\n" + d.users
 		}
@@ -217,8 +240,8 @@ func (p *tab) typeInto(t *testing.T, sel, text string) {
 // tenant and gets a new downstream account just in time, linked to the upstream identity; the ID token
 // names that account, says the sign-in was federated (amr fed) and carries the upstream's address. A
 // second sign-in in another browser (by form_post) signs the same account in without creating one, and
-// so does a third at the account console's own sign-in page. In the account
-// console the link is listed under Linked accounts, and unlinking it, the account's only way in, is refused.
+// so does a third at the account console's own sign-in page. The console lists the link under Linked
+// accounts, and unlinking it, the account's only way in, is refused.
 func TestFederatedOIDCSignIn(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
@@ -485,7 +508,7 @@ func TestFederatedTakeoverRefused(t *testing.T) {
 // TestFederatedHomeRealm: on an identifier-first sign-in page, an address at a domain of the connection
 // goes upstream (through the page that continues there by itself) without a connection button being
 // clicked, and the sign-in completes there. kc_idp_hint=corp, and connection=corp, on /authorize skip
-// the downstream page and go straight upstream.
+// the downstream page and go straight upstream; a hint naming no connection shows the downstream page.
 func TestFederatedHomeRealm(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
@@ -520,6 +543,42 @@ func TestFederatedHomeRealm(t *testing.T) {
 				rp.start(t, q, oauth2.SetAuthURLParam(param, "corp"))
 				waitUpstream(t, q)
 			}
+			// A hint naming no connection of the tenant shows the tenant's own sign-in page.
+			q := b.newUser(t)
+			rp.start(t, q, oauth2.SetAuthURLParam("kc_idp_hint", "nowhere"))
+			q.waitPath(t, "/t/hrd/login")
+			q.waitFor(t, 15*time.Second, selUsername)
+		})
+	}
+}
+
+// TestFederatedUpstreamRefusal: the person refuses, on the upstream's consent page, to share their
+// account with the downstream (a third-party client there). The downstream says the sign-in was
+// cancelled and nothing changed: no account was created and the RP gets no code.
+func TestFederatedUpstreamRefusal(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			s := startFedServer(t, backend, relay, fedDownstream{id: "shop", partner: true})
+			rp := newMFARP(t, s, "shop")
+
+			p := b.newUser(t)
+			state, _ := rp.start(t, p)
+			p.waitFor(t, 15*time.Second, selUsername)
+			p.follow(t, "Sign in with Partner")
+			waitUpstream(t, p)
+			p.signIn(t, carolEmail, carolPassword)
+			p.waitPath(t, "/t/"+upstreamTenant+"/consent")
+			p.press(t, selDeny)
+			p.waitPath(t, "/t/shop/connections/partner/callback")
+			p.wantText(t, "Sign-in not completed", "The sign-in was cancelled or refused by the service you signed in with.")
+			if ids := accountIDs(t, s, "shop", carolEmail); len(ids) != 0 {
+				t.Fatalf("a refused upstream sign-in created the accounts %q", ids)
+			}
+			noCallback(t, s, state)
 		})
 	}
 }
