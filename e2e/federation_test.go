@@ -554,7 +554,8 @@ func TestFederatedHomeRealm(t *testing.T) {
 
 // TestFederatedUpstreamRefusal: the person refuses, on the upstream's consent page, to share their
 // account with the downstream (a third-party client there). The downstream says the sign-in was
-// cancelled and nothing changed: no account was created and the RP gets no code.
+// cancelled and nothing changed: no account was created and the RP gets no code. Allowing in another
+// browser completes the sign-in.
 func TestFederatedUpstreamRefusal(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
@@ -579,6 +580,51 @@ func TestFederatedUpstreamRefusal(t *testing.T) {
 				t.Fatalf("a refused upstream sign-in created the accounts %q", ids)
 			}
 			noCallback(t, s, state)
+
+			// Allowing instead completes the sign-in: the consent form's answer, too, reaches the RP.
+			q := b.newUser(t)
+			state, verifier := rp.start(t, q)
+			q.waitFor(t, 15*time.Second, selUsername)
+			q.follow(t, "Sign in with Partner")
+			waitUpstream(t, q)
+			q.signIn(t, carolEmail, carolPassword)
+			q.waitPath(t, "/t/"+upstreamTenant+"/consent")
+			q.press(t, selAllow)
+			if c := fedFinish(t, rp, q, state, verifier); c.Email != carolEmail || !slices.Contains(c.AMR, "fed") {
+				t.Fatalf("after allowing: email %q amr %q, want %s with fed", c.Email, c.AMR, carolEmail)
+			}
+		})
+	}
+}
+
+// TestFederatedSignInStillNeedsMFA: a federated sign-in is a first factor like a password. Under the
+// downstream policy required, the new account's verified address (from the upstream) is its second
+// factor: the emailed code is asked before the RP gets a code, and the ID token says fed, email and mfa.
+func TestFederatedSignInStillNeedsMFA(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			s := startFedServer(t, backend, relay, fedDownstream{id: "strict",
+				login: "    login:\n      new_device_email: false\n    mfa:\n      policy: required\n      factors: [email]\n"})
+			rp := newMFARP(t, s, "strict")
+
+			p := b.newUser(t)
+			state, verifier := rp.start(t, p)
+			upstreamSignIn(t, p, carolEmail, carolPassword)
+			p.waitPath(t, "/t/strict/login/mfa")
+			noCallback(t, s, state)
+			p.press(t, `form[action*="/login/mfa/send"] button[type=submit]`)
+			code := match(t, codeRE, awaitMail(t, relay, carolEmail, 1, 30*time.Second)[0], "6-digit code")
+			p.enterCode(t, code, false)
+			c := fedFinish(t, rp, p, state, verifier)
+			for _, m := range []string{"fed", "email", "mfa"} {
+				if !slices.Contains(c.AMR, m) {
+					t.Fatalf("ID token amr %q, want fed, email and mfa", c.AMR)
+				}
+			}
 		})
 	}
 }
