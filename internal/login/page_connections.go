@@ -393,7 +393,64 @@ func (p *Pages) handleConnectionCallback(w http.ResponseWriter, r *http.Request)
 		p.reauthUpstream(w, r, t, f.UserID, conn.Config, who, st.Reauth)
 		return
 	}
-	p.federatedSignIn(w, r, t, lr, conn.Config, who, []string{session.MethodFederated})
+	p.federatedSignIn(&leaveByPage{ResponseWriter: w, p: p, r: r, t: t, lr: lr}, r, t, lr, conn.Config, who, []string{session.MethodFederated})
+}
+
+// leaveByPage turns a redirect on the way to the application (to where the request completes, which
+// redirects there with the code, or straight to another origin) into a page that continues there by
+// itself. This request is still the navigation that began with the sign-in form upstream, and browsers
+// check every redirect of it against that upstream page's form-action, which names our callback but not
+// the application: the redirect is blocked and the person is stuck on the upstream's sign-in page. A
+// page of our own ends that navigation. Redirects to our other pages (link, second factor, consent),
+// whose forms allow the application themselves, stay redirects.
+type leaveByPage struct {
+	http.ResponseWriter
+	p    *Pages
+	r    *http.Request
+	t    store.Tenant
+	lr   *store.LoginRequest
+	page bool // the redirect became a page: drop what the redirect would have written
+}
+
+func (l *leaveByPage) WriteHeader(status int) {
+	if status >= 300 && status < 400 && !l.page {
+		if to := l.Header().Get("Location"); l.leaves(to) {
+			l.page = true
+			l.Header().Del("Location")
+			_, lang := requestRef(l.lr)
+			pd := l.p.page(l.r, l.t, lang)
+			pd.Title = "connections.return.title"
+			pd.Data = continueData{Href: to}
+			l.p.render(l.ResponseWriter, l.r, l.t, http.StatusOK, "connection_return", pd)
+			return
+		}
+	}
+	l.ResponseWriter.WriteHeader(status)
+}
+
+func (l *leaveByPage) Write(b []byte) (int, error) {
+	if l.page {
+		return len(b), nil
+	}
+	return l.ResponseWriter.Write(b)
+}
+
+// leaves reports whether a redirect to location goes on to the application.
+func (l *leaveByPage) leaves(location string) bool {
+	u, err := url.Parse(location)
+	if err != nil {
+		return false
+	}
+	if u.Scheme == "http" || u.Scheme == "https" {
+		return !l.p.ownOrigin(u)
+	}
+	return l.lr != nil && l.lr.Kind == store.LoginKindAuthorize && location == resumePath(l.t, l.lr.ID)
+}
+
+// ownOrigin reports whether u is on this server's public origin.
+func (p *Pages) ownOrigin(u *url.URL) bool {
+	own, err := url.Parse(p.publicURL)
+	return err == nil && strings.EqualFold(u.Scheme, own.Scheme) && strings.EqualFold(u.Host, own.Host)
 }
 
 // upstreamOf is what identity keeps of who signed in at c: its mapped roles, and its tokens sealed when
