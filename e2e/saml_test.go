@@ -1,0 +1,483 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crewjam/saml"
+	dsig "github.com/russellhaering/goxmldsig"
+	"golang.org/x/oauth2"
+
+	"github.com/umm-project/umm/internal/store/storetest"
+)
+
+// samlTenantID is the tenant whose IdP the SAML browser test signs in to.
+const (
+	samlTenantID = "samlsso"
+	samlSecret   = "saml-web-secret-0123456789ab"
+)
+
+// peerSP is a SAML service provider in the test process, built on crewjam/saml (the peer library that
+// judges what UMM sends). It behaves like a small web application: a protected page that starts an
+// SP-initiated sign-in when there is no session, an ACS that checks the Response and opens a session
+// kept in its own cookie, a sign-out link that sends a signed LogoutRequest to UMM, and an SLO endpoint
+// that checks UMM's LogoutResponse before it ends its session. It is served on "localhost" while UMM is
+// on 127.0.0.1, so the browser treats the two as different sites, as it would in production.
+type peerSP struct {
+	URL     string // http://localhost:port
+	certPEM string
+
+	mu       sync.Mutex
+	sp       *saml.ServiceProvider
+	pending  map[string]bool // AuthnRequest ids the SP sent and still expects an answer to
+	logouts  map[string]bool // LogoutRequest ids likewise
+	sessions map[string]*spSession
+	refused  []string // why the ACS or SLO endpoint refused a message, for failure messages
+	stray    int      // requests that reached the decoy ACS URL that is not registered with UMM
+}
+
+// spSession is what the SP learnt from an accepted assertion.
+type spSession struct {
+	NameID, SessionIndex string
+	Unsolicited          bool // the Response answered no AuthnRequest (IdP-initiated)
+	Attributes           map[string][]string
+}
+
+const spCookie = "peer_sp_session"
+
+// newPeerSP starts the SP with its own RSA key and self-signed certificate. It knows UMM's IdP only once
+// trustIdP has given it the metadata.
+func newPeerSP(t *testing.T, name string) *peerSP {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &peerSP{certPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		pending: map[string]bool{}, logouts: map[string]bool{}, sessions: map[string]*spSession{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /app", p.handleApp)
+	mux.HandleFunc("POST /saml/acs", p.handleACS)
+	mux.HandleFunc("GET /logout", p.handleLogout)
+	mux.HandleFunc("GET /saml/slo", p.handleSLO)
+	mux.HandleFunc("GET /wrong-acs", p.handleWrongACS)
+	mux.HandleFunc("/decoy-acs", func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.stray++
+		p.mu.Unlock()
+		http.Error(w, "decoy", http.StatusTeapot)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	p.URL = strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	mustURL := func(s string) url.URL {
+		u, err := url.Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *u
+	}
+	p.sp = &saml.ServiceProvider{
+		EntityID: p.URL + "/saml/metadata", Key: key, Certificate: cert,
+		MetadataURL: mustURL(p.URL + "/saml/metadata"), AcsURL: mustURL(p.URL + "/saml/acs"), SloURL: mustURL(p.URL + "/saml/slo"),
+		SignatureMethod: dsig.RSASHA256SignatureMethod, AllowIDPInitiated: true,
+	}
+	return p
+}
+
+// appConfig is the SP's entry in the tenant's saml_apps (YAML at that list's indentation). UMM checks
+// its signed AuthnRequests and LogoutRequests against its certificate.
+func (p *peerSP) appConfig() string {
+	return fmt.Sprintf(`      - entity_id: %q
+        name: Peer SP
+        acs_urls: [%q]
+        slo_url: %q
+        want_authn_requests_signed: true
+        sp_certificate: %q
+        attributes:
+          email: email
+          givenName: given_name
+          role: roles
+`, p.sp.EntityID, p.sp.AcsURL.String(), p.sp.SloURL.String(), p.certPEM)
+}
+
+// trustIdP fetches the IdP metadata UMM publishes for tenant, as an administrator setting up the SP would.
+func (p *peerSP) trustIdP(t *testing.T, s *server, tenant string) {
+	t.Helper()
+	resp, err := httpClient().Get(s.Issuer(tenant) + "/saml/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md saml.EntityDescriptor
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("IdP metadata: %s\n%s", resp.Status, snippet(string(body)))
+	}
+	if err := xml.Unmarshal(body, &md); err != nil {
+		t.Fatalf("IdP metadata: %v\n%s", err, snippet(string(body)))
+	}
+	if want := s.Issuer(tenant) + "/saml/metadata"; md.EntityID != want {
+		t.Fatalf("the IdP's entity id is %q, want its metadata URL %q", md.EntityID, want)
+	}
+	p.mu.Lock()
+	p.sp.IDPMetadata = &md
+	p.mu.Unlock()
+}
+
+// refusal records why the SP refused a message and answers the browser with it.
+func (p *peerSP) refuse(w http.ResponseWriter, what string, err error) {
+	var ivr *saml.InvalidResponseError
+	if errors.As(err, &ivr) && ivr.PrivateErr != nil {
+		err = fmt.Errorf("%w: %v", err, ivr.PrivateErr)
+	}
+	msg := fmt.Sprintf("%s: %v", what, err)
+	p.mu.Lock()
+	p.refused = append(p.refused, msg)
+	p.mu.Unlock()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusForbidden)
+	fmt.Fprintf(w, "<!doctype html><title>Peer SP</title><p id=sp-refused>%s</p>", html.EscapeString(msg))
+}
+
+// problems is what the SP refused so far, for failure messages.
+func (p *peerSP) problems() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.refused) == 0 {
+		return "the SP refused nothing"
+	}
+	return "the SP refused: " + strings.Join(p.refused, "; ")
+}
+
+// session is the SP session of the request's cookie, if any.
+func (p *peerSP) session(r *http.Request) *spSession {
+	c, err := r.Cookie(spCookie)
+	if err != nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sessions[c.Value]
+}
+
+// handleApp is the protected page: with a session it prints what the assertion said; without one it
+// sends the browser to UMM with a signed AuthnRequest (HTTP-Redirect binding).
+func (p *peerSP) handleApp(w http.ResponseWriter, r *http.Request) {
+	if s := p.session(r); s != nil {
+		var b strings.Builder
+		fmt.Fprintf(&b, "<!doctype html><title>Peer SP</title><h1 id=sp-app>Protected page</h1><ul>")
+		fmt.Fprintf(&b, "<li>NameID: %s</li>", html.EscapeString(s.NameID))
+		kind := "SP-initiated"
+		if s.Unsolicited {
+			kind = "IdP-initiated"
+		}
+		fmt.Fprintf(&b, "<li>Sign-in: %s</li>", kind)
+		names := make([]string, 0, len(s.Attributes))
+		for n := range s.Attributes {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(&b, "<li>%s: %s</li>", html.EscapeString(n), html.EscapeString(strings.Join(s.Attributes[n], ", ")))
+		}
+		fmt.Fprintf(&b, "</ul>")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, b.String())
+		return
+	}
+	p.startSignIn(w, r, "")
+}
+
+// handleWrongACS starts a sign-in whose AuthnRequest, validly signed, asks for the answer at an address
+// that was never registered with UMM: UMM must not send the assertion there.
+func (p *peerSP) handleWrongACS(w http.ResponseWriter, r *http.Request) {
+	p.startSignIn(w, r, p.URL+"/decoy-acs")
+}
+
+// startSignIn redirects to UMM's SSO endpoint with a signed AuthnRequest; acs replaces the registered
+// ACS URL in it when not empty.
+func (p *peerSP) startSignIn(w http.ResponseWriter, r *http.Request, acs string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	req, err := p.sp.MakeAuthenticationRequest(p.sp.GetSSOBindingLocation(saml.HTTPRedirectBinding), saml.HTTPRedirectBinding, saml.HTTPPostBinding)
+	if err == nil && acs != "" {
+		req.AssertionConsumerServiceURL = acs
+	}
+	var u *url.URL
+	if err == nil {
+		u, err = req.Redirect("/app", p.sp)
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	p.pending[req.ID] = true
+	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// handleACS checks UMM's Response with the peer library (signature, audience, destination, the request
+// it answers or, unsolicited, that IdP-initiated sign-in is allowed) and opens the SP's session.
+func (p *peerSP) handleACS(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		p.refuse(w, "ACS form", err)
+		return
+	}
+	p.mu.Lock()
+	ids := make([]string, 0, len(p.pending))
+	for id := range p.pending {
+		ids = append(ids, id)
+	}
+	a, err := p.sp.ParseResponse(r, ids)
+	p.mu.Unlock()
+	if err != nil {
+		p.refuse(w, "Response", err)
+		return
+	}
+	// ParseResponse checked the Response; its InResponseTo tells an answer from an unsolicited one.
+	var resp saml.Response
+	raw, _ := base64.StdEncoding.DecodeString(r.PostForm.Get("SAMLResponse"))
+	if err := xml.Unmarshal(raw, &resp); err != nil {
+		p.refuse(w, "Response XML", err)
+		return
+	}
+	s := &spSession{Unsolicited: resp.InResponseTo == "", Attributes: map[string][]string{}}
+	if a.Subject != nil && a.Subject.NameID != nil {
+		s.NameID = a.Subject.NameID.Value
+	}
+	if len(a.AuthnStatements) > 0 {
+		s.SessionIndex = a.AuthnStatements[0].SessionIndex
+	}
+	for _, st := range a.AttributeStatements {
+		for _, at := range st.Attributes {
+			for _, v := range at.Values {
+				s.Attributes[at.Name] = append(s.Attributes[at.Name], v.Value)
+			}
+		}
+	}
+	id := random()
+	p.mu.Lock()
+	delete(p.pending, resp.InResponseTo) // an answer counts once
+	p.sessions[id] = s
+	p.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: spCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	next := r.PostForm.Get("RelayState")
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		next = "/app"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// handleLogout sends the browser to UMM's SLO endpoint with a LogoutRequest signed in the query
+// (HTTP-Redirect binding) that names the person and the session from the assertion.
+func (p *peerSP) handleLogout(w http.ResponseWriter, r *http.Request) {
+	s := p.session(r)
+	if s == nil {
+		http.Error(w, "not signed in to the SP", http.StatusBadRequest)
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	lr, err := p.sp.MakeLogoutRequest(p.sp.GetSLOBindingLocation(saml.HTTPRedirectBinding), s.NameID, saml.WithSessionIndex(s.SessionIndex))
+	var u *url.URL
+	if err == nil {
+		u, err = p.sp.RedirectLogoutRequestURL(lr, "signed-out")
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if u.Query().Get("Signature") == "" {
+		http.Error(w, "the peer library did not sign the LogoutRequest", http.StatusInternalServerError)
+		return
+	}
+	p.logouts[lr.ID] = true
+	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// handleSLO takes UMM's LogoutResponse: only a valid, signed answer to a LogoutRequest the SP sent ends
+// the SP's session.
+func (p *peerSP) handleSLO(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	ids := make([]string, 0, len(p.logouts))
+	for id := range p.logouts {
+		ids = append(ids, id)
+	}
+	resp, err := p.sp.ParseLogoutResponse(r, ids)
+	p.mu.Unlock()
+	if err != nil {
+		p.refuse(w, "LogoutResponse", err)
+		return
+	}
+	if r.URL.Query().Get("Signature") == "" {
+		p.refuse(w, "LogoutResponse", errors.New("not signed"))
+		return
+	}
+	p.mu.Lock()
+	delete(p.logouts, resp.InResponseTo)
+	if c, err := r.Cookie(spCookie); err == nil {
+		delete(p.sessions, c.Value)
+	}
+	p.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: spCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, "<!doctype html><title>Peer SP</title><p id=sp-signed-out>Signed out of the SP (%s)</p>",
+		html.EscapeString(r.URL.Query().Get("RelayState")))
+}
+
+// samlTenant is a tenant with an OpenID Connect client web, alice (with roles) and the SAML app sp.
+func samlTenant(rpURL string, sp *peerSP) string {
+	return fmt.Sprintf(`  - id: %[1]s
+    name: SAML SSO
+    login:
+      new_device_email: false
+    clients:
+      - client_id: web
+        client_secret: %[2]q
+        name: SAML Tenant Web
+        redirect_uris: [%[3]s/cb]
+        grant_types: [authorization_code]
+        token_endpoint_auth_method: client_secret_basic
+        scopes: [openid, email]
+        first_party: true
+    users:
+      - email: %[4]s
+        password: %[5]q
+        given_name: Alice
+        email_verified: true
+        roles: [admin, staff]
+    saml_apps:
+%[6]s`, samlTenantID, samlSecret, rpURL, aliceEmail, alicePassword, sp.appConfig())
+}
+
+// TestSAMLServiceProviderInBrowser drives Chromium through UMM as a SAML 2.0 IdP for a service provider
+// built on the peer library crewjam/saml: SP-initiated sign-in with a password, IdP-initiated sign-in on
+// the SSO session, an OpenID Connect client of the same tenant riding that session, single logout
+// started by the SP, and the refusal of an unregistered ACS URL.
+func TestSAMLServiceProviderInBrowser(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			sp := newPeerSP(t, "peer-"+backend)
+			s := newServer(t, backend)
+			s.appendConfig(t, samlTenant(s.RP.URL, sp))
+			if err := s.start(); err != nil {
+				t.Fatal(err)
+			}
+			sp.trustIdP(t, s, samlTenantID)
+			iss := s.Issuer(samlTenantID)
+			p := b.newUser(t)
+
+			// wantApp waits for the SP's protected page and checks what the assertion told it.
+			wantApp := func(t *testing.T, kind string) {
+				t.Helper()
+				if got := p.waitFor(t, 20*time.Second, "#sp-app", "#sp-refused"); got != "#sp-app" {
+					t.Fatalf("the SP did not accept UMM's Response: %s\npage: %s", sp.problems(), p.where())
+				}
+				p.wantText(t, "NameID: "+aliceEmail, "Sign-in: "+kind, "email: "+aliceEmail, "givenName: Alice", "role: admin, staff")
+			}
+			var sessionIndex string
+
+			t.Run("SP-initiated sign-in: the SP accepts the signed Response with the NameID and attributes", func(t *testing.T) {
+				p.navigate(t, sp.URL+"/app")
+				p.waitPath(t, "/t/"+samlTenantID+"/login")
+				p.signIn(t, aliceEmail, alicePassword)
+				wantApp(t, "SP-initiated")
+				sp.mu.Lock()
+				for _, ss := range sp.sessions {
+					sessionIndex = ss.SessionIndex
+				}
+				sp.mu.Unlock()
+				if sessionIndex == "" {
+					t.Fatal("the assertion carries no SessionIndex")
+				}
+			})
+
+			t.Run("IdP-initiated sign-in on the SSO session: no password, an unsolicited Response", func(t *testing.T) {
+				p.navigate(t, iss+"/saml/init?"+url.Values{"sp": {sp.sp.EntityID}, "RelayState": {"/app"}}.Encode())
+				wantApp(t, "IdP-initiated")
+			})
+
+			t.Run("an OpenID Connect client of the tenant signs in on the same session without a password", func(t *testing.T) {
+				conf := &oauth2.Config{ClientID: "web", ClientSecret: samlSecret, RedirectURL: s.RP.URL + "/cb",
+					Endpoint: oauth2.Endpoint{AuthURL: iss + "/authorize", TokenURL: iss + "/token", AuthStyle: oauth2.AuthStyleInHeader},
+					Scopes:   []string{"openid", "email"}}
+				state, verifier := random(), oauth2.GenerateVerifier()
+				// prompt=none: the request fails rather than showing a sign-in form if the session is not shared.
+				p.navigate(t, conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "none")))
+				cb := p.waitRP(t, s.RP, "/cb", state)
+				if cb.Get("code") == "" {
+					t.Fatalf("callback %v, want a code", cb)
+				}
+				var c mfaClaims
+				exchangeVerified(t, testCtx(t, time.Minute), conf, iss, cb.Get("code"), verifier, &c)
+				if c.SID != sessionIndex {
+					t.Errorf("the ID token's sid %q differs from the assertion's SessionIndex %q: not one SSO session", c.SID, sessionIndex)
+				}
+			})
+
+			t.Run("single logout started by the SP ends the UMM session and comes back signed", func(t *testing.T) {
+				p.navigate(t, sp.URL+"/logout")
+				if got := p.waitFor(t, 20*time.Second, "#sp-signed-out", "#sp-refused"); got != "#sp-signed-out" {
+					t.Fatalf("the SP did not accept UMM's LogoutResponse: %s\npage: %s", sp.problems(), p.where())
+				}
+				p.wantText(t, "(signed-out)")
+				// Both sessions are over: the protected page needs a password at UMM again.
+				p.navigate(t, sp.URL+"/app")
+				p.waitPath(t, "/t/"+samlTenantID+"/login")
+				p.waitFor(t, 15*time.Second, selUsername)
+				p.signIn(t, aliceEmail, alicePassword)
+				wantApp(t, "SP-initiated")
+			})
+
+			t.Run("an AuthnRequest naming an unregistered ACS URL gets UMM's error page, and nothing is posted", func(t *testing.T) {
+				p.navigate(t, sp.URL+"/wrong-acs")
+				p.waitPath(t, "/t/"+samlTenantID+"/saml/sso")
+				p.wantText(t, "This SAML sign-in request cannot be used",
+					"The application asked for the answer to go to an address that is not registered for it.")
+				if p.has(`form[action*="decoy-acs"]`) || p.has(`input[name=SAMLResponse]`) {
+					t.Fatalf("the error page carries a SAML answer\npage: %s", p.where())
+				}
+				sp.mu.Lock()
+				stray := sp.stray
+				sp.mu.Unlock()
+				if stray != 0 {
+					t.Fatalf("%d requests reached the unregistered ACS URL", stray)
+				}
+			})
+		})
+	}
+}
