@@ -44,6 +44,9 @@ const (
 type peerSP struct {
 	URL     string // http://localhost:port
 	certPEM string
+	// cookie names the SP's session cookie: browsers share cookies between the ports of one host, so each
+	// SP on localhost needs its own name, as SPs on their own hosts would not.
+	cookie string
 
 	mu       sync.Mutex
 	sp       *saml.ServiceProvider
@@ -52,16 +55,17 @@ type peerSP struct {
 	sessions map[string]*spSession
 	refused  []string // why the ACS or SLO endpoint refused a message, for failure messages
 	stray    int      // requests that reached the decoy ACS URL that is not registered with UMM
+	// idpLogouts counts the valid LogoutRequests UMM sent when the person signed out at another app.
+	idpLogouts int
 }
 
 // spSession is what the SP learnt from an accepted assertion.
 type spSession struct {
 	NameID, SessionIndex string
 	Unsolicited          bool // the Response answered no AuthnRequest (IdP-initiated)
+	Encrypted            bool // the assertion came encrypted to the SP's certificate
 	Attributes           map[string][]string
 }
-
-const spCookie = "peer_sp_session"
 
 // newPeerSP starts the SP with its own RSA key and self-signed certificate. It knows UMM's IdP only once
 // trustIdP has given it the metadata.
@@ -82,7 +86,7 @@ func newPeerSP(t *testing.T, name string) *peerSP {
 		t.Fatal(err)
 	}
 	p := &peerSP{certPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		pending: map[string]bool{}, logouts: map[string]bool{}, sessions: map[string]*spSession{}}
+		cookie: "sp_session_" + name, pending: map[string]bool{}, logouts: map[string]bool{}, sessions: map[string]*spSession{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /app", p.handleApp)
 	mux.HandleFunc("POST /saml/acs", p.handleACS)
@@ -109,24 +113,21 @@ func newPeerSP(t *testing.T, name string) *peerSP {
 		EntityID: p.URL + "/saml/metadata", Key: key, Certificate: cert,
 		MetadataURL: mustURL(p.URL + "/saml/metadata"), AcsURL: mustURL(p.URL + "/saml/acs"), SloURL: mustURL(p.URL + "/saml/slo"),
 		SignatureMethod: dsig.RSASHA256SignatureMethod, AllowIDPInitiated: true,
+		EncryptionKey: key, EncryptionCertificate: cert,
 	}
 	return p
 }
 
-// appConfig is the SP's entry in the tenant's saml_apps (YAML at that list's indentation). UMM checks
-// its signed AuthnRequests and LogoutRequests against its certificate.
-func (p *peerSP) appConfig() string {
+// appConfig is the SP's entry in the tenant's saml_apps (YAML at that list's indentation), with the
+// settings in extra (YAML at the entry's indentation). UMM checks its signed LogoutRequests against its
+// certificate, and encrypts to it when asked to.
+func (p *peerSP) appConfig(name, extra string) string {
 	return fmt.Sprintf(`      - entity_id: %q
-        name: Peer SP
+        name: %s
         acs_urls: [%q]
         slo_url: %q
-        want_authn_requests_signed: true
         sp_certificate: %q
-        attributes:
-          email: email
-          givenName: given_name
-          role: roles
-`, p.sp.EntityID, p.sp.AcsURL.String(), p.sp.SloURL.String(), p.certPEM)
+%s`, p.sp.EntityID, name, p.sp.AcsURL.String(), p.sp.SloURL.String(), p.certPEM, extra)
 }
 
 // trustIdP fetches the IdP metadata UMM publishes for tenant, as an administrator setting up the SP would.
@@ -183,7 +184,7 @@ func (p *peerSP) problems() string {
 
 // session is the SP session of the request's cookie, if any.
 func (p *peerSP) session(r *http.Request) *spSession {
-	c, err := r.Cookie(spCookie)
+	c, err := r.Cookie(p.cookie)
 	if err != nil {
 		return nil
 	}
@@ -204,6 +205,7 @@ func (p *peerSP) handleApp(w http.ResponseWriter, r *http.Request) {
 			kind = "IdP-initiated"
 		}
 		fmt.Fprintf(&b, "<li>Sign-in: %s</li>", kind)
+		fmt.Fprintf(&b, "<li>Encrypted: %t</li>", s.Encrypted)
 		names := make([]string, 0, len(s.Attributes))
 		for n := range s.Attributes {
 			names = append(names, n)
@@ -272,7 +274,8 @@ func (p *peerSP) handleACS(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, "Response XML", err)
 		return
 	}
-	s := &spSession{Unsolicited: resp.InResponseTo == "", Attributes: map[string][]string{}}
+	s := &spSession{Unsolicited: resp.InResponseTo == "", Encrypted: resp.EncryptedAssertion != nil,
+		Attributes: map[string][]string{}}
 	if a.Subject != nil && a.Subject.NameID != nil {
 		s.NameID = a.Subject.NameID.Value
 	}
@@ -291,7 +294,7 @@ func (p *peerSP) handleACS(w http.ResponseWriter, r *http.Request) {
 	delete(p.pending, resp.InResponseTo) // an answer counts once
 	p.sessions[id] = s
 	p.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: spCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: p.cookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	next := r.PostForm.Get("RelayState")
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		next = "/app"
@@ -327,8 +330,36 @@ func (p *peerSP) handleLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleSLO takes UMM's LogoutResponse: only a valid, signed answer to a LogoutRequest the SP sent ends
-// the SP's session.
+// the SP's session. It also takes UMM's LogoutRequest when the person signed out at another app: that
+// arrives in a frame of UMM's page, where the SP's own cookie is not sent (another site), so the SP ends
+// the sessions the request names by SessionIndex, as real SPs do, and answers UMM.
 func (p *peerSP) handleSLO(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Has("SAMLRequest") {
+		p.mu.Lock()
+		req, err := p.sp.ValidateLogoutRequest(r)
+		p.mu.Unlock()
+		if err != nil {
+			p.refuse(w, "LogoutRequest", err)
+			return
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.idpLogouts++
+		for id, s := range p.sessions {
+			for _, i := range req.AllSessionIndexes() {
+				if i.Value == s.SessionIndex {
+					delete(p.sessions, id)
+				}
+			}
+		}
+		u, err := p.sp.MakeRedirectLogoutResponse(req.ID, r.URL.Query().Get("RelayState"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		http.Redirect(w, r, u.String(), http.StatusFound)
+		return
+	}
 	p.mu.Lock()
 	ids := make([]string, 0, len(p.logouts))
 	for id := range p.logouts {
@@ -346,18 +377,20 @@ func (p *peerSP) handleSLO(w http.ResponseWriter, r *http.Request) {
 	}
 	p.mu.Lock()
 	delete(p.logouts, resp.InResponseTo)
-	if c, err := r.Cookie(spCookie); err == nil {
+	if c, err := r.Cookie(p.cookie); err == nil {
 		delete(p.sessions, c.Value)
 	}
 	p.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: spCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: p.cookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, "<!doctype html><title>Peer SP</title><p id=sp-signed-out>Signed out of the SP (%s)</p>",
 		html.EscapeString(r.URL.Query().Get("RelayState")))
 }
 
-// samlTenant is a tenant with an OpenID Connect client web, alice (with roles) and the SAML app sp.
-func samlTenant(rpURL string, sp *peerSP) string {
+// samlTenant is a tenant with an OpenID Connect client web, alice (with roles) and the SAML apps: the
+// first with signed AuthnRequests and attributes, the second with persistent NameIDs and encrypted
+// assertions.
+func samlTenant(rpURL string, first, second *peerSP) string {
 	return fmt.Sprintf(`  - id: %[1]s
     name: SAML SSO
     login:
@@ -378,57 +411,92 @@ func samlTenant(rpURL string, sp *peerSP) string {
         email_verified: true
         roles: [admin, staff]
     saml_apps:
-%[6]s`, samlTenantID, samlSecret, rpURL, aliceEmail, alicePassword, sp.appConfig())
+%[6]s%[7]s`, samlTenantID, samlSecret, rpURL, aliceEmail, alicePassword,
+		first.appConfig("Peer SP", `        want_authn_requests_signed: true
+        attributes:
+          email: email
+          givenName: given_name
+          role: roles
+`),
+		second.appConfig("Second SP", `        nameid_format: persistent
+        encrypt_assertion: true
+`))
 }
 
-// TestSAMLServiceProviderInBrowser drives Chromium through UMM as a SAML 2.0 IdP for a service provider
-// built on the peer library crewjam/saml: SP-initiated sign-in with a password, IdP-initiated sign-in on
-// the SSO session, an OpenID Connect client of the same tenant riding that session, single logout
-// started by the SP, and the refusal of an unregistered ACS URL.
+// TestSAMLServiceProviderInBrowser drives Chromium through UMM as a SAML 2.0 IdP for two service
+// providers built on the peer library crewjam/saml: SP-initiated sign-in with a password, IdP-initiated
+// sign-in on the SSO session, a second SAML app (encrypted assertion, persistent NameID) and an OpenID
+// Connect client of the same tenant riding that session, single logout started by one SP that signs the
+// person out of the other in a frame, and the refusal of an unregistered ACS URL.
 func TestSAMLServiceProviderInBrowser(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
 	for _, backend := range storetest.Backends(t) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			sp := newPeerSP(t, "peer-"+backend)
+			sp, sp2 := newPeerSP(t, "peer-"+backend), newPeerSP(t, "second-"+backend)
 			s := newServer(t, backend)
-			s.appendConfig(t, samlTenant(s.RP.URL, sp))
+			s.appendConfig(t, samlTenant(s.RP.URL, sp, sp2))
 			if err := s.start(); err != nil {
 				t.Fatal(err)
 			}
 			sp.trustIdP(t, s, samlTenantID)
+			sp2.trustIdP(t, s, samlTenantID)
 			iss := s.Issuer(samlTenantID)
+			login := "/t/" + samlTenantID + "/login"
 			p := b.newUser(t)
 
-			// wantApp waits for the SP's protected page and checks what the assertion told it.
-			wantApp := func(t *testing.T, kind string) {
+			// wantApp waits for the protected page of app and checks what the assertion told it.
+			wantApp := func(t *testing.T, app *peerSP, want ...string) {
 				t.Helper()
 				if got := p.waitFor(t, 20*time.Second, "#sp-app", "#sp-refused"); got != "#sp-app" {
-					t.Fatalf("the SP did not accept UMM's Response: %s\npage: %s", sp.problems(), p.where())
+					t.Fatalf("the SP did not accept UMM's Response: %s\npage: %s", app.problems(), p.where())
 				}
-				p.wantText(t, "NameID: "+aliceEmail, "Sign-in: "+kind, "email: "+aliceEmail, "givenName: Alice", "role: admin, staff")
+				p.wantText(t, want...)
 			}
-			var sessionIndex string
+			aliceAt := func(kind string) []string {
+				return []string{"NameID: " + aliceEmail, "Sign-in: " + kind, "Encrypted: false",
+					"email: " + aliceEmail, "givenName: Alice", "role: admin, staff"}
+			}
+			// sessionIndex is the SessionIndex of app's only session.
+			sessionIndex := func(t *testing.T, app *peerSP) string {
+				t.Helper()
+				app.mu.Lock()
+				defer app.mu.Unlock()
+				if len(app.sessions) != 1 {
+					t.Fatalf("the SP has %d sessions, want 1", len(app.sessions))
+				}
+				for _, ss := range app.sessions {
+					return ss.SessionIndex
+				}
+				return ""
+			}
+			var sid string
 
 			t.Run("SP-initiated sign-in: the SP accepts the signed Response with the NameID and attributes", func(t *testing.T) {
 				p.navigate(t, sp.URL+"/app")
-				p.waitPath(t, "/t/"+samlTenantID+"/login")
+				p.waitPath(t, login)
 				p.signIn(t, aliceEmail, alicePassword)
-				wantApp(t, "SP-initiated")
-				sp.mu.Lock()
-				for _, ss := range sp.sessions {
-					sessionIndex = ss.SessionIndex
-				}
-				sp.mu.Unlock()
-				if sessionIndex == "" {
+				wantApp(t, sp, aliceAt("SP-initiated")...)
+				if sid = sessionIndex(t, sp); sid == "" {
 					t.Fatal("the assertion carries no SessionIndex")
 				}
 			})
 
 			t.Run("IdP-initiated sign-in on the SSO session: no password, an unsolicited Response", func(t *testing.T) {
 				p.navigate(t, iss+"/saml/init?"+url.Values{"sp": {sp.sp.EntityID}, "RelayState": {"/app"}}.Encode())
-				wantApp(t, "IdP-initiated")
+				wantApp(t, sp, aliceAt("IdP-initiated")...)
+			})
+
+			t.Run("a second SAML app signs in on the same session without a password, with an encrypted assertion", func(t *testing.T) {
+				p.navigate(t, sp2.URL+"/app")
+				wantApp(t, sp2, "Sign-in: SP-initiated", "Encrypted: true")
+				if text := p.text(t); strings.Contains(text, "NameID: "+aliceEmail) {
+					t.Errorf("the persistent NameID is the email address\npage: %s", p.where())
+				}
+				if got := sessionIndex(t, sp2); got != sid {
+					t.Errorf("the second app's SessionIndex %q differs from the first's %q: not one SSO session", got, sid)
+				}
 			})
 
 			t.Run("an OpenID Connect client of the tenant signs in on the same session without a password", func(t *testing.T) {
@@ -444,23 +512,33 @@ func TestSAMLServiceProviderInBrowser(t *testing.T) {
 				}
 				var c mfaClaims
 				exchangeVerified(t, testCtx(t, time.Minute), conf, iss, cb.Get("code"), verifier, &c)
-				if c.SID != sessionIndex {
-					t.Errorf("the ID token's sid %q differs from the assertion's SessionIndex %q: not one SSO session", c.SID, sessionIndex)
+				if c.SID != sid {
+					t.Errorf("the ID token's sid %q differs from the assertion's SessionIndex %q: not one SSO session", c.SID, sid)
 				}
 			})
 
-			t.Run("single logout started by the SP ends the UMM session and comes back signed", func(t *testing.T) {
+			t.Run("single logout started by one SP ends the UMM session, signs the other SP out, and comes back signed", func(t *testing.T) {
 				p.navigate(t, sp.URL+"/logout")
+				// UMM's signed-out page frames a LogoutRequest to the second app, then returns to the first.
 				if got := p.waitFor(t, 20*time.Second, "#sp-signed-out", "#sp-refused"); got != "#sp-signed-out" {
 					t.Fatalf("the SP did not accept UMM's LogoutResponse: %s\npage: %s", sp.problems(), p.where())
 				}
 				p.wantText(t, "(signed-out)")
-				// Both sessions are over: the protected page needs a password at UMM again.
-				p.navigate(t, sp.URL+"/app")
-				p.waitPath(t, "/t/"+samlTenantID+"/login")
+				sp2.mu.Lock()
+				idpLogouts, left := sp2.idpLogouts, len(sp2.sessions)
+				sp2.mu.Unlock()
+				if idpLogouts != 1 || left != 0 {
+					t.Fatalf("the second app got %d valid LogoutRequests and keeps %d sessions, want 1 and 0; %s",
+						idpLogouts, left, sp2.problems())
+				}
+				// Every session is over: each app's protected page needs a password at UMM again.
+				p.navigate(t, sp2.URL+"/app")
+				p.waitPath(t, login)
 				p.waitFor(t, 15*time.Second, selUsername)
+				p.navigate(t, sp.URL+"/app")
+				p.waitPath(t, login)
 				p.signIn(t, aliceEmail, alicePassword)
-				wantApp(t, "SP-initiated")
+				wantApp(t, sp, aliceAt("SP-initiated")...)
 			})
 
 			t.Run("an AuthnRequest naming an unregistered ACS URL gets UMM's error page, and nothing is posted", func(t *testing.T) {
