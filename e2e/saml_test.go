@@ -93,6 +93,7 @@ func newPeerSP(t *testing.T, name string) *peerSP {
 	mux.HandleFunc("GET /logout", p.handleLogout)
 	mux.HandleFunc("GET /saml/slo", p.handleSLO)
 	mux.HandleFunc("GET /wrong-acs", p.handleWrongACS)
+	mux.HandleFunc("GET /signin-post", p.handleSignInPost)
 	mux.HandleFunc("/decoy-acs", func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.stray++
@@ -222,6 +223,25 @@ func (p *peerSP) handleApp(w http.ResponseWriter, r *http.Request) {
 	p.startSignIn(w, r, "")
 }
 
+// handleSignInPost starts a sign-in whatever the SP's session, with a signed AuthnRequest in the HTTP-POST
+// binding: a form on the SP's page that posts itself to UMM, from another site.
+func (p *peerSP) handleSignInPost(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	req, err := p.sp.MakeAuthenticationRequest(p.sp.GetSSOBindingLocation(saml.HTTPPostBinding), saml.HTTPPostBinding, saml.HTTPPostBinding)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if req.Signature == nil {
+		http.Error(w, "the peer library did not sign the AuthnRequest", http.StatusInternalServerError)
+		return
+	}
+	p.pending[req.ID] = true
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(req.Post("/app"))
+}
+
 // handleWrongACS starts a sign-in whose AuthnRequest, validly signed, asks for the answer at an address
 // that was never registered with UMM: UMM must not send the assertion there.
 func (p *peerSP) handleWrongACS(w http.ResponseWriter, r *http.Request) {
@@ -302,8 +322,9 @@ func (p *peerSP) handleACS(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// handleLogout sends the browser to UMM's SLO endpoint with a LogoutRequest signed in the query
-// (HTTP-Redirect binding) that names the person and the session from the assertion.
+// handleLogout sends the browser to UMM's SLO endpoint with a signed LogoutRequest that names the person
+// and the session from the assertion: in the query (HTTP-Redirect binding), or with ?binding=post in a
+// form that posts itself (HTTP-POST binding, the signature inside the XML).
 func (p *peerSP) handleLogout(w http.ResponseWriter, r *http.Request) {
 	s := p.session(r)
 	if s == nil {
@@ -312,6 +333,17 @@ func (p *peerSP) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if r.URL.Query().Get("binding") == "post" {
+		lr, err := p.sp.MakeLogoutRequest(p.sp.GetSLOBindingLocation(saml.HTTPPostBinding), s.NameID, saml.WithSessionIndex(s.SessionIndex))
+		if err != nil || lr.Signature == nil {
+			http.Error(w, fmt.Sprintf("no signed LogoutRequest: %v", err), http.StatusInternalServerError)
+			return
+		}
+		p.logouts[lr.ID] = true
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(lr.Post("signed-out"))
+		return
+	}
 	lr, err := p.sp.MakeLogoutRequest(p.sp.GetSLOBindingLocation(saml.HTTPRedirectBinding), s.NameID, saml.WithSessionIndex(s.SessionIndex))
 	var u *url.URL
 	if err == nil {
@@ -488,6 +520,19 @@ func TestSAMLServiceProviderInBrowser(t *testing.T) {
 				wantApp(t, sp, aliceAt("IdP-initiated")...)
 			})
 
+			t.Run("an AuthnRequest posted from the SP's site rides the SSO session: no password", func(t *testing.T) {
+				// The browser leaves UMM's SameSite=Lax cookies out of this cross-site POST; UMM must turn
+				// it into a top-level GET that carries them rather than ask for a password again.
+				p.navigate(t, sp.URL+"/signin-post")
+				wantApp(t, sp, aliceAt("SP-initiated")...)
+				sp.mu.Lock()
+				pending := len(sp.pending)
+				sp.mu.Unlock()
+				if pending != 0 {
+					t.Fatalf("the SP has %d unanswered AuthnRequests, want 0", pending)
+				}
+			})
+
 			t.Run("a second SAML app signs in on the same session without a password, with an encrypted assertion", func(t *testing.T) {
 				p.navigate(t, sp2.URL+"/app")
 				wantApp(t, sp2, "Sign-in: SP-initiated", "Encrypted: true")
@@ -555,6 +600,17 @@ func TestSAMLServiceProviderInBrowser(t *testing.T) {
 				if stray != 0 {
 					t.Fatalf("%d requests reached the unregistered ACS URL", stray)
 				}
+			})
+
+			t.Run("single logout posted from the SP's site ends the UMM session too", func(t *testing.T) {
+				// Cross-site POST again: without UMM's cookies the session could not be found and ended.
+				p.navigate(t, sp.URL+"/logout?binding=post")
+				if got := p.waitFor(t, 20*time.Second, "#sp-signed-out", "#sp-refused"); got != "#sp-signed-out" {
+					t.Fatalf("the SP did not accept UMM's LogoutResponse: %s\npage: %s", sp.problems(), p.where())
+				}
+				p.navigate(t, sp.URL+"/app")
+				p.waitPath(t, login)
+				p.waitFor(t, 15*time.Second, selUsername)
 			})
 		})
 	}
