@@ -224,11 +224,17 @@ func (p *peerSP) handleApp(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleSignInPost starts a sign-in whatever the SP's session, with a signed AuthnRequest in the HTTP-POST
-// binding: a form on the SP's page that posts itself to UMM, from another site.
+// binding: a form on the SP's page that posts itself to UMM, from another site. The request is passive
+// (IsPassive): the SP asks to be told who is signed in, never to show a sign-in page.
 func (p *peerSP) handleSignInPost(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	req, err := p.sp.MakeAuthenticationRequest(p.sp.GetSSOBindingLocation(saml.HTTPPostBinding), saml.HTTPPostBinding, saml.HTTPPostBinding)
+	if err == nil {
+		passive := true
+		req.IsPassive, req.Signature = &passive, nil
+		err = p.sp.SignAuthnRequest(req)
+	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -283,17 +289,20 @@ func (p *peerSP) handleACS(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := p.sp.ParseResponse(r, ids)
 	p.mu.Unlock()
+	var resp saml.Response
+	raw, _ := base64.StdEncoding.DecodeString(r.PostForm.Get("SAMLResponse"))
+	if xerr := xml.Unmarshal(raw, &resp); xerr != nil && err == nil {
+		err = xerr
+	}
 	if err != nil {
+		// The peer library names only the top-level status; the second level says why (NoPassive).
+		if sc := resp.Status.StatusCode.StatusCode; sc != nil {
+			err = fmt.Errorf("%w (status %s)", err, sc.Value)
+		}
 		p.refuse(w, "Response", err)
 		return
 	}
 	// ParseResponse checked the Response; its InResponseTo tells an answer from an unsolicited one.
-	var resp saml.Response
-	raw, _ := base64.StdEncoding.DecodeString(r.PostForm.Get("SAMLResponse"))
-	if err := xml.Unmarshal(raw, &resp); err != nil {
-		p.refuse(w, "Response XML", err)
-		return
-	}
 	s := &spSession{Unsolicited: resp.InResponseTo == "", Encrypted: resp.EncryptedAssertion != nil,
 		Attributes: map[string][]string{}}
 	if a.Subject != nil && a.Subject.NameID != nil {
@@ -520,9 +529,9 @@ func TestSAMLServiceProviderInBrowser(t *testing.T) {
 				wantApp(t, sp, aliceAt("IdP-initiated")...)
 			})
 
-			t.Run("an AuthnRequest posted from the SP's site rides the SSO session: no password", func(t *testing.T) {
+			t.Run("a passive AuthnRequest posted from the SP's site finds the SSO session", func(t *testing.T) {
 				// The browser leaves UMM's SameSite=Lax cookies out of this cross-site POST; UMM must turn
-				// it into a top-level GET that carries them rather than ask for a password again.
+				// it into a top-level GET that carries them, or it would answer NoPassive: not signed in.
 				p.navigate(t, sp.URL+"/signin-post")
 				wantApp(t, sp, aliceAt("SP-initiated")...)
 				sp.mu.Lock()
@@ -611,6 +620,14 @@ func TestSAMLServiceProviderInBrowser(t *testing.T) {
 				p.navigate(t, sp.URL+"/app")
 				p.waitPath(t, login)
 				p.waitFor(t, 15*time.Second, selUsername)
+			})
+
+			t.Run("a passive AuthnRequest without a session is answered NoPassive at the ACS, with no sign-in page", func(t *testing.T) {
+				p.navigate(t, sp.URL+"/signin-post")
+				if got := p.waitFor(t, 20*time.Second, "#sp-app", "#sp-refused"); got != "#sp-refused" {
+					t.Fatalf("signed out, a passive request signed the person in\npage: %s", p.where())
+				}
+				p.wantText(t, "urn:oasis:names:tc:SAML:2.0:status:NoPassive")
 			})
 		})
 	}
