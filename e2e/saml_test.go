@@ -94,6 +94,7 @@ func newPeerSP(t *testing.T, name string) *peerSP {
 	mux.HandleFunc("GET /saml/slo", p.handleSLO)
 	mux.HandleFunc("GET /wrong-acs", p.handleWrongACS)
 	mux.HandleFunc("GET /signin-post", p.handleSignInPost)
+	mux.HandleFunc("GET /signin-force", func(w http.ResponseWriter, r *http.Request) { p.startSignIn(w, r, "", true) })
 	mux.HandleFunc("/decoy-acs", func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.stray++
@@ -220,7 +221,7 @@ func (p *peerSP) handleApp(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, b.String())
 		return
 	}
-	p.startSignIn(w, r, "")
+	p.startSignIn(w, r, "", false)
 }
 
 // handleSignInPost starts a sign-in whatever the SP's session, with a signed AuthnRequest in the HTTP-POST
@@ -251,17 +252,20 @@ func (p *peerSP) handleSignInPost(w http.ResponseWriter, r *http.Request) {
 // handleWrongACS starts a sign-in whose AuthnRequest, validly signed, asks for the answer at an address
 // that was never registered with UMM: UMM must not send the assertion there.
 func (p *peerSP) handleWrongACS(w http.ResponseWriter, r *http.Request) {
-	p.startSignIn(w, r, p.URL+"/decoy-acs")
+	p.startSignIn(w, r, p.URL+"/decoy-acs", false)
 }
 
 // startSignIn redirects to UMM's SSO endpoint with a signed AuthnRequest; acs replaces the registered
-// ACS URL in it when not empty.
-func (p *peerSP) startSignIn(w http.ResponseWriter, r *http.Request, acs string) {
+// ACS URL in it when not empty, and force asks UMM to authenticate the person again (ForceAuthn).
+func (p *peerSP) startSignIn(w http.ResponseWriter, r *http.Request, acs string, force bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	req, err := p.sp.MakeAuthenticationRequest(p.sp.GetSSOBindingLocation(saml.HTTPRedirectBinding), saml.HTTPRedirectBinding, saml.HTTPPostBinding)
 	if err == nil && acs != "" {
 		req.AssertionConsumerServiceURL = acs
+	}
+	if err == nil && force {
+		req.ForceAuthn = &force
 	}
 	var u *url.URL
 	if err == nil {
@@ -373,7 +377,8 @@ func (p *peerSP) handleLogout(w http.ResponseWriter, r *http.Request) {
 // handleSLO takes UMM's LogoutResponse: only a valid, signed answer to a LogoutRequest the SP sent ends
 // the SP's session. It also takes UMM's LogoutRequest when the person signed out at another app: that
 // arrives in a frame of UMM's page, where the SP's own cookie is not sent (another site), so the SP ends
-// the sessions the request names by SessionIndex, as real SPs do, and answers UMM.
+// the sessions the request names, as real SPs do: by SessionIndex, or every session of the NameID when
+// it names none (saml-core §3.7.3.2), and answers UMM.
 func (p *peerSP) handleSLO(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Has("SAMLRequest") {
 		p.mu.Lock()
@@ -386,8 +391,12 @@ func (p *peerSP) handleSLO(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		p.idpLogouts++
+		idx := req.AllSessionIndexes()
 		for id, s := range p.sessions {
-			for _, i := range req.AllSessionIndexes() {
+			if len(idx) == 0 && req.NameID != nil && req.NameID.Value == s.NameID {
+				delete(p.sessions, id)
+			}
+			for _, i := range idx {
 				if i.Value == s.SessionIndex {
 					delete(p.sessions, id)
 				}
@@ -517,6 +526,8 @@ func TestSAMLServiceProviderInBrowser(t *testing.T) {
 			t.Run("SP-initiated sign-in: the SP accepts the signed Response with the NameID and attributes", func(t *testing.T) {
 				p.navigate(t, sp.URL+"/app")
 				p.waitPath(t, login)
+				p.waitFor(t, 15*time.Second, selUsername)
+				p.wantText(t, "to continue to Peer SP")
 				p.signIn(t, aliceEmail, alicePassword)
 				wantApp(t, sp, aliceAt("SP-initiated")...)
 				if sid = sessionIndex(t, sp); sid == "" {
@@ -571,6 +582,14 @@ func TestSAMLServiceProviderInBrowser(t *testing.T) {
 				}
 			})
 
+			t.Run("ForceAuthn asks for the password again on the session", func(t *testing.T) {
+				p.navigate(t, sp.URL+"/signin-force")
+				p.waitPath(t, login)
+				p.waitFor(t, 15*time.Second, selPassword)
+				p.signIn(t, aliceEmail, alicePassword)
+				wantApp(t, sp, aliceAt("SP-initiated")...)
+			})
+
 			t.Run("single logout started by one SP ends the UMM session, signs the other SP out, and comes back signed", func(t *testing.T) {
 				p.navigate(t, sp.URL+"/logout")
 				// UMM's signed-out page frames a LogoutRequest to the second app, then returns to the first.
@@ -609,6 +628,17 @@ func TestSAMLServiceProviderInBrowser(t *testing.T) {
 				if stray != 0 {
 					t.Fatalf("%d requests reached the unregistered ACS URL", stray)
 				}
+			})
+
+			t.Run("IdP-initiated sign-in in a browser without a session asks for the password first", func(t *testing.T) {
+				q := b.newUser(t)
+				q.navigate(t, iss+"/saml/init?"+url.Values{"sp": {sp.sp.EntityID}, "RelayState": {"/app"}}.Encode())
+				q.waitPath(t, login)
+				q.signIn(t, aliceEmail, alicePassword)
+				if got := q.waitFor(t, 20*time.Second, "#sp-app", "#sp-refused"); got != "#sp-app" {
+					t.Fatalf("the SP did not accept UMM's Response: %s\npage: %s", sp.problems(), q.where())
+				}
+				q.wantText(t, aliceAt("IdP-initiated")...)
 			})
 
 			t.Run("single logout posted from the SP's site ends the UMM session too", func(t *testing.T) {
