@@ -341,7 +341,7 @@ func (p *peerSP) handleACS(w http.ResponseWriter, r *http.Request) {
 func (p *peerSP) handleLogout(w http.ResponseWriter, r *http.Request) {
 	s := p.session(r)
 	if s == nil {
-		http.Error(w, "not signed in to the SP", http.StatusBadRequest)
+		p.refuse(w, "sign-out", errors.New("not signed in to the SP"))
 		return
 	}
 	p.mu.Lock()
