@@ -26,6 +26,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 	"golang.org/x/oauth2"
 
+	"github.com/umm-project/umm/internal/notify/notifytest"
 	"github.com/umm-project/umm/internal/store/storetest"
 )
 
@@ -62,8 +63,9 @@ type peerSP struct {
 // spSession is what the SP learnt from an accepted assertion.
 type spSession struct {
 	NameID, SessionIndex string
-	Unsolicited          bool // the Response answered no AuthnRequest (IdP-initiated)
-	Encrypted            bool // the assertion came encrypted to the SP's certificate
+	AuthnContext         string // the AuthnContextClassRef: how UMM says the person signed in
+	Unsolicited          bool   // the Response answered no AuthnRequest (IdP-initiated)
+	Encrypted            bool   // the assertion came encrypted to the SP's certificate
 	Attributes           map[string][]string
 }
 
@@ -208,6 +210,7 @@ func (p *peerSP) handleApp(w http.ResponseWriter, r *http.Request) {
 		}
 		fmt.Fprintf(&b, "<li>Sign-in: %s</li>", kind)
 		fmt.Fprintf(&b, "<li>Encrypted: %t</li>", s.Encrypted)
+		fmt.Fprintf(&b, "<li>AuthnContext: %s</li>", html.EscapeString(s.AuthnContext))
 		names := make([]string, 0, len(s.Attributes))
 		for n := range s.Attributes {
 			names = append(names, n)
@@ -314,6 +317,9 @@ func (p *peerSP) handleACS(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(a.AuthnStatements) > 0 {
 		s.SessionIndex = a.AuthnStatements[0].SessionIndex
+		if ref := a.AuthnStatements[0].AuthnContext.AuthnContextClassRef; ref != nil {
+			s.AuthnContext = ref.Value
+		}
 	}
 	for _, st := range a.AttributeStatements {
 		for _, at := range st.Attributes {
@@ -659,6 +665,80 @@ func TestSAMLServiceProviderInBrowser(t *testing.T) {
 				}
 				p.wantText(t, "urn:oasis:names:tc:SAML:2.0:status:NoPassive")
 			})
+		})
+	}
+}
+
+// Authentication context classes UMM states in its assertions.
+const (
+	acPassword = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+	acMFA      = "https://refeds.org/profile/mfa"
+)
+
+// TestSAMLMultiFactorContextInBrowser: an SP that asks for the REFEDS MFA authentication context, on a
+// browser signed in with a password for another SP (whose mfa_policy off exempts it from the tenant's
+// required policy), is taken to the second-factor page without being asked for the password again; the
+// emailed code (the verified address is a factor under policy required) steps the same session up, and
+// the peer library checks that the assertion states the context it asked for.
+func TestSAMLMultiFactorContextInBrowser(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			plain, strict := newPeerSP(t, "plain-"+backend), newPeerSP(t, "strict-"+backend)
+			strict.sp.RequestedAuthnContext = &saml.RequestedAuthnContext{Comparison: "exact", AuthnContextClassRef: acMFA}
+			strict.sp.ValidateAuthnContextClassRef = true
+			relay := notifytest.New(t, notifytest.Options{})
+			s := startMFAServer(t, backend, relay, nil, fmt.Sprintf(`  - id: samlmfa
+    name: SAML MFA
+    mfa:
+      policy: required
+      factors: [email]
+    login:
+      new_device_email: false
+    users:
+      - email: %s
+        password: %q
+        email_verified: true
+    saml_apps:
+%s%s`, aliceEmail, alicePassword, plain.appConfig("Plain SP", "        mfa_policy: \"off\"\n"), strict.appConfig("Strict SP", "")))
+			plain.trustIdP(t, s, "samlmfa")
+			strict.trustIdP(t, s, "samlmfa")
+			p := b.newUser(t)
+
+			p.navigate(t, plain.URL+"/app")
+			p.waitPath(t, "/t/samlmfa/login")
+			p.signIn(t, aliceEmail, alicePassword)
+			if got := p.waitFor(t, 20*time.Second, "#sp-app", "#sp-refused"); got != "#sp-app" {
+				t.Fatalf("the SP did not accept UMM's Response: %s\npage: %s", plain.problems(), p.where())
+			}
+			p.wantText(t, "AuthnContext: "+acPassword)
+
+			p.navigate(t, strict.URL+"/app")
+			p.waitPath(t, "/login/mfa")
+			if p.has(selPassword) {
+				t.Fatalf("the step-up asks for the password\npage: %s", p.where())
+			}
+			emailSecondFactor(t, p, relay, 1, false)
+			if got := p.waitFor(t, 20*time.Second, "#sp-app", "#sp-refused"); got != "#sp-app" {
+				t.Fatalf("the SP did not accept UMM's Response: %s\npage: %s", strict.problems(), p.where())
+			}
+			p.wantText(t, "AuthnContext: "+acMFA)
+			plain.mu.Lock()
+			strict.mu.Lock()
+			var first, second string
+			for _, ss := range plain.sessions {
+				first = ss.SessionIndex
+			}
+			for _, ss := range strict.sessions {
+				second = ss.SessionIndex
+			}
+			strict.mu.Unlock()
+			plain.mu.Unlock()
+			if first == "" || first != second {
+				t.Fatalf("SessionIndex %q after the step-up, want the session's %q", second, first)
+			}
 		})
 	}
 }
