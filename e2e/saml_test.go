@@ -686,9 +686,11 @@ func TestSAMLMultiFactorContextInBrowser(t *testing.T) {
 	for _, backend := range storetest.Backends(t) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			plain, strict := newPeerSP(t, "plain-"+backend), newPeerSP(t, "strict-"+backend)
-			strict.sp.RequestedAuthnContext = &saml.RequestedAuthnContext{Comparison: "exact", AuthnContextClassRef: acMFA}
-			strict.sp.ValidateAuthnContextClassRef = true
+			plain, strict, unreachable := newPeerSP(t, "plain-"+backend), newPeerSP(t, "strict-"+backend), newPeerSP(t, "unreachable-"+backend)
+			for _, sp := range []*peerSP{strict, unreachable} {
+				sp.sp.RequestedAuthnContext = &saml.RequestedAuthnContext{Comparison: "exact", AuthnContextClassRef: acMFA}
+				sp.sp.ValidateAuthnContextClassRef = true
+			}
 			relay := notifytest.New(t, notifytest.Options{})
 			s := startMFAServer(t, backend, relay, nil, fmt.Sprintf(`  - id: samlmfa
     name: SAML MFA
@@ -702,9 +704,11 @@ func TestSAMLMultiFactorContextInBrowser(t *testing.T) {
         password: %q
         email_verified: true
     saml_apps:
-%s%s`, aliceEmail, alicePassword, plain.appConfig("Plain SP", "        mfa_policy: \"off\"\n"), strict.appConfig("Strict SP", "")))
-			plain.trustIdP(t, s, "samlmfa")
-			strict.trustIdP(t, s, "samlmfa")
+%s%s%s`, aliceEmail, alicePassword, plain.appConfig("Plain SP", "        mfa_policy: \"off\"\n"), strict.appConfig("Strict SP", ""),
+				unreachable.appConfig("Unreachable SP", "        mfa_policy: \"off\"\n")))
+			for _, sp := range []*peerSP{plain, strict, unreachable} {
+				sp.trustIdP(t, s, "samlmfa")
+			}
 			p := b.newUser(t)
 
 			p.navigate(t, plain.URL+"/app")
@@ -739,6 +743,19 @@ func TestSAMLMultiFactorContextInBrowser(t *testing.T) {
 			if first == "" || first != second {
 				t.Fatalf("SessionIndex %q after the step-up, want the session's %q", second, first)
 			}
+
+			// Under the app's mfa_policy off the address is no second factor, and alice has no other: an SP
+			// asking for MFA is answered NoAuthnContext at once, without a page the person cannot get past.
+			q := b.newUser(t)
+			q.navigate(t, plain.URL+"/app")
+			q.waitPath(t, "/t/samlmfa/login")
+			q.signIn(t, aliceEmail, alicePassword)
+			q.waitFor(t, 20*time.Second, "#sp-app")
+			q.navigate(t, unreachable.URL+"/app")
+			if got := q.waitFor(t, 20*time.Second, "#sp-app", "#sp-refused"); got != "#sp-refused" {
+				t.Fatalf("an unreachable MFA context signed the person in\npage: %s", q.where())
+			}
+			q.wantText(t, "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext")
 		})
 	}
 }
