@@ -30,7 +30,8 @@ import (
 	"github.com/umm-project/umm/internal/store/storetest"
 )
 
-// samlTenantID is the tenant whose IdP the SAML browser test signs in to.
+// The tenant whose IdP TestSAMLServiceProviderInBrowser signs in to, and the secret of its OpenID Connect
+// client web.
 const (
 	samlTenantID = "samlsso"
 	samlSecret   = "saml-web-secret-0123456789ab"
