@@ -461,8 +461,24 @@ func (p *Pages) secondFactorTaking(w http.ResponseWriter, r *http.Request, t sto
 			lr = &l
 		}
 	}
+	// A step-up adds this factor to what the browser's session proved already (its password).
+	var stepUp *store.Session
+	if st.SessionID != "" {
+		s, ok, err := p.sessions.Current(ctx, r, t)
+		if err != nil {
+			p.serverError(w, r, t, err)
+			return
+		}
+		if ok && s.ID == st.SessionID && s.UserID == u.ID {
+			stepUp = &s
+		}
+	}
 	if st.Essential {
-		if _, acr := session.Assurance(proven); !session.Satisfies(acr, st.Want) {
+		reached := proven
+		if stepUp != nil {
+			reached = session.Merge(stepUp.Factors, proven)
+		}
+		if _, acr := session.Assurance(reached); !session.Satisfies(acr, st.Want) {
 			if err := p.db.InTx(ctx, useFlow); err != nil {
 				p.flowFailed(w, r, t, f, err)
 				return
@@ -471,16 +487,9 @@ func (p *Pages) secondFactorTaking(w http.ResponseWriter, r *http.Request, t sto
 			return
 		}
 	}
-	if st.SessionID != "" {
-		s, ok, err := p.sessions.Current(ctx, r, t)
-		if err != nil {
-			p.serverError(w, r, t, err)
-			return
-		}
-		if ok && s.ID == st.SessionID && s.UserID == u.ID {
-			p.stepUpDone(w, r, t, lr, s, remember, proven, useFlow)
-			return
-		}
+	if stepUp != nil {
+		p.stepUpDone(w, r, t, lr, *stepUp, remember, proven, useFlow)
+		return
 	}
 	p.startSessionWith(w, r, t, lr, u, proven, remember, nil, false, useFlow)
 }

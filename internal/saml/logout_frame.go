@@ -4,7 +4,6 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
-	"slices"
 
 	"github.com/umm-project/umm/internal/session"
 	"github.com/umm-project/umm/internal/store"
@@ -47,12 +46,13 @@ func (h *IdP) handleLogoutFrame(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, t, err)
 		return
 	}
-	clients, err := h.sessions.Clients(ctx, t.ID, sid)
+	times, err := h.db.SessionClientTimes(ctx, t.ID, sid)
 	if err != nil {
 		h.serverError(w, r, t, err)
 		return
 	}
-	if !slices.Contains(clients, session.SAMLClientPrefix+sp) {
+	got, ok := times[session.SAMLClientPrefix+sp]
+	if !ok {
 		h.errorPage(w, r, t, http.StatusNotFound, "saml.error.unknown_sp", nil)
 		return
 	}
@@ -64,7 +64,7 @@ func (h *IdP) handleLogoutFrame(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, t, err)
 		return
 	default:
-		if target, err = h.logoutRequestURL(r, t, s, user, sp); err != nil {
+		if target, err = h.logoutRequestURL(r, t, s, user, sp, !got.Before(s.CreatedAt)); err != nil {
 			h.serverError(w, r, t, err)
 			return
 		}

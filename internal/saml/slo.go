@@ -178,13 +178,20 @@ func isLogoutAnswer(r *http.Request) bool {
 // logoutRequestsTo are the signed LogoutRequest URLs (HTTP-Redirect binding) of the SAML apps other than
 // except that received an assertion in session s and registered an slo_url. Each names the person as
 // the app knows them (a transient NameID cannot be repeated, so the SessionIndex is what such an app
-// matches) and the session.
+// matches) and the session. An app that received its assertion in an earlier session that s replaced
+// (the person signed in again) holds that session's SessionIndex, which is gone: its request names the
+// person only, which asks the app to end all of the person's sessions (saml-core §3.7.3.2).
 func (h *IdP) logoutRequestsTo(r *http.Request, t store.Tenant, s store.Session, except string) ([]string, error) {
 	ctx := r.Context()
-	ids, err := h.sessions.Clients(ctx, t.ID, s.ID)
+	times, err := h.db.SessionClientTimes(ctx, t.ID, s.ID)
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]string, 0, len(times))
+	for id := range times {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
 	user, err := h.db.GetUser(ctx, t.ID, s.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -198,7 +205,7 @@ func (h *IdP) logoutRequestsTo(r *http.Request, t store.Tenant, s store.Session,
 		if !ok || entityID == except {
 			continue
 		}
-		u, err := h.logoutRequestURL(r, t, s, user, entityID)
+		u, err := h.logoutRequestURL(r, t, s, user, entityID, !times[id].Before(s.CreatedAt))
 		if err != nil {
 			return nil, err
 		}
@@ -210,8 +217,10 @@ func (h *IdP) logoutRequestsTo(r *http.Request, t store.Tenant, s store.Session,
 }
 
 // logoutRequestURL is the signed LogoutRequest URL (HTTP-Redirect binding) that tells SAML app entityID
-// that user's session s ended; "" when the app is gone or registered no slo_url.
-func (h *IdP) logoutRequestURL(r *http.Request, t store.Tenant, s store.Session, user store.User, entityID string) (string, error) {
+// that user's session s ended; "" when the app is gone or registered no slo_url. withIndex names the
+// session (the SessionIndex of the app's assertion); without it, for an app whose assertion came in a
+// session s replaced, the request names only the person, so the app ends all of that person's sessions.
+func (h *IdP) logoutRequestURL(r *http.Request, t store.Tenant, s store.Session, user store.User, entityID string, withIndex bool) (string, error) {
 	app, err := h.app(r.Context(), t.ID, entityID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && app.SLOURL == "") {
 		return "", nil
@@ -222,9 +231,11 @@ func (h *IdP) logoutRequestURL(r *http.Request, t store.Tenant, s store.Session,
 	issuer := h.entityID(t.ID)
 	req := &crewjam.LogoutRequest{
 		ID: newID(), Version: "2.0", IssueInstant: h.now(), Destination: app.SLOURL,
-		Issuer:       &crewjam.Issuer{Format: "urn:oasis:names:tc:SAML:2.0:nameid-format:entity", Value: issuer},
-		NameID:       h.nameID(assertionInput{Tenant: t.ID, App: app, User: user}, issuer),
-		SessionIndex: &crewjam.SessionIndex{Value: s.ID},
+		Issuer: &crewjam.Issuer{Format: "urn:oasis:names:tc:SAML:2.0:nameid-format:entity", Value: issuer},
+		NameID: h.nameID(assertionInput{Tenant: t.ID, App: app, User: user}, issuer),
+	}
+	if withIndex {
+		req.SessionIndex = &crewjam.SessionIndex{Value: s.ID}
 	}
 	return h.signedRedirectURL(r, t, app.SLOURL, "SAMLRequest", req.Element(), "")
 }

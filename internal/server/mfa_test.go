@@ -202,6 +202,20 @@ func TestStepUpWithACRValues(t *testing.T) {
 		t.Errorf("session.stepped_up events = %d", eventCount(t, srv, "session.stepped_up"))
 	}
 
+	// acr 2 as an essential claim, asked of another browser's password session: the emailed code adds to
+	// the session's password, which together reach acr 2 (SAML's multi-factor contexts ask this way).
+	b2 := srv.NewBrowser(t)
+	resp, _, state, verifier = authorizeWith(t, srv, b2, nil)
+	resp, body = passwordStep(t, srv, b2, resp)
+	first := finishAtClient(t, srv, b2, resp, body, srv.FirstParty, state, verifier)
+	resp, _, state, verifier = authorizeWith(t, srv, b2, url.Values{"claims": {`{"id_token":{"acr":{"essential":true,"values":["2"]}}}`}})
+	resp, _ = b2.Get(servertest.Location(t, resp).String())
+	resp, body = emailSecondFactor(t, srv, b2, relay, resp, 2, false)
+	claims = finishAtClient(t, srv, b2, resp, body, srv.FirstParty, state, verifier)
+	if claims["acr"] != "2" || claims["sid"] != first["sid"] {
+		t.Errorf("an essential acr 2 step-up: acr %v sid %v (was %v)", claims["acr"], claims["sid"], first["sid"])
+	}
+
 	// phr as an essential claim: this user has no passkey.
 	claimsReq := `{"id_token":{"acr":{"essential":true,"values":["phr"]}}}`
 	resp, _, state, _ = authorizeWith(t, srv, b, url.Values{"claims": {claimsReq}})

@@ -187,6 +187,7 @@ func (m *Manager) start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	}
 	old := tokenHash(r)
 	err := m.db.InTx(ctx, func(tx *store.Tx) error {
+		replaced := "" // the same person's session this one replaces, if any
 		if before != nil {
 			if err := before(tx); err != nil {
 				return err
@@ -202,6 +203,9 @@ func (m *Manager) start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 				if err := tx.EndSession(ctx, tenant.ID, prev.ID, now); err != nil {
 					return err
 				}
+				if prev.UserID == userID {
+					replaced = prev.ID
+				}
 				if err := tx.AppendEvent(ctx, at(events.SessionEnded(tenant.ID, prev.UserID, prev.ID, userID, events.ReasonReplaced), now)); err != nil {
 					return err
 				}
@@ -212,6 +216,15 @@ func (m *Manager) start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		}
 		if err := tx.CreateSession(ctx, s, keys.HashToken(token)); err != nil {
 			return err
+		}
+		if replaced != "" {
+			// Signing in again (ForceAuthn, prompt=login) replaces the session, but the SAML apps the
+			// person signed in to with the old one keep their own sessions: UMM has no back channel to
+			// end them, so the new session inherits them and single logout still reaches them.
+			// (OpenID Connect clients of the old session get their back-channel logout above.)
+			if err := tx.CarrySessionClients(ctx, tenant.ID, replaced, s.ID, "saml:", s.CreatedAt); err != nil {
+				return err
+			}
 		}
 		if err := tx.AppendEvent(ctx, at(events.SessionStarted(tenant.ID, userID, s.ID, ip), now)); err != nil {
 			return err

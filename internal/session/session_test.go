@@ -456,6 +456,39 @@ func TestSessionClients(t *testing.T) {
 	})
 }
 
+// TestSigningInAgainKeepsTheSAMLApps: a person who signs in again in the same browser (ForceAuthn,
+// prompt=login) stays signed in to the SAML apps of the replaced session, so the new session records them,
+// dated before it began; OpenID Connect clients (logged out by the back channel) and another person's
+// apps are not carried over.
+func TestSigningInAgainKeepsTheSAMLApps(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db, true)
+		first := f.start(t, f.user)
+		for _, c := range []string{"web", "saml:https://sp.example/a"} {
+			if err := f.m.AddClient(ctx, f.tenant.ID, first.ID, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		second := f.start(t, f.user) // within the same second as the app's sign-in
+		got, err := db.SessionClientTimes(ctx, f.tenant.ID, second.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || !got["saml:https://sp.example/a"].Before(second.CreatedAt) {
+			t.Fatalf("clients of the new session = %v, want only the SAML app, dated before %v", got, second.CreatedAt)
+		}
+		f.clk.Advance(time.Minute)
+		if err := f.m.AddClient(ctx, f.tenant.ID, second.ID, "saml:https://sp.example/b"); err != nil {
+			t.Fatal(err)
+		}
+		third := f.start(t, f.addUser(t, "noah@example.com")) // another person signs in in this browser
+		if got, err := f.m.Clients(ctx, f.tenant.ID, third.ID); err != nil || len(got) != 0 {
+			t.Fatalf("another person's session inherits %v, %v", got, err)
+		}
+	})
+}
+
 func TestBrowserHash(t *testing.T) {
 	db := storetest.Open(t)
 	m := New(db, true, nil)

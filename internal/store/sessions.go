@@ -158,6 +158,45 @@ func (q *queries) AddSessionClient(ctx context.Context, tenantID, sid, clientID 
 	return nil
 }
 
+// CarrySessionClients records on session to the clients of session from whose ids start with prefix. A
+// session that replaces another of the same person keeps the apps that person is still signed in to, so
+// that signing out later reaches them. Each carried record is dated before toCreated, the new session's
+// start, so that it can be told from a sign-in within the new session (SessionClientTimes).
+func (q *queries) CarrySessionClients(ctx context.Context, tenantID, from, to, prefix string, toCreated time.Time) error {
+	before := toCreated.Unix() - 1
+	_, err := q.exec(ctx, `INSERT INTO session_clients (tenant_id, session_id, client_id, created_at)
+		SELECT tenant_id, ?, client_id, CASE WHEN created_at < ? THEN created_at ELSE ? END FROM session_clients
+		WHERE tenant_id = ? AND session_id = ? AND substr(client_id, 1, ?) = ?`,
+		to, before, before, tenantID, from, len(prefix), prefix)
+	if err != nil {
+		return fmt.Errorf("carry session clients: %w", err)
+	}
+	return nil
+}
+
+// SessionClientTimes returns the client ids recorded on session sid with when each was recorded: before
+// the session's start for a client carried over from a session it replaced.
+func (q *queries) SessionClientTimes(ctx context.Context, tenantID, sid string) (map[string]time.Time, error) {
+	rows, err := q.query(ctx, `SELECT client_id, created_at FROM session_clients WHERE tenant_id = ? AND session_id = ?`, tenantID, sid)
+	if err != nil {
+		return nil, fmt.Errorf("session clients: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id string
+		var at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, fmt.Errorf("session clients: %w", err)
+		}
+		out[id] = time.Unix(at, 0)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("session clients: %w", err)
+	}
+	return out, nil
+}
+
 // SessionClients returns the client ids that received tokens within session sid, sorted.
 func (q *queries) SessionClients(ctx context.Context, tenantID, sid string) ([]string, error) {
 	out, err := q.queryStrings(ctx, `SELECT client_id FROM session_clients WHERE tenant_id = ? AND session_id = ? ORDER BY client_id`,
