@@ -72,7 +72,8 @@ func (h *IdP) handleLogoutFrame(w http.ResponseWriter, r *http.Request) {
 	web.NoStore(w)
 	web.AllowFramedBySelf(w)
 	if target != "" {
-		web.AllowFrameSrc(w, target)
+		// The app answers its LogoutRequest at our SLO endpoint, inside this frame.
+		web.AllowFrameSrc(w, target, h.base(t.ID)+"/slo")
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = logoutFrame.Execute(w, target)

@@ -48,8 +48,9 @@ func (h *IdP) handleSLO(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if isLogoutAnswer(r) {
 		// An app's LogoutResponse to a LogoutRequest UMM framed: the session is already over, and the
-		// answer changes nothing, so it is only acknowledged.
+		// answer changes nothing, so it is only acknowledged, inside the frame of UMM's page it came from.
 		web.NoStore(w)
+		web.AllowFramedBySelf(w)
 		pd := h.page(r, t, "")
 		pd.Title, pd.Data = pd.T("saml.logged_out.title"), nil
 		h.pages.Render(w, r, http.StatusOK, "logout_done", pd)
@@ -140,7 +141,8 @@ func (h *IdP) handleSLO(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusFound)
 		return
 	}
-	web.AllowFrameSrc(w, frames...)
+	// The framed apps answer their LogoutRequests at this endpoint, inside their frames.
+	web.AllowFrameSrc(w, append(frames, h.base(t.ID)+"/slo")...)
 	pd := h.page(r, t, "")
 	pd.Title, pd.Data = pd.T("saml.logged_out.title"), loggedOutData{Frames: frames, Continue: target}
 	h.pages.Render(w, r, http.StatusOK, "logged_out", pd)

@@ -74,8 +74,8 @@ func TestSAMLLogoutFromTheAccountConsole(t *testing.T) {
 			if err != nil || target.Scheme+"://"+target.Host+target.Path != sp.SloURL.String() {
 				t.Fatalf("the frame goes to %q, want the SP's SLO URL %s", m[1], sp.SloURL.String())
 			}
-			if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, sp.SloURL.Host) {
-				t.Errorf("the frame's policy %q does not allow the SP", csp)
+			if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, sp.SloURL.Host) || !strings.Contains(csp, "/saml/slo") {
+				t.Errorf("the frame's policy %q does not allow the SP and its answer at UMM's SLO endpoint", csp)
 			}
 			// The HTTP-Redirect binding signs the query up to the signature (saml-bindings §3.4.4.1).
 			raw := target.RawQuery
