@@ -1,0 +1,334 @@
+package server_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/events"
+	"github.com/umm-project/umm/internal/notify/notifytest"
+	"github.com/umm-project/umm/internal/server/servertest"
+	"github.com/umm-project/umm/internal/store"
+	"github.com/umm-project/umm/internal/store/storetest"
+)
+
+// The federation tests sign in to the seeded tenant ("downstream") through an upstream that is a second
+// tenant of the same server acting as an OpenID provider: the whole way a person goes, with real
+// discovery, a real authorization code exchange and real ID token checks, and nothing faked.
+
+const (
+	upTenant      = "up"     // the upstream tenant's id
+	upConnection  = "corp"   // the downstream connection's id
+	upClientID    = "umm-down"
+	upSecret      = "upstream-client-secret-0123456789"
+	upEmail       = "bob@corp.example"
+	upPassword    = "violet-anchor-summit-2468"
+	upDisplayName = "Corp Login"
+)
+
+// fedOptions change the federation test server: the upstream's users and the downstream connection.
+type fedOptions struct {
+	upUsers []config.UserSeed
+	conn    func(*config.Connection)
+	seed    []func(*config.TenantSeed)
+}
+
+// fedServer is a server whose tenant "up" is an OpenID provider with a first-party client for the
+// seeded tenant's connection "corp", and whose email goes through relay (when given).
+func fedServer(t *testing.T, backend string, relay *notifytest.Relay, fo fedOptions) *servertest.Server {
+	t.Helper()
+	if fo.upUsers == nil {
+		fo.upUsers = []config.UserSeed{{Email: upEmail, Password: upPassword, GivenName: "Bob", FamilyName: "Upstream", EmailVerified: true}}
+	}
+	opts := []servertest.Option{servertest.WithBackend(backend), servertest.WithConfig(func(c *config.Config) {
+		if relay != nil {
+			c.Email = relay.Config
+		}
+		callback := c.Server.PublicURL + "/t/" + servertest.TenantID + "/connections/" + upConnection + "/callback"
+		c.Tenants = append(c.Tenants, config.TenantSeed{
+			ID: upTenant, Name: "Upstream",
+			Clients: []config.ClientSeed{{
+				ClientID: upClientID, ClientSecret: upSecret, Name: "Downstream UMM", RedirectURIs: []string{callback},
+				GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "client_secret_basic", FirstParty: true,
+			}},
+			Users: fo.upUsers,
+			Login: &config.Login{NewDeviceEmail: new(false)},
+		})
+		conn := config.Connection{ID: upConnection, Type: config.ConnOIDC, DisplayName: upDisplayName,
+			Issuer: c.Server.PublicURL + "/t/" + upTenant, ClientID: upClientID, ClientSecret: upSecret}
+		if fo.conn != nil {
+			fo.conn(&conn)
+		}
+		c.Tenants[0].Connections = append(c.Tenants[0].Connections, conn)
+	})}
+	for _, s := range fo.seed {
+		opts = append(opts, servertest.WithSeed(s))
+	}
+	return servertest.New(t, opts...)
+}
+
+// authorizeURL is an authorization request of the first-party client (no consent page) with extra
+// parameters; it returns the URL, the state and the PKCE verifier.
+func authorizeURL(srv *servertest.Server, extra url.Values) (string, string, string) {
+	verifier, state := servertest.RandomString(32), servertest.RandomString(16)
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{"response_type": {"code"}, "client_id": {srv.FirstParty.ID}, "redirect_uri": {srv.FirstParty.RedirectURI},
+		"scope": {"openid email profile"}, "state": {state}, "nonce": {servertest.RandomString(16)},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	for k, v := range extra {
+		q[k] = v
+	}
+	return srv.TenantURL("/authorize?" + q.Encode()), state, verifier
+}
+
+// follow follows redirects that stay on srv and returns the first other answer (a page, or a redirect
+// that leaves the server).
+func follow(t *testing.T, srv *servertest.Server, b *servertest.Browser, resp *http.Response, body string) (*http.Response, string) {
+	t.Helper()
+	for range 20 {
+		if resp.StatusCode < 300 || resp.StatusCode > 399 {
+			return resp, body
+		}
+		loc := servertest.Location(t, resp)
+		if !strings.HasPrefix(loc.String(), srv.URL) {
+			return resp, body
+		}
+		resp, body = b.Get(loc.String())
+	}
+	t.Fatalf("too many redirects, at %s", resp.Request.URL)
+	return nil, ""
+}
+
+var buttonHref = regexp.MustCompile(`<a class="button block secondary" href="([^"]*/connections/[^"]*/start[^"]*)">(?:<img[^>]*> )?Sign in with ([^<]*)</a>`)
+
+// upstreamSignIn starts at the downstream sign-in page login, clicks the connection's button, signs in
+// at the upstream tenant with email and password, and returns the answer once the browser is back
+// downstream and off its redirects (the client's redirect, the link page, a message).
+func upstreamSignIn(t *testing.T, srv *servertest.Server, b *servertest.Browser, login *url.URL, email, password string) (*http.Response, string) {
+	t.Helper()
+	_, page := b.Get(login.String())
+	m := buttonHref.FindStringSubmatch(page)
+	if m == nil || m[2] != upDisplayName {
+		t.Fatalf("the sign-in page has no %q button:\n%s", upDisplayName, page)
+	}
+	href, _ := url.Parse(strings.ReplaceAll(m[1], "&amp;", "&"))
+	resp, body := b.Get(login.ResolveReference(href).String())
+	return upstreamLogin(t, srv, b, resp, body, email, password)
+}
+
+// upstreamLogin takes the answer of .../start (a redirect to the upstream), signs in on the upstream's
+// form and follows the browser back.
+func upstreamLogin(t *testing.T, srv *servertest.Server, b *servertest.Browser, resp *http.Response, body string, email, password string) (*http.Response, string) {
+	t.Helper()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(servertest.Location(t, resp).String(), srv.URL+"/t/"+upTenant+"/authorize") {
+		t.Fatalf("start answered %d, want a redirect to the upstream's /authorize:\n%s", resp.StatusCode, body)
+	}
+	resp, body = follow(t, srv, b, resp, body)
+	if !strings.HasPrefix(resp.Request.URL.Path, "/t/"+upTenant+"/login") {
+		t.Fatalf("the upstream sent the browser to %s (%d):\n%s", resp.Request.URL, resp.StatusCode, body)
+	}
+	var form *servertest.Form
+	for _, f := range servertest.ParseForms(resp.Request.URL, body) {
+		if _, ok := f.Values["password"]; ok {
+			form = &f
+		}
+	}
+	if form == nil {
+		t.Fatalf("the upstream's sign-in page has no password form:\n%s", body)
+	}
+	resp, body = b.Submit(*form, url.Values{"email": {email}, "password": {password}})
+	return follow(t, srv, b, resp, body)
+}
+
+// redeem checks that resp sends the browser to the first-party client with state, and redeems the code.
+func redeem(t *testing.T, srv *servertest.Server, resp *http.Response, body, state, verifier string) tokenResponse {
+	t.Helper()
+	if resp.StatusCode < 300 || resp.StatusCode > 399 {
+		t.Fatalf("the flow ended at %s with %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+	}
+	cb := servertest.Location(t, resp)
+	if !strings.HasPrefix(cb.String(), srv.FirstParty.RedirectURI) || cb.Query().Get("state") != state || cb.Query().Get("code") == "" {
+		t.Fatalf("the flow ended at %s", cb)
+	}
+	return token(t, srv, srv.FirstParty, url.Values{"grant_type": {"authorization_code"}, "code": {cb.Query().Get("code")},
+		"redirect_uri": {srv.FirstParty.RedirectURI}, "code_verifier": {verifier}})
+}
+
+// idClaims decodes the payload of a JWT without checking it (the token endpoint just issued it).
+func idClaims(t *testing.T, jwt string) map[string]any {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return claims
+}
+
+// tenantEvents are the events of type typ of tenant.
+func tenantEvents(t *testing.T, srv *servertest.Server, tenant, typ string) []store.Event {
+	t.Helper()
+	evs, err := srv.DB.ListEvents(context.Background(), tenant, 0, typ, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// userCount is the number of accounts of the downstream tenant.
+func userCount(t *testing.T, srv *servertest.Server) int {
+	t.Helper()
+	us, err := srv.DB.ListUsers(context.Background(), srv.Tenant, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(us)
+}
+
+// linkedHows are the "how" of the downstream tenant's identity.linked events.
+func linkedHows(t *testing.T, srv *servertest.Server) []string {
+	t.Helper()
+	var out []string
+	for _, e := range tenantEvents(t, srv, srv.Tenant, events.TypeIdentityLinked) {
+		out = append(out, asString(e.Data["how"]))
+	}
+	return out
+}
+
+func asString(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func asStrings(v any) []string {
+	l, _ := v.([]any)
+	var out []string
+	for _, x := range l {
+		out = append(out, asString(x))
+	}
+	return out
+}
+
+// TestFederatedOIDCSignIn: the sign-in page's button, the upstream's own sign-in, the callback, an account
+// created just in time and linked, and tokens for the downstream client; the second sign-in reuses it.
+func TestFederatedOIDCSignIn(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			srv := fedServer(t, backend, nil, fedOptions{})
+			before := userCount(t, srv)
+
+			b := srv.NewBrowser(t)
+			authz, state, verifier := authorizeURL(srv, nil)
+			resp, _ := b.Get(authz)
+			login := servertest.Location(t, resp)
+			resp, body := upstreamSignIn(t, srv, b, login, upEmail, upPassword)
+			tr := redeem(t, srv, resp, body, state, verifier)
+			claims := idClaims(t, tr.IDToken)
+			if claims["email"] != upEmail || claims["given_name"] != "Bob" || claims["iss"] != srv.Issuer {
+				t.Errorf("ID token claims = %v", claims)
+			}
+			if got := userCount(t, srv); got != before+1 {
+				t.Fatalf("%d accounts after the first sign-in, want %d", got, before+1)
+			}
+			u, err := srv.Identity.FindUserByEmail(context.Background(), srv.Tenant, upEmail)
+			if err != nil || claims["sub"] != u.ID {
+				t.Fatalf("the new account %+v (%v) is not the token's subject %v", u, err, claims["sub"])
+			}
+			ids, err := srv.DB.ListUserIdentities(context.Background(), srv.Tenant, u.ID)
+			if err != nil || len(ids) != 1 || ids[0].ConnectionID != upConnection || ids[0].Subject == "" {
+				t.Fatalf("linked identities = %+v, %v", ids, err)
+			}
+			if created := tenantEvents(t, srv, srv.Tenant, events.TypeUserCreated); len(created) != 2 || created[1].Subject != u.ID ||
+				asString(created[1].Data["connection"]) != upConnection {
+				t.Errorf("user.created events (the seeded user's, then the new one's) = %+v", created)
+			}
+			if hows := linkedHows(t, srv); !slices.Equal(hows, []string{"created"}) {
+				t.Errorf("identity.linked hows = %v, want [created]", hows)
+			}
+			ok := tenantEvents(t, srv, srv.Tenant, events.TypeLoginSucceeded)
+			if len(ok) != 1 || ok[0].Subject != u.ID || asString(ok[0].Data["connection"]) != upConnection ||
+				!slices.Contains(asStrings(ok[0].Data["amr"]), "fed") {
+				t.Errorf("login.succeeded events = %+v", ok)
+			}
+
+			// A second sign-in in a new browser reuses the linked account.
+			b2 := srv.NewBrowser(t)
+			authz, state, verifier = authorizeURL(srv, nil)
+			resp, _ = b2.Get(authz)
+			resp, body = upstreamSignIn(t, srv, b2, servertest.Location(t, resp), upEmail, upPassword)
+			tr = redeem(t, srv, resp, body, state, verifier)
+			if sub := idClaims(t, tr.IDToken)["sub"]; sub != u.ID {
+				t.Errorf("the second sign-in is %v, want the linked account %s", sub, u.ID)
+			}
+			if got := userCount(t, srv); got != before+1 {
+				t.Errorf("%d accounts after the second sign-in, want %d", got, before+1)
+			}
+			if n := len(tenantEvents(t, srv, srv.Tenant, events.TypeIdentityLinked)); n != 1 {
+				t.Errorf("%d identity.linked events after the second sign-in, want 1", n)
+			}
+		})
+	}
+}
+
+// TestFederatedHintSkipsTheSignInPage: connection=ID and kc_idp_hint=ID on /authorize go straight to the
+// connection, without the downstream sign-in page.
+func TestFederatedHintSkipsTheSignInPage(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			srv := fedServer(t, backend, nil, fedOptions{})
+			for _, param := range []string{"connection", "kc_idp_hint"} {
+				b := srv.NewBrowser(t)
+				authz, state, verifier := authorizeURL(srv, url.Values{param: {upConnection}})
+				resp, body := b.Get(authz)
+				// Redirects only, through .../start: the downstream sign-in page is never shown.
+				sawStart := false
+				for resp.StatusCode >= 300 && resp.StatusCode < 400 {
+					loc := servertest.Location(t, resp)
+					if strings.HasPrefix(loc.Path, "/t/"+upTenant+"/") {
+						break
+					}
+					sawStart = sawStart || loc.Path == "/t/"+srv.Tenant+"/connections/"+upConnection+"/start"
+					resp, body = b.Get(loc.String())
+				}
+				if resp.StatusCode < 300 || resp.StatusCode > 399 {
+					t.Fatalf("%s: the downstream answered %s with a page (%d):\n%s", param, resp.Request.URL, resp.StatusCode, body)
+				}
+				if !sawStart {
+					t.Errorf("%s: the browser went upstream without .../start", param)
+				}
+				if loc := servertest.Location(t, resp); !strings.HasPrefix(loc.Path, "/t/"+upTenant+"/authorize") {
+					t.Fatalf("%s: the browser went to %s, want the upstream:\n%s", param, loc, body)
+				}
+				resp, body = upstreamLogin(t, srv, b, resp, body, upEmail, upPassword)
+				redeem(t, srv, resp, body, state, verifier)
+			}
+			// An unknown connection shows the sign-in page with its choices.
+			b := srv.NewBrowser(t)
+			authz, _, _ := authorizeURL(srv, url.Values{"connection": {"nope"}})
+			resp, body := b.Get(authz)
+			resp, body = follow(t, srv, b, resp, body)
+			if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/t/"+srv.Tenant+"/login" || !buttonHref.MatchString(body) {
+				t.Errorf("an unknown connection answered %s with %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+			}
+		})
+	}
+}
