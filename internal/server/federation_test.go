@@ -25,8 +25,8 @@ import (
 // discovery, a real authorization code exchange and real ID token checks, and nothing faked.
 
 const (
-	upTenant      = "up"     // the upstream tenant's id
-	upConnection  = "corp"   // the downstream connection's id
+	upTenant      = "up"   // the upstream tenant's id
+	upConnection  = "corp" // the downstream connection's id
 	upClientID    = "umm-down"
 	upSecret      = "upstream-client-secret-0123456789"
 	upEmail       = "bob@corp.example"
