@@ -332,3 +332,246 @@ func TestFederatedHintSkipsTheSignInPage(t *testing.T) {
 		})
 	}
 }
+
+// linkPage signs in upstream as the downstream seeded user's address and checks that the browser
+// lands on the link page; it returns the page's forms by action value and the authorization request's
+// state and verifier.
+func linkPage(t *testing.T, srv *servertest.Server, b *servertest.Browser) (forms map[string]servertest.Form, state, verifier string) {
+	t.Helper()
+	authz, state, verifier := authorizeURL(srv, nil)
+	resp, _ := b.Get(authz)
+	resp, body := upstreamSignIn(t, srv, b, servertest.Location(t, resp), srv.User.Email, upPassword)
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/t/"+srv.Tenant+"/connections/link" {
+		t.Fatalf("the upstream sign-in of an existing address ended at %s with %d, want the link page:\n%s",
+			resp.Request.URL, resp.StatusCode, body)
+	}
+	if !strings.Contains(body, srv.User.Email) || !strings.Contains(body, upDisplayName) {
+		t.Errorf("the link page names neither the account's address nor the connection:\n%s", body)
+	}
+	return linkForms(t, resp, body), state, verifier
+}
+
+var actionButton = regexp.MustCompile(`name="action" value="([a-z_]+)"`)
+
+// linkForms are the link page's forms by the action their button sends.
+func linkForms(t *testing.T, resp *http.Response, body string) map[string]servertest.Form {
+	t.Helper()
+	out := map[string]servertest.Form{}
+	for _, m := range regexp.MustCompile(`(?s)<form\b.*?</form>`).FindAllString(body, -1) {
+		forms := servertest.ParseForms(resp.Request.URL, m)
+		a := actionButton.FindStringSubmatch(m)
+		if len(forms) == 1 && a != nil {
+			out[a[1]] = forms[0]
+		}
+	}
+	return out
+}
+
+// upstreamUser is the upstream's user with the downstream seeded user's address.
+func upstreamUser(verified bool) []config.UserSeed {
+	return []config.UserSeed{{Email: servertest.UserEmail, Password: upPassword, GivenName: "Mallory", EmailVerified: verified}}
+}
+
+// TestFederatedLinkWithPassword: an upstream identity with an account's address (the connection does
+// not trust addresses) waits on the link page; the account's password links it and signs in.
+func TestFederatedLinkWithPassword(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			srv := fedServer(t, backend, nil, fedOptions{upUsers: upstreamUser(true)})
+			before := userCount(t, srv)
+			b := srv.NewBrowser(t)
+			forms, state, verifier := linkPage(t, srv, b)
+			if len(linkedHows(t, srv)) != 0 {
+				t.Fatal("the identity was linked before the person proved the account")
+			}
+			resp, body := b.Submit(forms["password"], url.Values{"action": {"password"}, "password": {srv.User.Password}})
+			resp, body = follow(t, srv, b, resp, body)
+			tr := redeem(t, srv, resp, body, state, verifier)
+			if sub := idClaims(t, tr.IDToken)["sub"]; sub != srv.User.ID {
+				t.Errorf("signed in as %v, want the existing account %s", sub, srv.User.ID)
+			}
+			if hows := linkedHows(t, srv); !slices.Equal(hows, []string{"proved_password"}) {
+				t.Errorf("identity.linked hows = %v, want [proved_password]", hows)
+			}
+			if got := userCount(t, srv); got != before {
+				t.Errorf("%d accounts, want %d: linking created one", got, before)
+			}
+			ok := tenantEvents(t, srv, srv.Tenant, events.TypeLoginSucceeded)
+			if len(ok) != 1 || !slices.Contains(asStrings(ok[0].Data["amr"]), "fed") || !slices.Contains(asStrings(ok[0].Data["amr"]), "pwd") {
+				t.Errorf("login.succeeded = %+v, want amr with fed and pwd", ok)
+			}
+			// Now linked: the next upstream sign-in goes straight in.
+			b2 := srv.NewBrowser(t)
+			authz, state, verifier := authorizeURL(srv, nil)
+			resp, _ = b2.Get(authz)
+			resp, body = upstreamSignIn(t, srv, b2, servertest.Location(t, resp), srv.User.Email, upPassword)
+			if sub := idClaims(t, redeem(t, srv, resp, body, state, verifier).IDToken)["sub"]; sub != srv.User.ID {
+				t.Errorf("the linked identity signs in as %v, want %s", sub, srv.User.ID)
+			}
+		})
+	}
+}
+
+// TestFederatedLinkWithEmailedCode: the code emailed to the account's address links the identity.
+func TestFederatedLinkWithEmailedCode(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			srv := fedServer(t, backend, relay, fedOptions{upUsers: upstreamUser(true)})
+			b := srv.NewBrowser(t)
+			forms, state, verifier := linkPage(t, srv, b)
+			resp, body := b.Submit(forms["send_code"], url.Values{"action": {"send_code"}})
+			resp, body = follow(t, srv, b, resp, body)
+			forms = linkForms(t, resp, body)
+			if _, ok := forms["code"]; !ok {
+				t.Fatalf("no code form after sending the code:\n%s", body)
+			}
+			code := codeOf(t, awaitMailTo(t, relay, 1, srv.User.Email))
+			resp, body = b.Submit(forms["code"], url.Values{"action": {"code"}, "code": {code}})
+			resp, body = follow(t, srv, b, resp, body)
+			if sub := idClaims(t, redeem(t, srv, resp, body, state, verifier).IDToken)["sub"]; sub != srv.User.ID {
+				t.Errorf("signed in as %v, want %s", sub, srv.User.ID)
+			}
+			if hows := linkedHows(t, srv); !slices.Equal(hows, []string{"proved_email_code"}) {
+				t.Errorf("identity.linked hows = %v, want [proved_email_code]", hows)
+			}
+		})
+	}
+}
+
+// TestFederatedLinkRefused: "Don't link" links nothing, creates no account and records why.
+func TestFederatedLinkRefused(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			srv := fedServer(t, backend, nil, fedOptions{upUsers: upstreamUser(true)})
+			before := userCount(t, srv)
+			b := srv.NewBrowser(t)
+			forms, _, _ := linkPage(t, srv, b)
+			resp, body := b.Submit(forms["cancel"], url.Values{"action": {"cancel"}})
+			if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Nothing was linked") {
+				t.Errorf("Don't link answered %d:\n%s", resp.StatusCode, body)
+			}
+			if got := userCount(t, srv); got != before {
+				t.Errorf("%d accounts, want %d", got, before)
+			}
+			if hows := linkedHows(t, srv); len(hows) != 0 {
+				t.Errorf("identity.linked events %v after Don't link", hows)
+			}
+			refused := tenantEvents(t, srv, srv.Tenant, events.TypeLinkRefused)
+			if len(refused) != 1 || refused[0].Subject != srv.User.ID || asString(refused[0].Data["reason"]) != "declined" {
+				t.Errorf("identity.link_refused events = %+v", refused)
+			}
+			// The flow is over: the password form no longer links.
+			resp, body = b.Submit(forms["password"], url.Values{"action": {"password"}, "password": {srv.User.Password}})
+			if resp.StatusCode != http.StatusBadRequest || len(linkedHows(t, srv)) != 0 {
+				t.Errorf("the password after Don't link answered %d:\n%s", resp.StatusCode, body)
+			}
+		})
+	}
+}
+
+// TestFederatedTakeoverNeedsProof: someone who registered the victim's address upstream without
+// verifying it cannot take the victim's account: wrong passwords and wrong codes never link, and no
+// account is created.
+func TestFederatedTakeoverNeedsProof(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			// Trusting addresses does not help an unverified one either.
+			srv := fedServer(t, backend, relay, fedOptions{upUsers: upstreamUser(false),
+				conn: func(c *config.Connection) { c.TrustEmail = true }})
+			before := userCount(t, srv)
+			b := srv.NewBrowser(t)
+			forms, _, _ := linkPage(t, srv, b)
+			for i := range 3 {
+				resp, body := b.Submit(forms["password"], url.Values{"action": {"password"}, "password": {"guess-" + servertest.RandomString(8)}})
+				if resp.StatusCode != http.StatusUnprocessableEntity {
+					t.Fatalf("wrong password %d answered %d:\n%s", i, resp.StatusCode, body)
+				}
+			}
+			resp, body := b.Submit(forms["send_code"], url.Values{"action": {"send_code"}})
+			resp, body = follow(t, srv, b, resp, body)
+			code := codeOf(t, awaitMailTo(t, relay, 1, srv.User.Email)) // the victim's mailbox: the attacker never sees it
+			forms = linkForms(t, resp, body)
+			ended := false
+			for i := range 10 {
+				guess := "000000"
+				if guess == code {
+					guess = "111111"
+				}
+				resp, body = b.Submit(forms["code"], url.Values{"action": {"code"}, "code": {guess}})
+				if resp.StatusCode == http.StatusBadRequest {
+					ended = true
+					break
+				}
+				if resp.StatusCode != http.StatusUnprocessableEntity && resp.StatusCode != http.StatusTooManyRequests {
+					t.Fatalf("wrong code %d answered %d:\n%s", i, resp.StatusCode, body)
+				}
+			}
+			if !ended {
+				t.Error("ten wrong codes did not end the link flow")
+			}
+			// Once ended, even the right code links nothing.
+			resp, body = b.Submit(forms["code"], url.Values{"action": {"code"}, "code": {code}})
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("the right code after the flow ended answered %d:\n%s", resp.StatusCode, body)
+			}
+			if hows := linkedHows(t, srv); len(hows) != 0 {
+				t.Errorf("identity.linked events %v without proof", hows)
+			}
+			if got := userCount(t, srv); got != before {
+				t.Errorf("%d accounts, want %d", got, before)
+			}
+			if n := len(tenantEvents(t, srv, srv.Tenant, events.TypeLoginSucceeded)); n != 0 {
+				t.Errorf("%d sign-ins downstream, want none", n)
+			}
+			if refused := tenantEvents(t, srv, srv.Tenant, events.TypeLinkRefused); len(refused) != 1 ||
+				asString(refused[0].Data["reason"]) != "proof_failed" {
+				t.Errorf("identity.link_refused events = %+v", refused)
+			}
+		})
+	}
+}
+
+// TestFederatedTrustedEmail: trust_email links a verified upstream address to a verified account at
+// once, but an account whose address nobody proved still asks for proof.
+func TestFederatedTrustedEmail(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		for _, verified := range []bool{true, false} {
+			t.Run(backend+"/account_verified="+map[bool]string{true: "true", false: "false"}[verified], func(t *testing.T) {
+				t.Parallel()
+				srv := fedServer(t, backend, nil, fedOptions{upUsers: upstreamUser(true),
+					conn: func(c *config.Connection) { c.TrustEmail = true },
+					seed: []func(*config.TenantSeed){func(ts *config.TenantSeed) { ts.Users[0].EmailVerified = verified }}})
+				b := srv.NewBrowser(t)
+				authz, state, verifier := authorizeURL(srv, nil)
+				resp, _ := b.Get(authz)
+				resp, body := upstreamSignIn(t, srv, b, servertest.Location(t, resp), srv.User.Email, upPassword)
+				if !verified {
+					if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/t/"+srv.Tenant+"/connections/link" {
+						t.Errorf("an unverified account answered %s %d, want the link page:\n%s", resp.Request.URL, resp.StatusCode, body)
+					}
+					if hows := linkedHows(t, srv); len(hows) != 0 {
+						t.Errorf("identity.linked %v to an unverified account", hows)
+					}
+					return
+				}
+				if sub := idClaims(t, redeem(t, srv, resp, body, state, verifier).IDToken)["sub"]; sub != srv.User.ID {
+					t.Errorf("signed in as %v, want %s", sub, srv.User.ID)
+				}
+				if hows := linkedHows(t, srv); !slices.Equal(hows, []string{"trusted_email"}) {
+					t.Errorf("identity.linked hows = %v, want [trusted_email]", hows)
+				}
+			})
+		}
+	}
+}
