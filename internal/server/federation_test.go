@@ -575,3 +575,112 @@ func TestFederatedTrustedEmail(t *testing.T) {
 		}
 	}
 }
+
+var linkButton = regexp.MustCompile(`<a class="button block secondary" href="([^"]*/start\?link=1)">(?:<img[^>]*> )?Link ([^<]*)</a>`)
+
+// unlinkForm is the account page's form that unlinks the identity at upConnection.
+func unlinkForm(t *testing.T, srv *servertest.Server, b *servertest.Browser) (servertest.Form, string) {
+	t.Helper()
+	resp, body := b.Get(srv.TenantURL("/account/linked"))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the Linked accounts section answered %d:\n%s", resp.StatusCode, body)
+	}
+	for _, f := range servertest.ParseForms(resp.Request.URL, body) {
+		if strings.HasSuffix(f.Action, "/account/linked/unlink") && f.Values.Get("connection") == upConnection {
+			return f, body
+		}
+	}
+	t.Fatalf("the Linked accounts section has no Unlink form for %s:\n%s", upConnection, body)
+	return servertest.Form{}, ""
+}
+
+// TestFederatedUnlinkLastWayIn: an account created from an upstream identity, with no password, sees
+// the identity under Linked accounts and cannot unlink it: it is the only way in.
+func TestFederatedUnlinkLastWayIn(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			srv := fedServer(t, backend, nil, fedOptions{})
+			b := srv.NewBrowser(t)
+			authz, state, verifier := authorizeURL(srv, nil)
+			resp, _ := b.Get(authz)
+			resp, body := upstreamSignIn(t, srv, b, servertest.Location(t, resp), upEmail, upPassword)
+			redeem(t, srv, resp, body, state, verifier)
+
+			form, page := unlinkForm(t, srv, b)
+			if !strings.Contains(page, upDisplayName) || !strings.Contains(page, upEmail) {
+				t.Errorf("the Linked accounts section does not show the identity:\n%s", page)
+			}
+			resp, body = b.Submit(form, nil)
+			if loc := servertest.Location(t, resp); loc.Query().Get("error") != "last_sign_in" {
+				t.Fatalf("unlinking the only way in went to %s:\n%s", loc, body)
+			}
+			if _, body = b.Follow(resp); !strings.Contains(body, "only way to sign in") {
+				t.Errorf("the refusal is not explained:\n%s", body)
+			}
+			u, err := srv.Identity.FindUserByEmail(context.Background(), srv.Tenant, upEmail)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ids, _ := srv.DB.ListUserIdentities(context.Background(), srv.Tenant, u.ID); len(ids) != 1 {
+				t.Errorf("identities after a refused unlink = %+v", ids)
+			}
+			if n := len(tenantEvents(t, srv, srv.Tenant, events.TypeIdentityUnlinked)); n != 0 {
+				t.Errorf("%d identity.unlinked events", n)
+			}
+		})
+	}
+}
+
+// TestFederatedLinkFromAccountAndUnlink: a signed-in account with a password links an upstream identity
+// from the account page and unlinks it again.
+func TestFederatedLinkFromAccountAndUnlink(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			srv := fedServer(t, backend, nil, fedOptions{})
+			before := userCount(t, srv)
+			b := signedIn(t, srv)
+			resp, body := b.Get(srv.TenantURL("/account/linked"))
+			m := linkButton.FindStringSubmatch(body)
+			if m == nil || m[2] != upDisplayName {
+				t.Fatalf("the Linked accounts section has no Link button:\n%s", body)
+			}
+			href, _ := url.Parse(strings.ReplaceAll(m[1], "&amp;", "&"))
+			resp, body = b.Get(resp.Request.URL.ResolveReference(href).String())
+			resp, body = upstreamLogin(t, srv, b, resp, body, upEmail, upPassword)
+			if resp.StatusCode != http.StatusOK || resp.Request.URL.Query().Get("done") != "identity_linked" {
+				t.Fatalf("linking from the account ended at %s with %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+			}
+			if hows := linkedHows(t, srv); !slices.Equal(hows, []string{"account_page"}) {
+				t.Errorf("identity.linked hows = %v, want [account_page]", hows)
+			}
+			if got := userCount(t, srv); got != before {
+				t.Errorf("%d accounts, want %d", got, before)
+			}
+
+			form, _ := unlinkForm(t, srv, b)
+			resp, body = b.Submit(form, nil)
+			if loc := servertest.Location(t, resp); loc.Query().Get("done") != "identity_unlinked" {
+				t.Fatalf("unlinking went to %s:\n%s", loc, body)
+			}
+			if ids, _ := srv.DB.ListUserIdentities(context.Background(), srv.Tenant, srv.User.ID); len(ids) != 0 {
+				t.Errorf("identities after unlinking = %+v", ids)
+			}
+			un := tenantEvents(t, srv, srv.Tenant, events.TypeIdentityUnlinked)
+			if len(un) != 1 || un[0].Subject != srv.User.ID || asString(un[0].Data["connection"]) != upConnection {
+				t.Errorf("identity.unlinked events = %+v", un)
+			}
+			// Unlinked: the upstream identity no longer signs in to this account (it gets one of its own).
+			b2 := srv.NewBrowser(t)
+			authz, state, verifier := authorizeURL(srv, nil)
+			resp, _ = b2.Get(authz)
+			resp, body = upstreamSignIn(t, srv, b2, servertest.Location(t, resp), upEmail, upPassword)
+			if sub := idClaims(t, redeem(t, srv, resp, body, state, verifier).IDToken)["sub"]; sub == srv.User.ID {
+				t.Error("the unlinked identity still signs in to the account")
+			}
+		})
+	}
+}
