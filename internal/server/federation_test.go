@@ -684,3 +684,80 @@ func TestFederatedLinkFromAccountAndUnlink(t *testing.T) {
 		})
 	}
 }
+
+var metaRefresh = regexp.MustCompile(`<meta http-equiv="refresh" content="0;url=([^"]*)">`)
+
+// TestFederatedHomeRealmDiscovery: on an identifier-first page, an address at a connection's domain
+// answers the continue page, whose refresh and link go to the connection with the address as the
+// login hint, and the upstream's sign-in page is filled with it.
+func TestFederatedHomeRealmDiscovery(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			srv := fedServer(t, backend, nil, fedOptions{
+				conn: func(c *config.Connection) { c.Domains = []string{"corp.example"} },
+				seed: []func(*config.TenantSeed){func(ts *config.TenantSeed) {
+					ts.Login.Methods = []string{config.MethodPassword, config.MethodEmailCode}
+				}}})
+			b := srv.NewBrowser(t)
+			authz, state, verifier := authorizeURL(srv, nil)
+			resp, _ := b.Get(authz)
+			login := servertest.Location(t, resp)
+			form, _, page := b.GetForm(login.String(), "/login")
+			if _, ok := form.Values["password"]; ok {
+				t.Fatalf("the sign-in page is not identifier-first:\n%s", page)
+			}
+			resp, body := b.Submit(form, url.Values{"email": {strings.ToUpper(upEmail[:1]) + upEmail[1:]}})
+			if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Continue to "+upDisplayName) {
+				t.Fatalf("an address at the connection's domain answered %d:\n%s", resp.StatusCode, body)
+			}
+			m := metaRefresh.FindStringSubmatch(body)
+			if m == nil {
+				t.Fatalf("the continue page does not continue by itself:\n%s", body)
+			}
+			href, err := url.Parse(strings.ReplaceAll(m[1], "&amp;", "&"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if href.Path != "/t/"+srv.Tenant+"/connections/"+upConnection+"/start" ||
+				!strings.EqualFold(href.Query().Get("login_hint"), upEmail) || href.Query().Get("lr") != login.Query().Get("lr") {
+				t.Errorf("the continue page goes to %s", href)
+			}
+			if !strings.Contains(body, `href="`+m[1]+`"`) {
+				t.Errorf("the continue page has no link to %s:\n%s", m[1], body)
+			}
+			resp, body = b.Get(resp.Request.URL.ResolveReference(href).String())
+			if up := servertest.Location(t, resp); !strings.EqualFold(up.Query().Get("login_hint"), upEmail) {
+				t.Errorf("the upstream request %s does not carry the login hint", up)
+			}
+			resp, body = follow(t, srv, b, resp, body)
+			if !strings.Contains(body, `value="`+strings.ToUpper(upEmail[:1])+upEmail[1:]+`"`) && !strings.Contains(body, `value="`+upEmail+`"`) {
+				t.Errorf("the upstream's sign-in page is not filled with the address:\n%s", body)
+			}
+			// Only the downstream tenant is identifier-first: the upstream asks for the password at once.
+			var up *servertest.Form
+			for _, f := range servertest.ParseForms(resp.Request.URL, body) {
+				if _, ok := f.Values["password"]; ok {
+					up = &f
+				}
+			}
+			if up == nil {
+				t.Fatalf("no password form upstream:\n%s", body)
+			}
+			resp, body = b.Submit(*up, url.Values{"email": {upEmail}, "password": {upPassword}})
+			resp, body = follow(t, srv, b, resp, body)
+			redeem(t, srv, resp, body, state, verifier)
+
+			// An address elsewhere takes the ordinary next step: the ways to sign in, with a password field.
+			b = srv.NewBrowser(t)
+			authz, _, _ = authorizeURL(srv, nil)
+			resp, _ = b.Get(authz)
+			form, _, _ = b.GetForm(servertest.Location(t, resp).String(), "/login")
+			resp, body = b.Submit(form, url.Values{"email": {"someone@elsewhere.example"}})
+			if resp.StatusCode != http.StatusOK || strings.Contains(body, "Continue to "+upDisplayName) || !strings.Contains(body, `name="password"`) {
+				t.Errorf("an address at another domain answered %d:\n%s", resp.StatusCode, body)
+			}
+		})
+	}
+}
