@@ -132,6 +132,14 @@ func (s *Service) provision(ctx context.Context, t store.Tenant, up Upstream, ph
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
+		// An address the upstream did not vouch for was only typed by the person, as at registration:
+		// the account counts as self-registered, so the tenant's verification applies before it signs in
+		// (and an account never verified is cleared away like any other).
+		if !u.EmailVerified {
+			if err := tx.MarkSelfRegistered(ctx, t.ID, u.ID); err != nil {
+				return err
+			}
+		}
 		if len(roles) > 0 {
 			if err := tx.SetUserRoles(ctx, t.ID, u.ID, roles); err != nil {
 				return err
