@@ -36,9 +36,10 @@ const (
 
 // fedOptions change the federation test server: the upstream's users and the downstream connection.
 type fedOptions struct {
-	upUsers []config.UserSeed
-	conn    func(*config.Connection)
-	seed    []func(*config.TenantSeed)
+	upUsers  []config.UserSeed
+	upClient func(*config.ClientSeed)
+	conn     func(*config.Connection)
+	seed     []func(*config.TenantSeed)
 }
 
 // fedServer is a server whose tenant "up" is an OpenID provider with a first-party client for the
@@ -53,14 +54,18 @@ func fedServer(t *testing.T, backend string, relay *notifytest.Relay, fo fedOpti
 			c.Email = relay.Config
 		}
 		callback := c.Server.PublicURL + "/t/" + servertest.TenantID + "/connections/" + upConnection + "/callback"
+		client := config.ClientSeed{
+			ClientID: upClientID, ClientSecret: upSecret, Name: "Downstream UMM", RedirectURIs: []string{callback},
+			GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "client_secret_basic", FirstParty: true,
+		}
+		if fo.upClient != nil {
+			fo.upClient(&client)
+		}
 		c.Tenants = append(c.Tenants, config.TenantSeed{
 			ID: upTenant, Name: "Upstream",
-			Clients: []config.ClientSeed{{
-				ClientID: upClientID, ClientSecret: upSecret, Name: "Downstream UMM", RedirectURIs: []string{callback},
-				GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "client_secret_basic", FirstParty: true,
-			}},
-			Users: fo.upUsers,
-			Login: &config.Login{NewDeviceEmail: new(false)},
+			Clients: []config.ClientSeed{client},
+			Users:   fo.upUsers,
+			Login:   &config.Login{NewDeviceEmail: new(false)},
 		})
 		conn := config.Connection{ID: upConnection, Type: config.ConnOIDC, DisplayName: upDisplayName,
 			Issuer: c.Server.PublicURL + "/t/" + upTenant, ClientID: upClientID, ClientSecret: upSecret}

@@ -1,0 +1,212 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/umm-project/umm/internal/config"
+	"github.com/umm-project/umm/internal/events"
+	"github.com/umm-project/umm/internal/notify/notifytest"
+	"github.com/umm-project/umm/internal/server/servertest"
+	"github.com/umm-project/umm/internal/store/storetest"
+)
+
+// More of the upstream sign-in: what goes wrong upstream, callbacks used twice or elsewhere, an identity
+// linked to another account, guessing on the link page, and an address the upstream did not verify.
+
+// TestFederatedUpstreamRefusal: refusing consent upstream comes back as a page saying the sign-in was
+// not completed, and creates nothing.
+func TestFederatedUpstreamRefusal(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			srv := fedServer(t, backend, nil, fedOptions{upClient: func(c *config.ClientSeed) { c.FirstParty = false }})
+			before := userCount(t, srv)
+			b := srv.NewBrowser(t)
+			authz, _, _ := authorizeURL(srv, nil)
+			resp, _ := b.Get(authz)
+			resp, body := upstreamSignIn(t, srv, b, servertest.Location(t, resp), upEmail, upPassword)
+			if !strings.HasPrefix(resp.Request.URL.Path, "/t/"+upTenant+"/consent") {
+				t.Fatalf("the upstream asked no consent: %s %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+			}
+			consent := servertest.ParseForms(resp.Request.URL, body)[0]
+			resp, body = b.Submit(consent, url.Values{"decision": {"deny"}})
+			resp, body = follow(t, srv, b, resp, body)
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Sign-in not completed") ||
+				!strings.HasSuffix(resp.Request.URL.Path, "/connections/"+upConnection+"/callback") {
+				t.Errorf("a refusal upstream answered %s %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+			}
+			if got := userCount(t, srv); got != before {
+				t.Errorf("%d accounts, want %d", got, before)
+			}
+		})
+	}
+}
+
+// toCallback follows b from resp until the next step is the downstream callback, and returns its URL.
+func toCallback(t *testing.T, srv *servertest.Server, b *servertest.Browser, resp *http.Response, body string) *url.URL {
+	t.Helper()
+	for range 20 {
+		loc := servertest.Location(t, resp)
+		if loc.Path == "/t/"+srv.Tenant+"/connections/"+upConnection+"/callback" {
+			return loc
+		}
+		resp, body = b.Get(loc.String())
+		if resp.StatusCode == http.StatusOK {
+			for _, f := range servertest.ParseForms(resp.Request.URL, body) {
+				if _, ok := f.Values["password"]; ok {
+					resp, body = b.Submit(f, url.Values{"email": {upEmail}, "password": {upPassword}})
+					break
+				}
+			}
+		}
+	}
+	t.Fatalf("the browser never came back to the callback (at %s)", resp.Request.URL)
+	return nil
+}
+
+// TestFederatedCallbackOnceAndInItsBrowser: the upstream's answer signs in only the browser that
+// started, and only once.
+func TestFederatedCallbackOnceAndInItsBrowser(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			srv := fedServer(t, backend, nil, fedOptions{})
+			b := srv.NewBrowser(t)
+			authz, state, verifier := authorizeURL(srv, url.Values{"connection": {upConnection}})
+			resp, body := b.Get(authz)
+			cb := toCallback(t, srv, b, resp, body)
+
+			other := srv.NewBrowser(t)
+			resp, body = other.Get(cb.String())
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "another browser") {
+				t.Errorf("the callback in another browser answered %d:\n%s", resp.StatusCode, body)
+			}
+			resp, body = b.Get(cb.String())
+			resp, body = follow(t, srv, b, resp, body)
+			redeem(t, srv, resp, body, state, verifier)
+			resp, body = b.Get(cb.String())
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("the callback used twice answered %d:\n%s", resp.StatusCode, body)
+			}
+			if n := len(tenantEvents(t, srv, srv.Tenant, events.TypeLoginSucceeded)); n != 1 {
+				t.Errorf("%d sign-ins, want 1", n)
+			}
+			// A state nobody issued, and none at all.
+			for _, q := range []string{"?state=" + servertest.RandomString(16) + "&code=x", ""} {
+				if resp, body := b.Get(srv.TenantURL("/connections/" + upConnection + "/callback" + q)); resp.StatusCode != http.StatusBadRequest {
+					t.Errorf("callback%s answered %d:\n%s", q, resp.StatusCode, body)
+				}
+			}
+		})
+	}
+}
+
+// TestFederatedLinkFromAccountTaken: an identity linked to one account cannot be linked to another from
+// the account page.
+func TestFederatedLinkFromAccountTaken(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			srv := fedServer(t, backend, nil, fedOptions{})
+			// The upstream identity signs in first and gets its own account.
+			b := srv.NewBrowser(t)
+			authz, state, verifier := authorizeURL(srv, nil)
+			resp, _ := b.Get(authz)
+			resp, body := upstreamSignIn(t, srv, b, servertest.Location(t, resp), upEmail, upPassword)
+			owner := idClaims(t, redeem(t, srv, resp, body, state, verifier).IDToken)["sub"]
+
+			alice := signedIn(t, srv)
+			resp, body = alice.Get(srv.TenantURL("/connections/" + upConnection + "/start?link=1"))
+			resp, body = upstreamLogin(t, srv, alice, resp, body, upEmail, upPassword)
+			if resp.Request.URL.Query().Get("error") != "identity_taken" {
+				t.Errorf("linking a taken identity ended at %s %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+			}
+			if ids, _ := srv.DB.ListUserIdentities(context.Background(), srv.Tenant, srv.User.ID); len(ids) != 0 {
+				t.Errorf("alice's identities = %+v", ids)
+			}
+			u, err := srv.Identity.FindUserByEmail(context.Background(), srv.Tenant, upEmail)
+			if err != nil || u.ID != owner {
+				t.Fatalf("the owner: %+v, %v", u, err)
+			}
+			if ids, _ := srv.DB.ListUserIdentities(context.Background(), srv.Tenant, u.ID); len(ids) != 1 {
+				t.Errorf("the owner's identities = %+v", ids)
+			}
+			// Starting a link without being signed in goes to the sign-in page.
+			resp, _ = srv.NewBrowser(t).Get(srv.TenantURL("/connections/" + upConnection + "/start?link=1"))
+			if resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(servertest.Location(t, resp).Path, "/login") {
+				t.Errorf("a link start without a session answered %d", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// TestFederatedLinkPasswordGuessing: wrong passwords on the link page count on the account's sign-in
+// budget like the sign-in form's: they are login.failed events, and after enough of them even the right
+// password is refused for a while, so the link page is no way around the lockout.
+func TestFederatedLinkPasswordGuessing(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			srv := fedServer(t, backend, nil, fedOptions{upUsers: upstreamUser(false)})
+			b := srv.NewBrowser(t)
+			forms, _, _ := linkPage(t, srv, b)
+			const guesses = 12
+			for range guesses {
+				resp, body := b.Submit(forms["password"], url.Values{"action": {"password"}, "password": {"guess-" + servertest.RandomString(8)}})
+				if resp.StatusCode != http.StatusUnprocessableEntity {
+					t.Fatalf("a wrong password answered %d:\n%s", resp.StatusCode, body)
+				}
+			}
+			if failed := tenantEvents(t, srv, srv.Tenant, events.TypeLoginFailed); len(failed) == 0 || failed[0].Subject != srv.User.ID {
+				t.Errorf("login.failed events after %d wrong passwords: %+v", guesses, failed)
+			}
+			resp, body := b.Submit(forms["password"], url.Values{"action": {"password"}, "password": {srv.User.Password}})
+			if resp.StatusCode != http.StatusUnprocessableEntity {
+				t.Errorf("the right password right after %d wrong ones answered %d:\n%s", guesses, resp.StatusCode, body)
+			}
+			if hows := linkedHows(t, srv); len(hows) != 0 {
+				t.Errorf("linked %v", hows)
+			}
+		})
+	}
+}
+
+// TestFederatedUnverifiedUpstreamAddress: an account made from an upstream identity whose address the
+// upstream did not verify must prove the address before it signs in, as a self-registered one does;
+// otherwise whoever typed someone else's address upstream would hold an account in that person's name.
+func TestFederatedUnverifiedUpstreamAddress(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			const email = "dave@corp.example"
+			srv := fedServer(t, backend, relay, fedOptions{upUsers: []config.UserSeed{{Email: email, Password: upPassword, GivenName: "Dave"}}})
+			b := srv.NewBrowser(t)
+			authz, state, verifier := authorizeURL(srv, nil)
+			resp, _ := b.Get(authz)
+			resp, body := upstreamSignIn(t, srv, b, servertest.Location(t, resp), email, upPassword)
+			if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Check your email") {
+				t.Fatalf("an unverified upstream address answered %s %d, want the check-your-email page:\n%s",
+					resp.Request.URL, resp.StatusCode, body)
+			}
+			if n := len(tenantEvents(t, srv, srv.Tenant, events.TypeLoginSucceeded)); n != 0 {
+				t.Errorf("%d sign-ins before the address was proved", n)
+			}
+			verify := servertest.ParseForms(resp.Request.URL, body)[0]
+			resp, body = b.Submit(verify, url.Values{"code": {codeOf(t, awaitMailTo(t, relay, 1, email))}})
+			resp, body = follow(t, srv, b, resp, body)
+			if claims := idClaims(t, redeem(t, srv, resp, body, state, verifier).IDToken); claims["email"] != email || claims["email_verified"] != true {
+				t.Errorf("ID token claims = %v", claims)
+			}
+		})
+	}
+}
