@@ -336,6 +336,29 @@ func (s *Service) UnlinkIdentity(ctx context.Context, t store.Tenant, u store.Us
 	})
 }
 
+// DropUnprovenIdentities is what recovering an account whose address nobody had proved does to its
+// linked identities, in tx: those whose upstream did not verify the address are unlinked (with
+// identity.unlinked), since whoever signed in with them may have typed the owner's address upstream to
+// hold an account in the owner's name, as a password set before anyone proved the address may be.
+func DropUnprovenIdentities(ctx context.Context, tx *store.Tx, tenantID, userID, actor string, now time.Time) error {
+	ids, err := tx.ListUserIdentities(ctx, tenantID, userID)
+	if err != nil {
+		return err
+	}
+	for _, ui := range ids {
+		if ui.EmailVerified {
+			continue
+		}
+		if err := tx.UnlinkIdentity(ctx, tenantID, userID, ui.ConnectionID, ui.Subject); err != nil {
+			return err
+		}
+		if err := tx.AppendEvent(ctx, at(events.IdentityUnlinked(tenantID, actor, userID, ui.ConnectionID, ui.Subject), now)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ClaimUnverifiedAccount is what proving the mailbox of an account with an unverified address does when
 // an upstream identity links to it: the address becomes verified, and a password set before anyone
 // proved the address is removed, with every session and grant, since it may be someone else's who
