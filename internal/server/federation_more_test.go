@@ -210,3 +210,58 @@ func TestFederatedUnverifiedUpstreamAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestFederatedUnverifiedIdentityAfterRecovery: someone typed a victim's address at an upstream that
+// does not verify addresses and signed in here, which made an unverified account linked to that
+// identity. When the owner of the address then takes the account over by password recovery, that
+// identity must not sign in to it any more.
+func TestFederatedUnverifiedIdentityAfterRecovery(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			const victim = "victim@corp.example"
+			srv := fedServer(t, backend, relay, fedOptions{upUsers: []config.UserSeed{{Email: victim, Password: upPassword}}})
+			attacker := srv.NewBrowser(t)
+			authz, _, _ := authorizeURL(srv, nil)
+			resp, _ := attacker.Get(authz)
+			resp, body := upstreamSignIn(t, srv, attacker, servertest.Location(t, resp), victim, upPassword)
+			if !strings.Contains(body, "Check your email") {
+				t.Fatalf("the attacker's first sign-in answered %s %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+			}
+			relay.Await(t, 1) // the verification the attacker cannot read
+
+			// The owner recovers the account through the mailbox.
+			owner := srv.NewBrowser(t)
+			codeForm := askRecovery(t, owner, tenantLogin(t, srv), victim)
+			resp, body = owner.Submit(codeForm, url.Values{"code": {codeOf(t, awaitMailTo(t, relay, 2, victim))}})
+			resp, body = owner.Submit(passwordFormIn(t, resp, body), url.Values{"password": {recPassword}})
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("choosing the password answered %d:\n%s", resp.StatusCode, body)
+			}
+			u, err := srv.Identity.FindUserByEmail(context.Background(), srv.Tenant, victim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ids, _ := srv.DB.ListUserIdentities(context.Background(), srv.Tenant, u.ID); len(ids) != 0 {
+				t.Errorf("after the recovery the account still has identities %+v", ids)
+			}
+			signIns := len(tenantEvents(t, srv, srv.Tenant, events.TypeLoginSucceeded))
+
+			// The attacker's identity comes back: it does not sign in to the owner's account.
+			attacker = srv.NewBrowser(t)
+			authz, _, _ = authorizeURL(srv, nil)
+			resp, _ = attacker.Get(authz)
+			resp, body = upstreamSignIn(t, srv, attacker, servertest.Location(t, resp), victim, upPassword)
+			if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+				t.Errorf("after the recovery the upstream identity signed in to the account (to %s)", servertest.Location(t, resp))
+			}
+			for _, e := range tenantEvents(t, srv, srv.Tenant, events.TypeLoginSucceeded)[signIns:] {
+				if e.Subject == u.ID {
+					t.Errorf("login.succeeded for the recovered account after the recovery: %+v", e)
+				}
+			}
+		})
+	}
+}
