@@ -148,12 +148,7 @@ func (p *samlIdP) start(t *testing.T, b *servertest.Browser) (*url.URL, string, 
 	resp, _ := b.Get(authz)
 	login := servertest.Location(t, resp)
 	_, page := b.Get(login.String())
-	var href string
-	for _, m := range buttonHref.FindAllStringSubmatch(page, -1) {
-		if m[2] == samlName {
-			href = strings.ReplaceAll(m[1], "&amp;", "&")
-		}
-	}
+	href := connectionButton(page, samlName)
 	if href == "" {
 		t.Fatalf("the sign-in page has no %q button:\n%s", samlName, page)
 	}
