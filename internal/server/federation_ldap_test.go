@@ -226,3 +226,116 @@ func TestLDAPFallback(t *testing.T) {
 		})
 	}
 }
+
+// TestLDAPRefusals: the directory's refusals and UMM's own answer like a wrong local password, and
+// guessing is throttled before the directory is asked: a person removed from the directory, an account
+// disabled here (even with the right directory password), and a run of wrong passwords.
+func TestLDAPRefusals(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			dir := directory(t)
+			srv := dirServer(t, backend, dir, nil)
+			ctx := context.Background()
+			resp, body, state, verifier := passwordSignIn(t, srv, dirEmail, dirPassword)
+			redeem(t, srv, resp, body, state, verifier)
+			u, err := srv.Identity.FindUserByEmail(ctx, srv.Tenant, dirEmail)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, local, _, _ := passwordSignIn(t, srv, srv.User.Email, "wrong-"+servertest.RandomString(8))
+			refused := func(what string) {
+				t.Helper()
+				resp, body, _, _ := passwordSignIn(t, srv, dirEmail, dirPassword)
+				if resp.StatusCode != http.StatusUnprocessableEntity || formError(body) != formError(local) {
+					t.Errorf("%s: answered %d %q, want %q:\n%s", what, resp.StatusCode, formError(body), formError(local), body)
+				}
+			}
+
+			if err := srv.Admin.SetDisabled(ctx, srv.Tenant, u.ID, true, "test"); err != nil {
+				t.Fatal(err)
+			}
+			refused("an account disabled here")
+			if err := srv.Admin.SetDisabled(ctx, srv.Tenant, u.ID, false, "test"); err != nil {
+				t.Fatal(err)
+			}
+
+			dir.Remove(dirAda)
+			refused("a person removed from the directory")
+			dir.Add(ldaptest.NewEntry(dirAda, "objectClass", "person", "mail", dirEmail, "userPassword", dirPassword))
+
+			// Guessing: once the account's budget is spent, the directory is no longer asked.
+			for range 12 {
+				passwordSignIn(t, srv, dirEmail, "guess-"+servertest.RandomString(8))
+			}
+			binds := dir.BindsAs(dirAda)
+			for range 3 {
+				passwordSignIn(t, srv, dirEmail, "guess-"+servertest.RandomString(8))
+			}
+			if dir.BindsAs(dirAda) != binds {
+				t.Errorf("the directory was asked %d more times after the budget was spent", dir.BindsAs(dirAda)-binds)
+			}
+			refused("the right password while throttled")
+		})
+	}
+}
+
+// TestLDAPIdentifierFirstAndExistingAccount: on an identifier-first page an address at the directory's
+// domain gets the password step and signs in at the directory; an account of the tenant with that
+// address is linked only with proof, or at once when the connection trusts the directory's addresses.
+func TestLDAPIdentifierFirstAndExistingAccount(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		for _, trust := range []bool{false, true} {
+			t.Run(backend+map[bool]string{false: "/proof", true: "/trust_email"}[trust], func(t *testing.T) {
+				t.Parallel()
+				dir := directory(t)
+				srv := dirServer(t, backend, dir, func(c *config.Connection) { c.TrustEmail = trust },
+					servertest.WithSeed(func(ts *config.TenantSeed) {
+						ts.Login.Methods = []string{config.MethodPassword, config.MethodEmailCode}
+						ts.Users = append(ts.Users, config.UserSeed{Email: dirEmail, Password: "local-password-of-ada-77", EmailVerified: true})
+					}))
+				local, err := srv.Identity.FindUserByEmail(context.Background(), srv.Tenant, dirEmail)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b := srv.NewBrowser(t)
+				authz, state, verifier := authorizeURL(srv, nil)
+				resp, _ := b.Get(authz)
+				form, _, page := b.GetForm(servertest.Location(t, resp).String(), "/login")
+				if _, ok := form.Values["password"]; ok {
+					t.Fatalf("the page is not identifier-first:\n%s", page)
+				}
+				resp, body := b.Submit(form, url.Values{"email": {dirEmail}})
+				var pw *servertest.Form
+				for _, f := range servertest.ParseForms(resp.Request.URL, body) {
+					if _, ok := f.Values["password"]; ok {
+						pw = &f
+					}
+				}
+				if resp.StatusCode != http.StatusOK || pw == nil {
+					t.Fatalf("the directory's address answered %d without a password step:\n%s", resp.StatusCode, body)
+				}
+				resp, body = b.Submit(*pw, url.Values{"email": {dirEmail}, "password": {dirPassword}})
+				resp, body = follow(t, srv, b, resp, body)
+				if !trust {
+					if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/t/"+srv.Tenant+"/connections/link" {
+						t.Fatalf("the directory sign-in of an existing address ended at %s %d, want the link page:\n%s",
+							resp.Request.URL, resp.StatusCode, body)
+					}
+					forms := linkForms(t, resp, body)
+					resp, body = b.Submit(forms["password"], url.Values{"action": {"password"}, "password": {"local-password-of-ada-77"}})
+					resp, body = follow(t, srv, b, resp, body)
+				}
+				if sub := idClaims(t, redeem(t, srv, resp, body, state, verifier).IDToken)["sub"]; sub != local.ID {
+					t.Errorf("signed in as %v, want the existing account %s", sub, local.ID)
+				}
+				want := map[bool]string{false: "proved_password", true: "trusted_email"}[trust]
+				if hows := linkedHows(t, srv); !slices.Equal(hows, []string{want}) {
+					t.Errorf("identity.linked hows = %v, want [%s]", hows, want)
+				}
+			})
+		}
+	}
+}
