@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -261,6 +262,90 @@ func TestFederatedUnverifiedIdentityAfterRecovery(t *testing.T) {
 				if e.Subject == u.ID {
 					t.Errorf("login.succeeded for the recovered account after the recovery: %+v", e)
 				}
+			}
+		})
+	}
+}
+
+// TestFederatedConnectionOptions: trust_amr carries what the upstream checked into the session (and only
+// then), store_tokens keeps the upstream's tokens sealed on the identity (and only then).
+func TestFederatedConnectionOptions(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		for _, on := range []bool{false, true} {
+			t.Run(backend+map[bool]string{false: "/off", true: "/on"}[on], func(t *testing.T) {
+				t.Parallel()
+				srv := fedServer(t, backend, nil, fedOptions{conn: func(c *config.Connection) { c.TrustAMR, c.StoreTokens = on, on }})
+				b := srv.NewBrowser(t)
+				authz, state, verifier := authorizeURL(srv, nil)
+				resp, _ := b.Get(authz)
+				resp, body := upstreamSignIn(t, srv, b, servertest.Location(t, resp), upEmail, upPassword)
+				claims := idClaims(t, redeem(t, srv, resp, body, state, verifier).IDToken)
+				ok := tenantEvents(t, srv, srv.Tenant, events.TypeLoginSucceeded)
+				if len(ok) != 1 {
+					t.Fatalf("login.succeeded = %+v", ok)
+				}
+				amr := asStrings(ok[0].Data["amr"])
+				if slices.Contains(amr, "pwd") != on || !slices.Contains(amr, "fed") {
+					t.Errorf("trust_amr %v: the session's amr is %v", on, amr)
+				}
+				ids, err := srv.DB.ListUserIdentities(context.Background(), srv.Tenant, asString(claims["sub"]))
+				if err != nil || len(ids) != 1 {
+					t.Fatalf("identities = %+v, %v", ids, err)
+				}
+				if stored := len(ids[0].Tokens) > 0; stored != on {
+					t.Errorf("store_tokens %v: tokens stored %v", on, stored)
+				}
+				if strings.Contains(string(ids[0].Tokens), "access_token") || strings.Contains(string(ids[0].Tokens), "eyJ") {
+					t.Errorf("the upstream tokens are stored in the clear: %q", ids[0].Tokens)
+				}
+			})
+		}
+	}
+}
+
+// TestFederatedDisabledConnection: turning a connection off removes its button, stops routing and hints
+// to it, and refuses the answer of a sign-in started before.
+func TestFederatedDisabledConnection(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			var conn config.Connection
+			srv := fedServer(t, backend, nil, fedOptions{conn: func(c *config.Connection) { c.Domains = []string{"corp.example"}; conn = *c }})
+			b := srv.NewBrowser(t)
+			authz, _, _ := authorizeURL(srv, url.Values{"connection": {upConnection}})
+			resp, body := b.Get(authz)
+			cb := toCallback(t, srv, b, resp, body)
+
+			conn.Disabled = true
+			if _, err := srv.Admin.UpsertConnection(context.Background(), srv.Tenant, conn, 0, "test"); err != nil {
+				t.Fatal(err)
+			}
+			resp, body = b.Get(cb.String())
+			resp, body = follow(t, srv, b, resp, body)
+			if resp.StatusCode < 400 {
+				t.Errorf("the answer of a disabled connection was accepted: %s %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+			}
+			if n := len(tenantEvents(t, srv, srv.Tenant, events.TypeLoginSucceeded)); n != 0 {
+				t.Errorf("%d sign-ins through a disabled connection", n)
+			}
+
+			b = srv.NewBrowser(t)
+			authz, _, _ = authorizeURL(srv, url.Values{"connection": {upConnection}})
+			resp, body = b.Get(authz)
+			resp, body = follow(t, srv, b, resp, body)
+			if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/t/"+srv.Tenant+"/login" || connectionButton(body, upDisplayName) != "" {
+				t.Errorf("a hint to a disabled connection answered %s %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+			}
+			form := servertest.ParseForms(resp.Request.URL, body)[0]
+			resp, body = b.Submit(form, url.Values{"email": {upEmail}, "password": {"whatever-it-is-1"}})
+			if strings.Contains(body, "Continue to") {
+				t.Errorf("an address at a disabled connection's domain was routed to it:\n%s", body)
+			}
+			resp, body = b.Get(srv.TenantURL("/connections/" + upConnection + "/start"))
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("start of a disabled connection answered %d:\n%s", resp.StatusCode, body)
 			}
 		})
 	}
