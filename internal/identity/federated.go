@@ -362,7 +362,8 @@ func DropUnprovenIdentities(ctx context.Context, tx *store.Tx, tenantID, userID,
 // ClaimUnverifiedAccount is what proving the mailbox of an account with an unverified address does when
 // an upstream identity links to it: the address becomes verified, and a password set before anyone
 // proved the address is removed, with every session and grant, since it may be someone else's who
-// registered the address in the owner's name. One transaction with email.verified and user.updated.
+// registered the address in the owner's name; so are identities linked from an unverified upstream
+// address (DropUnprovenIdentities). One transaction with email.verified and user.updated.
 func (s *Service) ClaimUnverifiedAccount(ctx context.Context, t store.Tenant, u store.User) (store.User, error) {
 	now := s.now()
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -370,6 +371,9 @@ func (s *Service) ClaimUnverifiedAccount(ctx context.Context, t store.Tenant, u 
 			return err
 		}
 		if err := tx.AppendEvent(ctx, at(events.EmailVerified(t.ID, u.ID, "link"), now)); err != nil {
+			return err
+		}
+		if err := DropUnprovenIdentities(ctx, tx, t.ID, u.ID, u.ID, now); err != nil {
 			return err
 		}
 		if _, err := tx.GetPasswordHash(ctx, t.ID, u.ID); errors.Is(err, store.ErrNotFound) {
