@@ -350,3 +350,69 @@ func TestFederatedDisabledConnection(t *testing.T) {
 		})
 	}
 }
+
+// TestFederatedClaimDropsUnprovenIdentity: someone typed a victim's address at an upstream that does not
+// verify addresses and so made an unverified account here. When the victim later signs in through an
+// upstream that verified the address and proves the mailbox on the link page, the account becomes the
+// victim's: the first identity, which never proved the address, no longer signs in to it.
+func TestFederatedClaimDropsUnprovenIdentity(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			const victim, second = "victim@corp.example", "Second Login"
+			srv := fedServer(t, backend, relay, fedOptions{
+				upUsers: []config.UserSeed{{Email: victim, Password: upPassword}},
+				config: func(c *config.Config) {
+					callback := c.Server.PublicURL + "/t/" + servertest.TenantID + "/connections/second/callback"
+					c.Tenants = append(c.Tenants, config.TenantSeed{ID: "up2", Name: "Second Upstream",
+						Clients: []config.ClientSeed{{ClientID: upClientID, ClientSecret: upSecret, Name: "Downstream UMM",
+							RedirectURIs: []string{callback}, GrantTypes: []string{"authorization_code"},
+							TokenEndpointAuthMethod: "client_secret_basic", FirstParty: true}},
+						Users: []config.UserSeed{{Email: victim, Password: upPassword, EmailVerified: true}},
+						Login: &config.Login{NewDeviceEmail: new(false)}})
+					c.Tenants[0].Connections = append(c.Tenants[0].Connections, config.Connection{ID: "second", Type: config.ConnOIDC,
+						DisplayName: second, Issuer: c.Server.PublicURL + "/t/up2", ClientID: upClientID, ClientSecret: upSecret})
+				}})
+			attacker := srv.NewBrowser(t)
+			authz, _, _ := authorizeURL(srv, nil)
+			resp, _ := attacker.Get(authz)
+			resp, body := upstreamSignIn(t, srv, attacker, servertest.Location(t, resp), victim, upPassword)
+			if !strings.Contains(body, "Check your email") {
+				t.Fatalf("the attacker's sign-in answered %s %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+			}
+			relay.Await(t, 1)
+
+			// The victim comes through the second upstream and proves the mailbox.
+			b := srv.NewBrowser(t)
+			authz, state, verifier := authorizeURL(srv, nil)
+			resp, _ = b.Get(authz)
+			resp, body = upstreamSignInAt(t, srv, b, servertest.Location(t, resp), second, "up2", victim, upPassword)
+			if resp.Request.URL.Path != "/t/"+srv.Tenant+"/connections/link" {
+				t.Fatalf("the victim's sign-in ended at %s %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+			}
+			forms := linkForms(t, resp, body)
+			resp, body = b.Submit(forms["send_code"], url.Values{"action": {"send_code"}})
+			resp, body = follow(t, srv, b, resp, body)
+			resp, body = b.Submit(linkForms(t, resp, body)["code"], url.Values{"action": {"code"}, "code": {codeOf(t, awaitMailTo(t, relay, 2, victim))}})
+			resp, body = follow(t, srv, b, resp, body)
+			owner := idClaims(t, redeem(t, srv, resp, body, state, verifier).IDToken)["sub"]
+			signIns := len(tenantEvents(t, srv, srv.Tenant, events.TypeLoginSucceeded))
+
+			// The attacker's identity comes back.
+			attacker = srv.NewBrowser(t)
+			authz, _, _ = authorizeURL(srv, nil)
+			resp, _ = attacker.Get(authz)
+			resp, body = upstreamSignIn(t, srv, attacker, servertest.Location(t, resp), victim, upPassword)
+			if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+				t.Errorf("the unproven identity signed in to the claimed account (to %s)", servertest.Location(t, resp))
+			}
+			for _, e := range tenantEvents(t, srv, srv.Tenant, events.TypeLoginSucceeded)[signIns:] {
+				if e.Subject == owner {
+					t.Errorf("login.succeeded for the claimed account: %+v", e)
+				}
+			}
+		})
+	}
+}

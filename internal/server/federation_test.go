@@ -39,6 +39,7 @@ type fedOptions struct {
 	upUsers  []config.UserSeed
 	upClient func(*config.ClientSeed)
 	conn     func(*config.Connection)
+	config   func(*config.Config) // more tenants or connections
 	seed     []func(*config.TenantSeed)
 }
 
@@ -73,6 +74,9 @@ func fedServer(t *testing.T, backend string, relay *notifytest.Relay, fo fedOpti
 			fo.conn(&conn)
 		}
 		c.Tenants[0].Connections = append(c.Tenants[0].Connections, conn)
+		if fo.config != nil {
+			fo.config(c)
+		}
 	})}
 	for _, s := range fo.seed {
 		opts = append(opts, servertest.WithSeed(s))
@@ -131,25 +135,37 @@ func connectionButton(page, name string) string {
 // downstream and off its redirects (the client's redirect, the link page, a message).
 func upstreamSignIn(t *testing.T, srv *servertest.Server, b *servertest.Browser, login *url.URL, email, password string) (*http.Response, string) {
 	t.Helper()
+	return upstreamSignInAt(t, srv, b, login, upDisplayName, upTenant, email, password)
+}
+
+// upstreamSignInAt is upstreamSignIn through the connection named name to upstream tenant tenant.
+func upstreamSignInAt(t *testing.T, srv *servertest.Server, b *servertest.Browser, login *url.URL, name, tenant, email, password string) (*http.Response, string) {
+	t.Helper()
 	_, page := b.Get(login.String())
-	link := connectionButton(page, upDisplayName)
+	link := connectionButton(page, name)
 	if link == "" {
-		t.Fatalf("the sign-in page has no %q button:\n%s", upDisplayName, page)
+		t.Fatalf("the sign-in page has no %q button:\n%s", name, page)
 	}
 	href, _ := url.Parse(link)
 	resp, body := b.Get(login.ResolveReference(href).String())
-	return upstreamLogin(t, srv, b, resp, body, email, password)
+	return upstreamLoginAt(t, srv, b, resp, body, tenant, email, password)
 }
 
 // upstreamLogin takes the answer of .../start (a redirect to the upstream), signs in on the upstream's
 // form and follows the browser back.
 func upstreamLogin(t *testing.T, srv *servertest.Server, b *servertest.Browser, resp *http.Response, body string, email, password string) (*http.Response, string) {
 	t.Helper()
-	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(servertest.Location(t, resp).String(), srv.URL+"/t/"+upTenant+"/authorize") {
+	return upstreamLoginAt(t, srv, b, resp, body, upTenant, email, password)
+}
+
+// upstreamLoginAt is upstreamLogin at upstream tenant tenant.
+func upstreamLoginAt(t *testing.T, srv *servertest.Server, b *servertest.Browser, resp *http.Response, body string, tenant, email, password string) (*http.Response, string) {
+	t.Helper()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(servertest.Location(t, resp).String(), srv.URL+"/t/"+tenant+"/authorize") {
 		t.Fatalf("start answered %d, want a redirect to the upstream's /authorize:\n%s", resp.StatusCode, body)
 	}
 	resp, body = follow(t, srv, b, resp, body)
-	if !strings.HasPrefix(resp.Request.URL.Path, "/t/"+upTenant+"/login") {
+	if !strings.HasPrefix(resp.Request.URL.Path, "/t/"+tenant+"/login") {
 		t.Fatalf("the upstream sent the browser to %s (%d):\n%s", resp.Request.URL, resp.StatusCode, body)
 	}
 	var form *servertest.Form
