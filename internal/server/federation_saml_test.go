@@ -270,3 +270,38 @@ func TestSAMLRelayStateOfAnotherBrowser(t *testing.T) {
 		})
 	}
 }
+
+// TestSAMLResponseBoundToItsRequest: an answer is accepted only for the request it answers: one posted
+// with the RelayState of another sign-in of the same browser (another tab), and an unsolicited one
+// (IdP-initiated, without RelayState), sign nobody in.
+func TestSAMLResponseBoundToItsRequest(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			p := samlServer(t, backend)
+			srv := p.srv
+			b := srv.NewBrowser(t)
+			first, _, _ := p.start(t, b)
+			second, _, _ := p.start(t, b)
+			form := p.answer(t, first, samlPerson("tab", "tab@corp.example"))
+			if second.Query().Get("RelayState") == "" || second.Query().Get("RelayState") == first.Query().Get("RelayState") {
+				t.Fatalf("the two requests' RelayStates: %q, %q", first.Query().Get("RelayState"), second.Query().Get("RelayState"))
+			}
+			form.Set("RelayState", second.Query().Get("RelayState"))
+			resp, body := p.postACS(t, b, form)
+			resp, body = follow(t, srv, b, resp, body)
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("an answer to another tab's request answered %s %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+			}
+			form.Del("RelayState")
+			resp, body = p.postACS(t, b, form)
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("an unsolicited answer answered %d:\n%s", resp.StatusCode, body)
+			}
+			if n := len(tenantEvents(t, srv, srv.Tenant, events.TypeLoginSucceeded)); n != 0 {
+				t.Errorf("%d sign-ins, want none", n)
+			}
+		})
+	}
+}
