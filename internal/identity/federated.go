@@ -284,13 +284,14 @@ func (s *Service) RefreshFederated(ctx context.Context, t store.Tenant, userID s
 	return out, nil
 }
 
-// SignInWays counts how u can sign in besides the linked identity (connection, subject): a password,
-// a passkey, an email code to a verified address when the tenant offers it, or another linked identity.
+// SignInWays counts how u can sign in besides the linked identity (connection, subject): a password
+// when the tenant offers passwords, a passkey, an email code to a verified address when the tenant offers it, or another linked identity.
 func (s *Service) SignInWays(ctx context.Context, t store.Tenant, u store.User, connection, subject string) (int, error) {
 	n := 0
-	if _, err := s.db.GetPasswordHash(ctx, t.ID, u.ID); err == nil {
+	// A password counts only where the tenant's sign-in page asks for one, as passkeys and codes do.
+	if _, err := s.db.GetPasswordHash(ctx, t.ID, u.ID); err == nil && t.Settings.Login.Allows(config.MethodPassword) {
 		n++
-	} else if !errors.Is(err, store.ErrNotFound) {
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return 0, err
 	}
 	fs, err := s.db.ListFactors(ctx, t.ID, u.ID)
