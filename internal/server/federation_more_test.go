@@ -416,3 +416,33 @@ func TestFederatedClaimDropsUnprovenIdentity(t *testing.T) {
 		})
 	}
 }
+
+// TestFederatedUnlinkCountsOnlyUsableWays: a stored password is a way to sign in only where the tenant
+// offers passwords; on a tenant that signs in with passkeys only, an account whose one usable way is its
+// linked identity cannot unlink it, whatever password it once had.
+func TestFederatedUnlinkCountsOnlyUsableWays(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			srv := fedServer(t, backend, nil, fedOptions{upUsers: upstreamUser(true),
+				conn: func(c *config.Connection) { c.TrustEmail = true },
+				seed: []func(*config.TenantSeed){func(ts *config.TenantSeed) { ts.Login.Methods = []string{config.MethodPasskey} }}})
+			b := srv.NewBrowser(t)
+			authz, state, verifier := authorizeURL(srv, nil)
+			resp, _ := b.Get(authz)
+			resp, body := upstreamSignIn(t, srv, b, servertest.Location(t, resp), srv.User.Email, upPassword)
+			if sub := idClaims(t, redeem(t, srv, resp, body, state, verifier).IDToken)["sub"]; sub != srv.User.ID {
+				t.Fatalf("signed in as %v", sub)
+			}
+			form, _ := unlinkForm(t, srv, b)
+			resp, body = b.Submit(form, nil)
+			if loc := servertest.Location(t, resp); loc.Query().Get("error") != "last_sign_in" {
+				t.Errorf("unlinking the only usable way in went to %s:\n%s", loc, body)
+			}
+			if ids, _ := srv.DB.ListUserIdentities(context.Background(), srv.Tenant, srv.User.ID); len(ids) != 1 {
+				t.Errorf("identities = %+v", ids)
+			}
+		})
+	}
+}
