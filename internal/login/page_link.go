@@ -139,6 +139,11 @@ func (p *Pages) handleLinkSubmit(w http.ResponseWriter, r *http.Request) {
 		p.endLink(w, r, t, f, st, "declined")
 		p.message(w, r, t, http.StatusOK, "connections.link.cancelled.title", "connections.link.cancelled.text", startAgainLinks(t, "")...)
 	case "password":
+		if !t.Settings.Login.Allows(config.MethodPassword) {
+			// The page offers no password where the tenant does not sign in with one: neither does a post.
+			p.renderLink(w, r, t, f, st, http.StatusBadRequest, web.PageData{Error: "connections.link.choose"})
+			return
+		}
 		password := r.PostFormValue("password")
 		if password == "" {
 			p.renderLink(w, r, t, f, st, http.StatusUnprocessableEntity,
