@@ -446,3 +446,31 @@ func TestFederatedUnlinkCountsOnlyUsableWays(t *testing.T) {
 		})
 	}
 }
+
+// TestFederatedLinkPasswordOnlyWhereOffered: on a tenant that does not sign in with passwords the link
+// page offers no password, and a password posted anyway proves nothing.
+func TestFederatedLinkPasswordOnlyWhereOffered(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			srv := fedServer(t, backend, nil, fedOptions{upUsers: upstreamUser(true),
+				seed: []func(*config.TenantSeed){func(ts *config.TenantSeed) {
+					ts.Login.Methods = []string{config.MethodPasskey, config.MethodEmailCode}
+				}}})
+			b := srv.NewBrowser(t)
+			forms, _, _ := linkPage(t, srv, b)
+			if _, ok := forms["password"]; ok {
+				t.Error("the link page offers a password the tenant does not sign in with")
+			}
+			form := forms["send_code"]
+			resp, body := b.Submit(form, url.Values{"action": {"password"}, "password": {srv.User.Password}})
+			if resp.StatusCode < 400 {
+				t.Errorf("a posted password answered %d:\n%s", resp.StatusCode, body)
+			}
+			if hows := linkedHows(t, srv); len(hows) != 0 {
+				t.Errorf("linked %v with a password the tenant does not offer", hows)
+			}
+		})
+	}
+}
