@@ -339,3 +339,24 @@ func TestLDAPIdentifierFirstAndExistingAccount(t *testing.T) {
 		}
 	}
 }
+
+// TestLDAPDirectoryHangs: a directory that stops answering costs the sign-in at most the connection's
+// timeout, and answers the unavailable page rather than a wrong password or an error.
+func TestLDAPDirectoryHangs(t *testing.T) {
+	t.Parallel()
+	dir := directory(t)
+	const timeout = 500 * time.Millisecond
+	srv := dirServer(t, "sqlite", dir, func(c *config.Connection) { c.Timeout = config.Duration(timeout) })
+	dir.SetHang(true)
+	start := time.Now()
+	resp, body, _, _ := passwordSignIn(t, srv, dirEmail, dirPassword)
+	if took := time.Since(start); took > timeout*6 {
+		t.Errorf("the sign-in took %v with a %v timeout", took, timeout)
+	}
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "Sign-in service unavailable") {
+		t.Errorf("a hanging directory answered %d:\n%s", resp.StatusCode, body)
+	}
+	dir.SetHang(false)
+	resp, body, state, verifier := passwordSignIn(t, srv, dirEmail, dirPassword)
+	redeem(t, srv, resp, body, state, verifier)
+}
