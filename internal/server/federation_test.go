@@ -419,7 +419,16 @@ func TestFederatedLinkWithPassword(t *testing.T) {
 			if len(linkedHows(t, srv)) != 0 {
 				t.Fatal("the identity was linked before the person proved the account")
 			}
-			resp, body := b.Submit(forms["password"], url.Values{"action": {"password"}, "password": {srv.User.Password}})
+			// Without the form's CSRF token, or from another browser, the right password links nothing.
+			resp, body := b.Submit(forms["password"], url.Values{"action": {"password"}, "password": {srv.User.Password}, "csrf_token": {""}})
+			if resp.StatusCode < 400 || len(linkedHows(t, srv)) != 0 {
+				t.Fatalf("the password without the CSRF token answered %d:\n%s", resp.StatusCode, body)
+			}
+			other := srv.NewBrowser(t)
+			if resp, body := other.Get(forms["password"].Action); resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("the link page in another browser answered %d:\n%s", resp.StatusCode, body)
+			}
+			resp, body = b.Submit(forms["password"], url.Values{"action": {"password"}, "password": {srv.User.Password}})
 			resp, body = follow(t, srv, b, resp, body)
 			tr := redeem(t, srv, resp, body, state, verifier)
 			if sub := idClaims(t, tr.IDToken)["sub"]; sub != srv.User.ID {
@@ -695,6 +704,18 @@ func TestFederatedLinkFromAccountAndUnlink(t *testing.T) {
 			}
 
 			form, _ := unlinkForm(t, srv, b)
+			// Another subject, and a post without the form's CSRF token, unlink nothing.
+			resp, body = b.Submit(form, url.Values{"subject": {"someone-else"}})
+			if loc := servertest.Location(t, resp); loc.Query().Get("error") != "identity_unknown" {
+				t.Errorf("unlinking an unknown subject went to %s:\n%s", loc, body)
+			}
+			resp, body = b.Submit(form, url.Values{"csrf_token": {""}})
+			if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("unlinking without the CSRF token answered %d:\n%s", resp.StatusCode, body)
+			}
+			if ids, _ := srv.DB.ListUserIdentities(context.Background(), srv.Tenant, srv.User.ID); len(ids) != 1 {
+				t.Fatalf("identities after refused unlinks = %+v", ids)
+			}
 			resp, body = b.Submit(form, nil)
 			if loc := servertest.Location(t, resp); loc.Query().Get("done") != "identity_unlinked" {
 				t.Fatalf("unlinking went to %s:\n%s", loc, body)
