@@ -474,3 +474,61 @@ func TestFederatedLinkPasswordOnlyWhereOffered(t *testing.T) {
 		})
 	}
 }
+
+// TestFederatedRoleMappingAndDisabledAccounts: the upstream's groups map to roles at the first sign-in
+// and follow the upstream at the next; an account disabled here does not sign in through its identity.
+func TestFederatedRoleMappingAndDisabledAccounts(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			srv := fedServer(t, backend, nil, fedOptions{
+				upUsers: []config.UserSeed{{Email: upEmail, Password: upPassword, EmailVerified: true, Roles: []string{"staff"}}},
+				conn: func(c *config.Connection) {
+					c.Scopes = []string{"openid", "email", "profile", "roles"}
+					c.Claims = map[string]string{"groups": "roles"}
+					c.RoleMapping = map[string]config.Strings{"staff": {"editor"}}
+				}})
+			ctx := context.Background()
+			signIn := func() (*http.Response, string, string, string) {
+				b := srv.NewBrowser(t)
+				authz, state, verifier := authorizeURL(srv, nil)
+				resp, _ := b.Get(authz)
+				resp, body := upstreamSignIn(t, srv, b, servertest.Location(t, resp), upEmail, upPassword)
+				return resp, body, state, verifier
+			}
+			resp, body, state, verifier := signIn()
+			redeem(t, srv, resp, body, state, verifier)
+			u, err := srv.Identity.FindUserByEmail(ctx, srv.Tenant, upEmail)
+			if err != nil || !slices.Equal(u.Roles, []string{"editor"}) {
+				t.Fatalf("the new account's roles: %+v, %v", u.Roles, err)
+			}
+
+			// The upstream takes the group away: the mapped role goes at the next sign-in.
+			upUser, err := srv.Identity.FindUserByEmail(ctx, upTenant, upEmail)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.DB.SetUserRoles(ctx, upTenant, upUser.ID, nil); err != nil {
+				t.Fatal(err)
+			}
+			resp, body, state, verifier = signIn()
+			redeem(t, srv, resp, body, state, verifier)
+			if u, _ = srv.Identity.FindUserByEmail(ctx, srv.Tenant, upEmail); len(u.Roles) != 0 {
+				t.Errorf("after the upstream took the group away the roles are %v", u.Roles)
+			}
+
+			if err := srv.Admin.SetDisabled(ctx, srv.Tenant, u.ID, true, "test"); err != nil {
+				t.Fatal(err)
+			}
+			signIns := len(tenantEvents(t, srv, srv.Tenant, events.TypeLoginSucceeded))
+			resp, body, _, _ = signIn()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("a disabled account's identity answered %s %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+			}
+			if n := len(tenantEvents(t, srv, srv.Tenant, events.TypeLoginSucceeded)); n != signIns {
+				t.Errorf("a disabled account signed in")
+			}
+		})
+	}
+}
