@@ -2,16 +2,21 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/notify/notifytest"
+	"github.com/umm-project/umm/internal/server"
 	"github.com/umm-project/umm/internal/server/servertest"
+	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/store/storetest"
 )
 
@@ -530,5 +535,38 @@ func TestFederatedRoleMappingAndDisabledAccounts(t *testing.T) {
 				t.Errorf("a disabled account signed in")
 			}
 		})
+	}
+}
+
+// TestFederatedUnverifiedAccountIsCleared: an account made from an unverified upstream address that is
+// never verified is deleted after the retention, like an unverified registration, with its identity.
+func TestFederatedUnverifiedAccountIsCleared(t *testing.T) {
+	t.Parallel()
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	const email = "dave@corp.example"
+	srv := fedServer(t, "sqlite", nil, fedOptions{upUsers: []config.UserSeed{{Email: email, Password: upPassword}},
+		opts: []servertest.Option{servertest.WithClock(clock)}})
+	ctx := context.Background()
+	b := srv.NewBrowser(t)
+	authz, _, _ := authorizeURL(srv, nil)
+	resp, _ := b.Get(authz)
+	if _, body := upstreamSignIn(t, srv, b, servertest.Location(t, resp), email, upPassword); !strings.Contains(body, "Check your email") {
+		t.Fatalf("the sign-in did not ask to verify the address:\n%s", body)
+	}
+	u, err := srv.Identity.FindUserByEmail(ctx, srv.Tenant, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offset.Store(int64(7*24*time.Hour + time.Hour))
+	server.CollectOnce(ctx, srv.Server)
+	if _, err := srv.DB.GetUser(ctx, srv.Tenant, u.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the never verified account is still there: %v", err)
+	}
+	if ids, _ := srv.DB.ListUserIdentities(ctx, srv.Tenant, u.ID); len(ids) != 0 {
+		t.Errorf("its identities are still there: %+v", ids)
+	}
+	if _, err := srv.DB.GetUser(ctx, srv.Tenant, srv.User.ID); err != nil {
+		t.Errorf("the seeded account was deleted: %v", err)
 	}
 }

@@ -40,6 +40,7 @@ type fedOptions struct {
 	upClient func(*config.ClientSeed)
 	conn     func(*config.Connection)
 	config   func(*config.Config) // more tenants or connections
+	opts     []servertest.Option
 	seed     []func(*config.TenantSeed)
 }
 
@@ -81,6 +82,7 @@ func fedServer(t *testing.T, backend string, relay *notifytest.Relay, fo fedOpti
 	for _, s := range fo.seed {
 		opts = append(opts, servertest.WithSeed(s))
 	}
+	opts = append(opts, fo.opts...)
 	return servertest.New(t, opts...)
 }
 
