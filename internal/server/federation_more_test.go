@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -568,5 +569,39 @@ func TestFederatedUnverifiedAccountIsCleared(t *testing.T) {
 	}
 	if _, err := srv.DB.GetUser(ctx, srv.Tenant, srv.User.ID); err != nil {
 		t.Errorf("the seeded account was deleted: %v", err)
+	}
+}
+
+// TestFederatedUpstreamUnreachable: an upstream that does not answer (nothing listens at its issuer)
+// neither stops the server from starting nor breaks the sign-in page: its button answers the unavailable
+// page.
+func TestFederatedUpstreamUnreachable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String() + "/t/gone"
+	ln.Close()
+	srv := fedServer(t, "sqlite", nil, fedOptions{conn: func(c *config.Connection) { c.Issuer = dead }})
+	b := srv.NewBrowser(t)
+	authz, _, _ := authorizeURL(srv, nil)
+	resp, _ := b.Get(authz)
+	login := servertest.Location(t, resp)
+	_, page := b.Get(login.String())
+	link := connectionButton(page, upDisplayName)
+	if link == "" {
+		t.Fatalf("no button:\n%s", page)
+	}
+	href, _ := url.Parse(link)
+	resp, body := b.Get(login.ResolveReference(href).String())
+	if resp.StatusCode != http.StatusBadGateway && resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "Sign-in service unavailable") {
+		t.Errorf("an unreachable upstream answered %d:\n%s", resp.StatusCode, body)
+	}
+	// The rest of the page still works.
+	form, _, _ := b.GetForm(login.String(), "/login")
+	resp, body = b.Submit(form, url.Values{"email": {srv.User.Email}, "password": {srv.User.Password}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("a password sign-in next to an unreachable upstream answered %d:\n%s", resp.StatusCode, body)
 	}
 }
