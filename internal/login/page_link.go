@@ -258,6 +258,21 @@ func (p *Pages) linkProven(w http.ResponseWriter, r *http.Request, t store.Tenan
 		p.message(w, r, t, http.StatusBadRequest, "connections.link.ended.title", "connections.link.ended.text", startAgainLinks(t, "")...)
 		return
 	}
+	if how == identity.LinkPassword {
+		// A password does not prove the address: an account that must verify it before signing in does
+		// so first, as at the sign-in form, and links nothing until it has.
+		if needs, err := p.identity.NeedsVerification(ctx, t, u); err != nil {
+			p.serverError(w, r, t, err)
+			return
+		} else if needs {
+			lr := p.flowRequest(r, t, f)
+			if lr != nil && lr.Status != store.LoginPending {
+				lr = nil
+			}
+			p.sendVerification(w, r, t, lr, u)
+			return
+		}
+	}
 	if how == identity.LinkEmailCode && !u.EmailVerified {
 		// The code proved the mailbox: the address is the person's now, and a password set before anyone
 		// proved it may belong to someone who registered the address in the owner's name.
