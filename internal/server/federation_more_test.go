@@ -605,3 +605,49 @@ func TestFederatedUpstreamUnreachable(t *testing.T) {
 		t.Errorf("a password sign-in next to an unreachable upstream answered %d:\n%s", resp.StatusCode, body)
 	}
 }
+
+// TestFederatedLinkKeepsVerificationRequired: an account registered here whose address is not verified
+// yet does not sign in through the link page with its password either: the address is verified first,
+// as at the sign-in form.
+func TestFederatedLinkKeepsVerificationRequired(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			const email = "erin@corp.example"
+			srv := fedServer(t, backend, relay, fedOptions{upUsers: []config.UserSeed{{Email: email, Password: upPassword}},
+				seed: []func(*config.TenantSeed){func(ts *config.TenantSeed) { ts.Registration = &config.Registration{Enabled: true} }}})
+			reg := srv.NewBrowser(t)
+			form, _, _ := reg.GetForm(srv.TenantURL("/register"), "/register")
+			if resp, body := reg.Submit(form, url.Values{"email": {email}, "password": {regPassword}}); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("registration answered %d:\n%s", resp.StatusCode, body)
+			}
+			relay.Await(t, 1)
+			// The sign-in form asks to verify the address first.
+			resp, body, _, _ := passwordSignIn(t, srv, email, regPassword)
+			if !strings.Contains(body, "Check your email") {
+				t.Fatalf("the sign-in form let the unverified account in: %s %d", resp.Request.URL, resp.StatusCode)
+			}
+
+			b := srv.NewBrowser(t)
+			authz, _, _ := authorizeURL(srv, nil)
+			resp, _ = b.Get(authz)
+			resp, body = upstreamSignIn(t, srv, b, servertest.Location(t, resp), email, upPassword)
+			if resp.Request.URL.Path != "/t/"+srv.Tenant+"/connections/link" {
+				t.Fatalf("the upstream sign-in ended at %s %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+			}
+			resp, body = b.Submit(linkForms(t, resp, body)["password"], url.Values{"action": {"password"}, "password": {regPassword}})
+			resp, body = follow(t, srv, b, resp, body)
+			if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Check your email") {
+				t.Errorf("the link page's password let the unverified account in: %s %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+			}
+			if n := len(tenantEvents(t, srv, srv.Tenant, events.TypeLoginSucceeded)); n != 0 {
+				t.Errorf("%d sign-ins of an unverified account", n)
+			}
+			if hows := linkedHows(t, srv); len(hows) != 0 {
+				t.Errorf("linked %v to an account whose address is not verified", hows)
+			}
+		})
+	}
+}
