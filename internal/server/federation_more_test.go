@@ -651,3 +651,62 @@ func TestFederatedLinkKeepsVerificationRequired(t *testing.T) {
 		})
 	}
 }
+
+// TestFederatedAccountLinkNeedsRecentSignIn: linking and unlinking from the account page ask to sign in
+// again when the session's sign-in is not recent, also when the browser took that long upstream.
+func TestFederatedAccountLinkNeedsRecentSignIn(t *testing.T) {
+	t.Parallel()
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	srv := fedServer(t, "sqlite", nil, fedOptions{opts: []servertest.Option{servertest.WithClock(clock)}})
+	later := func() { offset.Add(int64(6 * time.Minute)) }
+	reauth := func(what string, resp *http.Response) {
+		t.Helper()
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(servertest.Location(t, resp).Path, "/account/reauth") {
+			t.Errorf("%s answered %d, want the re-authentication page", what, resp.StatusCode)
+		}
+	}
+
+	// Linking starts, and the person stays on the upstream's sign-in page until the sign-in here is no
+	// longer recent.
+	b := signedIn(t, srv)
+	resp, body := b.Get(srv.TenantURL("/connections/" + upConnection + "/start?link=1"))
+	resp, body = follow(t, srv, b, resp, body)
+	var upForm *servertest.Form
+	for _, f := range servertest.ParseForms(resp.Request.URL, body) {
+		if _, ok := f.Values["password"]; ok {
+			upForm = &f
+		}
+	}
+	if upForm == nil {
+		t.Fatalf("no upstream sign-in form at %s:\n%s", resp.Request.URL, body)
+	}
+	later()
+	resp, body = b.Submit(*upForm, url.Values{"email": {upEmail}, "password": {upPassword}})
+	resp, body = follow(t, srv, b, resp, body)
+	if !strings.HasSuffix(resp.Request.URL.Path, "/account/reauth") {
+		t.Errorf("the link's callback after the sign-in stopped being recent ended at %s %d, want re-authentication:\n%s",
+			resp.Request.URL, resp.StatusCode, body)
+	}
+	if hows := linkedHows(t, srv); len(hows) != 0 {
+		t.Fatalf("linked %v without a recent sign-in", hows)
+	}
+	// Starting a link now asks too.
+	resp, _ = b.Get(srv.TenantURL("/connections/" + upConnection + "/start?link=1"))
+	reauth("a link start", resp)
+
+	// Unlinking: linked while recent, then later.
+	b = signedIn(t, srv)
+	resp, body = b.Get(srv.TenantURL("/connections/" + upConnection + "/start?link=1"))
+	resp, body = upstreamLogin(t, srv, b, resp, body, upEmail, upPassword)
+	if resp.Request.URL.Query().Get("done") != "identity_linked" {
+		t.Fatalf("linking ended at %s %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+	}
+	form, _ := unlinkForm(t, srv, b)
+	later()
+	resp, _ = b.Submit(form, nil)
+	reauth("unlinking", resp)
+	if ids, _ := srv.DB.ListUserIdentities(context.Background(), srv.Tenant, srv.User.ID); len(ids) != 1 {
+		t.Errorf("identities = %+v", ids)
+	}
+}
