@@ -167,9 +167,9 @@ func samlPerson(nameID, email string) *saml.Session {
 		UserEmail: email, UserGivenName: "Carol", UserSurname: "Saml", UserCommonName: "Carol Saml"}
 }
 
-// TestSAMLUpstreamSignIn: the IdP's POST to the ACS is parked and continued at the GET callback in the
+// TestFederatedSAMLSignIn: the IdP's POST to the ACS is parked and continued at the GET callback in the
 // same browser, which signs in with an account created just in time.
-func TestSAMLUpstreamSignIn(t *testing.T) {
+func TestFederatedSAMLSignIn(t *testing.T) {
 	t.Parallel()
 	for _, backend := range storetest.Backends(t) {
 		t.Run(backend, func(t *testing.T) {
@@ -219,11 +219,11 @@ func TestSAMLUpstreamSignIn(t *testing.T) {
 	}
 }
 
-// TestSAMLRelayStateOfAnotherBrowser: a response posted with a RelayState that another browser started
+// TestFederatedSAMLRelayStateOfAnotherBrowser: a response posted with a RelayState that another browser started
 // does not sign in the browser that posted it: an attacker posting a victim's answer gets nothing, and a
 // victim made to post an attacker's answer is not signed in as the attacker, while the victim's own
 // answer still works.
-func TestSAMLRelayStateOfAnotherBrowser(t *testing.T) {
+func TestFederatedSAMLRelayStateOfAnotherBrowser(t *testing.T) {
 	t.Parallel()
 	for _, backend := range storetest.Backends(t) {
 		t.Run(backend, func(t *testing.T) {
@@ -271,10 +271,10 @@ func TestSAMLRelayStateOfAnotherBrowser(t *testing.T) {
 	}
 }
 
-// TestSAMLResponseBoundToItsRequest: an answer is accepted only for the request it answers: one posted
+// TestFederatedSAMLResponseBoundToItsRequest: an answer is accepted only for the request it answers: one posted
 // with the RelayState of another sign-in of the same browser (another tab), and an unsolicited one
 // (IdP-initiated, without RelayState), sign nobody in.
-func TestSAMLResponseBoundToItsRequest(t *testing.T) {
+func TestFederatedSAMLResponseBoundToItsRequest(t *testing.T) {
 	t.Parallel()
 	for _, backend := range storetest.Backends(t) {
 		t.Run(backend, func(t *testing.T) {
