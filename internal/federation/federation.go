@@ -189,6 +189,11 @@ func New(d Deps) *Service {
 	return &Service{d: d}
 }
 
+// SetClock makes the service read time from now, the clock the rest of the server reads, so that the
+// times upstream answers carry are checked against the same time as everything else. Call it before the
+// service is used.
+func (s *Service) SetClock(now func() time.Time) { s.d.Now = now }
+
 // SecretsAAD binds a connection's sealed secrets to it.
 func SecretsAAD(tenantID, id string) []byte { return keys.ConnectionSecretsAAD(tenantID, id) }
 

@@ -132,6 +132,14 @@ func (s *Service) provision(ctx context.Context, t store.Tenant, up Upstream, ph
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
+		// An address the upstream did not vouch for was only typed by the person, as at registration:
+		// the account counts as self-registered, so the tenant's verification applies before it signs in
+		// (and an account never verified is cleared away like any other).
+		if !u.EmailVerified {
+			if err := tx.MarkSelfRegistered(ctx, t.ID, u.ID); err != nil {
+				return err
+			}
+		}
 		if len(roles) > 0 {
 			if err := tx.SetUserRoles(ctx, t.ID, u.ID, roles); err != nil {
 				return err
@@ -276,13 +284,14 @@ func (s *Service) RefreshFederated(ctx context.Context, t store.Tenant, userID s
 	return out, nil
 }
 
-// SignInWays counts how u can sign in besides the linked identity (connection, subject): a password,
-// a passkey, an email code to a verified address when the tenant offers it, or another linked identity.
+// SignInWays counts how u can sign in besides the linked identity (connection, subject): a password
+// when the tenant offers passwords, a passkey, an email code to a verified address when the tenant offers it, or another linked identity.
 func (s *Service) SignInWays(ctx context.Context, t store.Tenant, u store.User, connection, subject string) (int, error) {
 	n := 0
-	if _, err := s.db.GetPasswordHash(ctx, t.ID, u.ID); err == nil {
+	// A password counts only where the tenant's sign-in page asks for one, as passkeys and codes do.
+	if _, err := s.db.GetPasswordHash(ctx, t.ID, u.ID); err == nil && t.Settings.Login.Allows(config.MethodPassword) {
 		n++
-	} else if !errors.Is(err, store.ErrNotFound) {
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return 0, err
 	}
 	fs, err := s.db.ListFactors(ctx, t.ID, u.ID)
@@ -328,10 +337,34 @@ func (s *Service) UnlinkIdentity(ctx context.Context, t store.Tenant, u store.Us
 	})
 }
 
+// DropUnprovenIdentities is what recovering an account whose address nobody had proved does to its
+// linked identities, in tx: those whose upstream did not verify the address are unlinked (with
+// identity.unlinked), since whoever signed in with them may have typed the owner's address upstream to
+// hold an account in the owner's name, as a password set before anyone proved the address may be.
+func DropUnprovenIdentities(ctx context.Context, tx *store.Tx, tenantID, userID, actor string, now time.Time) error {
+	ids, err := tx.ListUserIdentities(ctx, tenantID, userID)
+	if err != nil {
+		return err
+	}
+	for _, ui := range ids {
+		if ui.EmailVerified {
+			continue
+		}
+		if err := tx.UnlinkIdentity(ctx, tenantID, userID, ui.ConnectionID, ui.Subject); err != nil {
+			return err
+		}
+		if err := tx.AppendEvent(ctx, at(events.IdentityUnlinked(tenantID, actor, userID, ui.ConnectionID, ui.Subject), now)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ClaimUnverifiedAccount is what proving the mailbox of an account with an unverified address does when
 // an upstream identity links to it: the address becomes verified, and a password set before anyone
 // proved the address is removed, with every session and grant, since it may be someone else's who
-// registered the address in the owner's name. One transaction with email.verified and user.updated.
+// registered the address in the owner's name; so are identities linked from an unverified upstream
+// address (DropUnprovenIdentities). One transaction with email.verified and user.updated.
 func (s *Service) ClaimUnverifiedAccount(ctx context.Context, t store.Tenant, u store.User) (store.User, error) {
 	now := s.now()
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -339,6 +372,9 @@ func (s *Service) ClaimUnverifiedAccount(ctx context.Context, t store.Tenant, u 
 			return err
 		}
 		if err := tx.AppendEvent(ctx, at(events.EmailVerified(t.ID, u.ID, "link"), now)); err != nil {
+			return err
+		}
+		if err := DropUnprovenIdentities(ctx, tx, t.ID, u.ID, u.ID, now); err != nil {
 			return err
 		}
 		if _, err := tx.GetPasswordHash(ctx, t.ID, u.ID); errors.Is(err, store.ErrNotFound) {

@@ -194,6 +194,9 @@ func (s *Service) CompleteRecovery(ctx context.Context, tx *store.Tx, f store.Fl
 		if err := tx.AppendEvent(ctx, at(events.EmailVerified(f.TenantID, u.ID, "recovery"), now)); err != nil {
 			return err
 		}
+		if err := DropUnprovenIdentities(ctx, tx, f.TenantID, u.ID, u.ID, now); err != nil {
+			return err
+		}
 	}
 	return events.EnqueuePasswordChangedNotice(ctx, tx, s.SealEmail, f.TenantID, u.ID, lang, now)
 }

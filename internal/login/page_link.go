@@ -143,6 +143,11 @@ func (p *Pages) handleLinkSubmit(w http.ResponseWriter, r *http.Request) {
 		p.endLink(w, r, t, f, st, "declined")
 		p.message(w, r, t, http.StatusOK, "connections.link.cancelled.title", "connections.link.cancelled.text", startAgainLinks(t, "")...)
 	case "password":
+		if !t.Settings.Login.Allows(config.MethodPassword) {
+			// The page offers no password where the tenant does not sign in with one: neither does a post.
+			p.renderLink(w, r, t, f, st, http.StatusBadRequest, web.PageData{Error: "connections.link.choose"})
+			return
+		}
 		password := r.PostFormValue("password")
 		if password == "" {
 			p.renderLink(w, r, t, f, st, http.StatusUnprocessableEntity,
@@ -256,6 +261,21 @@ func (p *Pages) linkProven(w http.ResponseWriter, r *http.Request, t store.Tenan
 	if err != nil || u.Disabled {
 		p.message(w, r, t, http.StatusBadRequest, "connections.link.ended.title", "connections.link.ended.text", startAgainLinks(t, "")...)
 		return
+	}
+	if how == identity.LinkPassword {
+		// A password does not prove the address: an account that must verify it before signing in does
+		// so first, as at the sign-in form, and links nothing until it has.
+		if needs, err := p.identity.NeedsVerification(ctx, t, u); err != nil {
+			p.serverError(w, r, t, err)
+			return
+		} else if needs {
+			lr := p.flowRequest(r, t, f)
+			if lr != nil && lr.Status != store.LoginPending {
+				lr = nil
+			}
+			p.sendVerification(w, r, t, lr, u)
+			return
+		}
 	}
 	if how == identity.LinkEmailCode && !u.EmailVerified {
 		// The code proved the mailbox: the address is the person's now, and a password set before anyone

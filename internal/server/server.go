@@ -111,6 +111,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 	cfg, log, now := s.cfg, s.log, s.opts.now
 	s.Identity.Now = now
+	s.Federation.SetClock(now)
 
 	res, err := s.Admin.ApplySeed(ctx, cfg.Tenants)
 	if err != nil {
