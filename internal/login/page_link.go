@@ -262,8 +262,8 @@ func (p *Pages) linkProven(w http.ResponseWriter, r *http.Request, t store.Tenan
 		p.message(w, r, t, http.StatusBadRequest, "connections.link.ended.title", "connections.link.ended.text", startAgainLinks(t, "")...)
 		return
 	}
-	if how == identity.LinkPassword {
-		// A password does not prove the address: an account that must verify it before signing in does
+	if how == identity.LinkPassword || how == identity.LinkPasskey {
+		// A password or a passkey does not prove the address: an account that must verify it before signing in does
 		// so first, as at the sign-in form, and links nothing until it has.
 		if needs, err := p.identity.NeedsVerification(ctx, t, u); err != nil {
 			p.serverError(w, r, t, err)
