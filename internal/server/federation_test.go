@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -105,6 +106,18 @@ func authorizeURL(srv *servertest.Server, extra url.Values) (string, string, str
 func follow(t *testing.T, srv *servertest.Server, b *servertest.Browser, resp *http.Response, body string) (*http.Response, string) {
 	t.Helper()
 	for range 20 {
+		if resp.StatusCode == http.StatusOK && strings.Contains(resp.Request.URL.Path, "/connections/") {
+			// The callback's way back to the application is a page that continues by itself (a redirect
+			// would be checked against the upstream form's form-action): follow its refresh like a browser.
+			if m := metaRefresh.FindStringSubmatch(body); m != nil {
+				next, err := resp.Request.URL.Parse(html.UnescapeString(m[1]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp, body = b.Get(next.String())
+				continue
+			}
+		}
 		if resp.StatusCode < 300 || resp.StatusCode > 399 {
 			return resp, body
 		}
@@ -117,6 +130,9 @@ func follow(t *testing.T, srv *servertest.Server, b *servertest.Browser, resp *h
 	t.Fatalf("too many redirects, at %s", resp.Request.URL)
 	return nil, ""
 }
+
+// metaRefresh is the target of a page's <meta http-equiv="refresh">.
+var metaRefresh = regexp.MustCompile(`<meta http-equiv="refresh" content="0;url=([^"]*)">`)
 
 // buttonHref matches a connection's button on the sign-in page: its link and its text ("Sign in with
 // NAME" in the page's language).
@@ -740,8 +756,6 @@ func TestFederatedLinkFromAccountAndUnlink(t *testing.T) {
 		})
 	}
 }
-
-var metaRefresh = regexp.MustCompile(`<meta http-equiv="refresh" content="0;url=([^"]*)">`)
 
 // TestFederatedHomeRealmDiscovery: on an identifier-first page, an address at a connection's domain
 // answers the continue page, whose refresh and link go to the connection with the address as the
