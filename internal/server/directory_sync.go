@@ -25,12 +25,13 @@ func (s *Server) syncDirectories(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		s.syncDue(ctx)
+		s.SyncDirectoriesNow(ctx)
 	}
 }
 
-// syncDue runs the syncs that are due now; each failure is logged and the others go on.
-func (s *Server) syncDue(ctx context.Context) {
+// SyncDirectoriesNow runs the directory syncs that are due now (what the scheduler does every minute);
+// each failure is logged and the others go on.
+func (s *Server) SyncDirectoriesNow(ctx context.Context) {
 	tenants, err := s.DB.ListTenants(ctx)
 	if err != nil {
 		s.log.ErrorContext(ctx, "directory sync: list tenants", "err", err)
