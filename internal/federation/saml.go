@@ -1,7 +1,6 @@
 package federation
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
@@ -41,7 +40,9 @@ const samlMaxResponse = 512 << 10
 //   - SAML says nothing about whether an address is verified: trust_email is the operator's word that
 //     this IdP only asserts addresses its users own.
 //   - Only responses to a request UMM sent are accepted (no IdP-initiated sign-in), each assertion
-//     once. The Response or the Assertion must be signed by a certificate of the IdP's metadata.
+//     once. The Response or the Assertion must be signed by a certificate of the IdP's metadata; UMM
+//     checks the Response itself (saml_verify.go), and messages with comments, processing
+//     instructions or a DTD are refused.
 //   - For compatibility with common IdPs, SHA-1 signatures and AES-CBC encrypted assertions inside an
 //     unsigned Response are still accepted, as are IdP certificates past their dates (metadata
 //     certificates are only carriers of a key).
@@ -200,91 +201,17 @@ func (s *samlConnector) Exchange(ctx context.Context, r *http.Request, b Begin) 
 		return Identity{}, fmt.Errorf("%w: saml: SAMLResponse is not base64", ErrInvalidResponse)
 	}
 
-	sp := s.at()
 	replay := &samlReplay{ctx: ctx, db: s.env.DB, tenantID: s.env.TenantID}
-	sp.ReplayCache = replay
 	// The response must be addressed to the ACS URL itself, whatever URL the request came in on
 	// behind proxies.
-	assertion, err := sp.ParseXMLResponse(raw, []string{b.RequestID}, sp.AcsURL)
-	if replay.err != nil {
-		return Identity{}, replay.err
-	}
+	assertion, err := s.verifyResponse(raw, b.RequestID, replay)
 	if err != nil {
-		return Identity{}, s.responseError(raw, err)
+		if s.env.Log != nil {
+			s.env.Log.Info("saml response refused", "tenant", s.env.TenantID, "connection", s.conn.ID, "err", err)
+		}
+		return Identity{}, err
 	}
 	return s.identity(assertion)
-}
-
-// responseError turns the library's verdict into one of ours, naming the check that failed. The
-// library's own detail goes to the log only: it may quote parts of what was posted.
-func (s *samlConnector) responseError(raw []byte, err error) error {
-	if s.env.Log != nil {
-		detail := "-"
-		if d := errors.Unwrap(err); d != nil {
-			detail = d.Error()
-		}
-		if len(detail) > 300 {
-			detail = detail[:300]
-		}
-		s.env.Log.Info("saml response refused", "tenant", s.env.TenantID, "connection", s.conn.ID, "detail", detail)
-	}
-	var bad saml.ErrBadStatus
-	if errors.As(err, &bad) {
-		top, second := samlStatus(raw)
-		switch second {
-		case saml.StatusAuthnFailed, saml.StatusRequestDenied:
-			return fmt.Errorf("%w: saml: status %s", ErrDenied, samlShort(second))
-		}
-		return fmt.Errorf("%w: saml: status %s %s", ErrInvalidResponse, samlShort(top), samlShort(second))
-	}
-	checks := []struct {
-		kind error
-		msg  string
-	}{
-		{saml.ErrAssertionReplayed, "replayed assertion"},
-		{saml.ErrInvalidSignature, "signature: the response and its assertion are not signed by the IdP's certificate"},
-		{saml.ErrAudienceMismatch, "audience: the assertion is not for this service provider"},
-		{saml.ErrExpired, "assertion expired"},
-		{saml.ErrNotYetValid, "assertion not yet valid"},
-		{saml.ErrDestinationMismatch, "destination: the response or assertion is addressed to another ACS URL"},
-		{saml.ErrRequestIDMismatch, "InResponseTo does not match the request of this sign-in"},
-		{saml.ErrIssuerMismatch, "issuer is not the IdP of the connection"},
-		{saml.ErrDecryptionFailed, "encrypted assertion cannot be decrypted"},
-		{saml.ErrUnsupported, "unsupported message"},
-		{saml.ErrMissingElement, "a required element is missing"},
-		{saml.ErrMalformedMessage, "malformed message"},
-	}
-	for _, c := range checks {
-		if errors.Is(err, c.kind) {
-			return fmt.Errorf("%w: saml: %s", ErrInvalidResponse, c.msg)
-		}
-	}
-	// The library does not classify a response where nothing at all is signed; its message is the
-	// only way to tell (a test pins it).
-	var ire *saml.InvalidResponseError
-	if errors.As(err, &ire) && ire.PrivateErr != nil && strings.Contains(ire.PrivateErr.Error(), "signature element not present") {
-		return fmt.Errorf("%w: saml: signature: neither the response nor its assertion is signed", ErrInvalidResponse)
-	}
-	return fmt.Errorf("%w: saml: response refused", ErrInvalidResponse)
-}
-
-// samlStatus reads the status codes of a Response that the library refused for its status; nothing
-// else is taken from it, since it passed no signature check.
-func samlStatus(raw []byte) (top, second string) {
-	var resp struct {
-		Status struct {
-			StatusCode struct {
-				Value      string `xml:",attr"`
-				StatusCode struct {
-					Value string `xml:",attr"`
-				}
-			}
-		}
-	}
-	if xml.NewDecoder(bytes.NewReader(raw)).Decode(&resp) != nil {
-		return "", ""
-	}
-	return resp.Status.StatusCode.Value, resp.Status.StatusCode.StatusCode.Value
 }
 
 // samlShort is the last word of a status URN, which is what a log reader needs.

@@ -869,3 +869,37 @@ func TestSAMLPostOnlyIdP(t *testing.T) {
 		t.Fatalf("AuthURL toward an IdP without a redirect SSO service: %v, want an error naming the binding", err)
 	}
 }
+
+// TestSAMLKnownLibraryFlaws: the two flaws of the SAML library's own response checks (GO-2026-6909)
+// reach nothing here. A signed assertion without an Issuer is refused (the library panicked on it), and
+// an assertion whose Subject carries a NameID (or a SubjectConfirmation) outside the SAML namespace is
+// refused (the library took it for the real one).
+func TestSAMLKnownLibraryFlaws(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		tenant := storetest.Tenant(t, db)
+		p := newSAMLPeer(t, db, tenant, samlPeerOpts{})
+		b, req := p.begin()
+		raw := p.respond(req, samlSession(), func(a *saml.Assertion) { a.Issuer = saml.Issuer{} })
+		id, err := p.post(b, raw, b.State)
+		samlWantRefused(t, id, err, ErrInvalidResponse, "issuer")
+	})
+	for _, tt := range []struct{ name, subject string }{
+		{"a foreign NameID", `<saml:Subject><x:NameID xmlns:x="urn:example:evil">admin@example.com</x:NameID></saml:Subject>`},
+		{"a foreign SubjectConfirmation", `<saml:Subject><saml:NameID>a@example.com</saml:NameID><x:SubjectConfirmation xmlns:x="urn:example:evil"/></saml:Subject>`},
+		{"no Subject", ``},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			el, err := samlParseXML([]byte(`<saml:Assertion xmlns:saml="` + samlAssertionNS + `"><saml:Issuer>idp</saml:Issuer>` + tt.subject + `</saml:Assertion>`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := samlCheckNames(el); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+	el, err := samlParseXML([]byte(`<saml:Assertion xmlns:saml="` + samlAssertionNS + `"><saml:Issuer>idp</saml:Issuer><saml:Subject><saml:NameID>a@example.com</saml:NameID></saml:Subject></saml:Assertion>`))
+	if err != nil || samlCheckNames(el) != nil {
+		t.Fatalf("a well-formed assertion: %v, %v", err, samlCheckNames(el))
+	}
+}
