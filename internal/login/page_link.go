@@ -79,25 +79,12 @@ func (p *Pages) handleLinkForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.renderLink(w, r, t, f, st, http.StatusOK, web.PageData{})
+	p.renderLink(w, r, t, f, st, http.StatusOK, refusal{})
 }
 
-func (p *Pages) renderLink(w http.ResponseWriter, r *http.Request, t store.Tenant, f store.Flow, st linkState, status int, pd web.PageData) {
-	lang := ""
-	if lr := p.flowRequest(r, t, f); lr != nil {
-		lang = lr.Params.Lang
-		if lr.Kind == store.LoginKindAuthorize {
-			web.AllowFormAction(w, lr.Params.RedirectURI)
-		}
-	}
-	base := p.page(r, t, lang)
-	base.Error, base.FieldErrors = pd.Error, pd.FieldErrors
-	if base.Error != "" {
-		base.Error = base.T(base.Error)
-	}
-	for k, v := range base.FieldErrors {
-		base.FieldErrors[k] = base.T(v)
-	}
+func (p *Pages) renderLink(w http.ResponseWriter, r *http.Request, t store.Tenant, f store.Flow, st linkState, status int, why refusal) {
+	base := p.flowPage(w, r, t, f)
+	why.apply(&base)
 	_, err := p.db.GetPasswordHash(r.Context(), t.ID, f.UserID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.serverError(w, r, t, err)
@@ -145,13 +132,13 @@ func (p *Pages) handleLinkSubmit(w http.ResponseWriter, r *http.Request) {
 	case "password":
 		if !t.Settings.Login.Allows(config.MethodPassword) {
 			// The page offers no password where the tenant does not sign in with one: neither does a post.
-			p.renderLink(w, r, t, f, st, http.StatusBadRequest, web.PageData{Error: "connections.link.choose"})
+			p.renderLink(w, r, t, f, st, http.StatusBadRequest, refuse("", "connections.link.choose"))
 			return
 		}
 		password := r.PostFormValue("password")
 		if password == "" {
 			p.renderLink(w, r, t, f, st, http.StatusUnprocessableEntity,
-				web.PageData{Error: "login.error.password_missing", FieldErrors: map[string]string{"password": "login.error.password_missing"}})
+				refuse("password", "login.error.password_missing"))
 			return
 		}
 		err := identity.ErrInvalidCredentials
@@ -164,7 +151,7 @@ func (p *Pages) handleLinkSubmit(w http.ResponseWriter, r *http.Request) {
 		case errors.As(err, &te), errors.Is(err, identity.ErrInvalidCredentials):
 			p.recordRiskFailure(ctx, r, t)
 			p.renderLink(w, r, t, f, st, http.StatusUnprocessableEntity,
-				web.PageData{Error: msgBadCredentials, FieldErrors: map[string]string{"password": msgBadCredentials}})
+				refuse("password", msgBadCredentials))
 			return
 		case err != nil:
 			p.serverError(w, r, t, err)
@@ -172,18 +159,12 @@ func (p *Pages) handleLinkSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		p.linkProven(w, r, t, f, st, identity.LinkPassword, session.MethodPassword)
 	case "send_code":
-		lang := ""
-		if lr := p.flowRequest(r, t, f); lr != nil {
-			lang = lr.Params.Lang
-		}
-		if lang == "" {
-			lang = p.page(r, t, "").Lang
-		}
+		lang := p.flowPage(w, r, t, f).Lang
 		err := p.identity.SendSignInCode(ctx, identity.CodeSend{Tenant: t, Flow: f, Channel: identity.ChannelEmail, To: f.Email, Lang: lang})
 		var te *identity.ThrottledError
 		switch {
 		case errors.As(err, &te), errors.Is(err, identity.ErrTooManySends):
-			p.renderLink(w, r, t, f, st, http.StatusTooManyRequests, web.PageData{Error: "mfa.error.too_many_sends"})
+			p.renderLink(w, r, t, f, st, http.StatusTooManyRequests, refuse("", "mfa.error.too_many_sends"))
 			return
 		case err != nil:
 			p.serverError(w, r, t, fmt.Errorf("send link code: %w", err))
@@ -200,7 +181,7 @@ func (p *Pages) handleLinkSubmit(w http.ResponseWriter, r *http.Request) {
 		code := strings.Join(strings.Fields(r.PostFormValue("code")), "")
 		if code == "" {
 			p.renderLink(w, r, t, f, st, http.StatusUnprocessableEntity,
-				web.PageData{Error: "mfa.error.code_missing", FieldErrors: map[string]string{"code": "mfa.error.code_missing"}})
+				refuse("code", "mfa.error.code_missing"))
 			return
 		}
 		err := p.identity.CheckCode(ctx, f, code, ip)
@@ -214,12 +195,12 @@ func (p *Pages) handleLinkSubmit(w http.ResponseWriter, r *http.Request) {
 		case errors.As(err, &te):
 			w.Header().Set("Retry-After", fmt.Sprint(te.RetryAfterSeconds()))
 			p.renderLink(w, r, t, f, st, http.StatusTooManyRequests,
-				web.PageData{Error: "mfa.error.code_wrong", FieldErrors: map[string]string{"code": "mfa.error.code_wrong"}})
+				refuse("code", "mfa.error.code_wrong"))
 			return
 		case errors.Is(err, identity.ErrWrongCode):
 			p.recordRiskFailure(ctx, r, t)
 			p.renderLink(w, r, t, f, st, http.StatusUnprocessableEntity,
-				web.PageData{Error: "mfa.error.code_wrong", FieldErrors: map[string]string{"code": "mfa.error.code_wrong"}})
+				refuse("code", "mfa.error.code_wrong"))
 			return
 		default:
 			p.serverError(w, r, t, err)
@@ -227,7 +208,7 @@ func (p *Pages) handleLinkSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		p.linkProven(w, r, t, f, st, identity.LinkEmailCode, session.MethodEmail)
 	default:
-		p.renderLink(w, r, t, f, st, http.StatusBadRequest, web.PageData{Error: "connections.link.choose"})
+		p.renderLink(w, r, t, f, st, http.StatusBadRequest, refuse("", "connections.link.choose"))
 	}
 }
 

@@ -147,14 +147,7 @@ func (p *Pages) handleCodeLoginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) renderCodeLogin(w http.ResponseWriter, r *http.Request, t store.Tenant, f store.Flow, st codeFlowState, status int, codeErr string) {
-	lang := ""
-	if lr := p.flowRequest(r, t, f); lr != nil {
-		lang = lr.Params.Lang
-		if lr.Kind == store.LoginKindAuthorize {
-			web.AllowFormAction(w, lr.Params.RedirectURI)
-		}
-	}
-	pd := p.page(r, t, lang)
+	pd := p.flowPage(w, r, t, f)
 	refuse("code", codeErr).apply(&pd)
 	pd.Title = "login.code.title"
 	pd.Data = codeLoginData{Action: codeLoginPath(t, f.ID), Channel: st.Channel}

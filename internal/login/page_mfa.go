@@ -159,14 +159,7 @@ func (p *Pages) renderMFA(w http.ResponseWriter, r *http.Request, t store.Tenant
 	if !slices.Contains(methods, method) {
 		method = methods[0]
 	}
-	lang := ""
-	if lr := p.flowRequest(r, t, f); lr != nil {
-		lang = lr.Params.Lang
-		if lr.Kind == store.LoginKindAuthorize {
-			web.AllowFormAction(w, lr.Params.RedirectURI)
-		}
-	}
-	pd := p.page(r, t, lang)
+	pd := p.flowPage(w, r, t, f)
 	why.apply(&pd)
 	d := mfaData{Action: mfaPath(t, f.ID), SendAction: tenantPath(t) + "/login/mfa/send?flow=" + url.QueryEscape(f.ID),
 		Flow: f.ID, Method: method, Reason: "mfa.reason.policy",
@@ -205,6 +198,20 @@ func (p *Pages) flowRequest(r *http.Request, t store.Tenant, f store.Flow) *stor
 		return nil
 	}
 	return &lr
+}
+
+// flowPage is the page data of a step of flow f: in the language its login request started in, and
+// allowed to post on to the request's client (the answer may end in a redirect there, and browsers
+// apply a form's form-action to that redirect too).
+func (p *Pages) flowPage(w http.ResponseWriter, r *http.Request, t store.Tenant, f store.Flow) web.PageData {
+	lang := ""
+	if lr := p.flowRequest(r, t, f); lr != nil {
+		lang = lr.Params.Lang
+		if lr.Kind == store.LoginKindAuthorize {
+			web.AllowFormAction(w, lr.Params.RedirectURI)
+		}
+	}
+	return p.page(r, t, lang)
 }
 
 // handleMFASend is POST /t/{tenant}/login/mfa/send?flow= with channel email or sms: a fresh code to the
