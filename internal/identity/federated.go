@@ -289,10 +289,10 @@ func (s *Service) RefreshFederated(ctx context.Context, t store.Tenant, userID s
 func (s *Service) SignInWays(ctx context.Context, t store.Tenant, u store.User, connection, subject string) (int, error) {
 	n := 0
 	// A password counts only where the tenant's sign-in page asks for one, as passkeys and codes do.
-	if _, err := s.db.GetPasswordHash(ctx, t.ID, u.ID); err == nil && t.Settings.Login.Allows(config.MethodPassword) {
-		n++
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if has, err := s.db.HasPassword(ctx, t.ID, u.ID); err != nil {
 		return 0, err
+	} else if has && t.Settings.Login.Allows(config.MethodPassword) {
+		n++
 	}
 	fs, err := s.db.ListFactors(ctx, t.ID, u.ID)
 	if err != nil {

@@ -51,9 +51,7 @@ func (p *Pages) directoryFor(ctx context.Context, t store.Tenant, cs []config.Co
 		case err != nil:
 			return c, false, err
 		default:
-			if _, err := p.db.GetPasswordHash(ctx, t.ID, u.ID); err == nil {
-				return c, false, nil
-			} else if !errors.Is(err, store.ErrNotFound) {
+			if has, err := p.db.HasPassword(ctx, t.ID, u.ID); err != nil || has {
 				return c, false, err
 			}
 		}

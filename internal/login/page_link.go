@@ -85,13 +85,13 @@ func (p *Pages) handleLinkForm(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) renderLink(w http.ResponseWriter, r *http.Request, t store.Tenant, f store.Flow, st linkState, status int, why refusal) {
 	base := p.flowPage(w, r, t, f)
 	why.apply(&base)
-	_, err := p.db.GetPasswordHash(r.Context(), t.ID, f.UserID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	hasPassword, err := p.db.HasPassword(r.Context(), t.ID, f.UserID)
+	if err != nil {
 		p.serverError(w, r, t, err)
 		return
 	}
 	d := linkData{Action: linkPath(t, f.ID), Connection: st.Name, Email: f.Email,
-		Password: err == nil && t.Settings.Login.Allows(config.MethodPassword), CodeSent: st.CodeSent}
+		Password: hasPassword && t.Settings.Login.Allows(config.MethodPassword), CodeSent: st.CodeSent}
 	if p.identity.PasskeysUsable(t) {
 		fs, err := p.db.ListFactors(r.Context(), t.ID, f.UserID)
 		if err != nil {

@@ -75,12 +75,12 @@ func (p *Pages) renderMethods(w http.ResponseWriter, r *http.Request, t store.Te
 		p.serverError(w, r, t, err)
 		return
 	default:
-		if _, err := p.db.GetPasswordHash(ctx, t.ID, u.ID); errors.Is(err, store.ErrNotFound) {
-			d.Password = false // passkey-only and passwordless accounts never see a password field
-		} else if err != nil {
+		has, err := p.db.HasPassword(ctx, t.ID, u.ID)
+		if err != nil {
 			p.serverError(w, r, t, err)
 			return
 		}
+		d.Password = d.Password && has // passkey-only and passwordless accounts never see a password field
 		d.EmailCode = d.EmailCode && u.EmailVerified
 		if l.Allows(config.MethodSMSCode) && p.identity.SendSMS != nil {
 			number, err := p.smsNumberOf(r, t, u)

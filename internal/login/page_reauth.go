@@ -59,16 +59,19 @@ func (p *Pages) renderReauth(w http.ResponseWriter, r *http.Request, t store.Ten
 	base.Title = "reauth.title"
 	d := reauthData{Action: accountPath(t) + "/reauth?next=" + url.QueryEscape(next), Email: u.Email, Next: next}
 	ctx := r.Context()
-	_, err := p.db.GetPasswordHash(ctx, t.ID, u.ID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	var err error
+	if d.Password, err = p.db.HasPassword(ctx, t.ID, u.ID); err != nil {
 		p.serverError(w, r, t, err)
 		return
 	}
-	d.Password = err == nil
 	ids, err := p.db.ListUserIdentities(ctx, t.ID, u.ID)
 	if err != nil {
 		p.serverError(w, r, t, err)
 		return
+	}
+	linked := map[string]bool{}
+	for _, ui := range ids {
+		linked[ui.ConnectionID] = true
 	}
 	cs, err := p.tenantConnections(ctx, t)
 	if err != nil {
@@ -76,11 +79,7 @@ func (p *Pages) renderReauth(w http.ResponseWriter, r *http.Request, t store.Ten
 		return
 	}
 	for _, c := range cs {
-		linked := false
-		for _, ui := range ids {
-			linked = linked || ui.ConnectionID == c.ID
-		}
-		if linked && c.Redirecting() {
+		if linked[c.ID] && c.Redirecting() {
 			d.Connections = append(d.Connections, buttonFor(w, c,
 				connectionsPath(t, c.ID)+"/start?reauth=1&next="+url.QueryEscape(next)))
 		}

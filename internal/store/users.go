@@ -206,6 +206,15 @@ func (q *queries) GetPasswordHash(ctx context.Context, tenantID, userID string) 
 	return h, nil
 }
 
+// HasPassword reports whether the user has a password (without reading its hash).
+func (q *queries) HasPassword(ctx context.Context, tenantID, userID string) (bool, error) {
+	_, err := q.GetPasswordHash(ctx, tenantID, userID)
+	if isNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // SetPasswordHash stores (or replaces) the user's PHC password hash.
 func (q *queries) SetPasswordHash(ctx context.Context, tenantID, userID, hash string, at time.Time) error {
 	_, err := q.exec(ctx, `INSERT INTO password_credentials (tenant_id, user_id, hash, updated_at) VALUES (?, ?, ?, ?)
