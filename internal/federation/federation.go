@@ -262,20 +262,24 @@ func (s *Service) List(ctx context.Context, tenantID string) ([]config.Connectio
 	return out, nil
 }
 
-// Get returns one enabled connection's settings; ErrNotFound when the tenant has none by that id or it
-// is disabled.
+// Get returns one enabled connection's settings without its secrets (what the sign-in page needs to
+// send a browser there); ErrNotFound when the tenant has none by that id or it is disabled.
 func (s *Service) Get(ctx context.Context, tenantID, id string) (config.Connection, error) {
-	row, err := s.d.DB.GetConnection(ctx, tenantID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return config.Connection{}, ErrNotFound
-	}
+	row, err := s.enabledRow(ctx, tenantID, id)
 	if err != nil {
 		return config.Connection{}, err
 	}
-	if row.Disabled {
-		return config.Connection{}, ErrNotFound
+	row.Secrets = nil
+	return Decode(nil, row)
+}
+
+// enabledRow is the stored row of an enabled connection; ErrNotFound when there is none or it is disabled.
+func (s *Service) enabledRow(ctx context.Context, tenantID, id string) (store.Connection, error) {
+	row, err := s.d.DB.GetConnection(ctx, tenantID, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && row.Disabled) {
+		return store.Connection{}, ErrNotFound
 	}
-	return s.Decode(row)
+	return row, err
 }
 
 // Env is the environment of a tenant's connection id (withKeys: with the tenant's SAML key, which only
@@ -296,10 +300,7 @@ func (s *Service) Env(ctx context.Context, tenantID, id string, withKeys bool) (
 
 // Connector returns the connector of an enabled connection, built once per version of its row.
 func (s *Service) Connector(ctx context.Context, tenantID, id string) (Connector, error) {
-	row, err := s.d.DB.GetConnection(ctx, tenantID, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && row.Disabled) {
-		return Connector{}, ErrNotFound
-	}
+	row, err := s.enabledRow(ctx, tenantID, id)
 	if err != nil {
 		return Connector{}, err
 	}
