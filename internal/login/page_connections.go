@@ -179,13 +179,8 @@ func (p *Pages) handleConnectionStart(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	conn, ok := p.connector(w, r, t, r.PathValue("id"))
+	conn, rd, ok := p.redirector(w, r, t, r.PathValue("id"))
 	if !ok {
-		return
-	}
-	rd := conn.Redirector()
-	if rd == nil {
-		p.noConnection(w, r, t)
 		return
 	}
 	st := upstreamState{Connection: conn.Config.ID}
@@ -250,6 +245,21 @@ func (p *Pages) connector(w http.ResponseWriter, r *http.Request, t store.Tenant
 		return conn, false
 	}
 	return conn, true
+}
+
+// redirector loads enabled connection id that signs in by sending the browser upstream; otherwise it
+// answers and returns false.
+func (p *Pages) redirector(w http.ResponseWriter, r *http.Request, t store.Tenant, id string) (federation.Connector, federation.Redirector, bool) {
+	conn, ok := p.connector(w, r, t, id)
+	if !ok {
+		return conn, nil, false
+	}
+	rd := conn.Redirector()
+	if rd == nil {
+		p.noConnection(w, r, t)
+		return conn, nil, false
+	}
+	return conn, rd, true
 }
 
 // noConnection answers a request for a connection the tenant does not have (or has turned off), or that
@@ -356,13 +366,8 @@ func (p *Pages) handleConnectionCallback(w http.ResponseWriter, r *http.Request)
 		p.serverError(w, r, t, err)
 		return
 	}
-	conn, ok := p.connector(w, r, t, id)
+	conn, rd, ok := p.redirector(w, r, t, id)
 	if !ok {
-		return
-	}
-	rd := conn.Redirector()
-	if rd == nil {
-		p.noConnection(w, r, t)
 		return
 	}
 	cb := r
