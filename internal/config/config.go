@@ -27,6 +27,7 @@ type Config struct {
 	SMS       SMS          `yaml:"sms"`
 	Templates Templates    `yaml:"templates"`
 	Risk      Risk         `yaml:"risk"`
+	Admin     Admin        `yaml:"admin"`
 }
 
 // Events configures the event log (audit record and outbox).
@@ -256,6 +257,7 @@ func Default() Config {
 		Email:  defaultEmail(),
 		Risk:   DefaultRisk(),
 		SMS:    defaultSMS(),
+		Admin:  defaultAdmin(),
 	}
 }
 
@@ -380,6 +382,7 @@ func (c *Config) Validate() error {
 	p = append(p, validateEmail(c.Email)...)
 	p = append(p, validateRisk(c.Risk)...)
 	p = append(p, validateSMS(c.SMS)...)
+	p = append(p, validateAdmin(c.Admin)...)
 	for i, cidr := range s.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {
 			add("security.trusted_proxies[%d]: %q is not a CIDR such as 10.0.0.0/8", i, cidr)

@@ -83,7 +83,7 @@ func (p *Provider) issue(ctx context.Context, t store.Tenant, a *authorization) 
 	iss := p.issuer(t.ID)
 	scope := strings.Join(a.scopes, " ")
 	at := accessClaims{
-		Issuer: iss, Subject: a.subject, Audience: keys.Audience{a.client.ClientID}, ClientID: a.client.ClientID,
+		Issuer: iss, Subject: a.subject, Audience: p.accessAudience(a), ClientID: a.client.ClientID,
 		Scope: scope, IssuedAt: issuedAt(now, a.client), ExpiresAt: now.Add(ttl).Unix(), JTI: keys.NewID(),
 		ACR: a.acr, AMR: a.amr, SessionID: a.sessionID, GrantID: a.grantID,
 	}
@@ -125,6 +125,21 @@ func (p *Provider) issue(ctx context.Context, t store.Tenant, a *authorization) 
 	}
 	p.metrics.TokenIssued(a.grantType)
 	return resp, nil
+}
+
+// managementAPIPath is where the management API is served; its URL is the audience of management tokens.
+const managementAPIPath = "/admin/api/v1"
+
+// accessAudience is the aud of an access token: the client, and the management API when the token
+// carries management scopes (umm:...), which is all the management API asks of a token it accepts.
+func (p *Provider) accessAudience(a *authorization) keys.Audience {
+	aud := keys.Audience{a.client.ClientID}
+	for _, s := range a.scopes {
+		if strings.HasPrefix(s, "umm:") {
+			return append(aud, p.publicURL+managementAPIPath)
+		}
+	}
+	return aud
 }
 
 // idToken mints the ID token (OIDC Core §2, §3.1.3.6): the user's claims released by the scopes, plus

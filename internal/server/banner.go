@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/umm-project/umm/internal/admin"
 	"github.com/umm-project/umm/internal/playground"
 )
 
@@ -21,6 +22,13 @@ func (s *Server) Banner(self, configPath string) string {
 	var b strings.Builder
 	cfg := s.cfg
 	fmt.Fprintf(&b, "\nUMM is starting on %s (public URL %s)\n\n", cfg.Server.Addr, cfg.Server.PublicURL)
+	if bt, ok := s.Bootstrap(); ok {
+		fmt.Fprintf(&b, "  Management API bootstrap credential (shown this once; only its hash is stored):\n")
+		fmt.Fprintf(&b, "    token endpoint: %s/token\n", s.Issuer(bt.Tenant))
+		fmt.Fprintf(&b, "    client_id:      %s\n", bt.ClientID)
+		fmt.Fprintf(&b, "    client_secret:  %s\n", bt.Secret)
+		fmt.Fprintf(&b, "    scope:          %s   API: %s%s/openapi.json\n\n", admin.ScopeAdmin, cfg.Server.PublicURL, admin.APIPrefix)
+	}
 
 	tenants, err := s.Admin.ListTenants(ctx)
 	if err != nil {

@@ -56,6 +56,7 @@ func (s *Server) collectOnce(ctx context.Context) {
 		{"revoked_tokens", s.DB.DeleteExpiredRevokedTokens, now},
 		{"client_assertion_jtis", s.DB.DeleteExpiredClientAssertionJTIs, now},
 		{"used_assertions", s.DB.DeleteExpiredAssertions, now},
+		{"idempotency_keys", s.DB.DeleteExpiredIdempotencyKeys, now},
 		{"throttles", s.DB.DeleteStaleThrottles, throttleCut},
 		{"known_devices", s.DB.DeleteExpiredKnownDevices, now},
 		{"session_clients", s.DB.DeleteOrphanSessionClients, now},

@@ -66,6 +66,8 @@ type Server struct {
 	sessions *session.Manager
 	provider *oidc.Provider
 	seed     admin.SeedResult
+	// bootstrap is the operator tenant's first client, created by this start (Banner prints its secret).
+	bootstrap *admin.Bootstrap
 	outbox   *events.Outbox // this node's dispatcher (outbox.go), woken by invalidate
 
 	mu      sync.Mutex
@@ -123,6 +125,13 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 	}
 	for _, item := range res.Applied {
 		log.InfoContext(ctx, "seed applied", "item", item)
+	}
+	if b, created, err := s.Admin.EnsureOperatorTenant(ctx, cfg.Admin.Tenant); err != nil {
+		return fmt.Errorf("operator tenant %s: %w", cfg.Admin.Tenant, err)
+	} else if created {
+		s.bootstrap = &b
+		log.InfoContext(ctx, "created the operator tenant and its bootstrap client (the secret is printed once at start, never logged)",
+			"tenant", b.Tenant, "client_id", b.ClientID)
 	}
 	playgroundClients, err := s.Admin.EnsurePlaygroundClients(ctx, playground.ClientID, func(tenantID string) string {
 		return playground.RedirectURI(cfg.Server.PublicURL, tenantID)
@@ -190,6 +199,10 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 		mux.Handle("GET /metrics", publicMetrics(tok, metricsHandler(s.registry)))
 	}
 	mux.Handle("GET /static/", web.Static())
+	admin.NewAPI(admin.APIDeps{
+		Service: s.Admin, DB: s.DB, Keys: s.Keys, Sessions: sessions, PublicURL: cfg.Server.PublicURL,
+		Admin: cfg.Admin, Log: log, Now: now,
+	}).Routes(mux)
 	provider.Routes(mux)
 	pages.Routes(mux)
 	idp.Routes(mux)
@@ -215,6 +228,15 @@ func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // Sessions is the browser session manager.
 func (s *Server) Sessions() *session.Manager { return s.sessions }
+
+// Bootstrap is the operator tenant's first client when this start created it: its secret exists nowhere
+// else (only its hash is stored).
+func (s *Server) Bootstrap() (admin.Bootstrap, bool) {
+	if s.bootstrap == nil {
+		return admin.Bootstrap{}, false
+	}
+	return *s.bootstrap, true
+}
 
 // Seed reports what the seed application at New changed.
 func (s *Server) Seed() admin.SeedResult { return s.seed }

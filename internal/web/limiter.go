@@ -49,6 +49,12 @@ func NewLimiter(rate float64, burst int) *Limiter {
 
 // Allow takes a token from key's bucket. When none is left it returns false and how long until one is.
 func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
+	ok, _, retryAfter = l.Take(key)
+	return ok, retryAfter
+}
+
+// Take is Allow that also reports the whole tokens left in the bucket (for RateLimit headers).
+func (l *Limiter) Take(key string) (ok bool, remaining int, retryAfter time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -63,13 +69,13 @@ func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 	}
 	if b.tokens >= 1 {
 		b.tokens--
-		return true, 0
+		return true, int(b.tokens), 0
 	}
 	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
 	if wait < time.Millisecond {
 		wait = time.Millisecond
 	}
-	return false, wait
+	return false, 0, wait
 }
 
 // fullAfter is how long an untouched bucket takes to refill completely, after which it can be forgotten.

@@ -1,0 +1,103 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/umm-project/umm/internal/store"
+)
+
+// ProblemTypeBase prefixes the type URI of every problem document; the slug after it names the problem.
+const ProblemTypeBase = "https://umm.dev/problems/"
+
+// Problem is an RFC 9457 problem document, with the field-level errors of a rejected input.
+type Problem struct {
+	Type   string       `json:"type"`
+	Title  string       `json:"title"`
+	Status int          `json:"status"`
+	Detail string       `json:"detail,omitempty"`
+	Errors []FieldError `json:"errors,omitempty"`
+}
+
+// FieldError names one input field to fix (a JSON path such as redirect_uris[0]) and how.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (p *Problem) Error() string { return p.Detail }
+
+// problem builds a problem answer; slug becomes the type URI's last segment.
+func problem(status int, slug, detail string, fields ...FieldError) *Problem {
+	return &Problem{Type: ProblemTypeBase + slug, Title: http.StatusText(status), Status: status, Detail: detail, Errors: fields}
+}
+
+// invalidInput is the 400 of a body or query that failed validation.
+func invalidInput(detail string, fields ...FieldError) *Problem {
+	return problem(http.StatusBadRequest, "invalid-input", detail, fields...)
+}
+
+// cliHint matches the "(umm ... shows ...)" hints of the service's messages, which speak to CLI users.
+var cliHint = regexp.MustCompile(` \(umm [^)]*\)`)
+
+// asProblem turns a service error into the problem the caller gets; ok is false for server errors.
+func asProblem(err error) (*Problem, bool) {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p, true
+	}
+	var ie *InvalidError
+	if errors.As(err, &ie) {
+		fields := make([]FieldError, 0, len(ie.Problems))
+		for _, s := range ie.Problems {
+			f, msg, ok := strings.Cut(s, ": ")
+			if !ok || strings.ContainsAny(f, " ") && !strings.Contains(f, ",") {
+				f, msg = "", s
+			}
+			fields = append(fields, FieldError{Field: f, Message: msg})
+		}
+		return invalidInput("the request has fields to fix: see errors", fields...), true
+	}
+	msg := cliHint.ReplaceAllString(err.Error(), "")
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return problem(http.StatusNotFound, "not-found", strings.TrimSuffix(msg, ": not found")), true
+	case errors.Is(err, store.ErrConflict):
+		return problem(http.StatusConflict, "conflict", strings.TrimSuffix(msg, ": conflict")), true
+	}
+	return nil, false
+}
+
+// writeError answers err as a problem document; server errors are logged and answered without detail.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	p, ok := asProblem(err)
+	if !ok {
+		a.log.ErrorContext(r.Context(), "management API", "method", r.Method, "path", r.URL.Path, "err", err)
+		p = problem(http.StatusInternalServerError, "server-error", "the server failed to answer; the request id in the logs says more")
+	}
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="umm-admin", error="invalid_token", error_description="`+strings.ReplaceAll(p.Detail, `"`, `'`)+`"`)
+	}
+	writeProblem(w, p)
+}
+
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	writeBody(w, p.Status, "application/problem+json", p)
+}
+
+// rateLimited answers 429 with Retry-After and the RateLimit fields.
+func (a *API) rateLimited(w http.ResponseWriter, r *http.Request, retry time.Duration) {
+	secs := int(retry.Seconds() + 0.999)
+	if secs < 1 {
+		secs = 1
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	w.Header().Set("RateLimit-Policy", a.ratePolicy())
+	w.Header().Set("RateLimit", `"default";r=0;t=`+strconv.Itoa(secs))
+	a.writeError(w, r, problem(http.StatusTooManyRequests, "rate-limited",
+		"this client sent more requests than "+a.ratePolicyText()+" allows: retry after "+strconv.Itoa(secs)+" s"))
+}
