@@ -177,7 +177,9 @@ func (m *mgmt) do(method, path string, body any, headers ...string) apiResp {
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(raw))
-	if ok, errs := m.v.ValidateHttpResponse(req, resp); !ok {
+	// The frame's answers to paths and methods the document does not have cannot be checked against it.
+	unrouted := bytes.Contains(raw, []byte(admin.ProblemTypeBase+"no-such-route")) || bytes.Contains(raw, []byte(admin.ProblemTypeBase+"method-not-allowed"))
+	if ok, errs := m.v.ValidateHttpResponse(req, resp); !ok && !unrouted {
 		for _, e := range errs {
 			m.t.Errorf("%s %s = %d does not match the OpenAPI document: %s: %s", method, path, resp.StatusCode, e.Message, e.Reason)
 		}
