@@ -196,6 +196,16 @@ func TestFirstStartWithoutConfiguration(t *testing.T) {
 			t.Errorf("the banner mentions a password:\n%s", banner)
 		}
 	})
+	t.Run("the first start prints the management API's bootstrap credential once", func(t *testing.T) {
+		for _, want := range []string{"token endpoint: http://localhost:8080/t/admin/token", "client_id:      bootstrap", "scope:          umm:admin"} {
+			if !strings.Contains(banner, want) {
+				t.Errorf("banner lacks %q:\n%s", want, banner)
+			}
+		}
+		if !regexp.MustCompile(`client_secret:  [A-Za-z0-9_-]{43}\n`).MatchString(banner) {
+			t.Errorf("banner lacks the bootstrap secret:\n%s", banner)
+		}
+	})
 	t.Run("data holds the database and a master key readable by its owner only", func(t *testing.T) {
 		fi, err := os.Stat(filepath.Join(dir, "data"))
 		if err != nil || fi.Mode().Perm() != 0o700 {
@@ -228,7 +238,8 @@ func TestFirstStartWithoutConfiguration(t *testing.T) {
 		}
 		defer db.Close()
 		ts, err := db.ListTenants(context.Background())
-		if err != nil || len(ts) != 1 || ts[0].ID != "default" {
+		// The operator tenant of the management API is created beside it.
+		if err != nil || len(ts) != 2 || ts[0].ID != "admin" || ts[1].ID != "default" {
 			t.Fatalf("tenants = %+v, %v", ts, err)
 		}
 		us, err := db.ListUsers(context.Background(), "default", "", 10)
@@ -257,6 +268,9 @@ func TestFirstStartWithoutConfiguration(t *testing.T) {
 		}
 		if strings.Contains(errb2.String(), "just created") {
 			t.Fatalf("the second start created a new master key:\n%s", errb2.String())
+		}
+		if strings.Contains(errb2.String(), "client_secret:") {
+			t.Fatalf("the second start printed a bootstrap secret again:\n%s", errb2.String())
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/umm-project/umm/internal/admin"
 	"github.com/umm-project/umm/internal/playground"
+	"github.com/umm-project/umm/internal/store"
 )
 
 // Banner is the human-readable text umm serve prints to stderr at start: where everything is and, while
@@ -26,7 +27,7 @@ func (s *Server) Banner(self, configPath string) string {
 		fmt.Fprintf(&b, "  Management API bootstrap credential (shown this once; only its hash is stored):\n")
 		fmt.Fprintf(&b, "    token endpoint: %s/token\n", s.Issuer(bt.Tenant))
 		fmt.Fprintf(&b, "    client_id:      %s\n", bt.ClientID)
-		fmt.Fprintf(&b, "    client_secret:  %s\n", bt.Secret)
+		fmt.Fprintf(&b, "    client_secret:  %s\n", string(bt.Secret))
 		fmt.Fprintf(&b, "    scope:          %s   API: %s%s/openapi.json\n\n", admin.ScopeAdmin, cfg.Server.PublicURL, admin.APIPrefix)
 	}
 
@@ -72,28 +73,35 @@ func (s *Server) Banner(self, configPath string) string {
 		fmt.Fprintf(&b, "  metrics:         off (set server.metrics_addr, e.g. 127.0.0.1:9090)\n")
 	}
 
-	if len(tenants) > 0 && !s.anyUser(ctx, tenants[0].ID) {
+	// The first steps suggested concern the first tenant people sign in to, not the operators' one.
+	var first store.Tenant
+	for i, t := range tenants {
+		if i == 0 || first.ID == cfg.Admin.Tenant {
+			first = t
+		}
+	}
+	if first.ID != "" && !s.anyUser(ctx, first.ID) {
 		flag := ""
 		if configPath != "" {
 			flag = " --config " + configPath
 		}
 		fmt.Fprintf(&b, "\nNo users yet. Create the first one (you will be asked for a password):\n\n")
-		fmt.Fprintf(&b, "  %s users create%s --tenant %s --email you@example.com\n\n", self, flag, tenants[0].ID)
-		if tenants[0].Settings.Playground {
+		fmt.Fprintf(&b, "  %s users create%s --tenant %s --email you@example.com\n\n", self, flag, first.ID)
+		if first.Settings.Playground {
 			fmt.Fprintf(&b, "then sign in at %s/playground to see what an application receives, or at %s/account\n",
-				s.Issuer(tenants[0].ID), s.Issuer(tenants[0].ID))
+				s.Issuer(first.ID), s.Issuer(first.ID))
 		} else {
-			fmt.Fprintf(&b, "then sign in at %s/account\n", s.Issuer(tenants[0].ID))
+			fmt.Fprintf(&b, "then sign in at %s/account\n", s.Issuer(first.ID))
 		}
 	}
-	if len(tenants) > 0 && !s.anyOwnClient(ctx, tenants[0].ID) {
+	if first.ID != "" && !s.anyOwnClient(ctx, first.ID) {
 		flag := ""
 		if configPath != "" {
 			flag = " --config " + configPath
 		}
 		fmt.Fprintf(&b, "\nTo sign in from your own application, register it as a client (a public one uses PKCE):\n\n")
 		fmt.Fprintf(&b, "  %s clients create%s --tenant %s --id my-app --public --redirect-uri http://localhost:3000/callback\n",
-			self, flag, tenants[0].ID)
+			self, flag, first.ID)
 	}
 	b.WriteString("\n")
 	return b.String()
