@@ -65,7 +65,7 @@ func NewAPI(d APIDeps) *API {
 	}
 	a := &API{
 		svc: d.Service, db: d.DB, keys: d.Keys, sessions: d.Sessions, publicURL: d.PublicURL, operator: d.Admin.Tenant,
-		limiter: web.NewLimiter(d.Admin.RateLimit.PerSecond, d.Admin.RateLimit.Burst), log: d.Log, now: d.Now,
+		limiter: web.NewLimiter(float64(d.Admin.RateLimit.PerSecond), d.Admin.RateLimit.Burst), log: d.Log, now: d.Now,
 		rateBurst: d.Admin.RateLimit.Burst,
 	}
 	if a.log == nil {

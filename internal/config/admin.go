@@ -13,8 +13,8 @@ type Admin struct {
 
 // RateLimit is a token bucket: Burst requests at once, refilled at PerSecond.
 type RateLimit struct {
-	PerSecond float64 `yaml:"per_second"`
-	Burst     int     `yaml:"burst"`
+	PerSecond int `yaml:"per_second"`
+	Burst     int `yaml:"burst"`
 }
 
 // DefaultAdminTenant is the operator tenant's id when admin.tenant is not set.
@@ -29,8 +29,8 @@ func validateAdmin(a Admin) Problems {
 	if err := CheckTenantID(a.Tenant); err != nil {
 		p = append(p, fmt.Sprintf("admin.tenant: %v", err))
 	}
-	if !(a.RateLimit.PerSecond > 0) || a.RateLimit.PerSecond > 1e6 {
-		p = append(p, "admin.rate_limit.per_second: must be a number of requests per second above 0 (for example 50)")
+	if a.RateLimit.PerSecond < 1 || a.RateLimit.PerSecond > 1_000_000 {
+		p = append(p, "admin.rate_limit.per_second: must be a whole number of requests per second of at least 1 (for example 50)")
 	}
 	if a.RateLimit.Burst < 1 || a.RateLimit.Burst > 1_000_000 {
 		p = append(p, "admin.rate_limit.burst: must be a whole number of requests of at least 1 (for example 100)")

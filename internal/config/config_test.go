@@ -347,6 +347,9 @@ func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
 		"UMM_SMS_FROM":                       {"+15017122661", "+15017122661"},
 		"UMM_SMS_TIMEOUT":                    {"4s", "4s"},
 		"UMM_SMS_DEV_DIR":                    {"/var/lib/umm/sms", "/var/lib/umm/sms"},
+		"UMM_ADMIN_TENANT":                   {"operators", "operators"},
+		"UMM_ADMIN_RATE_LIMIT_PER_SECOND":    {"20", "20"},
+		"UMM_ADMIN_RATE_LIMIT_BURST":         {"40", "40"},
 	}
 	// Keys that are only valid together with another one.
 	companions := map[string][]string{

@@ -378,7 +378,7 @@ func TestManagementAPIIdempotencyAndRateLimit(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			srv := servertest.New(t, servertest.WithBackend(backend), servertest.WithConfig(func(c *config.Config) {
-				c.Admin.RateLimit = config.RateLimit{PerSecond: 0.001, Burst: 6}
+				c.Admin.RateLimit = config.RateLimit{PerSecond: 1, Burst: 6}
 			}))
 			m := operator(t, srv)
 			users := "/tenants/" + srv.Tenant + "/users"
@@ -395,9 +395,9 @@ func TestManagementAPIIdempotencyAndRateLimit(t *testing.T) {
 			if len(l.Data) != 1 {
 				t.Errorf("%d users once@example.com", len(l.Data))
 			}
-			// Four requests so far (the token and the document are not counted): the burst of 6 ends within the next three.
+			// Four requests so far (the token and the document are not counted): the burst of 6, refilled at one a second, ends soon after.
 			var limited apiResp
-			for range 6 {
+			for range 20 {
 				if r := m.do("GET", users, nil); r.StatusCode == http.StatusTooManyRequests {
 					limited = r
 					break
