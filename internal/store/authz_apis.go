@@ -195,3 +195,21 @@ func pageLimit(limit int) int {
 	}
 	return limit
 }
+
+// APIPermissionNames returns those of names that are a permission of some API of the tenant, in the
+// order given.
+func (q *queries) APIPermissionNames(ctx context.Context, tenantID string, names []string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		var one int
+		err := scanErr(q.row(ctx, `SELECT 1 FROM api_permissions WHERE tenant_id = ? AND name = ? LIMIT 1`, tenantID, n).Scan(&one))
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("api permission names: %w", err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
