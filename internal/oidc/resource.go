@@ -114,6 +114,10 @@ func (p *Provider) applyAuthz(ctx context.Context, t store.Tenant, a *authorizat
 		if err != nil {
 			return fmt.Errorf("user access: %w", err)
 		}
+		if a.orgID != "" && !acc.OrgMember {
+			// Removed from the organization since the grant was made: its tokens end with the membership.
+			return errInvalidGrant(nil, "the user is no longer a member of the organization this grant is for: sign in again")
+		}
 		a.access = &acc
 	}
 	var granted []string

@@ -150,6 +150,18 @@ func TestTokensForAnAPI(t *testing.T) {
 			if ic["org_id"] != "globex" || !slices.Equal(strs(ic["org_roles"]), []string{"deleter"}) {
 				t.Errorf("id token org_id %v org_roles %v", ic["org_id"], ic["org_roles"])
 			}
+
+			t.Run("a member removed since cannot refresh the organization's tokens", func(t *testing.T) {
+				if err := az.RemoveOrganizationMember(ctx, e.tenant.ID, "globex", e.user.ID, "test"); err != nil {
+					t.Fatal(err)
+				}
+				defer func() {
+					_ = az.AddOrganizationMember(ctx, e.tenant.ID, "globex", e.user.ID, []string{"deleter"}, "test")
+				}()
+				w := e.token(basicAuth("orders", secretBasic), url.Values{"grant_type": {grantRefreshToken},
+					"refresh_token": {m["refresh_token"].(string)}})
+				wantOAuthError(t, w, http.StatusBadRequest, "invalid_grant")
+			})
 		})
 
 		t.Run("a client not registered for a permission does not get it, whatever the roles grant", func(t *testing.T) {
