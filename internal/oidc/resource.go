@@ -105,7 +105,10 @@ func (p *Provider) applyAuthz(ctx context.Context, t store.Tenant, a *authorizat
 	if err != nil {
 		return err
 	}
-	if a.user != nil {
+	// A user's roles are read only when something depends on them: the API's permissions, the
+	// organization, or a roles or groups claim.
+	needAccess := a.api != nil || a.orgID != "" || wantsUserClaims(a.client.TokenClaims)
+	if a.user != nil && needAccess {
 		apiID := ""
 		if a.api != nil {
 			apiID = a.api.ID
@@ -165,6 +168,11 @@ func authzClaims(a *authorization, want []string) map[string]any {
 		out[claimOrgRoles] = roles
 	}
 	return out
+}
+
+// wantsUserClaims reports whether claims names a claim made of what the user holds.
+func wantsUserClaims(claims []string) bool {
+	return slices.Contains(claims, claimRoles) || slices.Contains(claims, claimGroups)
 }
 
 func nonNil(v []string) []string {

@@ -177,6 +177,10 @@ func TestTokensForAnAPI(t *testing.T) {
 			if m["scope"] != "openid offline_access" || !slices.Equal(strs(ac["aud"]), []string{"orders"}) || ac["permissions"] != nil {
 				t.Errorf("scope %v aud %v permissions %v", m["scope"], ac["aud"], ac["permissions"])
 			}
+			// The client's token_claims then decide the access token's claims too.
+			if !slices.Equal(strs(ac["roles"]), []string{"reader", "writer"}) || !slices.Equal(strs(ac["groups"]), []string{"staff"}) {
+				t.Errorf("roles %v groups %v, want the client's token_claims", ac["roles"], ac["groups"])
+			}
 		})
 
 		t.Run("the token request may name the resource the code was issued for, and no other", func(t *testing.T) {
