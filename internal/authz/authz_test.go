@@ -108,6 +108,21 @@ func TestValidation(t *testing.T) {
 				t.Errorf("err = %v, want a ConflictError on identifier", err)
 			}
 		})
+		t.Run("an organization's id or name in use is a conflict on that field", func(t *testing.T) {
+			if _, err := s.CreateOrganization(ctx, tid, authz.OrganizationInput{ID: "initech", Name: "Initech"}, "test"); err != nil {
+				t.Fatal(err)
+			}
+			for field, in := range map[string]authz.OrganizationInput{
+				"id":   {ID: "initech", Name: "Other"},
+				"name": {ID: "other", Name: "Initech"},
+			} {
+				_, err := s.CreateOrganization(ctx, tid, in, "test")
+				var ce *authz.ConflictError
+				if !errors.As(err, &ce) || ce.Field != field {
+					t.Errorf("%+v: err = %v, want a ConflictError on %s", in, err, field)
+				}
+			}
+		})
 		t.Run("a member of an unknown group or an unknown user is not found", func(t *testing.T) {
 			if err := s.AddGroupMember(ctx, tid, "nope", "alice", "test"); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("unknown group: %v", err)

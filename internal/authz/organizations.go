@@ -73,9 +73,16 @@ func (s *Service) CreateOrganization(ctx context.Context, tenantID string, in Or
 		if err := p.err(); err != nil {
 			return err
 		}
+		// Which field clashes is told apart before the insert: after a failed statement PostgreSQL takes no
+		// more queries in the transaction.
+		if _, err := tx.GetOrganization(ctx, tenantID, in.ID); err == nil {
+			return &ConflictError{Field: "id", Message: "an organization with id " + in.ID + " exists"}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		o := store.Organization{TenantID: tenantID, ID: in.ID, Name: in.Name, DisplayName: in.DisplayName, Branding: in.Branding}
 		if err := tx.CreateOrganization(ctx, o); err != nil {
-			return conflict(err, "name", "an organization with id "+in.ID+" or name "+in.Name+" exists")
+			return conflict(err, "name", "an organization named "+in.Name+" exists")
 		}
 		if err := tx.SetOrganizationConnections(ctx, tenantID, in.ID, dedupe(in.Connections)); err != nil {
 			return err
