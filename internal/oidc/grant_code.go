@@ -122,7 +122,12 @@ func (p *Provider) setGrantLifetime(t store.Tenant, c store.Client, g *store.Gra
 		a.refreshExpires = g.ExpiresAt
 		return
 	}
-	g.ExpiresAt = now.Add(t.Settings.AccessTokenTTLD())
+	ttl := t.Settings.AccessTokenTTLD()
+	if a.api != nil && a.api.TokenLifetime > ttl {
+		// The grant outlives its access tokens, which an API may make longer than the tenant's.
+		ttl = a.api.TokenLifetime
+	}
+	g.ExpiresAt = now.Add(ttl)
 }
 
 // checkPKCE enforces RFC 7636 at the token endpoint: a code bound to a challenge needs the matching
