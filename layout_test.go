@@ -21,7 +21,7 @@ const module = "github.com/umm-project/umm"
 // direction, in the change that creates it.
 var (
 	base     = []string{"config", "store", "keys", "i18n", "notify"}
-	core     = []string{"identity", "session", "risk", "federation"}
+	core     = []string{"identity", "session", "risk", "federation", "authz"}
 	surfaces = []string{"oidc", "login", "admin", "playground", "saml"}
 )
 

@@ -55,6 +55,10 @@ type ClientInput struct {
 	InitiateLoginURI      string
 	// MFAPolicy replaces the tenant's MFA policy for this client (empty: the tenant's).
 	MFAPolicy string
+	// OrganizationRequired: users sign in to the client within an organization. TokenClaims are the
+	// authorization claims (config.TokenClaims) its tokens carry.
+	OrganizationRequired bool
+	TokenClaims          []string
 }
 
 // ClientFromSeed converts a seed entry.
@@ -68,7 +72,7 @@ func ClientFromSeed(c config.ClientSeed) ClientInput {
 		BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
 		FrontchannelLogoutURI: c.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: c.FrontchannelLogoutSessionRequired,
 		RequiredProfileFields: c.RequiredProfileFields, InitiateLoginURI: c.InitiateLoginURI,
-		MFAPolicy: c.MFAPolicy,
+		MFAPolicy: c.MFAPolicy, OrganizationRequired: c.OrganizationRequired, TokenClaims: c.TokenClaims,
 	}
 }
 
@@ -119,6 +123,9 @@ func (in *ClientInput) validate(hasStoredSecret bool) error {
 	var p problems
 	if err := config.CheckClientID(in.ClientID); err != nil {
 		p.add("client_id", err.Error())
+	}
+	if err := config.CheckTokenClaims(in.TokenClaims); err != nil {
+		p.add("token_claims", err.Error())
 	}
 	if len(in.Name) > 200 {
 		p.add("name", "must be at most 200 characters")
@@ -345,6 +352,7 @@ func (s *Service) writeClient(ctx context.Context, tx *store.Tx, tenantID string
 	c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired = in.FrontchannelLogoutURI, in.FrontchannelLogoutSessionRequired
 	c.RequiredProfileFields, c.InitiateLoginURI = in.RequiredProfileFields, in.InitiateLoginURI
 	c.MFAPolicy = in.MFAPolicy
+	c.OrganizationRequired, c.TokenClaims = in.OrganizationRequired, in.TokenClaims
 	if err := checkClientProfile(ctx, tx, tenantID, in); err != nil {
 		return err
 	}

@@ -61,10 +61,16 @@ func (s *Service) ApplySeed(ctx context.Context, seeds []config.TenantSeed) (See
 				return res, fmt.Errorf("seed %s.saml_apps[%d] (SAML app %s): %w", tp, j, a.EntityID, err)
 			}
 		}
+		if err := s.seedAPIsAndRoles(ctx, tp, t, &res); err != nil {
+			return res, err
+		}
 		for j, u := range t.Users {
 			if err := retryConflict(func() error { return s.seedUser(ctx, t.ID, u, &res) }); err != nil {
 				return res, fmt.Errorf("seed %s.users[%d] (user %s): %w", tp, j, u.Email, err)
 			}
+		}
+		if err := s.seedGroupsAndOrganizations(ctx, tp, t, &res); err != nil {
+			return res, err
 		}
 	}
 	return res, nil

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/umm-project/umm/internal/authz"
 	"github.com/umm-project/umm/internal/federation"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
@@ -24,6 +25,8 @@ type Deps struct {
 	Now        func() time.Time // the clock; time.Now when nil
 	// HTTP fetches SAML SP metadata; nil: a client with a 10 s timeout.
 	HTTP *http.Client
+	// Authz manages roles, groups, APIs and organizations; nil: one on DB.
+	Authz *authz.Service
 }
 
 // Service manages tenants, clients and users. It is safe for concurrent use.
@@ -35,11 +38,16 @@ type Service struct {
 	log        *slog.Logger
 	now        func() time.Time
 	http       *http.Client
+	authz      *authz.Service
 }
 
 // New builds the service.
 func New(d Deps) *Service {
-	s := &Service{db: d.DB, keyring: d.Keyring, identity: d.Identity, federation: d.Federation, log: d.Log, now: d.Now, http: d.HTTP}
+	s := &Service{db: d.DB, keyring: d.Keyring, identity: d.Identity, federation: d.Federation, log: d.Log, now: d.Now, http: d.HTTP,
+		authz: d.Authz}
+	if s.authz == nil {
+		s.authz = authz.New(authz.Deps{DB: d.DB, Now: d.Now})
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

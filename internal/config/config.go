@@ -152,6 +152,11 @@ type TenantSeed struct {
 	// service providers it signs users in to as a SAML 2.0 IdP (seed_saml.go).
 	Connections []Connection `yaml:"connections"`
 	SAMLApps    []SAMLApp    `yaml:"saml_apps"`
+	// APIs, Roles, Groups and Organizations are the tenant's authorization model (seed_authz.go).
+	APIs          []APISeed          `yaml:"apis"`
+	Roles         []RoleSeed         `yaml:"roles"`
+	Groups        []GroupSeed        `yaml:"groups"`
+	Organizations []OrganizationSeed `yaml:"organizations"`
 }
 
 // TenantSettings are the per-tenant lifetimes (zero values take the defaults) and switches.
@@ -196,6 +201,10 @@ type ClientSeed struct {
 	// MFAPolicy replaces the tenant's mfa.policy for this client (off, optional, required, adaptive);
 	// empty follows the tenant.
 	MFAPolicy string `yaml:"mfa_policy"`
+	// OrganizationRequired: users sign in to the client within an organization; TokenClaims are the
+	// authorization claims (config.TokenClaims) its ID and access tokens carry.
+	OrganizationRequired bool     `yaml:"organization_required"`
+	TokenClaims          []string `yaml:"token_claims"`
 }
 
 // UserSeed is a user in the seed block.

@@ -303,7 +303,7 @@ func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
 		"UMM_SECURITY_IP_LIMIT_PER_MINUTE":             {"30", "30"},
 		"UMM_SECURITY_TRUSTED_PROXIES":                 {"10.0.0.0/8, 192.168.0.0/16", "[10.0.0.0/8 192.168.0.0/16]"},
 		"UMM_SECURITY_JWKS_URI_ALLOW_PRIVATE_NETWORKS": {"true", "true"},
-		"UMM_TENANTS":                                  {`[{id: acme, name: Acme}]`, "[{acme Acme <nil> [] [] <nil> <nil> <nil>  <nil> map[] <nil> <nil> <nil> <nil> <nil> [] []}]"},
+		"UMM_TENANTS":                                  {`[{id: acme, name: Acme}]`, "[{acme Acme <nil> [] [] <nil> <nil> <nil>  <nil> map[] <nil> <nil> <nil> <nil> <nil> [] [] [] [] [] []}]"},
 
 		"UMM_SERVER_METRICS_ADDR":                         {"127.0.0.1:9191", "127.0.0.1:9191"},
 		"UMM_SERVER_METRICS_TOKEN":                        {"a-metrics-token-0123", "a-metrics-token-0123"},

@@ -83,6 +83,13 @@ func walkNode(n *yaml.Node, v reflect.Value, path string, p *Problems) {
 		}
 		return
 	}
+	// A mapping that may also be written as its one main value (a permission as its name).
+	if n.Kind == yaml.ScalarNode && v.CanAddr() {
+		if s, ok := v.Addr().Interface().(interface{ setScalar(string) }); ok {
+			s.setScalar(n.Value)
+			return
+		}
+	}
 	switch v.Kind() {
 	case reflect.Pointer:
 		if n.Tag == "!!null" {

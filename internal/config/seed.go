@@ -117,6 +117,7 @@ func validateTenants(ts []TenantSeed) Problems {
 		}
 		p = append(p, validateConnections(tp, t.Connections)...)
 		p = append(p, validateSAMLApps(tp, t.SAMLApps)...)
+		p = append(p, validateAuthz(tp, t)...)
 		if t.Email != nil && t.Email.From != "" {
 			if err := CheckFrom(t.Email.From); err != nil {
 				add("%s.email.from: %v", tp, err)

@@ -56,6 +56,12 @@ func TestCatalogue(t *testing.T) {
 		{"key rotated names the key", KeyRotated(tid, "kid1", "ES256", ActorSystem), TypeKeyRotated, "kid1"},
 		{"SAML app upserted", SAMLAppUpserted(tid, ActorSeed, "https://sp.example.com"), TypeSAMLAppUpserted, ""},
 		{"SAML app deleted", SAMLAppDeleted(tid, ActorCLI, "https://sp.example.com"), TypeSAMLAppDeleted, ""},
+		{"API created names the API", APIChanged(TypeAPICreated, tid, ActorSeed, "a1", "https://api.example"), TypeAPICreated, "a1"},
+		{"role updated names the role", RoleChanged(TypeRoleUpdated, tid, ActorCLI, "editor"), TypeRoleUpdated, "editor"},
+		{"group member added names the group", GroupMember(TypeGroupMemberAdded, tid, ActorCLI, "g1", "u1"), TypeGroupMemberAdded, "g1"},
+		{"organization deleted names it", OrganizationChanged(TypeOrganizationDeleted, tid, ActorCLI, "o1", "acme"), TypeOrganizationDeleted, "o1"},
+		{"organization member roles changed", OrganizationMember(TypeOrganizationMemberRolesChanged, tid, ActorCLI, "o1", "u1", []string{"admin"}),
+			TypeOrganizationMemberRolesChanged, "o1"},
 		{"SAML response sent names the user", SAMLResponseSent(tid, "u1", "s1", "https://sp.example.com", "192.0.2.1", false), TypeSAMLResponseSent, "u1"},
 	}
 	typeForm := regexp.MustCompile(`^[a-z_]+\.[a-z_]+$`)

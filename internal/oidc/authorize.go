@@ -69,6 +69,10 @@ type authRequest struct {
 	// Connection names the upstream identity provider to sign in with, skipping the sign-in page
 	// (connection=ID, or Keycloak's kc_idp_hint=ID).
 	Connection string
+	// Resource is the identifier of the API the tokens are for (RFC 8707); Organization the organization
+	// the user signs in to (organization=ID), whose member the user must be.
+	Resource     string
+	Organization string
 }
 
 // openID reports whether this is an OpenID Connect request (scope openid): only then is an ID token issued.
@@ -82,7 +86,7 @@ func (a authRequest) params() store.AuthorizeParams {
 		ResponseType: a.ResponseType, RedirectURI: a.RedirectURI, Scopes: a.Scopes, State: a.State, Nonce: a.Nonce,
 		CodeChallenge: a.CodeChallenge, CodeChallengeMethod: a.CodeChallengeMethod, ResponseMode: a.ResponseMode,
 		Prompt: a.Prompt, MaxAge: a.MaxAge, LoginHint: a.LoginHint, UILocales: a.UILocales, ACRValues: a.ACRValues,
-		ACREssential: a.ACREssential, Connection: a.Connection,
+		ACREssential: a.ACREssential, Connection: a.Connection, Resource: a.Resource, Organization: a.Organization,
 	}
 }
 
@@ -186,6 +190,10 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 		return ar, target, errInvalidRequest("response_mode must be query or form_post")
 	}
 
+	// RFC 8707 §2 lets a request name several resources; UMM issues a token for one API at a time.
+	if _, once := get("resource"); !once {
+		return ar, target, errSeveralResources()
+	}
 	// Parameters that may appear at most once: a repeated one is refused before anything reads it.
 	for name, vals := range v {
 		if len(vals) > 1 {
@@ -300,7 +308,35 @@ func (p *Provider) parseAuthorize(ctx context.Context, t store.Tenant, r *http.R
 		return ar, target, errInvalidRequest("id_token_hint is too long")
 	}
 	ar.IDTokenHint = hint
+	if err := p.parseAuthzParams(ctx, t, &ar, get); err != nil {
+		return ar, target, err
+	}
 	return ar, target, nil
+}
+
+// parseAuthzParams reads resource (RFC 8707: the API the tokens are for, which must be one of the
+// tenant's) and organization (an organization of the tenant; membership is checked once the user is
+// known).
+func (p *Provider) parseAuthzParams(ctx context.Context, t store.Tenant, ar *authRequest, get func(string) (string, bool)) error {
+	ar.Resource, _ = get("resource")
+	if _, err := p.lookupResource(ctx, t.ID, ar.Resource); err != nil {
+		return err
+	}
+	ar.Organization, _ = get("organization")
+	if ar.Organization == "" {
+		return nil
+	}
+	if config.CheckOrganizationID(ar.Organization) != nil {
+		return errInvalidRequest("organization must be an organization id: lower-case letters, digits, '-' or '_'")
+	}
+	_, err := p.db.GetOrganization(ctx, t.ID, ar.Organization)
+	if errors.Is(err, store.ErrNotFound) {
+		return errInvalidRequest("organization names no organization of this tenant")
+	}
+	if err != nil {
+		return fmt.Errorf("organization: %w", err)
+	}
+	return nil
 }
 
 // parsePKCE checks code_challenge and code_challenge_method (RFC 7636; RFC 9700 §2.1.1: S256 only).
@@ -535,7 +571,7 @@ func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Te
 		// SSO: the session, the profile and consent cover the request, so the request is born complete and consumed.
 		lr.Status, lr.UserID, lr.SessionID = store.LoginDone, sess.UserID, sess.ID
 		lr.AuthTime, lr.AMR, lr.ACR, lr.GrantedScopes = sess.AuthTime, sess.AMR, sess.ACR, ar.Scopes
-		return p.issueCode(w, r, t, lr, target, true)
+		return p.issueCode(w, r, t, ar.Client, lr, target, true)
 	}
 
 	lr.IPKey = clientIPKey(r)

@@ -76,7 +76,8 @@ var knownParameters = []string{
 	"client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce", "code_challenge",
 	"code_challenge_method", "prompt", "max_age", "login_hint", "ui_locales", "acr_values", "id_token_hint",
 	"request", "request_uri", "grant_type", "code", "code_verifier", "refresh_token", "client_secret",
-	"client_assertion", "client_assertion_type", "device_code", "token", "token_type_hint", "access_token",
+	"client_assertion", "client_assertion_type", "device_code", "token", "token_type_hint", "access_token", "resource",
+	"organization",
 }
 
 // errRepeated is invalid_request for a parameter sent more than once (RFC 6749 §3.1, §3.2). It names the

@@ -39,5 +39,10 @@ func (p *Provider) grantClientCredentials(ctx context.Context, tr *tokenRequest)
 			}
 		}
 	}
-	return p.issue(ctx, tr.tenant, &authorization{grantType: grantClientCredentials, client: c, subject: c.ClientID, scopes: scopes})
+	api, err := p.lookupResource(ctx, tr.tenant.ID, tr.form.Get("resource"))
+	if err != nil {
+		return nil, err
+	}
+	return p.issue(ctx, tr.tenant, &authorization{grantType: grantClientCredentials, client: c, subject: c.ClientID, scopes: scopes,
+		api: api})
 }

@@ -68,12 +68,26 @@ func (p *Provider) grantAuthorizationCode(ctx context.Context, tr *tokenRequest)
 	if err != nil {
 		return nil, err
 	}
+	// RFC 8707 §2: the token request may name the resource again, but only the one authorized.
+	resource := tr.form.Get("resource")
+	switch {
+	case resource == "":
+		resource = ac.Resource
+	case ac.Resource != "" && resource != ac.Resource:
+		return nil, errInvalidTarget("resource must be the one sent to the authorization endpoint")
+	}
+	api, err := p.lookupResource(ctx, t.ID, resource)
+	if err != nil {
+		return nil, err
+	}
 
+	grant.Resource, grant.OrgID = resource, ac.OrgID
 	grant.SessionID, grant.Scopes, grant.AuthTime, grant.AMR, grant.ACR = ac.SessionID, ac.Scopes, ac.AuthTime, ac.AMR, ac.ACR
 	grant.CreatedAt = now
 	a := &authorization{
 		grantType: grantAuthorizationCode, client: c, subject: ac.UserID, user: user, scopes: ac.Scopes,
 		grantID: ac.GrantID, sessionID: ac.SessionID, authTime: ac.AuthTime, amr: ac.AMR, acr: ac.ACR, nonce: ac.Nonce,
+		api: api, orgID: ac.OrgID,
 	}
 	p.setGrantLifetime(t, c, &grant, a, now)
 	a.persist = func(ctx context.Context, tx *store.Tx) error {
@@ -108,7 +122,12 @@ func (p *Provider) setGrantLifetime(t store.Tenant, c store.Client, g *store.Gra
 		a.refreshExpires = g.ExpiresAt
 		return
 	}
-	g.ExpiresAt = now.Add(t.Settings.AccessTokenTTLD())
+	ttl := t.Settings.AccessTokenTTLD()
+	if a.api != nil && a.api.TokenLifetime > ttl {
+		// The grant outlives its access tokens, which an API may make longer than the tenant's.
+		ttl = a.api.TokenLifetime
+	}
+	g.ExpiresAt = now.Add(ttl)
 }
 
 // checkPKCE enforces RFC 7636 at the token endpoint: a code bound to a challenge needs the matching

@@ -63,7 +63,21 @@ func (p *Provider) grantRefreshToken(ctx context.Context, tr *tokenRequest) (*to
 	if err != nil {
 		return nil, err
 	}
+	// RFC 8707 §2: a grant made for an API refreshes tokens for that API only; a grant made without one
+	// may name an API for this access token.
+	resource := tr.form.Get("resource")
+	switch {
+	case resource == "":
+		resource = g.Resource
+	case g.Resource != "" && resource != g.Resource:
+		return nil, errInvalidTarget("resource must be the one the grant was made for")
+	}
+	api, err := p.lookupResource(ctx, t.ID, resource)
+	if err != nil {
+		return nil, err
+	}
 	a := &authorization{
+		api: api, orgID: g.OrgID,
 		grantType: grantRefreshToken, client: c, subject: g.UserID, user: user, scopes: scopes, grantID: g.ID,
 		sessionID: g.SessionID, authTime: g.AuthTime, amr: g.AMR, acr: g.ACR,
 		refreshExpires: g.ExpiresAt, // the family ends with its grant

@@ -30,6 +30,14 @@ type authorization struct {
 	acr       string
 	nonce     string // ID token nonce (authorization code only)
 
+	// api is the API the tokens are for (RFC 8707 resource), nil for none; orgID the organization the
+	// user signed in to. applyAuthz fills permissions (the API's permissions granted) and access (what the
+	// user holds, for the claims).
+	api         *store.API
+	orgID       string
+	permissions []string
+	access      *store.Access
+
 	// refreshExpires, when not zero, asks for a refresh token in grantID's family expiring then.
 	refreshExpires time.Time
 	// persist, when set, runs in the transaction that stores the refresh token: it consumes what the grant
@@ -52,6 +60,13 @@ type accessClaims struct {
 	AMR       []string      `json:"amr,omitempty"`
 	SessionID string        `json:"sid,omitempty"`
 	GrantID   string        `json:"gid,omitempty"` // revoking the grant makes the token inactive
+	// Authorization claims, present when the API (or, without one, the client) asks for them; an empty
+	// list is sent as [] so that a resource server can tell "none" from "not asked".
+	Permissions []string `json:"permissions,omitzero"`
+	Roles       []string `json:"roles,omitzero"`
+	Groups      []string `json:"groups,omitzero"`
+	OrgID       string   `json:"org_id,omitempty"`
+	OrgRoles    []string `json:"org_roles,omitzero"`
 }
 
 // Scopes returns the token's scopes.
@@ -79,14 +94,35 @@ const (
 // refresh token) in one transaction; when there is nothing to store it writes nothing.
 func (p *Provider) issue(ctx context.Context, t store.Tenant, a *authorization) (*tokenResponse, error) {
 	now := p.now()
+	if err := p.applyAuthz(ctx, t, a); err != nil {
+		return nil, err
+	}
 	ttl := t.Settings.AccessTokenTTLD()
+	aud := keys.Audience{a.client.ClientID}
+	claims := a.client.TokenClaims
+	switch {
+	case a.api != nil:
+		// RFC 8707 §2, RFC 9068 §3: the token is for the API, which checks that it is its audience.
+		aud, claims = keys.Audience{a.api.Identifier}, a.api.Claims
+		if a.api.TokenLifetime > 0 {
+			ttl = a.api.TokenLifetime
+		}
+	case slices.ContainsFunc(a.scopes, func(s string) bool { return strings.HasPrefix(s, managementScopePrefix) }):
+		aud = append(aud, p.managementAudience())
+	}
 	iss := p.issuer(t.ID)
 	scope := strings.Join(a.scopes, " ")
 	at := accessClaims{
-		Issuer: iss, Subject: a.subject, Audience: p.accessAudience(a), ClientID: a.client.ClientID,
+		Issuer: iss, Subject: a.subject, Audience: aud, ClientID: a.client.ClientID,
 		Scope: scope, IssuedAt: issuedAt(now, a.client), ExpiresAt: now.Add(ttl).Unix(), JTI: keys.NewID(),
 		ACR: a.acr, AMR: a.amr, SessionID: a.sessionID, GrantID: a.grantID,
 	}
+	extra := authzClaims(a, claims)
+	at.Permissions, _ = extra[claimPermissions].([]string)
+	at.Roles, _ = extra[claimRoles].([]string)
+	at.Groups, _ = extra[claimGroups].([]string)
+	at.OrgID, _ = extra[claimOrgID].(string)
+	at.OrgRoles, _ = extra[claimOrgRoles].([]string)
 	if !a.authTime.IsZero() {
 		at.AuthTime = a.authTime.Unix()
 	}
@@ -127,21 +163,6 @@ func (p *Provider) issue(ctx context.Context, t store.Tenant, a *authorization) 
 	return resp, nil
 }
 
-// managementAPIPath is where the management API is served; its URL is the audience of management tokens.
-const managementAPIPath = "/admin/api/v1"
-
-// accessAudience is the aud of an access token: the client, and the management API when the token
-// carries management scopes (umm:...), which is all the management API asks of a token it accepts.
-func (p *Provider) accessAudience(a *authorization) keys.Audience {
-	aud := keys.Audience{a.client.ClientID}
-	for _, s := range a.scopes {
-		if strings.HasPrefix(s, "umm:") {
-			return append(aud, p.publicURL+managementAPIPath)
-		}
-	}
-	return aud
-}
-
 // idToken mints the ID token (OIDC Core §2, §3.1.3.6): the user's claims released by the scopes, plus
 // at_hash binding it to the access token issued with it.
 func (p *Provider) idToken(ctx context.Context, t store.Tenant, a *authorization, accessToken string, now time.Time) (string, error) {
@@ -170,6 +191,9 @@ func (p *Provider) idToken(ctx context.Context, t store.Tenant, a *authorization
 	}
 	if a.sessionID != "" {
 		claims["sid"] = a.sessionID
+	}
+	for k, v := range authzClaims(a, a.client.TokenClaims) {
+		claims[k] = v
 	}
 	claims["at_hash"] = atHash(accessToken)
 	tok, err := p.keys.Sign(ctx, t.ID, alg, typIDToken, claims)

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/umm-project/umm/internal/authz"
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
@@ -39,6 +40,8 @@ type Deps struct {
 	// CacheTTL, when set, is how long the client and revocation caches believe an entry. Tests set it far
 	// beyond what they wait, to prove that invalidation messages, not the TTLs, carry changes between nodes.
 	CacheTTL time.Duration
+	// Authz answers what a user's roles grant (tokens for an API, organization claims); nil: one on DB.
+	Authz *authz.Service
 }
 
 //go:embed templates/*.html
@@ -50,6 +53,7 @@ type Provider struct {
 	keys      *keys.Manager
 	keyring   *keys.Keyring
 	identity  *identity.Service
+	authz     *authz.Service
 	sessions  *session.Manager
 	metrics   *web.Metrics
 	csrf      *web.CSRF
@@ -97,6 +101,10 @@ func New(d Deps) (*Provider, error) {
 		db: d.DB, keys: d.Keys, keyring: d.Keyring, identity: d.Identity, sessions: d.Sessions,
 		metrics: d.Metrics, csrf: d.CSRF, publicURL: strings.TrimSuffix(d.PublicURL, "/"),
 		log: d.Log, now: d.Now, pages: pages, logoutHTTP: newLogoutHTTPClient(), caps: capsOf(d.Security),
+		authz: d.Authz,
+	}
+	if p.authz == nil {
+		p.authz = authz.New(authz.Deps{DB: d.DB, Now: d.Now})
 	}
 	p.verified.limit = maxVerifiedTokens
 	p.clients.ttl, p.revoked.ttl = d.CacheTTL, d.CacheTTL
@@ -129,6 +137,10 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 
 // issuer is the issuer identifier of a tenant (OIDC Discovery §4.3: exactly this string everywhere).
 func (p *Provider) issuer(tenantID string) string { return p.publicURL + "/t/" + tenantID }
+
+// managementAudience is the audience of tokens for the management API: every tenant's admin API lives
+// under the one public URL.
+func (p *Provider) managementAudience() string { return p.publicURL + "/admin/api/v1" }
 
 // tenantOrPage loads the request's tenant; when that fails it writes the answer (a 404 page for an
 // unknown tenant, a 500 page otherwise) and returns false.

@@ -85,7 +85,7 @@ func (p *Provider) handleResume(w http.ResponseWriter, r *http.Request) {
 		p.authorizeError(w, r, t, target, newErr("unmet_authentication_requirements", http.StatusBadRequest, nil,
 			"the user cannot reach the essential authentication context class requested"))
 	case store.LoginAuthenticated:
-		if err := p.issueCode(w, r, t, lr, target, false); err != nil {
+		if err := p.issueCode(w, r, t, client, lr, target, false); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				p.resumeConflict(w, r, t, err)
 				return
@@ -112,7 +112,7 @@ func (p *Provider) resumeConflict(w http.ResponseWriter, r *http.Request, t stor
 // transaction it consumes the request (fresh: stores it already done, for the SSO path; otherwise moves it
 // authenticated -> done, so a second resume gets store.ErrConflict), stores the code's hash and records
 // code.issued. The client is then remembered on the session (for logout and the account page).
-func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, t store.Tenant, lr store.LoginRequest,
+func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, t store.Tenant, client store.Client, lr store.LoginRequest,
 	target *redirectTarget, fresh bool) error {
 	ctx := r.Context()
 	now := p.now()
@@ -127,12 +127,17 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, t store.Ten
 	if len(scopes) == 0 {
 		scopes = lr.Params.Scopes
 	}
+	orgID, err := p.resolveOrganization(ctx, t.ID, client, lr.UserID, lr.Params.Organization)
+	if err != nil {
+		return err
+	}
 	code := keys.NewToken()
 	ac := store.AuthCode{
 		TenantID: t.ID, CodeHash: keys.HashToken(code), ClientID: lr.ClientID, UserID: lr.UserID,
 		SessionID: lr.SessionID, GrantID: keys.NewID(), RedirectURI: lr.Params.RedirectURI, Scopes: scopes,
 		Nonce: lr.Params.Nonce, CodeChallenge: lr.Params.CodeChallenge, CodeChallengeMethod: lr.Params.CodeChallengeMethod,
 		AuthTime: lr.AuthTime, AMR: lr.AMR, ACR: lr.ACR, CreatedAt: now, ExpiresAt: now.Add(t.Settings.CodeTTLD()),
+		Resource: lr.Params.Resource, OrgID: orgID,
 	}
 	err = p.db.InTx(ctx, func(tx *store.Tx) error {
 		if fresh {

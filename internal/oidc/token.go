@@ -118,6 +118,9 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if err != nil {
 		return nil, newErr("invalid_request", http.StatusBadRequest, err, "the request body is not valid form encoding")
 	}
+	if len(form["resource"]) > 1 {
+		return nil, errSeveralResources()
+	}
 	for name, vals := range form {
 		if len(vals) > 1 {
 			return nil, errRepeated(name)

@@ -259,6 +259,8 @@ type codeOpts struct {
 	ttl         time.Duration
 	tenant      string
 	user        string
+	resource    string
+	org         string
 }
 
 // pkceVerifier and its S256 challenge (RFC 7636 appendix B).
@@ -297,7 +299,7 @@ func (e *tokenEnv) mintCode(o codeOpts) string {
 		TenantID: o.tenant, CodeHash: keys.HashToken(code), ClientID: o.client, UserID: o.user, SessionID: "sid-1",
 		GrantID: keys.NewID(), RedirectURI: o.redirectURI, Scopes: o.scopes, Nonce: o.nonce, CodeChallenge: o.challenge,
 		CodeChallengeMethod: o.method, AuthTime: now.Add(-time.Minute), AMR: []string{"pwd"}, ACR: "1",
-		CreatedAt: now, ExpiresAt: now.Add(o.ttl),
+		CreatedAt: now, ExpiresAt: now.Add(o.ttl), Resource: o.resource, OrgID: o.org,
 	})
 	if err != nil {
 		e.t.Fatal(err)

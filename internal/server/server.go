@@ -161,6 +161,7 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 		JWKSAllowPrivateNetworks: cfg.Security.JWKSURIAllowPrivateNetworks,
 		Security:                 cfg.Security,
 		CacheTTL:                 s.opts.cacheTTL,
+		Authz:                    s.Authz,
 	})
 	if err != nil {
 		return err

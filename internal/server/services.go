@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/umm-project/umm/internal/admin"
+	"github.com/umm-project/umm/internal/authz"
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/events"
 	"github.com/umm-project/umm/internal/federation"
@@ -28,6 +29,8 @@ type Services struct {
 	Keys     *keys.Manager
 	Identity *identity.Service
 	Admin    *admin.Service
+	// Authz is the authorization model (roles, groups, APIs, organizations) admin and oidc share.
+	Authz *authz.Service
 	// Risk scores sign-ins (risk.geoip_db is opened here and closed by Close).
 	Risk *risk.Engine
 	// Federation builds the tenants' upstream identity providers (their connection pools close with Close).
@@ -105,7 +108,9 @@ func OpenServices(ctx context.Context, cfg config.Config, log *slog.Logger) (*Se
 	// SAML connections sign their AuthnRequests with the tenant's key, as the SAML IdP signs its answers.
 	fed := federation.New(federation.Deps{DB: db, Keyring: kr, PublicURL: strings.TrimSuffix(cfg.Server.PublicURL, "/"), Log: log,
 		SAMLKeys: km.SAMLCredentials})
+	az := authz.New(authz.Deps{DB: db})
 	return &Services{
+		Authz:            az,
 		Federation:       fed,
 		Risk:             engine,
 		Config:           cfg,
@@ -113,7 +118,7 @@ func OpenServices(ctx context.Context, cfg config.Config, log *slog.Logger) (*Se
 		Keyring:          kr,
 		Keys:             km,
 		Identity:         id,
-		Admin:            admin.New(admin.Deps{DB: db, Keyring: kr, Identity: id, Federation: fed, Log: log}),
+		Admin:            admin.New(admin.Deps{DB: db, Keyring: kr, Identity: id, Federation: fed, Log: log, Authz: az}),
 		MasterKeyCreated: created,
 	}, nil
 }

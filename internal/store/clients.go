@@ -42,6 +42,11 @@ type Client struct {
 	InitiateLoginURI      string
 	// MFAPolicy replaces the tenant's MFA policy for this client; empty follows the tenant.
 	MFAPolicy string
+	// OrganizationRequired: users sign in to this client within an organization (organization=ID).
+	// TokenClaims are the authorization claims its tokens carry (roles, permissions, groups, org_id,
+	// org_roles).
+	OrganizationRequired bool
+	TokenClaims          []string
 }
 
 // Public reports whether the client has no credentials (PKCE required).
@@ -54,7 +59,7 @@ const clientCols = `tenant_id, client_id, name, secret_hash, redirect_uris, post
 	scopes, token_endpoint_auth_method, first_party, jwks, jwks_uri, id_token_alg, created_at, updated_at,
 	allowed_origins, backchannel_logout_uri, backchannel_logout_session_required, frontchannel_logout_uri,
 	frontchannel_logout_session_required, required_profile_fields, initiate_login_uri,
-	tokens_not_before, previous_secret_hash, previous_secret_expires_at, mfa_policy`
+	tokens_not_before, previous_secret_hash, previous_secret_expires_at, mfa_policy, organization_required, token_claims`
 
 // UpsertClient creates the client or replaces every field of an existing one (created_at is kept). A new
 // client whose id was deleted before starts after the deletion (TokensNotBefore), so nothing issued to the
@@ -65,7 +70,7 @@ func (q *queries) UpsertClient(ctx context.Context, c Client) error {
 		c.IDTokenAlg = "RS256"
 	}
 	_, err := q.exec(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-		COALESCE((SELECT deleted_at FROM client_tombstones WHERE tenant_id = ? AND client_id = ?), 0), NULL, 0, ?)
+		COALESCE((SELECT deleted_at FROM client_tombstones WHERE tenant_id = ? AND client_id = ?), 0), NULL, 0, ?, ?, ?)
 		ON CONFLICT (tenant_id, client_id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash,
 		previous_secret_hash = CASE WHEN clients.secret_hash = excluded.secret_hash THEN clients.previous_secret_hash END,
 		previous_secret_expires_at = CASE WHEN clients.secret_hash = excluded.secret_hash
@@ -80,12 +85,13 @@ func (q *queries) UpsertClient(ctx context.Context, c Client) error {
 		frontchannel_logout_uri = excluded.frontchannel_logout_uri,
 		frontchannel_logout_session_required = excluded.frontchannel_logout_session_required,
 		required_profile_fields = excluded.required_profile_fields, initiate_login_uri = excluded.initiate_login_uri,
-		mfa_policy = excluded.mfa_policy`,
+		mfa_policy = excluded.mfa_policy, organization_required = excluded.organization_required,
+		token_claims = excluded.token_claims`,
 		c.TenantID, c.ClientID, c.Name, c.SecretHash, jsonList(c.RedirectURIs), jsonList(c.PostLogoutRedirectURIs),
 		jsonList(c.GrantTypes), jsonList(c.Scopes), c.TokenEndpointAuthMethod, c.FirstParty, c.JWKS, c.JWKSURI,
 		c.IDTokenAlg, now, now, jsonList(c.AllowedOrigins), c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired,
 		c.FrontchannelLogoutURI, c.FrontchannelLogoutSessionRequired, jsonList(c.RequiredProfileFields), c.InitiateLoginURI,
-		c.TenantID, c.ClientID, c.MFAPolicy)
+		c.TenantID, c.ClientID, c.MFAPolicy, c.OrganizationRequired, jsonList(c.TokenClaims))
 	if err != nil {
 		return fmt.Errorf("upsert client %s: %w", c.ClientID, err)
 	}
@@ -131,12 +137,13 @@ func scanClients(rows interface {
 	var out []Client
 	for rows.Next() {
 		var c Client
-		var redirects, logouts, grants, scopes, origins, required string
+		var redirects, logouts, grants, scopes, origins, required, claims string
 		var created, updated, prevExpires int64
 		if err := rows.Scan(&c.TenantID, &c.ClientID, &c.Name, &c.SecretHash, &redirects, &logouts, &grants, &scopes,
 			&c.TokenEndpointAuthMethod, &c.FirstParty, &c.JWKS, &c.JWKSURI, &c.IDTokenAlg, &created, &updated,
 			&origins, &c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired, &c.FrontchannelLogoutURI,
-			&c.FrontchannelLogoutSessionRequired, &required, &c.InitiateLoginURI, &c.TokensNotBefore, &c.PreviousSecretHash, &prevExpires, &c.MFAPolicy); err != nil {
+			&c.FrontchannelLogoutSessionRequired, &required, &c.InitiateLoginURI, &c.TokensNotBefore, &c.PreviousSecretHash, &prevExpires, &c.MFAPolicy,
+			&c.OrganizationRequired, &claims); err != nil {
 			return nil, err
 		}
 		if prevExpires > 0 {
@@ -145,6 +152,7 @@ func scanClients(rows interface {
 		c.RedirectURIs, c.PostLogoutRedirectURIs = parseList(redirects), parseList(logouts)
 		c.GrantTypes, c.Scopes = parseList(grants), parseList(scopes)
 		c.AllowedOrigins, c.RequiredProfileFields = parseList(origins), parseList(required)
+		c.TokenClaims = parseList(claims)
 		c.CreatedAt, c.UpdatedAt = time.Unix(created, 0), time.Unix(updated, 0)
 		out = append(out, c)
 	}

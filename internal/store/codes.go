@@ -26,6 +26,10 @@ type AuthCode struct {
 	CreatedAt           time.Time
 	ExpiresAt           time.Time
 	RedeemedAt          time.Time // zero while unredeemed
+	// Resource is the API identifier the authorization request named (RFC 8707), OrgID the organization
+	// the user signed in to; both empty when absent.
+	Resource string
+	OrgID    string
 }
 
 // CreateAuthCode stores a new, unredeemed code.
@@ -35,10 +39,11 @@ func (q *queries) CreateAuthCode(ctx context.Context, c AuthCode) error {
 		created = time.Now()
 	}
 	_, err := q.exec(ctx, `INSERT INTO authorization_codes (tenant_id, code_hash, client_id, user_id, session_id, grant_id,
-		redirect_uri, scopes, nonce, code_challenge, code_challenge_method, auth_time, amr, acr, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		redirect_uri, scopes, nonce, code_challenge, code_challenge_method, auth_time, amr, acr, created_at, expires_at,
+		resource, org_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.TenantID, c.CodeHash, c.ClientID, c.UserID, c.SessionID, c.GrantID, c.RedirectURI, jsonList(c.Scopes), c.Nonce,
-		c.CodeChallenge, c.CodeChallengeMethod, unixOrNone(c.AuthTime), jsonList(c.AMR), c.ACR, created.Unix(), expiryUnix(c.ExpiresAt))
+		c.CodeChallenge, c.CodeChallengeMethod, unixOrNone(c.AuthTime), jsonList(c.AMR), c.ACR, created.Unix(), expiryUnix(c.ExpiresAt),
+		c.Resource, c.OrgID)
 	if err != nil {
 		return fmt.Errorf("create authorization code: %w", err)
 	}
@@ -52,10 +57,11 @@ func (q *queries) GetAuthCode(ctx context.Context, tenantID string, codeHash []b
 	var authTime, created, expires int64
 	var redeemed *int64
 	err := q.row(ctx, `SELECT tenant_id, code_hash, client_id, user_id, session_id, grant_id, redirect_uri, scopes, nonce,
-		code_challenge, code_challenge_method, auth_time, amr, acr, created_at, expires_at, redeemed_at
+		code_challenge, code_challenge_method, auth_time, amr, acr, created_at, expires_at, redeemed_at, resource, org_id
 		FROM authorization_codes WHERE tenant_id = ? AND code_hash = ?`, tenantID, codeHash).
 		Scan(&c.TenantID, &c.CodeHash, &c.ClientID, &c.UserID, &c.SessionID, &c.GrantID, &c.RedirectURI, &scopes, &c.Nonce,
-			&c.CodeChallenge, &c.CodeChallengeMethod, &authTime, &amr, &c.ACR, &created, &expires, &redeemed)
+			&c.CodeChallenge, &c.CodeChallengeMethod, &authTime, &amr, &c.ACR, &created, &expires, &redeemed,
+			&c.Resource, &c.OrgID)
 	if err != nil {
 		return c, fmt.Errorf("get authorization code: %w", scanErr(err))
 	}

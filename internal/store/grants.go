@@ -22,12 +22,16 @@ type Grant struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	RevokedAt time.Time // zero while the grant is alive
+	// Resource and OrgID: the API (RFC 8707) and organization the grant's tokens are for; empty when none.
+	Resource string
+	OrgID    string
 }
 
 // Alive reports whether the grant is neither revoked nor expired at t.
 func (g Grant) Alive(t time.Time) bool { return g.RevokedAt.IsZero() && t.Before(g.ExpiresAt) }
 
-const grantCols = `tenant_id, id, client_id, user_id, session_id, scopes, auth_time, amr, acr, created_at, expires_at, revoked_at`
+const grantCols = `tenant_id, id, client_id, user_id, session_id, scopes, auth_time, amr, acr, created_at, expires_at, revoked_at,
+	resource, org_id`
 
 // CreateGrant stores a new grant; an existing id is ErrConflict.
 func (q *queries) CreateGrant(ctx context.Context, g Grant) error {
@@ -36,9 +40,9 @@ func (q *queries) CreateGrant(ctx context.Context, g Grant) error {
 		created = time.Now()
 	}
 	_, err := q.exec(ctx, `INSERT INTO grants (tenant_id, id, client_id, user_id, session_id, scopes, auth_time, amr, acr,
-		created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		created_at, expires_at, resource, org_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		g.TenantID, g.ID, g.ClientID, g.UserID, g.SessionID, jsonList(g.Scopes), unixOrNone(g.AuthTime), jsonList(g.AMR),
-		g.ACR, created.Unix(), expiryUnix(g.ExpiresAt))
+		g.ACR, created.Unix(), expiryUnix(g.ExpiresAt), g.Resource, g.OrgID)
 	if err != nil {
 		return fmt.Errorf("create grant: %w", err)
 	}
@@ -94,7 +98,7 @@ func scanGrant(row interface{ Scan(...any) error }) (Grant, error) {
 	var authTime, created, expires int64
 	var revoked *int64
 	if err := row.Scan(&g.TenantID, &g.ID, &g.ClientID, &g.UserID, &g.SessionID, &scopes, &authTime, &amr, &g.ACR,
-		&created, &expires, &revoked); err != nil {
+		&created, &expires, &revoked, &g.Resource, &g.OrgID); err != nil {
 		return g, scanErr(err)
 	}
 	g.Scopes, g.AMR = parseList(scopes), parseList(amr)

@@ -54,6 +54,10 @@ type AuthorizeParams struct {
 	// SAMLRequestID is the ID of the AuthnRequest a saml-kind request answers (the Response's
 	// InResponseTo); empty for an IdP-initiated sign-in.
 	SAMLRequestID string `json:"saml_request_id,omitempty"`
+	// Resource is the API identifier the request asked tokens for (RFC 8707); Organization the
+	// organization the user signs in to (organization=ID).
+	Resource     string `json:"resource,omitempty"`
+	Organization string `json:"organization,omitempty"`
 }
 
 // LoginRequest is the stored handoff between the protocol surfaces (oidc, later saml) and the hosted pages.

@@ -43,12 +43,12 @@ func (q *queries) GetRefreshToken(ctx context.Context, tenantID string, tokenHas
 	var gRevoked *int64
 	err := q.row(ctx, `SELECT r.tenant_id, r.token_hash, r.grant_id, r.created_at, r.expires_at, r.used_at,
 		g.tenant_id, g.id, g.client_id, g.user_id, g.session_id, g.scopes, g.auth_time, g.amr, g.acr, g.created_at,
-		g.expires_at, g.revoked_at
+		g.expires_at, g.revoked_at, g.resource, g.org_id
 		FROM refresh_tokens r JOIN grants g ON g.tenant_id = r.tenant_id AND g.id = r.grant_id
 		WHERE r.tenant_id = ? AND r.token_hash = ?`, tenantID, tokenHash).
 		Scan(&rt.TenantID, &rt.TokenHash, &rt.GrantID, &created, &expires, &used,
 			&g.TenantID, &g.ID, &g.ClientID, &g.UserID, &g.SessionID, &scopes, &gAuth, &amr, &g.ACR, &gCreated,
-			&gExpires, &gRevoked)
+			&gExpires, &gRevoked, &g.Resource, &g.OrgID)
 	if err != nil {
 		return rt, g, fmt.Errorf("get refresh token: %w", scanErr(err))
 	}

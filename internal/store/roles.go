@@ -13,6 +13,9 @@ type Role struct {
 	Name        string
 	Description string
 	CreatedAt   time.Time
+	// UpdatedAt and Permissions are read by GetRole and ListRolesPage (authz_roles.go).
+	UpdatedAt   time.Time
+	Permissions []RolePermission
 }
 
 // UpsertRole creates the role or updates its description.

@@ -93,7 +93,8 @@ func (q *queries) DeleteUser(ctx context.Context, tenantID, userID string) error
 	}
 	// Delete the dependants explicitly too, so the result does not depend on SQLite's foreign_keys pragma.
 	for _, table := range []string{"password_credentials", "password_history", "user_roles", "consent_grants",
-		"mfa_factors", "recovery_codes", "known_devices", "user_networks", "user_identities"} {
+		"mfa_factors", "recovery_codes", "known_devices", "user_networks", "user_identities", "group_members",
+		"organization_member_roles", "organization_members"} {
 		if _, err := q.exec(ctx, `DELETE FROM `+table+` WHERE tenant_id = ? AND user_id = ?`, tenantID, userID); err != nil {
 			return fmt.Errorf("delete user %s: %s: %w", userID, table, err)
 		}
