@@ -73,11 +73,12 @@ func (s *keySet) key(ctx context.Context, kid string) (jose.JSONWebKey, error) {
 		mayFetch := attempt == 0 && (s.inflight != nil || (!fresh && s.lastErr == nil) ||
 			now.Sub(s.lastFetch) >= s.minRefresh)
 		if !mayFetch {
+			failing := s.lastErr != nil
 			s.mu.Unlock()
 			if known { // stale, but the refetch failed: keep trusting a key the issuer published
 				return k, nil
 			}
-			if s.keys == nil {
+			if s.keys == nil || failing { // the issuer may publish kid by now: we cannot tell
 				return jose.JSONWebKey{}, errUnavailable(nil, "the issuer's signing keys could not be fetched")
 			}
 			return jose.JSONWebKey{}, errInvalidToken(nil, "the token is signed with a key the issuer does not publish")

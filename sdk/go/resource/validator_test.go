@@ -35,6 +35,7 @@ type issuer struct {
 	keys   map[string]jose.JSONWebKey
 
 	jwksFetches       atomic.Int32
+	jwksDown          atomic.Bool // the JWKS answers 500
 	introspections    atomic.Int32
 	revoked           sync.Map // token -> true
 	discoveryIssuer   string   // when set, discovery names this issuer instead of the right one
@@ -55,6 +56,10 @@ func newIssuer(t *testing.T) *issuer {
 	})
 	mux.HandleFunc("GET /t/{tenant}/jwks.json", func(w http.ResponseWriter, r *http.Request) {
 		is.jwksFetches.Add(1)
+		if is.jwksDown.Load() {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
 		is.mu.Lock()
 		set := jose.JSONWebKeySet{Keys: append([]jose.JSONWebKey(nil), is.public...)}
 		is.mu.Unlock()
@@ -386,6 +391,42 @@ func TestStaleKeysAreRefetchedAfterMaxAge(t *testing.T) {
 	}
 	if got := is.jwksFetches.Load(); got != 2 {
 		t.Fatalf("fetches = %d, want 2 (one at first use, one after max-age)", got)
+	}
+}
+
+func TestKnownKeysOutliveAnUnreachableJWKS(t *testing.T) {
+	t.Parallel()
+	is := newIssuer(t)
+	is.addKey("k1", jose.ES256, true)
+	is.addKey("k2", jose.ES256, false)
+	clk := newClock()
+	v := newValidator(t, is, clk, nil)
+	ctx := context.Background()
+	if _, err := v.Validate(ctx, is.sign("k1", "at+jwt", is.claims(clk, nil))); err != nil {
+		t.Fatal(err)
+	}
+	is.jwksDown.Store(true)
+	clk.advance(10 * time.Minute)
+	if _, err := v.Validate(ctx, is.sign("k1", "at+jwt", is.claims(clk, nil))); err != nil {
+		t.Fatalf("a known key while the JWKS is down: %v", err)
+	}
+	_, err := v.Validate(ctx, is.sign("k2", "at+jwt", is.claims(clk, nil)))
+	wantStatus(t, err, 503, "could not be fetched")
+	// The failed fetch is not retried by every request.
+	before := is.jwksFetches.Load()
+	for range 3 {
+		if _, err := v.Validate(ctx, is.sign("k1", "at+jwt", is.claims(clk, nil))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := is.jwksFetches.Load() - before; got != 0 {
+		t.Fatalf("fetches right after a failure = %d, want 0", got)
+	}
+	is.jwksDown.Store(false)
+	is.publish("k2")
+	clk.advance(31 * time.Second)
+	if _, err := v.Validate(ctx, is.sign("k2", "at+jwt", is.claims(clk, nil))); err != nil {
+		t.Fatalf("once the JWKS is back: %v", err)
 	}
 }
 
