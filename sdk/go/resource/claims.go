@@ -54,15 +54,30 @@ func (c *Claims) HasRole(r string) bool { return slices.Contains(c.Roles, r) }
 
 type claimsKey struct{}
 
-// ClaimsFrom returns the claims the middleware put in ctx, and whether there were any.
-func ClaimsFrom(ctx context.Context) (*Claims, bool) {
-	c, ok := ctx.Value(claimsKey{}).(*Claims)
-	return c, ok && c != nil
+// validated is what the middleware puts in a request's context: the claims, and the validator that
+// checked them, so that Require of another validator (another API, another tenant) does not take them
+// for its own.
+type validated struct {
+	by     *Validator
+	claims *Claims
 }
 
-// WithClaims returns a copy of ctx carrying c, as the middleware does; tests of handlers use it.
+// ClaimsFrom returns the claims the middleware put in ctx, and whether there were any.
+func ClaimsFrom(ctx context.Context) (*Claims, bool) {
+	v, ok := ctx.Value(claimsKey{}).(validated)
+	return v.claims, ok && v.claims != nil
+}
+
+// WithClaims returns a copy of ctx carrying c, for tests of handlers that read ClaimsFrom. Require does
+// not trust claims put there this way: it validates the request's token itself.
 func WithClaims(ctx context.Context, c *Claims) context.Context {
-	return context.WithValue(ctx, claimsKey{}, c)
+	return context.WithValue(ctx, claimsKey{}, validated{claims: c})
+}
+
+// claimsValidatedBy returns the claims in ctx if v validated them.
+func claimsValidatedBy(ctx context.Context, v *Validator) (*Claims, bool) {
+	got, ok := ctx.Value(claimsKey{}).(validated)
+	return got.claims, ok && got.by == v && got.claims != nil
 }
 
 // wireClaims is the JSON shape of the claims the validator reads.

@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -113,5 +114,31 @@ func TestMiddlewareDPoP(t *testing.T) {
 				t.Fatalf("jkt = %q", rec.Body)
 			}
 		})
+	}
+}
+
+func TestRequireOfAnotherValidatorValidatesAgain(t *testing.T) {
+	t.Parallel()
+	is := newIssuer(t)
+	is.addKey("k1", jose.ES256, true)
+	clk := newClock()
+	orders := newValidator(t, is, clk, nil)
+	billing := newValidator(t, is, clk, func(c *Config) { c.Audience = "https://billing.acme.example" })
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	// A token for the orders API passes the outer middleware, and must not pass billing's Require.
+	h := orders.Middleware(billing.Require("orders:read")(ok))
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer "+is.sign("k1", "at+jwt", is.claims(clk, nil)))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Header().Get("WWW-Authenticate"), "aud") {
+		t.Fatalf("status = %d %s, want 401 naming aud", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+	// Claims put in a context by a test are not taken for validated ones either.
+	req = httptest.NewRequest("GET", "/", nil).WithContext(WithClaims(context.Background(), &Claims{Scopes: []string{"orders:read"}}))
+	rec = httptest.NewRecorder()
+	orders.Require("orders:read")(ok).ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized {
+		t.Fatalf("status = %d, want 401", rec.Code)
 	}
 }

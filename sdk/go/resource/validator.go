@@ -210,18 +210,19 @@ func (v *Validator) Middleware(next http.Handler) http.Handler {
 
 // Require returns middleware that requires a valid token granting every one of permissions (through its
 // permissions claim or its scope); a valid token lacking one is refused with 403 insufficient_scope.
-// When an outer Middleware already validated the token, its claims are reused.
+// When an outer Middleware or Require of the same Validator already validated the token, its claims are
+// reused.
 func (v *Validator) Require(permissions ...string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, ok := ClaimsFrom(r.Context())
+			c, ok := claimsValidatedBy(r.Context(), v)
 			if !ok {
 				var err error
 				if c, err = v.authenticate(r); err != nil {
 					v.cfg.ErrorHandler(w, r, err)
 					return
 				}
-				r = r.WithContext(WithClaims(r.Context(), c))
+				r = r.WithContext(context.WithValue(r.Context(), claimsKey{}, validated{by: v, claims: c}))
 			}
 			for _, p := range permissions {
 				if !c.HasPermission(p) {
