@@ -35,6 +35,9 @@ type Config struct {
 	ClientSecret string
 	// Scopes are requested with the token; empty: the client's registered scopes.
 	Scopes []string
+	// TokenURL is the token endpoint of the client credentials grant; default the tenant's,
+	// {public_url}/t/{tenant}/token.
+	TokenURL string
 	// TokenSource, when set, is used instead of the client credentials grant.
 	TokenSource TokenSource
 	// HTTPClient sends every request; default an http.Client with a 30 second timeout.
@@ -75,9 +78,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{base: public + "/admin/api/v1/tenants/" + url.PathEscape(cfg.Tenant), tokens: cfg.TokenSource,
 		http: cfg.HTTPClient, ua: cfg.UserAgent}
+	if cfg.TokenURL == "" {
+		cfg.TokenURL = public + "/t/" + url.PathEscape(cfg.Tenant) + "/token"
+	}
 	if c.tokens == nil {
 		c.tokens = &ClientCredentials{
-			TokenURL: public + "/t/" + url.PathEscape(cfg.Tenant) + "/token", ClientID: cfg.ClientID,
+			TokenURL: cfg.TokenURL, ClientID: cfg.ClientID,
 			ClientSecret: cfg.ClientSecret, Scopes: cfg.Scopes, Resource: public + "/admin/api/v1",
 			HTTPClient: cfg.HTTPClient,
 		}
