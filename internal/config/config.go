@@ -27,6 +27,7 @@ type Config struct {
 	SMS       SMS          `yaml:"sms"`
 	Templates Templates    `yaml:"templates"`
 	Risk      Risk         `yaml:"risk"`
+	Webhooks  Webhooks     `yaml:"webhooks"`
 }
 
 // Events configures the event log (audit record and outbox).
@@ -252,10 +253,11 @@ func Default() Config {
 			PendingDeviceCodesPerIP:        20,
 			PendingDeviceCodesPerClient:    1000,
 		},
-		Events: Events{Retention: Duration(400 * 24 * time.Hour)},
-		Email:  defaultEmail(),
-		Risk:   DefaultRisk(),
-		SMS:    defaultSMS(),
+		Events:   Events{Retention: Duration(400 * 24 * time.Hour)},
+		Email:    defaultEmail(),
+		Risk:     DefaultRisk(),
+		SMS:      defaultSMS(),
+		Webhooks: defaultWebhooks(),
 	}
 }
 
@@ -380,6 +382,7 @@ func (c *Config) Validate() error {
 	p = append(p, validateEmail(c.Email)...)
 	p = append(p, validateRisk(c.Risk)...)
 	p = append(p, validateSMS(c.SMS)...)
+	p = append(p, validateWebhooks(c.Webhooks)...)
 	for i, cidr := range s.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {
 			add("security.trusted_proxies[%d]: %q is not a CIDR such as 10.0.0.0/8", i, cidr)
