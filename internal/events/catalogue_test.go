@@ -72,3 +72,17 @@ func TestWebhookCatalogueListsEveryEventType(t *testing.T) {
 		t.Error("KnownType does not follow the catalogue")
 	}
 }
+
+// docs/EVENTS.md lists the whole catalogue, one table row per type.
+func TestWebhookCatalogueIsDocumented(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../docs/EVENTS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range Catalogue() {
+		if !strings.Contains(string(doc), "| `"+e.Type+"` | "+e.Description+" |") {
+			t.Errorf("docs/EVENTS.md has no row for %s with its description", e.Type)
+		}
+	}
+}
