@@ -347,6 +347,8 @@ func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
 		"UMM_SMS_FROM":                       {"+15017122661", "+15017122661"},
 		"UMM_SMS_TIMEOUT":                    {"4s", "4s"},
 		"UMM_SMS_DEV_DIR":                    {"/var/lib/umm/sms", "/var/lib/umm/sms"},
+		"UMM_WEBHOOKS_ALLOW_PRIVATE_TARGETS": {"true", "true"},
+		"UMM_WEBHOOKS_TIMEOUT":               {"7s", "7s"},
 	}
 	// Keys that are only valid together with another one.
 	companions := map[string][]string{
