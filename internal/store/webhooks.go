@@ -443,6 +443,17 @@ func (q *queries) RedeliverWebhookDelivery(ctx context.Context, tenantID, webhoo
 	return q.notify(ctx, TopicWebhook, tenantID)
 }
 
+// DeleteFinishedWebhookDeliveries forgets deliveries that succeeded or were given up before before
+// (garbage collection of the delivery log); pending and failing ones stay.
+func (q *queries) DeleteFinishedWebhookDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	res, err := q.exec(ctx, `DELETE FROM webhook_deliveries WHERE status IN (?, ?) AND updated_at < ?`,
+		DeliverySucceeded, DeliveryGaveUp, before.Unix())
+	if err != nil {
+		return 0, fmt.Errorf("delete finished webhook deliveries: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 func scanWebhooks(rows *sql.Rows) ([]Webhook, error) {
 	defer rows.Close()
 	var out []Webhook

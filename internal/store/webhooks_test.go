@@ -114,6 +114,9 @@ func TestWebhookSubscriptionsAndDeliveries(t *testing.T) {
 			if err := db.FinishWebhookDelivery(ctx, stale); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("finish by a stale claim = %v, want ErrNotFound", err)
 			}
+			if n, err := db.DeleteFinishedWebhookDeliveries(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+				t.Errorf("garbage collection of a fresh log = %d, %v; want nothing deleted", n, err)
+			}
 			back, _ := db.GetWebhookDelivery(ctx, tid, "wh1", d.ID)
 			if back.Status != store.DeliverySucceeded || back.LastStatusCode != 204 || back.LastDuration != 12*time.Millisecond {
 				t.Errorf("after finish = %+v", back)
@@ -124,6 +127,25 @@ func TestWebhookSubscriptionsAndDeliveries(t *testing.T) {
 			back, _ = db.GetWebhookDelivery(ctx, tid, "wh1", d.ID)
 			if back.Status != store.DeliveryPending || !back.FirstAttemptAt.IsZero() {
 				t.Errorf("after redeliver = %+v", back)
+			}
+		})
+
+		t.Run("garbage collection forgets finished deliveries and keeps pending ones", func(t *testing.T) {
+			ds, _ := db.ListWebhookDeliveries(ctx, tid, "wh1", 0, 10)
+			claimed, _ := db.ClaimWebhookDeliveries(ctx, time.Now(), time.Now().Add(time.Minute), 1)
+			if len(claimed) != 1 {
+				t.Fatalf("claim = %+v", claimed)
+			}
+			c := claimed[0]
+			c.Status, c.LastAttemptAt = store.DeliverySucceeded, time.Now().Add(-48*time.Hour)
+			if err := db.FinishWebhookDelivery(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := db.DeleteFinishedWebhookDeliveries(ctx, time.Now().Add(-24*time.Hour)); err != nil || n != 1 {
+				t.Fatalf("DeleteFinishedWebhookDeliveries = %d, %v; want the old succeeded one", n, err)
+			}
+			if after, _ := db.ListWebhookDeliveries(ctx, tid, "wh1", 0, 10); len(after) != len(ds)-1 {
+				t.Errorf("deliveries %d -> %d", len(ds), len(after))
 			}
 		})
 
