@@ -180,7 +180,7 @@ func TestWebhookSubscriptionManagement(t *testing.T) {
 				t.Fatal(err)
 			}
 			row, _ := db.GetWebhook(ctx, tid, w.ID)
-			if _, err := db.ScanWebhookEvents(ctx, row, time.Now(), time.Minute, 100); err != nil {
+			if _, err := db.ScanWebhookEvents(ctx, row, 0, time.Now(), time.Minute, 100); err != nil {
 				t.Fatal(err)
 			}
 			ds, next, err := svc.WebhookDeliveries(ctx, tid, w.ID, 0, 10)

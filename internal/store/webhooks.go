@@ -231,14 +231,26 @@ func (q *queries) ReplaceWebhookSecret(ctx context.Context, s SealedWebhookSecre
 // found by a later scan. Reading an event twice is harmless because a delivery is unique per
 // (subscription, event) and inserted only when absent.
 
+// WebhookScan is what one ScanWebhookEvents did.
+type WebhookScan struct {
+	Written int   // deliveries written
+	Last    int64 // the highest event id read (after, or the cursor, when none was)
+}
+
 // ScanWebhookEvents writes a pending delivery to w for each event of its tenant that it subscribes to and
-// has none yet, from w.EventCursor on, reading at most maxEvents events; it then moves the cursor past
-// the events older than window. It returns how many deliveries it wrote.
-func (db *DB) ScanWebhookEvents(ctx context.Context, w Webhook, now time.Time, window time.Duration, maxEvents int) (int, error) {
+// has none yet, reading at most maxEvents events with ids above after, or above w.EventCursor when after
+// is not beyond it. Reading from the cursor, it then moves the cursor past the events older than window.
+// A scan from a later after only looks at the newest events: it is cheap, and the next scan from the
+// cursor finds what it could not.
+func (db *DB) ScanWebhookEvents(ctx context.Context, w Webhook, after int64, now time.Time, window time.Duration, maxEvents int) (WebhookScan, error) {
 	const batch = 500
-	after, cursor, settling := w.EventCursor, w.EventCursor, true
+	fromCursor := after <= w.EventCursor
+	if fromCursor {
+		after = w.EventCursor
+	}
+	scan := WebhookScan{Last: after}
+	cursor, settling := w.EventCursor, fromCursor
 	cutoff, since := now.Add(-window).UnixMilli(), w.Since.UnixMilli()
-	written := 0
 	for read := 0; read < maxEvents; {
 		type ev struct {
 			id      int64
@@ -246,33 +258,53 @@ func (db *DB) ScanWebhookEvents(ctx context.Context, w Webhook, now time.Time, w
 			created int64
 		}
 		rows, err := db.query(ctx, `SELECT id, type, created_ms FROM events WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`,
-			w.TenantID, after, batch)
+			w.TenantID, scan.Last, batch)
 		if err != nil {
-			return written, fmt.Errorf("scan events for webhook %s: %w", w.ID, err)
+			return scan, fmt.Errorf("scan events for webhook %s: %w", w.ID, err)
 		}
 		var evs []ev
 		for rows.Next() {
 			var e ev
 			if err := rows.Scan(&e.id, &e.typ, &e.created); err != nil {
 				rows.Close()
-				return written, fmt.Errorf("scan events for webhook %s: %w", w.ID, err)
+				return scan, fmt.Errorf("scan events for webhook %s: %w", w.ID, err)
 			}
 			evs = append(evs, e)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return written, fmt.Errorf("scan events for webhook %s: %w", w.ID, err)
+			return scan, fmt.Errorf("scan events for webhook %s: %w", w.ID, err)
 		}
+		if len(evs) == 0 {
+			break
+		}
+		// The deliveries already written for these events: rescans mostly find them all, and are then reads.
+		have := map[int64]bool{}
+		ids, err := db.query(ctx, `SELECT event_id FROM webhook_deliveries WHERE tenant_id = ? AND webhook_id = ?
+			AND event_id >= ? AND event_id <= ?`, w.TenantID, w.ID, evs[0].id, evs[len(evs)-1].id)
+		if err != nil {
+			return scan, fmt.Errorf("scan events for webhook %s: %w", w.ID, err)
+		}
+		for ids.Next() {
+			var id int64
+			if err := ids.Scan(&id); err != nil {
+				ids.Close()
+				return scan, fmt.Errorf("scan events for webhook %s: %w", w.ID, err)
+			}
+			have[id] = true
+		}
+		ids.Close()
 		for _, e := range evs {
 			if settling && e.created < cutoff {
 				cursor = e.id
 			} else {
 				settling = false
 			}
-			if e.created < since || !(len(w.EventTypes) == 0 || slices.Contains(w.EventTypes, e.typ)) {
+			if have[e.id] || e.created < since || !(len(w.EventTypes) == 0 || slices.Contains(w.EventTypes, e.typ)) {
 				continue
 			}
-			// Only when absent: on PostgreSQL a conflicting insert would still draw an id from the sequence.
+			// Only when absent (another node may be scanning too): on PostgreSQL a conflicting insert would
+			// still draw an id from the sequence.
 			res, err := db.exec(ctx, `INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, event_type, status,
 				next_attempt_ms, created_at, updated_at)
 				SELECT ?, ?, CAST(? AS BIGINT), ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT)
@@ -280,25 +312,25 @@ func (db *DB) ScanWebhookEvents(ctx context.Context, w Webhook, now time.Time, w
 				ON CONFLICT (tenant_id, webhook_id, event_id) DO NOTHING`,
 				w.TenantID, w.ID, e.id, e.typ, DeliveryPending, now.UnixMilli(), now.Unix(), now.Unix(), w.TenantID, w.ID, e.id)
 			if err != nil {
-				return written, fmt.Errorf("scan events for webhook %s: %w", w.ID, err)
+				return scan, fmt.Errorf("scan events for webhook %s: %w", w.ID, err)
 			}
 			if n, _ := res.RowsAffected(); n > 0 {
-				written++
+				scan.Written++
 			}
 		}
 		read += len(evs)
+		scan.Last = evs[len(evs)-1].id
 		if len(evs) < batch {
 			break
 		}
-		after = evs[len(evs)-1].id
 	}
 	if cursor > w.EventCursor {
 		if _, err := db.exec(ctx, `UPDATE webhooks SET event_cursor = ? WHERE tenant_id = ? AND id = ? AND event_cursor < ?`,
 			cursor, w.TenantID, w.ID, cursor); err != nil {
-			return written, fmt.Errorf("scan events for webhook %s: %w", w.ID, err)
+			return scan, fmt.Errorf("scan events for webhook %s: %w", w.ID, err)
 		}
 	}
-	return written, nil
+	return scan, nil
 }
 
 // MaxEventID is the highest event id of any tenant (0 when none): the dispatcher scans when it moves.

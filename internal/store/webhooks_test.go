@@ -43,7 +43,7 @@ func TestWebhookSubscriptionsAndDeliveries(t *testing.T) {
 			appendEvent("user.created", now)
 			appendEvent("user.deleted", now) // not subscribed
 			for range 3 {
-				if _, err := db.ScanWebhookEvents(ctx, got, now, time.Minute, 1000); err != nil {
+				if _, err := db.ScanWebhookEvents(ctx, got, 0, now, time.Minute, 1000); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -72,7 +72,8 @@ func TestWebhookSubscriptionsAndDeliveries(t *testing.T) {
 			}()
 			<-inTx
 			appendEvent("user.created", now)
-			if _, err := db.ScanWebhookEvents(ctx, w, now, time.Minute, 1000); err != nil {
+			first, err := db.ScanWebhookEvents(ctx, w, 0, now, time.Minute, 1000)
+			if err != nil {
 				t.Fatal(err)
 			}
 			close(scanned)
@@ -83,12 +84,33 @@ func TestWebhookSubscriptionsAndDeliveries(t *testing.T) {
 				t.Fatalf("deliveries before the late commit is scanned = %d, want 2", len(ds))
 			}
 			w, _ = db.GetWebhook(ctx, tid, "wh1")
-			if _, err := db.ScanWebhookEvents(ctx, w, now, time.Minute, 1000); err != nil {
-				t.Fatal(err)
+			// A scan past the highest id read cannot see it; a scan from the cursor does.
+			if quick, err := db.ScanWebhookEvents(ctx, w, first.Last, now, time.Minute, 1000); err != nil || quick.Written != 0 {
+				t.Fatalf("a scan from the last id read = %+v, %v; want nothing written", quick, err)
+			}
+			if full, err := db.ScanWebhookEvents(ctx, w, 0, now, time.Minute, 1000); err != nil || full.Written != 1 {
+				t.Fatalf("a scan from the cursor = %+v, %v; want the late event", full, err)
 			}
 			ds, _ := db.ListWebhookDeliveries(ctx, tid, "wh1", 0, 10)
 			if len(ds) != 3 {
 				t.Fatalf("deliveries after a late commit = %d, want 3: %+v", len(ds), ds)
+			}
+		})
+
+		t.Run("the cursor moves only past events older than the window", func(t *testing.T) {
+			w, _ := db.GetWebhook(ctx, tid, "wh1")
+			if _, err := db.ScanWebhookEvents(ctx, w, 0, now, time.Minute, 1000); err != nil {
+				t.Fatal(err)
+			}
+			if w2, _ := db.GetWebhook(ctx, tid, "wh1"); w2.EventCursor != w.EventCursor {
+				t.Errorf("cursor moved from %d to %d over events inside the window", w.EventCursor, w2.EventCursor)
+			}
+			res, err := db.ScanWebhookEvents(ctx, w, 0, now.Add(2*time.Minute), time.Minute, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w2, _ := db.GetWebhook(ctx, tid, "wh1"); w2.EventCursor != res.Last || res.Last <= w.EventCursor {
+				t.Errorf("cursor = %d after the window passed, want %d", w2.EventCursor, res.Last)
 			}
 		})
 
