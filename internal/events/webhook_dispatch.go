@@ -38,10 +38,11 @@ type WebhookPayload struct {
 // WebhookDispatcher delivers the tenants' events to their webhook subscriptions, at least once. Every node
 // runs one on the same database:
 //
-//   - The scan reads each enabled subscription's events from its cursor and writes a pending delivery per
-//     matching event (unique per subscription and event; store.ScanWebhookEvents explains the cursor).
-//     It runs when the highest event id moves (checked every Poll), when woken (a subscription changed,
-//     store.TopicWebhook) and at least every Rescan (an event committed late below the highest id).
+//   - The scan reads each enabled subscription's new events and writes a pending delivery per matching
+//     event (unique per subscription and event). It runs when the highest event id moves (checked every
+//     Poll), reading past what it read before; and when woken (a subscription changed,
+//     store.TopicWebhook) and every Rescan, reading from the subscription's cursor, which finds an event
+//     committed late below ids already read (store.ScanWebhookEvents explains the cursor).
 //   - Due deliveries are claimed with a lease (FOR UPDATE SKIP LOCKED on PostgreSQL) and attempted at
 //     once, each within the poster's timeout. A node that dies mid-attempt loses nothing: the lease runs
 //     out and any node attempts it again, with the same webhook-id, so receivers can drop the duplicate.
@@ -68,9 +69,11 @@ type WebhookDispatcher struct {
 	open   OpenWebhookSecret
 	wake   chan struct{}
 
+	// The scan's state, used by Run's goroutine only.
 	lastMax  int64
 	lastScan time.Time
 	force    bool
+	seen     map[[2]string]int64 // per subscription (tenant, id): the highest event id read
 }
 
 // NewWebhookDispatcher returns a dispatcher with the default schedule.
@@ -135,27 +138,40 @@ func (d *WebhookDispatcher) RunOnce(ctx context.Context) (int, error) {
 	return len(claimed), errors.Join(errs...)
 }
 
-// scan writes the deliveries of new events, when the highest event id moved since the last scan, when
-// woken, or every Rescan.
+// scan writes the deliveries of new events: when the highest event id moved since the last scan, only
+// from the highest event each subscription has seen (cheap); when woken and every Rescan, from each
+// subscription's cursor, which finds the events committed late below ids already seen.
 func (d *WebhookDispatcher) scan(ctx context.Context) error {
 	now := d.Now()
-	max, err := d.db.MaxEventID(ctx)
+	top, err := d.db.MaxEventID(ctx)
 	if err != nil {
 		return err
 	}
-	if max == d.lastMax && !d.force && now.Sub(d.lastScan) < d.Rescan {
+	full := d.force || now.Sub(d.lastScan) >= d.Rescan
+	if top == d.lastMax && !full {
 		return nil
 	}
 	ws, err := d.db.ListEnabledWebhooks(ctx)
 	if err != nil {
 		return err
 	}
+	seen := make(map[[2]string]int64, len(ws))
 	for _, w := range ws {
-		if _, err := d.db.ScanWebhookEvents(ctx, w, now, d.Window, 10000); err != nil {
+		key := [2]string{w.TenantID, w.ID}
+		var after int64
+		if !full {
+			after = d.seen[key]
+		}
+		res, err := d.db.ScanWebhookEvents(ctx, w, after, now, d.Window, 10000)
+		if err != nil {
 			return err
 		}
+		seen[key] = res.Last
 	}
-	d.lastMax, d.lastScan, d.force = max, now, false
+	d.seen, d.lastMax, d.force = seen, top, false
+	if full {
+		d.lastScan = now
+	}
 	return nil
 }
 
