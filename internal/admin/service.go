@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/umm-project/umm/internal/authz"
+	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/federation"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
@@ -27,6 +28,8 @@ type Deps struct {
 	HTTP *http.Client
 	// Authz manages roles, groups, APIs and organizations; nil: one on DB.
 	Authz *authz.Service
+	// Webhooks decides which subscription URLs are accepted (webhooks.allow_private_targets).
+	Webhooks config.Webhooks
 }
 
 // Service manages tenants, clients and users. It is safe for concurrent use.
@@ -39,12 +42,13 @@ type Service struct {
 	now        func() time.Time
 	http       *http.Client
 	authz      *authz.Service
+	webhooks   config.Webhooks
 }
 
 // New builds the service.
 func New(d Deps) *Service {
 	s := &Service{db: d.DB, keyring: d.Keyring, identity: d.Identity, federation: d.Federation, log: d.Log, now: d.Now, http: d.HTTP,
-		authz: d.Authz}
+		authz: d.Authz, webhooks: d.Webhooks}
 	if s.authz == nil {
 		s.authz = authz.New(authz.Deps{DB: d.DB, Now: d.Now})
 	}
@@ -60,7 +64,17 @@ func New(d Deps) *Service {
 // InvalidError is input the caller must fix. Each problem names the field to change and how.
 type InvalidError struct {
 	Problems []string
-	cause    error
+	// Fields holds the problems built with a field apart from their message, for an HTTP answer's
+	// errors: [{field, message}]; empty when the problems were built as whole sentences.
+	Fields []FieldProblem
+	cause  error
+}
+
+// FieldProblem is one problem of an input: the field to fix, as the API spells it ("url",
+// "event_types[1]"), and what is wrong with it.
+type FieldProblem struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
 }
 
 func (e *InvalidError) Unwrap() error { return e.cause }
@@ -78,6 +92,24 @@ func IsInvalid(err error) bool {
 	return errors.As(err, &ie)
 }
 
+// FieldProblems returns the problems with their fields apart: Fields when the problems were collected
+// that way, else each of Problems split at its first ": " when what comes before names a field (no
+// spaces: "redirect_uris[0]", "settings.mfa.policy"), with Field "" for a sentence about no one field.
+func (e *InvalidError) FieldProblems() []FieldProblem {
+	if len(e.Fields) > 0 {
+		return e.Fields
+	}
+	out := make([]FieldProblem, 0, len(e.Problems))
+	for _, p := range e.Problems {
+		field, msg, ok := strings.Cut(p, ": ")
+		if !ok || field == "" || strings.ContainsAny(field, " \t\"'") {
+			field, msg = "", p
+		}
+		out = append(out, FieldProblem{Field: field, Message: msg})
+	}
+	return out
+}
+
 // problems collects validation problems.
 type problems []string
 
@@ -88,4 +120,22 @@ func (p problems) err() error {
 		return nil
 	}
 	return &InvalidError{Problems: p}
+}
+
+// fieldProblems collects validation problems with their fields apart (InvalidError.Fields).
+type fieldProblems []FieldProblem
+
+func (p *fieldProblems) add(field, reason string) {
+	*p = append(*p, FieldProblem{Field: field, Message: reason})
+}
+
+func (p fieldProblems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	ie := &InvalidError{Fields: p}
+	for _, f := range p {
+		ie.Problems = append(ie.Problems, f.Field+": "+f.Message)
+	}
+	return ie
 }

@@ -28,6 +28,7 @@ type Config struct {
 	Templates Templates    `yaml:"templates"`
 	Risk      Risk         `yaml:"risk"`
 	Admin     Admin        `yaml:"admin"`
+	Webhooks  Webhooks     `yaml:"webhooks"`
 }
 
 // Events configures the event log (audit record and outbox).
@@ -262,11 +263,12 @@ func Default() Config {
 			PendingDeviceCodesPerIP:        20,
 			PendingDeviceCodesPerClient:    1000,
 		},
-		Events: Events{Retention: Duration(400 * 24 * time.Hour)},
-		Email:  defaultEmail(),
-		Risk:   DefaultRisk(),
-		SMS:    defaultSMS(),
-		Admin:  defaultAdmin(),
+		Events:   Events{Retention: Duration(400 * 24 * time.Hour)},
+		Email:    defaultEmail(),
+		Risk:     DefaultRisk(),
+		SMS:      defaultSMS(),
+		Admin:    defaultAdmin(),
+		Webhooks: defaultWebhooks(),
 	}
 }
 
@@ -392,6 +394,7 @@ func (c *Config) Validate() error {
 	p = append(p, validateRisk(c.Risk)...)
 	p = append(p, validateSMS(c.SMS)...)
 	p = append(p, validateAdmin(c.Admin)...)
+	p = append(p, validateWebhooks(c.Webhooks)...)
 	for i, cidr := range s.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {
 			add("security.trusted_proxies[%d]: %q is not a CIDR such as 10.0.0.0/8", i, cidr)

@@ -350,6 +350,8 @@ func TestEveryKeyCanBeSetFromTheEnvironment(t *testing.T) {
 		"UMM_ADMIN_TENANT":                   {"operators", "operators"},
 		"UMM_ADMIN_RATE_LIMIT_PER_SECOND":    {"20", "20"},
 		"UMM_ADMIN_RATE_LIMIT_BURST":         {"40", "40"},
+		"UMM_WEBHOOKS_ALLOW_PRIVATE_TARGETS": {"true", "true"},
+		"UMM_WEBHOOKS_TIMEOUT":               {"7s", "7s"},
 	}
 	// Keys that are only valid together with another one.
 	companions := map[string][]string{

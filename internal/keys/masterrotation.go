@@ -85,7 +85,8 @@ type ResealReport struct {
 
 // Reseal seals every value at rest that a previous key sealed under the master key instead: the hash
 // root, and per tenant the signing keys, the user codes of pending device sign-ins, the TOTP seeds, the
-// upstream tokens of linked identities, and the secrets of every connection. Each value is replaced only if it did not change meanwhile
+// upstream tokens of linked identities, the secrets of every connection and the signing secrets of every
+// webhook subscription. Each value is replaced only if it did not change meanwhile
 // (a rotation on a running node), so it may run while nodes serve. Once it returns without error, the
 // previous keys can be removed from the configuration.
 func Reseal(ctx context.Context, db *store.DB, kr *Keyring) (ResealReport, error) {
@@ -165,7 +166,25 @@ func Reseal(ctx context.Context, db *store.DB, kr *Keyring) (ResealReport, error
 			return rep, fmt.Errorf("reseal the secrets of connection %s of tenant %s: %w", c.ID, c.TenantID, err)
 		}
 	}
+	hooks, err := db.ListSealedWebhookSecrets(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("reseal: %w", err)
+	}
+	for _, h := range hooks {
+		err := reseal(kr, &rep, h.Sealed, WebhookSecretAAD(h.TenantID, h.WebhookID), func(s []byte) (bool, error) {
+			return db.ReplaceWebhookSecret(ctx, h, s)
+		})
+		if err != nil {
+			return rep, fmt.Errorf("reseal the secret of webhook %s of tenant %s: %w", h.WebhookID, h.TenantID, err)
+		}
+	}
 	return rep, nil
+}
+
+// WebhookSecretAAD binds the sealed signing secrets (current and previous) of a tenant's webhook
+// subscription to it.
+func WebhookSecretAAD(tenantID, webhookID string) []byte {
+	return []byte("webhook|" + tenantID + "|" + webhookID)
 }
 
 // ConnectionSecretsAAD binds the sealed secrets of a tenant's connection (client secret, private key,

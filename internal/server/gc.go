@@ -10,14 +10,16 @@ import (
 const (
 	codeRetention     = time.Hour
 	throttleRetention = 24 * time.Hour
+	// webhookLogRetention is how long a finished webhook delivery stays in its subscription's log.
+	webhookLogRetention = 30 * 24 * time.Hour
 )
 
 // collectGarbage deletes expired flow state every gcInterval until ctx ends: login requests, self-service
 // flows, self-registered accounts left unverified, codes,
 // device codes, sessions (and the clients recorded for them), grants with their refresh tokens,
-// revoked-token records, client assertion ids, stale throttles, expired known devices, events older
-// than events.retention (in batches) and invitations that ended before that. Every node may run it: the
-// deletes are idempotent.
+// revoked-token records, client assertion ids, stale throttles, expired known devices, webhook deliveries
+// finished 30 days ago, events older than events.retention (in batches) and invitations that ended
+// before that. Every node may run it: the deletes are idempotent.
 func (s *Server) collectGarbage(ctx context.Context) {
 	t := time.NewTicker(s.opts.gcInterval)
 	defer t.Stop()
@@ -60,6 +62,7 @@ func (s *Server) collectOnce(ctx context.Context) {
 		{"throttles", s.DB.DeleteStaleThrottles, throttleCut},
 		{"known_devices", s.DB.DeleteExpiredKnownDevices, now},
 		{"session_clients", s.DB.DeleteOrphanSessionClients, now},
+		{"webhook_deliveries", s.DB.DeleteFinishedWebhookDeliveries, now.Add(-webhookLogRetention)},
 		{"events", s.pruneEvents, now.Add(-s.cfg.Events.Retention.D())},
 		// An invitation lives as long as the events that tell its story.
 		{"invitations", s.DB.DeleteEndedInvitations, now.Add(-s.cfg.Events.Retention.D())},

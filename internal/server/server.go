@@ -68,7 +68,8 @@ type Server struct {
 	seed     admin.SeedResult
 	// bootstrap is the operator tenant's first client, created by this start (Banner prints its secret).
 	bootstrap *admin.Bootstrap
-	outbox    *events.Outbox // this node's dispatcher (outbox.go), woken by invalidate
+	outbox    *events.Outbox            // this node's dispatcher (outbox.go), woken by invalidate
+	webhooks  *events.WebhookDispatcher // this node's webhook dispatcher (webhooks.go), woken by invalidate
 
 	mu      sync.Mutex
 	closed  bool
@@ -171,6 +172,7 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 	if s.outbox, err = s.newOutbox(); err != nil {
 		return fmt.Errorf("email: %w", err)
 	}
+	s.webhooks = s.newWebhooks()
 	pages, err := login.New(login.Deps{
 		DB: s.DB, Identity: s.Identity, Sessions: sessions, CSRF: csrf, Metrics: metrics, Keyring: s.Keyring,
 		PublicURL: cfg.Server.PublicURL, Log: log, Now: now, DeviceCookieTTL: cfg.Security.DeviceCookieTTL.D(),
@@ -265,9 +267,9 @@ func (s *Server) RunOn(ctx context.Context, ln net.Listener) error {
 }
 
 // Serve serves HTTP on ln and runs the background workers (scheduled key rotation, garbage collection,
-// the listener of cache invalidation messages, the outbox dispatcher) until ctx ends. Then it stops accepting
-// connections, lets requests in flight finish within server.shutdown_timeout, stops the workers and
-// returns. It does not close the store (Close does).
+// the listener of cache invalidation messages, the outbox and webhook dispatchers) until ctx ends. Then it
+// stops accepting connections, lets requests in flight finish within server.shutdown_timeout, stops the
+// workers and returns. It does not close the store (Close does).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.mu.Lock()
 	if s.closed || s.serving {
@@ -301,6 +303,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { s.syncDirectories(workers) })
 	wg.Go(func() { s.DB.Listen(workers, s.log, s.invalidate) })
 	wg.Go(func() { s.deliverOutbox(workers) })
+	wg.Go(func() { s.deliverWebhooks(workers) })
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
@@ -330,6 +333,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // included) to every per-node cache: signing keys, and the provider's tenants, clients, discovery
 // documents and revocation answers.
 func (s *Server) invalidate(topic, payload string) {
+	if topic == store.TopicWebhook || topic == store.TopicAll {
+		s.webhooks.Wake()
+		if topic == store.TopicWebhook {
+			return
+		}
+	}
 	if topic == store.TopicOutbox || topic == store.TopicAll {
 		s.outbox.Wake()
 		if topic == store.TopicOutbox {

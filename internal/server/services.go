@@ -118,7 +118,7 @@ func OpenServices(ctx context.Context, cfg config.Config, log *slog.Logger) (*Se
 		Keyring:          kr,
 		Keys:             km,
 		Identity:         id,
-		Admin:            admin.New(admin.Deps{DB: db, Keyring: kr, Identity: id, Federation: fed, Log: log, Authz: az}),
+		Admin:            admin.New(admin.Deps{DB: db, Keyring: kr, Identity: id, Federation: fed, Log: log, Authz: az, Webhooks: cfg.Webhooks}),
 		MasterKeyCreated: created,
 	}, nil
 }

@@ -28,7 +28,8 @@ import (
 // CreateTenant and UpdateTenant (TopicTenant); UpsertClient and DeleteClient (TopicClient);
 // InsertSigningKey, SetSigningKeyStatus and DeleteRetiredSigningKeys (TopicKeys; PruneRetiredSigningKeys
 // does not: a key past retention leaves every node's JWKS at its next reload anyway); RevokeGrant,
-// RevokeGrantsByUser and RevokeAccessToken (TopicRevoke); EnqueueOutbox (TopicOutbox).
+// RevokeGrantsByUser and RevokeAccessToken (TopicRevoke); EnqueueOutbox (TopicOutbox); InsertWebhook, UpdateWebhook and
+// RedeliverWebhookDelivery (TopicWebhook).
 
 // Topics of the messages the store publishes.
 const (
@@ -48,6 +49,9 @@ const (
 	// TopicOutbox (payload: the message's kind): a message was queued in the outbox; dispatchers look for
 	// due messages at once instead of at their next poll.
 	TopicOutbox = "outbox"
+	// TopicWebhook (payload: tenant id): a webhook subscription was created or changed, or a delivery was
+	// asked again; dispatchers scan and claim at once.
+	TopicWebhook = "webhook"
 )
 
 // RevokedGrant and RevokedToken are the kinds of a TopicRevoke payload.

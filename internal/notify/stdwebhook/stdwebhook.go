@@ -37,6 +37,16 @@ func Sign(key []byte, id string, ts int64, body []byte) string {
 	return "v1," + base64.StdEncoding.EncodeToString(mac(key, id, strconv.FormatInt(ts, 10), body))
 }
 
+// SignAll returns the webhook-signature header under several keys: their signatures, space-separated, as
+// during a secret rotation, when receivers may still hold the previous secret or already the new one.
+func SignAll(keys [][]byte, id string, ts int64, body []byte) string {
+	sigs := make([]string, len(keys))
+	for i, k := range keys {
+		sigs[i] = Sign(k, id, ts, body)
+	}
+	return strings.Join(sigs, " ")
+}
+
 func mac(key []byte, id, ts string, body []byte) []byte {
 	h := hmac.New(sha256.New, key)
 	h.Write([]byte(id))
