@@ -24,6 +24,7 @@ type opDoc struct {
 	list    bool       // the answer is {"data": [answer...], "next_cursor"}
 	public  bool       // no token needed
 	etag    bool       // the answer carries an ETag; the operation honours If-Match when it writes
+	stream  string     // the answer is a stream of this media type (text/event-stream), described in words
 }
 
 // paramDoc is a query parameter.
@@ -153,6 +154,9 @@ func (a *API) operation(method, pattern string, d opDoc, gen *schemaGen) map[str
 		}
 		ok["content"] = map[string]any{"application/json": map[string]any{"schema": s}}
 	}
+	if d.stream != "" {
+		ok["content"] = map[string]any{d.stream: map[string]any{"schema": map[string]any{"type": "string"}}}
+	}
 	hdrs := map[string]any{}
 	if d.etag {
 		hdrs["ETag"] = map[string]any{"schema": map[string]any{"type": "string"}}
@@ -235,9 +239,24 @@ func (g *schemaGen) ref(t reflect.Type) map[string]any {
 func (g *schemaGen) object(t reflect.Type) map[string]any {
 	props := map[string]any{}
 	var required []any
+	g.fields(t, props, &required)
+	out := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	if len(required) > 0 {
+		out["required"] = required
+	}
+	return out
+}
+
+// fields adds the properties of t's fields; an embedded struct's fields are its own, as encoding/json
+// flattens them.
+func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]any) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			g.fields(f.Type, props, required)
+			continue
+		}
 		if tag == "-" || !f.IsExported() {
 			continue
 		}
@@ -254,15 +273,10 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 			s = map[string]any{"allOf": []any{s}, "description": d}
 		}
 		props[name] = s
-		if !strings.Contains(opts, "omitempty") {
-			required = append(required, name)
+		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
+			*required = append(*required, name)
 		}
 	}
-	out := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
-	if len(required) > 0 {
-		out["required"] = required
-	}
-	return out
 }
 
 // schemaName is the component name of a Go type: apiUser -> User, createUserBody -> CreateUserBody.
