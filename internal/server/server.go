@@ -68,7 +68,7 @@ type Server struct {
 	seed     admin.SeedResult
 	// bootstrap is the operator tenant's first client, created by this start (Banner prints its secret).
 	bootstrap *admin.Bootstrap
-	outbox   *events.Outbox // this node's dispatcher (outbox.go), woken by invalidate
+	outbox    *events.Outbox // this node's dispatcher (outbox.go), woken by invalidate
 
 	mu      sync.Mutex
 	closed  bool
