@@ -25,6 +25,7 @@ type opDoc struct {
 	public  bool       // no token needed
 	etag    bool       // the answer carries an ETag; the operation honours If-Match when it writes
 	stream  string     // the answer is a stream of this media type (text/event-stream), described in words
+	replace bool       // a create that may also replace: 200 with the same body when the resource existed
 }
 
 // paramDoc is a query parameter.
@@ -168,6 +169,13 @@ func (a *API) operation(method, pattern string, d opDoc, gen *schemaGen) map[str
 		ok["headers"] = hdrs
 	}
 	responses[itoa(status)] = ok
+	if d.replace {
+		again := map[string]any{"description": "Replaced", "content": ok["content"]}
+		if d.etag {
+			again["headers"] = map[string]any{"ETag": map[string]any{"schema": map[string]any{"type": "string"}}}
+		}
+		responses[itoa(http.StatusOK)] = again
+	}
 	problemRef := map[string]any{"application/problem+json": map[string]any{"schema": gen.ref(reflect.TypeOf(Problem{}))}}
 	errs := []int{http.StatusBadRequest, http.StatusNotFound, http.StatusTooManyRequests}
 	if !d.public {
