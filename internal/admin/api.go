@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/umm-project/umm/internal/config"
@@ -47,6 +48,9 @@ type API struct {
 	now       func() time.Time
 	routes    []apiRoute
 	docs      map[string]opDoc // "METHOD pattern" -> its description in the OpenAPI document
+	// streamsEnd is closed by EndStreams: long-lived answers (the event stream) end.
+	streamsEnd chan struct{}
+	endOnce    sync.Once
 }
 
 // apiRoute is one served operation. Its pattern is a net/http pattern without the method.
@@ -66,7 +70,7 @@ func NewAPI(d APIDeps) *API {
 	a := &API{
 		svc: d.Service, db: d.DB, keys: d.Keys, sessions: d.Sessions, publicURL: d.PublicURL, operator: d.Admin.Tenant,
 		limiter: web.NewLimiter(d.Admin.RateLimit.PerSecond, d.Admin.RateLimit.Burst), log: d.Log, now: d.Now,
-		rateBurst: d.Admin.RateLimit.Burst,
+		rateBurst: d.Admin.RateLimit.Burst, streamsEnd: make(chan struct{}),
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -99,6 +103,11 @@ func (a *API) register() {
 	a.registerConsents()
 	a.registerConnections()
 }
+
+// EndStreams ends the event streams being served and makes new ones end at once, so that a graceful
+// shutdown does not wait for clients that would otherwise listen forever (they reconnect elsewhere with
+// Last-Event-ID).
+func (a *API) EndStreams() { a.endOnce.Do(func() { close(a.streamsEnd) }) }
 
 // handle adds an authenticated operation needing scope.
 func (a *API) handle(method, pattern, scope string, h func(w http.ResponseWriter, r *http.Request, c *call) error) {

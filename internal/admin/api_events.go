@@ -197,6 +197,8 @@ func (a *API) streamEvents(w http.ResponseWriter, r *http.Request, c *call) erro
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-a.streamsEnd:
+			return nil
 		case <-poll.C:
 		case <-beat.C:
 			if !send(": heartbeat\n\n") {
