@@ -104,7 +104,7 @@ func (a *API) registerClients() {
 	a.document("GET", base+"/{id}", opDoc{summary: "Get a client", tag: tag, answer: apiClient{}, etag: true})
 	a.document("PATCH", base+"/{id}", opDoc{summary: "Change a client", tag: tag, body: apiClient{}, patch: true, answer: apiClient{}, etag: true})
 	a.document("DELETE", base+"/{id}", opDoc{summary: "Delete a client and revoke everything issued to it", tag: tag, status: http.StatusNoContent, etag: true})
-	a.document("POST", base+"/{id}/rotate-secret", opDoc{summary: "Give the client a new generated secret (answered once)", tag: tag, body: rotateSecretBody{}, answer: secretBody{}})
+	a.document("POST", base+"/{id}/rotate-secret", opDoc{summary: "Give the client a new generated secret (answered once)", tag: tag, body: rotateSecretBody{}, bodyOpt: true, answer: secretBody{}})
 }
 
 // client loads the path's client of the path's tenant.

@@ -136,7 +136,7 @@ func (a *API) registerConnections() {
 	a.document("GET", base+"/{id}", opDoc{summary: "Get a connection", tag: tag, answer: apiConnection{}, etag: true})
 	a.document("PATCH", base+"/{id}", opDoc{summary: "Change a connection", tag: tag, body: apiConnection{}, patch: true, answer: apiConnection{}, etag: true})
 	a.document("DELETE", base+"/{id}", opDoc{summary: "Delete a connection and unlink the identities linked through it", tag: tag, status: http.StatusNoContent, etag: true})
-	a.document("POST", base+"/{id}/sync", opDoc{summary: "Sync the users of an LDAP directory connection now", tag: tag, body: syncBody{}, answer: apiSyncReport{}})
+	a.document("POST", base+"/{id}/sync", opDoc{summary: "Sync the users of an LDAP directory connection now", tag: tag, body: syncBody{}, bodyOpt: true, answer: apiSyncReport{}})
 }
 
 // connection loads the path's connection of the path's tenant.

@@ -26,6 +26,7 @@ type opDoc struct {
 	etag    bool       // the answer carries an ETag; the operation honours If-Match when it writes
 	stream  string     // the answer is a stream of this media type (text/event-stream), described in words
 	replace bool       // a create that may also replace: 200 with the same body when the resource existed
+	bodyOpt bool       // the body may be left out (its defaults apply)
 }
 
 // paramDoc is a query parameter.
@@ -137,7 +138,7 @@ func (a *API) operation(method, pattern string, d opDoc, gen *schemaGen) map[str
 		if d.patch {
 			schema = map[string]any{"type": "object", "description": "A JSON merge patch (RFC 7386) of " + schemaName(reflect.TypeOf(d.body)) + ": the fields to change; read-only fields may only repeat their value."}
 		}
-		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{ct: map[string]any{"schema": schema}}}
+		op["requestBody"] = map[string]any{"required": !d.bodyOpt, "content": map[string]any{ct: map[string]any{"schema": schema}}}
 	}
 	status := d.status
 	if status == 0 {
