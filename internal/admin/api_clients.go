@@ -2,7 +2,9 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -107,6 +109,31 @@ func (a *API) registerClients() {
 	a.document("POST", base+"/{id}/rotate-secret", opDoc{summary: "Give the client a new generated secret (answered once)", tag: tag, body: rotateSecretBody{}, bodyOpt: true, answer: secretBody{}})
 }
 
+// beyondCaller reports the management scopes among scopes that the calling token does not hold. A
+// caller giving them to a client, or taking over a client that holds them (with its new secret), would
+// raise its own power: a token with umm:clients:write could otherwise make itself umm:admin.
+func (c *call) beyondCaller(scopes []string) []int {
+	if slices.Contains(c.principal.scopes, ScopeAdmin) {
+		return nil
+	}
+	var out []int
+	for i, s := range scopes {
+		if strings.HasPrefix(s, scopePrefix) && !slices.Contains(c.principal.scopes, s) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// refuseEscalation is the 403 of a write that would give a client management scopes the caller lacks.
+func refuseEscalation(scopes []string, beyond []int) error {
+	fields := make([]FieldError, 0, len(beyond))
+	for _, i := range beyond {
+		fields = append(fields, FieldError{Field: fmt.Sprintf("scopes[%d]", i), Message: scopes[i] + " is not held by the calling token: only a caller holding a management scope may give it"})
+	}
+	return problem(http.StatusForbidden, "insufficient-scope", "a client may give other clients only the management scopes its own token holds", fields...)
+}
+
 // client loads the path's client of the path's tenant.
 func (a *API) client(r *http.Request, c *call) (store.Client, error) {
 	if _, err := a.tenantOf(r.Context(), c); err != nil {
@@ -145,6 +172,9 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request, c *call) erro
 	}
 	if strings.TrimSpace(b.ClientID) == "" {
 		return invalidInput("client_id is required", FieldError{Field: "client_id", Message: "is required"})
+	}
+	if beyond := c.beyondCaller(b.Scopes); len(beyond) > 0 {
+		return refuseEscalation(b.Scopes, beyond)
 	}
 	cl, secret, err := a.svc.CreateClient(r.Context(), c.tenant, ClientInput{
 		ClientID: b.ClientID, Name: b.Name, RedirectURIs: b.RedirectURIs, PostLogoutRedirectURIs: b.PostLogoutRedirectURIs,
@@ -189,6 +219,17 @@ func (a *API) patchClient(w http.ResponseWriter, r *http.Request, c *call) error
 	if err := patchInto(r, cur, &b, "client_id", "token_endpoint_auth_method", "created_at", "updated_at"); err != nil {
 		return err
 	}
+	if beyond := c.beyondCaller(b.Scopes); len(beyond) > 0 {
+		var added []int // scopes the client holds already were given by someone allowed to
+		for _, i := range beyond {
+			if !slices.Contains(cur.Scopes, b.Scopes[i]) {
+				added = append(added, i)
+			}
+		}
+		if len(added) > 0 {
+			return refuseEscalation(b.Scopes, added)
+		}
+	}
 	cl, err = a.svc.UpdateClient(r.Context(), c.tenant, cl.ClientID, ClientPatch{
 		Name: &b.Name, RedirectURIs: &b.RedirectURIs, PostLogoutRedirectURIs: &b.PostLogoutRedirectURIs,
 		GrantTypes: &b.GrantTypes, Scopes: &b.Scopes, FirstParty: &b.FirstParty, JWKSURI: &b.JWKSURI,
@@ -221,6 +262,10 @@ func (a *API) rotateClientSecret(w http.ResponseWriter, r *http.Request, c *call
 	cl, err := a.client(r, c)
 	if err != nil {
 		return err
+	}
+	if beyond := c.beyondCaller(cl.Scopes); len(beyond) > 0 {
+		return problem(http.StatusForbidden, "insufficient-scope", "client "+cl.ClientID+" holds management scopes the calling token does not (such as "+
+			cl.Scopes[beyond[0]]+"): only a caller holding them may take its new secret")
 	}
 	var b rotateSecretBody
 	if r.ContentLength != 0 && r.Header.Get("Content-Type") != "" {

@@ -131,6 +131,23 @@ func TestAPIClients(t *testing.T) {
 				ro.do("GET", "/tenants/"+srv.Tenant+"/events", nil).problem(t, http.StatusForbidden)
 			})
 
+			t.Run("a caller cannot give or take management scopes it does not hold", func(t *testing.T) {
+				w := scopedCaller(t, m, srv.Tenant, "umm:clients:read", "umm:clients:write")
+				p := w.do("POST", base, map[string]any{"client_id": "escalator", "grant_types": []string{"client_credentials"},
+					"scopes": []string{"umm:clients:read", "umm:admin"}}).problem(t, http.StatusForbidden)
+				if len(p.Errors) != 1 || p.Errors[0].Field != "scopes[1]" {
+					t.Errorf("errors %+v, want scopes[1] (umm:admin)", p.Errors)
+				}
+				w.ok(http.StatusCreated, "POST", base, map[string]any{"client_id": "reader", "grant_types": []string{"client_credentials"},
+					"scopes": []string{"umm:clients:read"}})
+				w.do("PATCH", base+"/reader", map[string]any{"scopes": []string{"umm:clients:read", "umm:users:write"}}).problem(t, http.StatusForbidden)
+				// An operator made this one powerful: the lesser caller may rename it, not take its secret.
+				m.ok(http.StatusCreated, "POST", base, map[string]any{"client_id": "powerful", "grant_types": []string{"client_credentials"},
+					"scopes": []string{"umm:admin"}})
+				w.ok(http.StatusOK, "PATCH", base+"/powerful", map[string]any{"name": "Powerful"})
+				w.do("POST", base+"/powerful/rotate-secret", nil).problem(t, http.StatusForbidden)
+				m.ok(http.StatusOK, "POST", base+"/powerful/rotate-secret", nil)
+			})
 			t.Run("the list pages through the clients", func(t *testing.T) {
 				seen := map[string]bool{}
 				cursor, pages := "", 0
