@@ -70,8 +70,9 @@ func NewAPI(d APIDeps) *API {
 	a := &API{
 		svc: d.Service, db: d.DB, keys: d.Keys, sessions: d.Sessions, publicURL: d.PublicURL, operator: d.Admin.Tenant,
 		limiter: web.NewLimiter(d.Admin.RateLimit.PerSecond, d.Admin.RateLimit.Burst), log: d.Log, now: d.Now,
-		rateBurst: d.Admin.RateLimit.Burst, streamsEnd: make(chan struct{}),
+		rateBurst: d.Admin.RateLimit.Burst,
 	}
+	a.streamsEnd = make(chan struct{})
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}

@@ -65,11 +65,11 @@ type Server struct {
 	registry *prometheus.Registry
 	sessions *session.Manager
 	provider *oidc.Provider
+	api      *admin.API // the management API, whose event streams end at shutdown
 	seed     admin.SeedResult
 	// bootstrap is the operator tenant's first client, created by this start (Banner prints its secret).
 	bootstrap *admin.Bootstrap
 	outbox    *events.Outbox // this node's dispatcher (outbox.go), woken by invalidate
-	api       *admin.API
 
 	mu      sync.Mutex
 	closed  bool
