@@ -35,7 +35,7 @@ key is published.`,
 		required: []string{"tenant"},
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
 			return withTenant(ctx, e, fs, func(s *server.Services, tenant string) error {
-				if err := s.Keys.Rotate(ctx, tenant); err != nil {
+				if err := s.Keys.RotateBy(ctx, tenant, actorCLI); err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "rotated the signing keys of tenant %s\njwks: %s/jwks.json\n", tenant, s.Issuer(tenant))

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/umm-project/umm/internal/config"
@@ -47,6 +48,9 @@ type API struct {
 	now       func() time.Time
 	routes    []apiRoute
 	docs      map[string]opDoc // "METHOD pattern" -> its description in the OpenAPI document
+	// streamsEnd is closed by EndStreams: long-lived answers (the event stream) end.
+	streamsEnd chan struct{}
+	endOnce    sync.Once
 }
 
 // apiRoute is one served operation. Its pattern is a net/http pattern without the method.
@@ -68,6 +72,7 @@ func NewAPI(d APIDeps) *API {
 		limiter: web.NewLimiter(float64(d.Admin.RateLimit.PerSecond), d.Admin.RateLimit.Burst), log: d.Log, now: d.Now,
 		rateBurst: d.Admin.RateLimit.Burst,
 	}
+	a.streamsEnd = make(chan struct{})
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -92,7 +97,18 @@ func (a *API) register() {
 	a.public("GET", "/openapi.json", a.serveOpenAPI)
 	a.document("GET", "/openapi.json", opDoc{summary: "This API's OpenAPI 3.1 document", tag: "meta", public: true, answer: map[string]any{}})
 	a.registerUsers()
+	a.registerTenants()
+	a.registerClients()
+	a.registerKeys()
+	a.registerEvents()
+	a.registerConsents()
+	a.registerConnections()
 }
+
+// EndStreams ends the event streams being served and makes new ones end at once, so that a graceful
+// shutdown does not wait for clients that would otherwise listen forever (they reconnect elsewhere with
+// Last-Event-ID).
+func (a *API) EndStreams() { a.endOnce.Do(func() { close(a.streamsEnd) }) }
 
 // handle adds an authenticated operation needing scope.
 func (a *API) handle(method, pattern, scope string, h func(w http.ResponseWriter, r *http.Request, c *call) error) {

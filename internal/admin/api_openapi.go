@@ -24,6 +24,9 @@ type opDoc struct {
 	list    bool       // the answer is {"data": [answer...], "next_cursor"}
 	public  bool       // no token needed
 	etag    bool       // the answer carries an ETag; the operation honours If-Match when it writes
+	stream  string     // the answer is a stream of this media type (text/event-stream), described in words
+	replace bool       // a create that may also replace: 200 with the same body when the resource existed
+	bodyOpt bool       // the body may be left out (its defaults apply)
 }
 
 // paramDoc is a query parameter.
@@ -135,7 +138,7 @@ func (a *API) operation(method, pattern string, d opDoc, gen *schemaGen) map[str
 		if d.patch {
 			schema = map[string]any{"type": "object", "description": "A JSON merge patch (RFC 7386) of " + schemaName(reflect.TypeOf(d.body)) + ": the fields to change; read-only fields may only repeat their value."}
 		}
-		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{ct: map[string]any{"schema": schema}}}
+		op["requestBody"] = map[string]any{"required": !d.bodyOpt, "content": map[string]any{ct: map[string]any{"schema": schema}}}
 	}
 	status := d.status
 	if status == 0 {
@@ -153,6 +156,9 @@ func (a *API) operation(method, pattern string, d opDoc, gen *schemaGen) map[str
 		}
 		ok["content"] = map[string]any{"application/json": map[string]any{"schema": s}}
 	}
+	if d.stream != "" {
+		ok["content"] = map[string]any{d.stream: map[string]any{"schema": map[string]any{"type": "string"}}}
+	}
 	hdrs := map[string]any{}
 	if d.etag {
 		hdrs["ETag"] = map[string]any{"schema": map[string]any{"type": "string"}}
@@ -164,6 +170,13 @@ func (a *API) operation(method, pattern string, d opDoc, gen *schemaGen) map[str
 		ok["headers"] = hdrs
 	}
 	responses[itoa(status)] = ok
+	if d.replace {
+		again := map[string]any{"description": "Replaced", "content": ok["content"]}
+		if d.etag {
+			again["headers"] = map[string]any{"ETag": map[string]any{"schema": map[string]any{"type": "string"}}}
+		}
+		responses[itoa(http.StatusOK)] = again
+	}
 	problemRef := map[string]any{"application/problem+json": map[string]any{"schema": gen.ref(reflect.TypeOf(Problem{}))}}
 	errs := []int{http.StatusBadRequest, http.StatusNotFound, http.StatusTooManyRequests}
 	if !d.public {
@@ -235,9 +248,24 @@ func (g *schemaGen) ref(t reflect.Type) map[string]any {
 func (g *schemaGen) object(t reflect.Type) map[string]any {
 	props := map[string]any{}
 	var required []any
+	g.fields(t, props, &required)
+	out := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	if len(required) > 0 {
+		out["required"] = required
+	}
+	return out
+}
+
+// fields adds the properties of t's fields; an embedded struct's fields are its own, as encoding/json
+// flattens them.
+func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]any) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			g.fields(f.Type, props, required)
+			continue
+		}
 		if tag == "-" || !f.IsExported() {
 			continue
 		}
@@ -254,15 +282,10 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 			s = map[string]any{"allOf": []any{s}, "description": d}
 		}
 		props[name] = s
-		if !strings.Contains(opts, "omitempty") {
-			required = append(required, name)
+		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
+			*required = append(*required, name)
 		}
 	}
-	out := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
-	if len(required) > 0 {
-		out["required"] = required
-	}
-	return out
 }
 
 // schemaName is the component name of a Go type: apiUser -> User, createUserBody -> CreateUserBody.

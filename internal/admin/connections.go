@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/events"
@@ -102,6 +103,54 @@ func (s *Service) ListConnections(ctx context.Context, tenantID string) ([]confi
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// ConnectionRecord is a stored connection: its settings, secrets unsealed, and what the store keeps
+// beside them.
+type ConnectionRecord struct {
+	config.Connection
+	Position  int // the place of its button on the sign-in page (0 first)
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	SyncedAt  time.Time // when a directory sync last started; zero: never
+}
+
+func (s *Service) connectionRecord(row store.Connection) (ConnectionRecord, error) {
+	c, err := federation.Decode(s.keyring, row)
+	if err != nil {
+		return ConnectionRecord{}, err
+	}
+	return ConnectionRecord{Connection: c, Position: row.Position, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, SyncedAt: row.SyncedAt}, nil
+}
+
+// ConnectionRecords returns the tenant's connections in button order.
+func (s *Service) ConnectionRecords(ctx context.Context, tenantID string) ([]ConnectionRecord, error) {
+	rows, err := s.db.ListConnections(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ConnectionRecord, 0, len(rows))
+	for _, r := range rows {
+		rec, err := s.connectionRecord(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// GetConnection returns one connection of the tenant; an error wrapping store.ErrNotFound when it has none
+// of that id.
+func (s *Service) GetConnection(ctx context.Context, tenantID, id string) (ConnectionRecord, error) {
+	row, err := s.db.GetConnection(ctx, tenantID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ConnectionRecord{}, fmt.Errorf("no connection %q in tenant %s (umm connections list shows them): %w", id, tenantID, store.ErrNotFound)
+	}
+	if err != nil {
+		return ConnectionRecord{}, err
+	}
+	return s.connectionRecord(row)
 }
 
 // DeleteConnection removes a connection and the identities linked through it (their users stay).

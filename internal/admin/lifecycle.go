@@ -66,6 +66,8 @@ type ClientPatch struct {
 	BackchannelLogoutSessionRequired  *bool
 	FrontchannelLogoutURI             *string
 	FrontchannelLogoutSessionRequired *bool
+	// MFAPolicy replaces the tenant's MFA policy for this client; "" follows the tenant's.
+	MFAPolicy *string
 }
 
 // UpdateClient applies patch to the client and validates the result as a whole, like a new registration.
@@ -86,8 +88,10 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID, clientID string, p
 			JWKSURI: old.JWKSURI, IDTokenAlg: old.IDTokenAlg, AllowedOrigins: old.AllowedOrigins,
 			BackchannelLogoutURI: old.BackchannelLogoutURI, BackchannelLogoutSessionRequired: old.BackchannelLogoutSessionRequired,
 			FrontchannelLogoutURI: old.FrontchannelLogoutURI, FrontchannelLogoutSessionRequired: old.FrontchannelLogoutSessionRequired,
+			RequiredProfileFields: old.RequiredProfileFields, InitiateLoginURI: old.InitiateLoginURI, MFAPolicy: old.MFAPolicy,
 		}
 		set(&in.Name, patch.Name)
+		set(&in.MFAPolicy, patch.MFAPolicy)
 		set(&in.RedirectURIs, patch.RedirectURIs)
 		set(&in.PostLogoutRedirectURIs, patch.PostLogoutRedirectURIs)
 		set(&in.GrantTypes, patch.GrantTypes)

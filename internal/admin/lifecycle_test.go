@@ -41,6 +41,25 @@ func TestUpdates(t *testing.T) {
 				t.Errorf("%d client.upserted events, want 2", n)
 			}
 		})
+		t.Run("a client update keeps the MFA policy and initiate-login URI it does not name", func(t *testing.T) {
+			_, _, err := f.admin.CreateClient(ctx, tid, admin.ClientInput{ClientID: "strict",
+				RedirectURIs: []string{"https://strict.example.com/cb"}, MFAPolicy: "required",
+				InitiateLoginURI: "https://strict.example.com/login"}, "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := f.admin.UpdateClient(ctx, tid, "strict", admin.ClientPatch{Name: ptr("Strict")}, "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.MFAPolicy != "required" || c.InitiateLoginURI != "https://strict.example.com/login" {
+				t.Errorf("a rename lost the MFA policy or the initiate-login URI: %+v", c)
+			}
+			c, err = f.admin.UpdateClient(ctx, tid, "strict", admin.ClientPatch{MFAPolicy: ptr("")}, "test")
+			if err != nil || c.MFAPolicy != "" {
+				t.Errorf("clearing the MFA policy: %+v, %v", c, err)
+			}
+		})
 		t.Run("a client update keeps the browser origins and logout URIs it does not name", func(t *testing.T) {
 			_, _, err := f.admin.CreateClient(ctx, tid, admin.ClientInput{ClientID: "spa", TokenEndpointAuthMethod: "none",
 				RedirectURIs: []string{"https://spa.example.com/cb"}, AllowedOrigins: []string{"https://beta.example.com"},

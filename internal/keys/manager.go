@@ -660,13 +660,20 @@ func (m *Manager) JWKS(ctx context.Context, tenantID string) ([]byte, error) {
 // them (Invalidate), at the latest within their cache TTL; next keys are published a whole rotation ahead
 // so every verifier already knows the new current key.
 func (m *Manager) Rotate(ctx context.Context, tenantID string) error {
-	_, err := m.rotate(ctx, tenantID, time.Time{})
+	_, err := m.rotate(ctx, tenantID, time.Time{}, actorSystem)
+	return err
+}
+
+// RotateBy is Rotate asked for by actor (an operator or a management client), whom the key.rotated
+// events name.
+func (m *Manager) RotateBy(ctx context.Context, tenantID, actor string) error {
+	_, err := m.rotate(ctx, tenantID, time.Time{}, actor)
 	return err
 }
 
 // rotate rotates the tenant's keys; with dueBefore set, only if a current key was activated before it,
 // checked again under the lock so that nodes running the schedule together rotate once.
-func (m *Manager) rotate(ctx context.Context, tenantID string, dueBefore time.Time) (bool, error) {
+func (m *Manager) rotate(ctx context.Context, tenantID string, dueBefore time.Time, actor string) (bool, error) {
 	pool, err := m.generate([]store.SigningKey{{Alg: RS256}, {Alg: ES256}})
 	if err != nil {
 		return false, fmt.Errorf("rotate keys of tenant %s: %w", tenantID, err)
@@ -689,7 +696,9 @@ func (m *Manager) rotate(ctx context.Context, tenantID string, dueBefore time.Ti
 			if err := tx.SetSigningKeyStatus(ctx, tenantID, next.KeyID, store.KeyStatusNext, store.KeyStatusCurrent, now); err != nil {
 				return err
 			}
-			if err := tx.AppendEvent(ctx, keyEvent(eventKeyRotated, tenantID, next.KeyID, alg, store.KeyStatusCurrent, now)); err != nil {
+			e := keyEvent(eventKeyRotated, tenantID, next.KeyID, alg, store.KeyStatusCurrent, now)
+			e.Actor = actor
+			if err := tx.AppendEvent(ctx, e); err != nil {
 				return err
 			}
 			g, err := take(pool, alg)
@@ -765,7 +774,7 @@ func (m *Manager) runOnce(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if _, err := m.rotate(ctx, tenantID, cutoff); err != nil {
+		if _, err := m.rotate(ctx, tenantID, cutoff, actorSystem); err != nil {
 			m.log.ErrorContext(ctx, "scheduled key rotation", "tenant", tenantID, "err", err)
 		}
 	}

@@ -65,6 +65,7 @@ type Server struct {
 	registry *prometheus.Registry
 	sessions *session.Manager
 	provider *oidc.Provider
+	api      *admin.API // the management API, whose event streams end at shutdown
 	seed     admin.SeedResult
 	// bootstrap is the operator tenant's first client, created by this start (Banner prints its secret).
 	bootstrap *admin.Bootstrap
@@ -202,10 +203,11 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 		mux.Handle("GET /metrics", publicMetrics(tok, metricsHandler(s.registry)))
 	}
 	mux.Handle("GET /static/", web.Static())
-	admin.NewAPI(admin.APIDeps{
+	s.api = admin.NewAPI(admin.APIDeps{
 		Service: s.Admin, DB: s.DB, Keys: s.Keys, Sessions: sessions, PublicURL: cfg.Server.PublicURL,
 		Admin: cfg.Admin, Log: log, Now: now,
-	}).Routes(mux)
+	})
+	s.api.Routes(mux)
 	provider.Routes(mux)
 	pages.Routes(mux)
 	idp.Routes(mux)
@@ -282,6 +284,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	c := s.cfg.Server
 	hs := s.httpServer()
+	hs.RegisterOnShutdown(s.api.EndStreams) // Shutdown waits for handlers, and a stream never ends by itself
 	mhs, mln, err := s.listenMetrics()
 	if err != nil {
 		ln.Close()

@@ -78,6 +78,44 @@ func (q *queries) ListConsents(ctx context.Context, tenantID, userID string) ([]
 	return cs, nil
 }
 
+// ConsentQuery selects consents of a tenant: of one user, for one client, or both; after the keyset
+// position (AfterUser, AfterClient) in (user_id, client_id) order.
+type ConsentQuery struct {
+	UserID, ClientID       string
+	AfterUser, AfterClient string
+	Limit                  int // at most 1000; 100 when zero
+}
+
+// SearchConsents returns the consents matching f ordered by user id, then client id.
+func (q *queries) SearchConsents(ctx context.Context, tenantID string, f ConsentQuery) ([]Consent, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	query := `SELECT tenant_id, user_id, client_id, scopes, created_at, updated_at FROM consent_grants WHERE tenant_id = ?`
+	args := []any{tenantID}
+	if f.UserID != "" {
+		query += ` AND user_id = ?`
+		args = append(args, f.UserID)
+	}
+	if f.ClientID != "" {
+		query += ` AND client_id = ?`
+		args = append(args, f.ClientID)
+	}
+	if f.AfterUser != "" || f.AfterClient != "" {
+		query += ` AND (user_id > ? OR user_id = ? AND client_id > ?)`
+		args = append(args, f.AfterUser, f.AfterUser, f.AfterClient)
+	}
+	rows, err := q.query(ctx, query+` ORDER BY user_id, client_id LIMIT ?`, append(args, f.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("search consents: %w", err)
+	}
+	cs, err := scanConsents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("search consents: %w", err)
+	}
+	return cs, nil
+}
+
 // GrantRef names a grant changed by a bulk operation.
 type GrantRef struct {
 	ID       string

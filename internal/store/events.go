@@ -34,8 +34,9 @@ func (q *queries) AppendEvent(ctx context.Context, e Event) error {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	_, err := q.exec(ctx, `INSERT INTO events (tenant_id, type, actor, subject, client_id, ip, data, created_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.TenantID, e.Type, e.Actor, e.Subject, e.ClientID, e.IP, string(data), at.UnixMilli())
+	userID, _ := e.Data["user_id"].(string)
+	_, err := q.exec(ctx, `INSERT INTO events (tenant_id, type, actor, subject, client_id, ip, data, created_ms, user_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.TenantID, e.Type, e.Actor, e.Subject, e.ClientID, e.IP, string(data), at.UnixMilli(), userID)
 	if err != nil {
 		return fmt.Errorf("append event %s: %w", e.Type, err)
 	}
@@ -52,6 +53,15 @@ func (q *queries) ListEvents(ctx context.Context, tenantID string, afterID int64
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
+	return scanEvents(rows)
+}
+
+func scanEvents(rows interface {
+	Next() bool
+	Scan(...any) error
+	Close() error
+	Err() error
+}) ([]Event, error) {
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {
@@ -66,6 +76,72 @@ func (q *queries) ListEvents(ctx context.Context, tenantID string, afterID int64
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// EventQuery selects events of a tenant. Every filter left zero matches everything.
+type EventQuery struct {
+	Type     string
+	UserID   string // the event's subject, actor or the user it concerns (its data's user_id)
+	ClientID string
+	AfterID  int64     // only events with a greater id
+	BeforeID int64     // only events with a smaller id
+	Since    time.Time // only events appended at or after
+	Until    time.Time // only events appended before
+	// Oldest lists in ascending id order (a stream catching up); otherwise the newest come first.
+	Oldest bool
+	Limit  int // at most 1000; 100 when zero
+}
+
+// QueryEvents returns the events matching f, ordered by id (the order they were appended in), so that
+// the id of the last one is the keyset position of the next page.
+func (q *queries) QueryEvents(ctx context.Context, tenantID string, f EventQuery) ([]Event, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	query := `SELECT id, tenant_id, type, actor, subject, client_id, ip, data, created_ms FROM events WHERE tenant_id = ?`
+	args := []any{tenantID}
+	if f.Type != "" {
+		query += ` AND type = ?`
+		args = append(args, f.Type)
+	}
+	if f.UserID != "" {
+		query += ` AND (subject = ? OR actor = ? OR user_id = ?)`
+		args = append(args, f.UserID, f.UserID, f.UserID)
+	}
+	if f.ClientID != "" {
+		query += ` AND client_id = ?`
+		args = append(args, f.ClientID)
+	}
+	if f.AfterID > 0 {
+		query += ` AND id > ?`
+		args = append(args, f.AfterID)
+	}
+	if f.BeforeID > 0 {
+		query += ` AND id < ?`
+		args = append(args, f.BeforeID)
+	}
+	if !f.Since.IsZero() {
+		query += ` AND created_ms >= ?`
+		args = append(args, f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		query += ` AND created_ms < ?`
+		args = append(args, f.Until.UnixMilli())
+	}
+	if f.Oldest {
+		query += ` ORDER BY id LIMIT ?`
+	} else {
+		query += ` ORDER BY id DESC LIMIT ?`
+	}
+	rows, err := q.query(ctx, query, append(args, f.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("query events: %w", err)
+	}
+	out, err := scanEvents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("query events: %w", err)
+	}
+	return out, nil
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
