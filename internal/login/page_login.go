@@ -177,6 +177,9 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	if password == "" && !codeLogin && !identifierOnly {
 		fe["password"] = "login.error.password_missing"
 	}
+	if len(fe) == 0 && p.refuseDenied(w, r, t, lr, email) {
+		return
+	}
 	if len(fe) == 0 && !codeLogin {
 		// Home-realm discovery: an address at a domain routed to an upstream signs in there.
 		if c, routed := routedConnection(cs, email); routed && c.Redirecting() {
@@ -242,7 +245,7 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 			result, budget = "throttled", te.Budget
 		}
 		p.metrics.Login(result)
-		p.recordRiskFailure(ctx, r, t)
+		p.recordRiskFailure(ctx, r, t, email)
 		p.log.InfoContext(ctx, "sign-in failed", "tenant", t.ID, "client_ip", ip, "budget", budget,
 			"request_id", web.RequestIDFrom(ctx))
 		p.renderLogin(w, r, t, lr, http.StatusUnprocessableEntity, email,

@@ -177,24 +177,4 @@ func TestAdaptiveMFA(t *testing.T) {
 			}
 		})
 	}
-	t.Run("deny list", func(t *testing.T) {
-		t.Parallel()
-		relay := notifytest.New(t, notifytest.Options{})
-		srv := servertest.New(t, servertest.WithConfig(func(c *config.Config) {
-			c.Email = relay.Config
-			c.Risk.Deny = []string{"127.0.0.0/8"}
-		}), servertest.WithSeed(func(ts *config.TenantSeed) { ts.MFA = &config.MFA{Policy: config.MFAOptional} }))
-		b := srv.NewBrowser(t)
-		resp, _, _, _ := authorizeWith(t, srv, b, nil)
-		resp, body := passwordStep(t, srv, b, resp)
-		if resp.StatusCode != http.StatusForbidden || strings.Contains(strings.ToLower(body), "risk") || strings.Contains(body, "deny") {
-			t.Fatalf("a denied address = %d:\n%s", resp.StatusCode, body)
-		}
-		blocked := lastEvent(t, srv, "login.blocked")
-		ev := lastEvent(t, srv, "risk.assessed")
-		if ev.Data["decision"] != "denied" || !strings.Contains(ev.Data["explain"].(string), "deny list") ||
-			!strings.Contains(blocked.Data["reasons"].(string), "deny list") {
-			t.Errorf("risk.assessed %v, login.blocked %v", ev.Data, blocked.Data)
-		}
-	})
 }
