@@ -134,15 +134,20 @@ func TestRequiredMFASetupAtSignIn(t *testing.T) {
 // far as the factors allow: the sign-in completes with acr 1.
 func TestVoluntaryACRWithoutFactors(t *testing.T) {
 	t.Parallel()
-	relay := notifytest.New(t, notifytest.Options{})
-	var skew atomic.Int64
-	srv := mfaServer(t, "sqlite", relay, config.MFAOff, &skew)
-	b := srv.NewBrowser(t)
-	resp, _, state, verifier := authorizeWith(t, srv, b, url.Values{"acr_values": {"2 phr"}})
-	resp, body := passwordStep(t, srv, b, resp)
-	claims := finishAtClient(t, srv, b, resp, body, srv.FirstParty, state, verifier)
-	if claims["acr"] != "1" {
-		t.Errorf("acr %v, want 1 (what was reached)", claims["acr"])
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			var skew atomic.Int64
+			srv := mfaServer(t, backend, relay, config.MFAOff, &skew)
+			b := srv.NewBrowser(t)
+			resp, _, state, verifier := authorizeWith(t, srv, b, url.Values{"acr_values": {"2 phr"}})
+			resp, body := passwordStep(t, srv, b, resp)
+			claims := finishAtClient(t, srv, b, resp, body, srv.FirstParty, state, verifier)
+			if claims["acr"] != "1" {
+				t.Errorf("acr %v, want 1 (what was reached)", claims["acr"])
+			}
+		})
 	}
 }
 
