@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -66,6 +67,38 @@ func (q *queries) ListEvents(ctx context.Context, tenantID string, afterID int64
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// RecentEvents returns the newest limit events of a tenant (1..1000; otherwise 100), oldest first, of
+// type eventType and about subject when they are not empty: what an operator reads of the audit log.
+func (q *queries) RecentEvents(ctx context.Context, tenantID, eventType, subject string, limit int) ([]Event, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := q.query(ctx, `SELECT id, tenant_id, type, actor, subject, client_id, ip, data, created_ms FROM events
+		WHERE tenant_id = ? AND (? = '' OR type = ?) AND (? = '' OR subject = ?) ORDER BY id DESC LIMIT ?`,
+		tenantID, eventType, eventType, subject, subject, limit)
+	if err != nil {
+		return nil, fmt.Errorf("recent events: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var data string
+		var ms int64
+		if err := rows.Scan(&e.ID, &e.TenantID, &e.Type, &e.Actor, &e.Subject, &e.ClientID, &e.IP, &data, &ms); err != nil {
+			return nil, err
+		}
+		_ = json.Unmarshal([]byte(data), &e.Data)
+		e.CreatedAt = time.UnixMilli(ms)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.Reverse(out)
+	return out, nil
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
