@@ -44,9 +44,9 @@ func (p *Pages) assessRisk(ctx context.Context, r *http.Request, t store.Tenant,
 	if err != nil {
 		return riskAssessment{}, err
 	}
-	if !known && !a.Has(risk.NewDevice) {
-		// An allow-listed address is answered before the signals run: say that the device is new anyway,
-		// since it is why the adaptive policy asks for a second factor.
+	if !known && a.Has(risk.AllowList) {
+		// An allow-listed address is answered before the signals run: say that the device is new anyway
+		// (it weighs nothing there), since it is why the adaptive policy asks for a second factor.
 		a.Reasons = append(a.Reasons, risk.Reason{Code: risk.NewDevice})
 	}
 	return riskAssessment{a, known}, nil
