@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/umm-project/umm/internal/admin"
@@ -38,9 +39,9 @@ details as key=value. Filter by --type (for example risk.assessed, login.failed,
 		},
 		required: []string{"tenant"},
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet) error {
-			limit := fs.Lookup("limit").Value.(flag.Getter).Get().(int)
+			limit, _ := strconv.Atoi(stringFlag(fs, "limit"))
 			if limit < 1 || limit > admin.MaxEventsListed {
-				return usagef("--limit: give a number from 1 to %d", admin.MaxEventsListed)
+				return usagef("--limit must be between 1 and %d", admin.MaxEventsListed)
 			}
 			email := stringFlag(fs, "user")
 			if email != "" && !strings.Contains(email, "@") {
