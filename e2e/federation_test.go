@@ -395,7 +395,7 @@ func TestFederatedLinkingRequiresProof(t *testing.T) {
 			r.press(t, selLinkSend)
 			r.wantText(t, "We sent a 6-digit code to "+carolEmail)
 			code := match(t, codeRE, awaitMail(t, relay, carolEmail, 1, 30*time.Second)[0], "6-digit code")
-			r.typeInto(t, `input[name=code]`, code)
+			r.typeInto(t, selCode, code)
 			r.press(t, selLinkCode)
 			c = fedFinish(t, crp, r, state, verifier)
 			if len(byCode) != 1 || c.Sub != byCode[0] || !slices.Contains(c.AMR, "fed") || !slices.Contains(c.AMR, "email") {
@@ -479,7 +479,7 @@ func TestFederatedTakeoverRefused(t *testing.T) {
 				return c
 			}
 			for i := 1; i < identity.MaxCodeFailures; i++ {
-				p.typeInto(t, `input[name=code]`, wrong(i))
+				p.typeInto(t, selCode, wrong(i))
 				p.press(t, selLinkCode)
 				p.waitPath(t, "/t/shop/connections/link")
 				p.wantText(t, "That code is not right")
@@ -487,7 +487,7 @@ func TestFederatedTakeoverRefused(t *testing.T) {
 					t.Fatalf("wrong code %d linked %q", i, got)
 				}
 			}
-			p.typeInto(t, `input[name=code]`, wrong(identity.MaxCodeFailures))
+			p.typeInto(t, selCode, wrong(identity.MaxCodeFailures))
 			p.press(t, selLinkCode)
 			p.wantText(t, "Linking ended", "Nothing was linked.")
 

@@ -24,9 +24,13 @@ const (
 	mfaSecret = "mfa-secret-0123456789abcdef"
 	mfaPhone  = "+44 20 7946 0958"
 	mfaPhoneE = "+442079460958"
+	// selCode is a code input. Every one must carry autocomplete="one-time-code" (password managers and
+	// phones fill it from the message), so the tests find them by that attribute alone: an input without
+	// it is never typed into.
+	selCode = `input[autocomplete=one-time-code]`
 	// selCodeSubmit is the submit button of the form that holds the code input (second-factor page,
 	// authenticator app setup, phone confirmation).
-	selCodeSubmit = `form:has(input[name=code]) button[type=submit]`
+	selCodeSubmit = `form:has(` + selCode + `) button[type=submit]`
 )
 
 // rpURLMark stands for the RP's URL in mfaTenant's text until startMFAServer knows it.
@@ -199,8 +203,8 @@ func (p *tab) press(t *testing.T, sel string) {
 // first when remember is set.
 func (p *tab) enterCode(t *testing.T, code string, remember bool) {
 	t.Helper()
-	p.waitFor(t, 15*time.Second, `input[name=code]`)
-	p.do(t, "type the code", chromedp.Clear(chromedp.CSS(`input[name=code]`)), chromedp.SendKeys(chromedp.CSS(`input[name=code]`), code))
+	p.waitFor(t, 15*time.Second, selCode)
+	p.do(t, "type the code", chromedp.Clear(chromedp.CSS(selCode)), chromedp.SendKeys(chromedp.CSS(selCode), code))
 	if remember {
 		p.wantText(t, "Remember this device for")
 		p.click(t, `input[name=remember]`)
@@ -509,31 +513,36 @@ func TestMFAEmailAndSMSCodesInBrowser(t *testing.T) {
 func TestMFAStepUpInBrowser(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
-	relay := notifytest.New(t, notifytest.Options{})
-	s := startMFAServer(t, "sqlite", relay, nil, mfaTenant("off", "    mfa:\n      policy: off\n"))
-	rp := newMFARP(t, s, "off")
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			s := startMFAServer(t, backend, relay, nil, mfaTenant("off", "    mfa:\n      policy: off\n"))
+			rp := newMFARP(t, s, "off")
 
-	p := b.newUser(t)
-	state, verifier := rp.start(t, p)
-	p.signIn(t, aliceEmail, alicePassword)
-	first := rp.finish(t, p, state, verifier)
-	wantAMR(t, first, "1", "pwd")
-	key := enrolTOTP(t, p, s, "off")
+			p := b.newUser(t)
+			state, verifier := rp.start(t, p)
+			p.signIn(t, aliceEmail, alicePassword)
+			first := rp.finish(t, p, state, verifier)
+			wantAMR(t, first, "1", "pwd")
+			key := enrolTOTP(t, p, s, "off")
 
-	state, verifier = rp.start(t, p, oauth2.SetAuthURLParam("acr_values", "2"))
-	p.waitPath(t, "/login/mfa")
-	if p.has(selPassword) {
-		t.Fatalf("the step-up asks for the password\npage: %s", p.where())
-	}
-	p.wantText(t, "The application asks for a stronger sign-in")
-	p.enterCode(t, laterTOTP(key, time.Now()), false)
-	up := rp.finish(t, p, state, verifier)
-	wantAMR(t, up, "2", "pwd", "otp", "mfa")
-	if up.SID == "" || up.SID != first.SID {
-		t.Fatalf("sid after the step-up %q, want the session's %q", up.SID, first.SID)
-	}
-	if n := len(eventsOf(t, s, "off", "session.stepped_up")); n != 1 {
-		t.Fatalf("%d session.stepped_up events, want 1", n)
+			state, verifier = rp.start(t, p, oauth2.SetAuthURLParam("acr_values", "2"))
+			p.waitPath(t, "/login/mfa")
+			if p.has(selPassword) {
+				t.Fatalf("the step-up asks for the password\npage: %s", p.where())
+			}
+			p.wantText(t, "The application asks for a stronger sign-in")
+			p.enterCode(t, laterTOTP(key, time.Now()), false)
+			up := rp.finish(t, p, state, verifier)
+			wantAMR(t, up, "2", "pwd", "otp", "mfa")
+			if up.SID == "" || up.SID != first.SID {
+				t.Fatalf("sid after the step-up %q, want the session's %q", up.SID, first.SID)
+			}
+			if n := len(eventsOf(t, s, "off", "session.stepped_up")); n != 1 {
+				t.Fatalf("%d session.stepped_up events, want 1", n)
+			}
+		})
 	}
 }
 
@@ -606,31 +615,36 @@ func TestMFAAdaptiveInBrowser(t *testing.T) {
 func TestMFARememberDeviceInBrowser(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
-	relay := notifytest.New(t, notifytest.Options{})
-	s := startMFAServer(t, "sqlite", relay, nil, mfaTenant("rem", "    mfa:\n      policy: required\n      remember_device_days: 7\n"))
-	rp := newMFARP(t, s, "rem")
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			s := startMFAServer(t, backend, relay, nil, mfaTenant("rem", "    mfa:\n      policy: required\n      remember_device_days: 7\n"))
+			rp := newMFARP(t, s, "rem")
 
-	p := b.newUser(t)
-	state, verifier := rp.start(t, p)
-	p.signIn(t, aliceEmail, alicePassword)
-	emailSecondFactor(t, p, relay, 1, true)
-	wantAMR(t, rp.finish(t, p, state, verifier), "2", "mfa")
-	p.navigate(t, s.Issuer("rem")+"/account/signin")
-	p.wantText(t, "Skips the second step of sign-in until")
+			p := b.newUser(t)
+			state, verifier := rp.start(t, p)
+			p.signIn(t, aliceEmail, alicePassword)
+			emailSecondFactor(t, p, relay, 1, true)
+			wantAMR(t, rp.finish(t, p, state, verifier), "2", "mfa")
+			p.navigate(t, s.Issuer("rem")+"/account/signin")
+			p.wantText(t, "Skips the second step of sign-in until")
 
-	p.signOutOf(t, s, "rem")
-	state, verifier = rp.start(t, p)
-	p.signIn(t, aliceEmail, alicePassword)
-	wantAMR(t, rp.finish(t, p, state, verifier), "1", "pwd")
+			p.signOutOf(t, s, "rem")
+			state, verifier = rp.start(t, p)
+			p.signIn(t, aliceEmail, alicePassword)
+			wantAMR(t, rp.finish(t, p, state, verifier), "1", "pwd")
 
-	if n := execDB(t, s, fmt.Sprintf(`UPDATE known_devices SET mfa_until = %d WHERE tenant_id = 'rem' AND mfa_until > 0`,
-		time.Now().Add(-time.Minute).Unix())); n != 1 {
-		t.Fatalf("%d remembered devices, want 1", n)
+			if n := execDB(t, s, fmt.Sprintf(`UPDATE known_devices SET mfa_until = %d WHERE tenant_id = 'rem' AND mfa_until > 0`,
+				time.Now().Add(-time.Minute).Unix())); n != 1 {
+				t.Fatalf("%d remembered devices, want 1", n)
+			}
+			p.signOutOf(t, s, "rem")
+			rp.start(t, p)
+			p.signIn(t, aliceEmail, alicePassword)
+			p.waitPath(t, "/login/mfa")
+		})
 	}
-	p.signOutOf(t, s, "rem")
-	rp.start(t, p)
-	p.signIn(t, aliceEmail, alicePassword)
-	p.waitPath(t, "/login/mfa")
 }
 
 // TestMFAFactorRemovalNeedsRecentSignIn: removing a sign-in method from a session older than five minutes
@@ -639,34 +653,39 @@ func TestMFARememberDeviceInBrowser(t *testing.T) {
 func TestMFAFactorRemovalNeedsRecentSignIn(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
-	relay := notifytest.New(t, notifytest.Options{})
-	s := startMFAServer(t, "sqlite", relay, nil, mfaTenant("rm", "    mfa:\n      policy: optional\n"))
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			s := startMFAServer(t, backend, relay, nil, mfaTenant("rm", "    mfa:\n      policy: optional\n"))
 
-	p := b.newUser(t)
-	accountSignIn(t, p, s, "rm")
-	enrolTOTP(t, p, s, "rm")
+			p := b.newUser(t)
+			accountSignIn(t, p, s, "rm")
+			enrolTOTP(t, p, s, "rm")
 
-	if n := execDB(t, s, fmt.Sprintf(`UPDATE sessions SET auth_time = %d WHERE tenant_id = 'rm' AND ended_at IS NULL`,
-		time.Now().Add(-10*time.Minute).Unix())); n != 1 {
-		t.Fatalf("%d live sessions, want 1", n)
-	}
-	remove := `form:has(input[name=factor_id]) button[type=submit]`
-	p.press(t, remove)
-	p.waitPath(t, "/account/reauth")
-	p.wantText(t, "Enter your password again")
-	p.do(t, "type the password", chromedp.SendKeys(chromedp.CSS(selPassword), alicePassword))
-	p.press(t, `form[method=post] `+selSubmit)
-	p.waitPath(t, "/account/signin")
-	if n := len(eventsOf(t, s, "rm", "mfa.factor_removed")); n != 0 {
-		t.Fatalf("%d mfa.factor_removed events before the second press, want 0", n)
-	}
-	p.press(t, remove)
-	p.waitPath(t, "/account/signin")
-	p.wantText(t, "The sign-in method was removed.", "You have not set up a second sign-in method yet")
-	if p.has(`input[name=factor_id]`) {
-		t.Fatalf("the factor is still listed\npage: %s", p.where())
-	}
-	if n := len(eventsOf(t, s, "rm", "mfa.factor_removed")); n != 1 {
-		t.Fatalf("%d mfa.factor_removed events, want 1", n)
+			if n := execDB(t, s, fmt.Sprintf(`UPDATE sessions SET auth_time = %d WHERE tenant_id = 'rm' AND ended_at IS NULL`,
+				time.Now().Add(-10*time.Minute).Unix())); n != 1 {
+				t.Fatalf("%d live sessions, want 1", n)
+			}
+			remove := `form:has(input[name=factor_id]) button[type=submit]`
+			p.press(t, remove)
+			p.waitPath(t, "/account/reauth")
+			p.wantText(t, "Enter your password again")
+			p.do(t, "type the password", chromedp.SendKeys(chromedp.CSS(selPassword), alicePassword))
+			p.press(t, `form[method=post] `+selSubmit)
+			p.waitPath(t, "/account/signin")
+			if n := len(eventsOf(t, s, "rm", "mfa.factor_removed")); n != 0 {
+				t.Fatalf("%d mfa.factor_removed events before the second press, want 0", n)
+			}
+			p.press(t, remove)
+			p.waitPath(t, "/account/signin")
+			p.wantText(t, "The sign-in method was removed.", "You have not set up a second sign-in method yet")
+			if p.has(`input[name=factor_id]`) {
+				t.Fatalf("the factor is still listed\npage: %s", p.where())
+			}
+			if n := len(eventsOf(t, s, "rm", "mfa.factor_removed")); n != 1 {
+				t.Fatalf("%d mfa.factor_removed events, want 1", n)
+			}
+		})
 	}
 }

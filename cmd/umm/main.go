@@ -120,6 +120,7 @@ func init() {
 	register(samlAppsSetCommand())
 	register(samlAppsListCommand())
 	register(samlAppsDeleteCommand())
+	register(eventsListCommand())
 }
 
 // usageError is a mistake in the command line; it exits 2 after printing the command's usage.
@@ -266,7 +267,7 @@ never from the command line.
 
 // order keeps the usage list in a reading order: serve first, then maintenance, then management.
 func order(name string) string {
-	for i, p := range []string{"serve", "migrate", "version", "tenants", "clients", "users", "invitations", "connections", "saml-apps", "keys"} {
+	for i, p := range []string{"serve", "migrate", "version", "tenants", "clients", "users", "invitations", "connections", "saml-apps", "events", "keys"} {
 		if strings.HasPrefix(name, p) {
 			return fmt.Sprintf("%02d %s", i, name)
 		}

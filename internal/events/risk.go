@@ -10,6 +10,7 @@ const (
 	RiskAllowed    = "allowed"    // signed in with what was given
 	RiskChallenged = "challenged" // a second factor was asked
 	RiskDenied     = "denied"     // refused
+	RiskFailed     = "failed"     // the password or code given was wrong
 )
 
 // RiskAssessed records a sign-in attempt's risk assessment: the score (0-100), its level (low, medium,

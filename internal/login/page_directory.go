@@ -93,7 +93,7 @@ func (p *Pages) directorySignIn(w http.ResponseWriter, r *http.Request, t store.
 		return
 	case errors.As(err, &te), errors.Is(err, identity.ErrInvalidCredentials):
 		p.metrics.Login("failure")
-		p.recordRiskFailure(ctx, r, t)
+		p.recordRiskFailure(ctx, r, t, email)
 		p.log.InfoContext(ctx, "directory sign-in failed", "tenant", t.ID, "connection", c.ID, "client_ip", ip,
 			"request_id", web.RequestIDFrom(ctx))
 		p.renderLogin(w, r, t, lr, http.StatusUnprocessableEntity, email,

@@ -149,7 +149,7 @@ func (p *Pages) handleLinkSubmit(w http.ResponseWriter, r *http.Request) {
 		var te *identity.ThrottledError
 		switch {
 		case errors.As(err, &te), errors.Is(err, identity.ErrInvalidCredentials):
-			p.recordRiskFailure(ctx, r, t)
+			p.recordRiskFailure(ctx, r, t, f.Email)
 			p.renderLink(w, r, t, f, st, http.StatusUnprocessableEntity,
 				refuse("password", msgBadCredentials))
 			return
@@ -198,7 +198,7 @@ func (p *Pages) handleLinkSubmit(w http.ResponseWriter, r *http.Request) {
 				refuse("code", "mfa.error.code_wrong"))
 			return
 		case errors.Is(err, identity.ErrWrongCode):
-			p.recordRiskFailure(ctx, r, t)
+			p.recordRiskFailure(ctx, r, t, f.Email)
 			p.renderLink(w, r, t, f, st, http.StatusUnprocessableEntity,
 				refuse("code", "mfa.error.code_wrong"))
 			return

@@ -30,8 +30,9 @@ type loginData struct {
 	CredentialsError bool
 	// Register links the registration page (with the same request) when the tenant's registration is open.
 	Register string
-	// Recover links the password recovery page (with the same request).
-	Recover string
+	// Recover links the password recovery page (with the same request), shown when ShowRecover.
+	Recover     string
+	ShowRecover bool
 	// What the page offers: the password field, the passwordless buttons. IdentifierFirst: the first step
 	// asks only the address (Methods false) and the second offers what the account has (Methods true).
 	Password, EmailCode, SMSCode bool
@@ -42,22 +43,22 @@ type loginData struct {
 	Connections []connectionButton
 }
 
-// identifierFirst reports whether t's sign-in page asks for the address first: when it offers more than
-// a password and passkeys, or no password at all.
-func identifierFirst(t store.Tenant) bool {
-	l := t.Settings.Login
-	return l.Allows(config.MethodEmailCode) || l.Allows(config.MethodSMSCode) || !l.Allows(config.MethodPassword)
-}
-
-// identifierFirstWith is identifierFirst for a tenant with connections cs: also when some addresses sign
-// in at an upstream, so that the address is routed before anyone types a password into this page.
-func identifierFirstWith(t store.Tenant, cs []config.Connection) bool {
+// identifierFirst reports whether t's sign-in page asks for the address first (cs: the tenant's
+// connections): when it offers more than a password, or no password at all, or when some addresses sign
+// in at an upstream (so that the address is routed before anyone types a password into this page). With
+// passkeys allowed (the default) and usable on this server, some accounts may have no password, and only
+// the address tells the page whether to show a password field: a passkey-only account never gets one.
+// Where passkeys cannot work (a plain-http public URL that is not localhost) no account signs in with
+// one, and a tenant that also offers only the password keeps the one-step form.
+func (p *Pages) identifierFirst(t store.Tenant, cs []config.Connection) bool {
 	for _, c := range cs {
 		if c.Redirecting() && len(c.Domains) > 0 {
 			return true
 		}
 	}
-	return identifierFirst(t)
+	l := t.Settings.Login
+	return (l.Allows(config.MethodPasskey) && p.identity.PasskeysUsable(t)) || l.Allows(config.MethodEmailCode) ||
+		l.Allows(config.MethodSMSCode) || !l.Allows(config.MethodPassword)
 }
 
 // renderMethods is the second step of an identifier-first page: the ways the account of email can sign
@@ -161,7 +162,7 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		p.serverError(w, r, t, err)
 		return
 	}
-	identifierOnly := identifierFirstWith(t, cs) && !r.PostForm.Has("password") && (method == "" || method == config.MethodPassword)
+	identifierOnly := p.identifierFirst(t, cs) && !r.PostForm.Has("password") && (method == "" || method == config.MethodPassword)
 	codeLogin := method == config.MethodEmailCode || method == config.MethodSMSCode
 	fe := map[string]string{}
 	switch {
@@ -176,6 +177,9 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if password == "" && !codeLogin && !identifierOnly {
 		fe["password"] = "login.error.password_missing"
+	}
+	if len(fe) == 0 && p.refuseDenied(w, r, t, lr, email) {
+		return
 	}
 	if len(fe) == 0 && !codeLogin {
 		// Home-realm discovery: an address at a domain routed to an upstream signs in there.
@@ -242,7 +246,7 @@ func (p *Pages) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 			result, budget = "throttled", te.Budget
 		}
 		p.metrics.Login(result)
-		p.recordRiskFailure(ctx, r, t)
+		p.recordRiskFailure(ctx, r, t, email)
 		p.log.InfoContext(ctx, "sign-in failed", "tenant", t.ID, "client_ip", ip, "budget", budget,
 			"request_id", web.RequestIDFrom(ctx))
 		p.renderLogin(w, r, t, lr, http.StatusUnprocessableEntity, email,
@@ -499,7 +503,7 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, t store.Tena
 	}
 	if !d.Methods {
 		l := t.Settings.Login
-		d.IdentifierFirst = identifierFirstWith(t, cs)
+		d.IdentifierFirst = p.identifierFirst(t, cs)
 		d.Password = !d.IdentifierFirst && l.Allows(config.MethodPassword)
 		d.EmailCode = !d.IdentifierFirst && l.Allows(config.MethodEmailCode)
 		if d.IdentifierFirst && r.Method == http.MethodPost && r.PostForm.Has("password") {
@@ -507,6 +511,9 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, t store.Tena
 			d.Methods, d.Password, d.EmailCode = true, true, l.Allows(config.MethodEmailCode)
 		}
 	}
+	// "Forgot your password?" beside a password field, and on the identifier step of a tenant that has
+	// passwords (the step after it may not show the field, for an account without a password).
+	d.ShowRecover = d.Password || (d.IdentifierFirst && !d.Methods && t.Settings.Login.Allows(config.MethodPassword))
 	d.Action, d.Recover = loginPath(t, ""), recoverPath(t, "")
 	if t.Settings.Registration.Enabled {
 		d.Register = registerPath(t, "")

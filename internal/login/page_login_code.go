@@ -181,7 +181,7 @@ func (p *Pages) handleCodeLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		p.renderCodeLogin(w, r, t, f, st, http.StatusTooManyRequests, "mfa.error.code_wrong")
 		return
 	case err == nil, errors.Is(err, identity.ErrWrongCode):
-		p.recordRiskFailure(r.Context(), r, t)
+		p.recordRiskFailure(r.Context(), r, t, f.Email)
 		p.renderCodeLogin(w, r, t, f, st, http.StatusUnprocessableEntity, "mfa.error.code_wrong")
 		return
 	default:

@@ -106,7 +106,7 @@ func (p *Pages) handleReauthSubmit(w http.ResponseWriter, r *http.Request) {
 	var te *identity.ThrottledError
 	switch {
 	case errors.As(err, &te), errors.Is(err, identity.ErrInvalidCredentials):
-		p.recordRiskFailure(ctx, r, t)
+		p.recordRiskFailure(ctx, r, t, u.Email)
 		p.renderReauth(w, r, t, u, http.StatusUnprocessableEntity, wrong)
 		return
 	case err != nil:

@@ -404,3 +404,53 @@ func TestPasskeyMFAButton(t *testing.T) {
 		t.Errorf("passkeyMFA without webauthn factors = %+v", got)
 	}
 }
+
+// TestPasskeyOnlyNeverSeesPassword: where passkeys are allowed and usable the sign-in page asks for the
+// address first, so an account whose only way in is a passkey never gets a password field: not on the
+// first step, not on the step after its address (which still offers the passkey), and not when the
+// address comes as a login hint. An unknown address gets the field on the second step, like an account
+// with a password.
+func TestPasskeyOnlyNeverSeesPassword(t *testing.T) {
+	t.Parallel()
+	const passwordInput = `type="password"`
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newPasskeyEnv(t, db, nil)
+		a := webauthntest.New(passkeyOrigin)
+		owner := e.browser()
+		owner.signInDirect()
+		if pg := owner.addPasskey(a, "Phone"); pg.Status != http.StatusSeeOther {
+			t.Fatalf("add: %d %s", pg.Status, pg.Body)
+		}
+		if err := db.DeletePasswordHash(context.Background(), e.tenant.ID, e.user.ID); err != nil {
+			t.Fatal(err)
+		}
+
+		b := e.browser()
+		lrID, loc := b.beginAuthorize("client_id=first&scope=openid")
+		first := b.get(loc)
+		wantBody(t, first, `autocomplete="username webauthn"`, "Sign in with a passkey", "Continue")
+		if strings.Contains(first.Body, passwordInput) {
+			t.Fatalf("the first step shows a password field:\n%s", first.Body)
+		}
+		second := b.submit(first.formWith(t, "csrf_token", ""), url.Values{"email": {testEmail}})
+		wantStatus(t, second, http.StatusOK, "")
+		wantBody(t, second, "Sign in with a passkey")
+		if strings.Contains(second.Body, passwordInput) {
+			t.Errorf("the passkey-only account's step shows a password field:\n%s", second.Body)
+		}
+		// The passkey signs the account in from the second step.
+		if pg := b.passkeySignIn(second, e.path("/login/passkey?lr="+lrID), a, nil); pg.Status != http.StatusSeeOther {
+			t.Errorf("passkey sign-in from the second step: %d %s", pg.Status, pg.Body)
+		}
+		h := e.browser()
+		_, loc = h.beginAuthorize("client_id=first&scope=openid&login_hint=" + url.QueryEscape(testEmail))
+		if hinted := h.get(loc); strings.Contains(hinted.Body, passwordInput) {
+			t.Errorf("the page with a login hint shows a password field:\n%s", hinted.Body)
+		}
+
+		c := e.browser()
+		pg := c.get(e.path("/login"))
+		pg = c.submit(pg.formWith(t, "csrf_token", ""), url.Values{"email": {"nobody@example.com"}})
+		wantBody(t, pg, passwordInput, `autocomplete="current-password"`)
+	})
+}

@@ -231,7 +231,9 @@ func (p *Pages) decide(ctx context.Context, r *http.Request, t store.Tenant, cli
 	case config.MFARequired:
 		d.second, d.reason = !remembered, "policy required"
 	case config.MFAAdaptive:
-		if d.risk.Level == risk.Medium {
+		// A device the user never completed a sign-in on is asked whatever it scored: a low score there
+		// means only that nothing else looked wrong (or that the address is allow-listed).
+		if d.risk.Level == risk.Medium || !d.risk.known {
 			d.second, d.reason = !remembered, d.risk.Explain()
 		}
 	}

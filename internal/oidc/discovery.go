@@ -104,7 +104,7 @@ func (p *Provider) buildMetadata(t store.Tenant, clients []store.Client) metadat
 		ClaimsSupported:                           tenantClaims(t.Settings.Profile),
 		ClaimTypesSupported:                       []string{"normal"},
 		PromptValuesSupported:                     []string{promptNone, promptLogin, promptConsent, "select_account"},
-		ACRValuesSupported:                        session.ACRs,
+		ACRValuesSupported:                        p.reachableACRs(t),
 		// The claims parameter is honoured for acr (essential or voluntary, OIDC Core §5.5.1.1); other
 		// requested claims are voluntary and released by scope.
 		ClaimsParameterSupported:                   true,
@@ -116,6 +116,29 @@ func (p *Provider) buildMetadata(t store.Tenant, clients []store.Client) metadat
 		FrontchannelLogoutSupported:        true,
 		FrontchannelLogoutSessionSupported: true,
 	}
+}
+
+// reachableACRs are the classes of session.ACRs that a sign-in at tenant t can reach on this server, so
+// that acr_values_supported advertises only what works: one factor always; two when some second factor
+// can be used (an authenticator app, an emailed code, a texted code with an SMS provider configured, or a
+// passkey, which verifies the user and counts as two); phishing-resistant only when passkeys work on this
+// server (https, or localhost) and the tenant allows them as the first step or as a second factor.
+func (p *Provider) reachableACRs(t store.Tenant) []string {
+	if p.identity == nil {
+		return session.ACRs
+	}
+	mfa, login := t.Settings.MFA, t.Settings.Login
+	passkeys := p.identity.PasskeysUsable(t) && (login.Allows(config.MethodPasskey) || mfa.Allows(config.FactorWebAuthn))
+	second := passkeys || mfa.Allows(config.FactorTOTP) || mfa.Allows(config.FactorEmail) ||
+		(mfa.Allows(config.FactorSMS) && p.identity.SendSMS != nil)
+	out := []string{session.ACROneFactor}
+	if second {
+		out = append(out, session.ACRTwoFactors)
+	}
+	if passkeys {
+		out = append(out, session.ACRPhishingResistant)
+	}
+	return out
 }
 
 type discoveryEntry struct {

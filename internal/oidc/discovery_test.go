@@ -1,12 +1,14 @@
 package oidc
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
 	"testing"
 
+	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/store/storetest"
 )
@@ -155,6 +157,72 @@ func TestDiscovery(t *testing.T) {
 				if w := f.browser().get(path); w.Code != http.StatusNotFound {
 					t.Errorf("%s: status %d, want 404", path, w.Code)
 				}
+			}
+		})
+	})
+}
+
+// TestDiscoveryACRValues: acr_values_supported names only the classes a sign-in at the tenant can reach:
+// "2" needs a usable second factor (an SMS-only tenant has none while no SMS provider is configured), and
+// "phr" needs passkeys allowed at either step on a server where they work.
+func TestDiscoveryACRValues(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		tests := []struct {
+			name     string
+			settings func(*store.TenantSettings)
+			want     []string
+		}{
+			{"the defaults reach every class", func(*store.TenantSettings) {}, []string{"1", "2", "phr"}},
+			{"passkeys off at both steps drop phr", func(s *store.TenantSettings) {
+				s.MFA.Factors = []string{config.FactorTOTP, config.FactorEmail}
+				s.Login.Methods = []string{config.MethodPassword}
+			}, []string{"1", "2"}},
+			{"passkeys as the first step alone keep phr (and make two factors)", func(s *store.TenantSettings) {
+				s.MFA.Factors = []string{config.FactorSMS}
+				s.Login.Methods = []string{config.MethodPassword, config.MethodPasskey}
+			}, []string{"1", "2", "phr"}},
+			{"passkeys as a second factor alone keep phr", func(s *store.TenantSettings) {
+				s.MFA.Factors = []string{config.FactorWebAuthn}
+				s.Login.Methods = []string{config.MethodPassword}
+			}, []string{"1", "2", "phr"}},
+			{"texted codes without an SMS provider reach one factor only", func(s *store.TenantSettings) {
+				s.MFA.Factors = []string{config.FactorSMS}
+				s.Login.Methods = []string{config.MethodPassword}
+			}, []string{"1"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				tn, err := db.GetTenant(context.Background(), storetest.Tenant(t, db))
+				if err != nil {
+					t.Fatal(err)
+				}
+				tt.settings(&tn.Settings)
+				if err := db.UpdateTenant(context.Background(), tn); err != nil {
+					t.Fatal(err)
+				}
+				var m struct {
+					ACR []string `json:"acr_values_supported"`
+				}
+				if err := json.Unmarshal(f.browser().get("/t/"+tn.ID+"/.well-known/openid-configuration").Body.Bytes(), &m); err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(m.ACR, tt.want) {
+					t.Errorf("acr_values_supported = %v, want %v", m.ACR, tt.want)
+				}
+			})
+		}
+		t.Run("a server where passkeys cannot work drops phr", func(t *testing.T) {
+			g := newFixture(t, db)
+			g.identity.PublicURL = "http://192.0.2.1:8080"
+			var m struct {
+				ACR []string `json:"acr_values_supported"`
+			}
+			if err := json.Unmarshal(g.browser().get("/t/"+g.tenant.ID+"/.well-known/openid-configuration").Body.Bytes(), &m); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(m.ACR, []string{"1", "2"}) {
+				t.Errorf("acr_values_supported = %v, want [1 2]", m.ACR)
 			}
 		})
 	})

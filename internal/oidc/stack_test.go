@@ -55,6 +55,7 @@ func newStack(t testing.TB, db *store.DB, master []byte, opts ...envOption) *sta
 		o(&sec)
 	}
 	s.identity = identity.New(db, sec, nil)
+	s.identity.PublicURL = testPublicURL // as the server wires it: passkeys are served for this origin
 	s.sessions = session.New(db, true, nil)
 	p, err := New(Deps{
 		DB: db, Keys: s.keys, Keyring: s.kr, Identity: s.identity, Sessions: s.sessions,

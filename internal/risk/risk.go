@@ -232,17 +232,14 @@ func (e *Engine) Evaluate(ctx context.Context, at Attempt) (Assessment, error) {
 	if !zeroPolicy(at.Policy) {
 		p = p.Merge(at.Policy)
 	}
-	var a Assessment
 	pl := e.lookup(addr)
-	a.Country = pl.country
-
-	// Deny wins over allow, and both over every signal: they are the operator's word. A denied address
-	// is high whatever its score (the deny_list weight, 100 unless the operator wants another figure in
-	// the audit log).
-	if cidr, ok := e.inList(p.Deny, e.deny, e.policy.Deny, addr); ok {
-		a.Score, a.Level, a.Reasons = min(max(p.Weights.DenyList, 0), 100), High, []Reason{{Code: DenyList, Detail: cidr}}
+	// Deny wins over allow, and both over every signal: they are the operator's word.
+	if a, ok := e.denied(p, addr); ok {
+		a.Country = pl.country
 		return a, nil
 	}
+	var a Assessment
+	a.Country = pl.country
 	if cidr, ok := e.inList(p.Allow, e.allow, e.policy.Allow, addr); ok {
 		a.Score, a.Level, a.Reasons = 0, Low, []Reason{{Code: AllowList, Detail: cidr}}
 		return a, nil
@@ -307,6 +304,33 @@ func (e *Engine) Evaluate(ctx context.Context, at Attempt) (Assessment, error) {
 	a.Score = min(score, 100)
 	a.Level = level(a.Score, p.Thresholds)
 	return a, nil
+}
+
+// Denied reports whether ip is on the deny list of policy (a tenant's policy laid over the global one, as
+// in Attempt.Policy), and returns the assessment Evaluate would give it. It reads nothing but the lists,
+// so the sign-in page can refuse a denied address before it checks any password: the answer then cannot
+// tell a right password from a wrong one. An address that does not parse is not denied (Evaluate reports
+// it).
+func (e *Engine) Denied(ip string, policy config.RiskPolicy) (Assessment, bool) {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return Assessment{}, false
+	}
+	p := e.policy
+	if !zeroPolicy(policy) {
+		p = p.Merge(policy)
+	}
+	return e.denied(p, addr.Unmap().WithZone(""))
+}
+
+// denied is Denied for a parsed address under the merged policy p. A denied address is high whatever its
+// score (the deny_list weight, 100 unless the operator wants another figure in the audit log).
+func (e *Engine) denied(p config.RiskPolicy, addr netip.Addr) (Assessment, bool) {
+	cidr, ok := e.inList(p.Deny, e.deny, e.policy.Deny, addr)
+	if !ok {
+		return Assessment{}, false
+	}
+	return Assessment{Score: min(max(p.Weights.DenyList, 0), 100), Level: High, Reasons: []Reason{{Code: DenyList, Detail: cidr}}}, true
 }
 
 func level(score int, t config.RiskThresholds) Level {

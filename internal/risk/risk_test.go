@@ -263,6 +263,26 @@ func TestLists(t *testing.T) {
 				p := config.RiskPolicy{Weights: config.RiskWeights{DenyList: 50}}
 				want(t, f.eval(t, Attempt{UserID: "ann", IP: "10.66.1.1", Policy: p}), 50, High, "deny_list=10.66.0.0/16")
 			})
+			t.Run("Denied answers from the lists alone, as Evaluate would", func(t *testing.T) {
+				a, ok := f.e.Denied("10.66.1.1", config.RiskPolicy{})
+				if !ok {
+					t.Fatal("10.66.1.1 is not denied")
+				}
+				want(t, a, 100, High, "deny_list=10.66.0.0/16")
+				if _, ok := f.e.Denied("10.1.1.1", config.RiskPolicy{}); ok {
+					t.Error("an allowed address is denied")
+				}
+				if _, ok := f.e.Denied("not an address", config.RiskPolicy{}); ok {
+					t.Error("a malformed address is denied")
+				}
+				p := config.RiskPolicy{Deny: []string{"198.51.100.0/24"}}
+				if a, ok := f.e.Denied("198.51.100.7", p); !ok || a.Reasons[0].Detail != "198.51.100.0/24" {
+					t.Errorf("the tenant's deny list: %+v, %v", a, ok)
+				}
+				if _, ok := f.e.Denied("10.66.1.1", p); ok {
+					t.Error("the tenant's list did not replace the global one")
+				}
+			})
 			t.Run("an address on neither list is scored", func(t *testing.T) {
 				want(t, f.eval(t, Attempt{UserID: "ann", IP: "198.51.100.1"}), 35, Medium, NewDevice)
 			})

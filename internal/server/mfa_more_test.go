@@ -134,15 +134,20 @@ func TestRequiredMFASetupAtSignIn(t *testing.T) {
 // far as the factors allow: the sign-in completes with acr 1.
 func TestVoluntaryACRWithoutFactors(t *testing.T) {
 	t.Parallel()
-	relay := notifytest.New(t, notifytest.Options{})
-	var skew atomic.Int64
-	srv := mfaServer(t, "sqlite", relay, config.MFAOff, &skew)
-	b := srv.NewBrowser(t)
-	resp, _, state, verifier := authorizeWith(t, srv, b, url.Values{"acr_values": {"2 phr"}})
-	resp, body := passwordStep(t, srv, b, resp)
-	claims := finishAtClient(t, srv, b, resp, body, srv.FirstParty, state, verifier)
-	if claims["acr"] != "1" {
-		t.Errorf("acr %v, want 1 (what was reached)", claims["acr"])
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			var skew atomic.Int64
+			srv := mfaServer(t, backend, relay, config.MFAOff, &skew)
+			b := srv.NewBrowser(t)
+			resp, _, state, verifier := authorizeWith(t, srv, b, url.Values{"acr_values": {"2 phr"}})
+			resp, body := passwordStep(t, srv, b, resp)
+			claims := finishAtClient(t, srv, b, resp, body, srv.FirstParty, state, verifier)
+			if claims["acr"] != "1" {
+				t.Errorf("acr %v, want 1 (what was reached)", claims["acr"])
+			}
+		})
 	}
 }
 
@@ -177,24 +182,4 @@ func TestAdaptiveMFA(t *testing.T) {
 			}
 		})
 	}
-	t.Run("deny list", func(t *testing.T) {
-		t.Parallel()
-		relay := notifytest.New(t, notifytest.Options{})
-		srv := servertest.New(t, servertest.WithConfig(func(c *config.Config) {
-			c.Email = relay.Config
-			c.Risk.Deny = []string{"127.0.0.0/8"}
-		}), servertest.WithSeed(func(ts *config.TenantSeed) { ts.MFA = &config.MFA{Policy: config.MFAOptional} }))
-		b := srv.NewBrowser(t)
-		resp, _, _, _ := authorizeWith(t, srv, b, nil)
-		resp, body := passwordStep(t, srv, b, resp)
-		if resp.StatusCode != http.StatusForbidden || strings.Contains(strings.ToLower(body), "risk") || strings.Contains(body, "deny") {
-			t.Fatalf("a denied address = %d:\n%s", resp.StatusCode, body)
-		}
-		blocked := lastEvent(t, srv, "login.blocked")
-		ev := lastEvent(t, srv, "risk.assessed")
-		if ev.Data["decision"] != "denied" || !strings.Contains(ev.Data["explain"].(string), "deny list") ||
-			!strings.Contains(blocked.Data["reasons"].(string), "deny list") {
-			t.Errorf("risk.assessed %v, login.blocked %v", ev.Data, blocked.Data)
-		}
-	})
 }

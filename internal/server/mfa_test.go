@@ -171,57 +171,62 @@ func signOut(t *testing.T, srv *servertest.Server, b *servertest.Browser) {
 // acr phr, which an email code cannot reach, ends at the client with unmet_authentication_requirements.
 func TestStepUpWithACRValues(t *testing.T) {
 	t.Parallel()
-	relay := notifytest.New(t, notifytest.Options{})
-	var skew atomic.Int64
-	srv := mfaServer(t, "sqlite", relay, config.MFAOff, &skew, func(ts *config.TenantSeed) {
-		ts.MFA.Factors = []string{config.FactorEmail, config.FactorWebAuthn}
-	})
-	// Turn email codes on for the user (what the account page does).
-	ctx := context.Background()
-	if err := srv.DB.CreateFactor(ctx, emailFactor(srv)); err != nil {
-		t.Fatal(err)
-	}
-	b := srv.NewBrowser(t)
-	resp, _, state, verifier := authorizeWith(t, srv, b, nil)
-	resp, body := passwordStep(t, srv, b, resp)
-	claims := finishAtClient(t, srv, b, resp, body, srv.FirstParty, state, verifier)
-	sid := claims["sid"]
-	if claims["acr"] != "1" {
-		t.Fatalf("policy off: acr %v, want 1", claims["acr"])
-	}
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			var skew atomic.Int64
+			srv := mfaServer(t, backend, relay, config.MFAOff, &skew, func(ts *config.TenantSeed) {
+				ts.MFA.Factors = []string{config.FactorEmail, config.FactorWebAuthn}
+			})
+			// Turn email codes on for the user (what the account page does).
+			ctx := context.Background()
+			if err := srv.DB.CreateFactor(ctx, emailFactor(srv)); err != nil {
+				t.Fatal(err)
+			}
+			b := srv.NewBrowser(t)
+			resp, _, state, verifier := authorizeWith(t, srv, b, nil)
+			resp, body := passwordStep(t, srv, b, resp)
+			claims := finishAtClient(t, srv, b, resp, body, srv.FirstParty, state, verifier)
+			sid := claims["sid"]
+			if claims["acr"] != "1" {
+				t.Fatalf("policy off: acr %v, want 1", claims["acr"])
+			}
 
-	resp, _, state, verifier = authorizeWith(t, srv, b, url.Values{"acr_values": {"2"}})
-	login := servertest.Location(t, resp)
-	resp, _ = b.Get(login.String())
-	resp, body = emailSecondFactor(t, srv, b, relay, resp, 1, false)
-	claims = finishAtClient(t, srv, b, resp, body, srv.FirstParty, state, verifier)
-	if claims["acr"] != "2" || claims["sid"] != sid || !slices.Contains(amrOf(claims), "mfa") {
-		t.Errorf("step-up: acr %v sid %v (was %v) amr %v", claims["acr"], claims["sid"], sid, claims["amr"])
-	}
-	if eventCount(t, srv, "session.stepped_up") != 1 {
-		t.Errorf("session.stepped_up events = %d", eventCount(t, srv, "session.stepped_up"))
-	}
+			resp, _, state, verifier = authorizeWith(t, srv, b, url.Values{"acr_values": {"2"}})
+			login := servertest.Location(t, resp)
+			resp, _ = b.Get(login.String())
+			resp, body = emailSecondFactor(t, srv, b, relay, resp, 1, false)
+			claims = finishAtClient(t, srv, b, resp, body, srv.FirstParty, state, verifier)
+			if claims["acr"] != "2" || claims["sid"] != sid || !slices.Contains(amrOf(claims), "mfa") {
+				t.Errorf("step-up: acr %v sid %v (was %v) amr %v", claims["acr"], claims["sid"], sid, claims["amr"])
+			}
+			if eventCount(t, srv, "session.stepped_up") != 1 {
+				t.Errorf("session.stepped_up events = %d", eventCount(t, srv, "session.stepped_up"))
+			}
 
-	// acr 2 as an essential claim, asked of another browser's password session: the emailed code adds to
-	// the session's password, which together reach acr 2 (SAML's multi-factor contexts ask this way).
-	b2 := srv.NewBrowser(t)
-	resp, _, state, verifier = authorizeWith(t, srv, b2, nil)
-	resp, body = passwordStep(t, srv, b2, resp)
-	first := finishAtClient(t, srv, b2, resp, body, srv.FirstParty, state, verifier)
-	resp, _, state, verifier = authorizeWith(t, srv, b2, url.Values{"claims": {`{"id_token":{"acr":{"essential":true,"values":["2"]}}}`}})
-	resp, _ = b2.Get(servertest.Location(t, resp).String())
-	resp, body = emailSecondFactor(t, srv, b2, relay, resp, 2, false)
-	claims = finishAtClient(t, srv, b2, resp, body, srv.FirstParty, state, verifier)
-	if claims["acr"] != "2" || claims["sid"] != first["sid"] {
-		t.Errorf("an essential acr 2 step-up: acr %v sid %v (was %v)", claims["acr"], claims["sid"], first["sid"])
-	}
+			// acr 2 as an essential claim, asked of another browser's password session: the emailed code adds to
+			// the session's password, which together reach acr 2 (SAML's multi-factor contexts ask this way).
+			b2 := srv.NewBrowser(t)
+			resp, _, state, verifier = authorizeWith(t, srv, b2, nil)
+			resp, body = passwordStep(t, srv, b2, resp)
+			first := finishAtClient(t, srv, b2, resp, body, srv.FirstParty, state, verifier)
+			resp, _, state, verifier = authorizeWith(t, srv, b2, url.Values{"claims": {`{"id_token":{"acr":{"essential":true,"values":["2"]}}}`}})
+			resp, _ = b2.Get(servertest.Location(t, resp).String())
+			resp, body = emailSecondFactor(t, srv, b2, relay, resp, 2, false)
+			claims = finishAtClient(t, srv, b2, resp, body, srv.FirstParty, state, verifier)
+			if claims["acr"] != "2" || claims["sid"] != first["sid"] {
+				t.Errorf("an essential acr 2 step-up: acr %v sid %v (was %v)", claims["acr"], claims["sid"], first["sid"])
+			}
 
-	// phr as an essential claim: this user has no passkey.
-	claimsReq := `{"id_token":{"acr":{"essential":true,"values":["phr"]}}}`
-	resp, _, state, _ = authorizeWith(t, srv, b, url.Values{"claims": {claimsReq}})
-	cb := completeInBrowser(t, srv, b, servertest.Location(t, resp))
-	if cb.Query().Get("error") != "unmet_authentication_requirements" || cb.Query().Get("state") != state {
-		t.Errorf("an essential phr without a passkey ended at %s", cb)
+			// phr as an essential claim: this user has no passkey.
+			claimsReq := `{"id_token":{"acr":{"essential":true,"values":["phr"]}}}`
+			resp, _, state, _ = authorizeWith(t, srv, b, url.Values{"claims": {claimsReq}})
+			cb := completeInBrowser(t, srv, b, servertest.Location(t, resp))
+			if cb.Query().Get("error") != "unmet_authentication_requirements" || cb.Query().Get("state") != state {
+				t.Errorf("an essential phr without a passkey ended at %s", cb)
+			}
+		})
 	}
 }
 
@@ -384,51 +389,56 @@ func TestSMSSecondFactor(t *testing.T) {
 // button is pressed; then every session ends, and a password recovery starts in that browser.
 func TestNewSignInEmailAndNotMe(t *testing.T) {
 	t.Parallel()
-	relay := notifytest.New(t, notifytest.Options{})
-	var skew atomic.Int64
-	srv := mfaServer(t, "sqlite", relay, config.MFAOff, &skew, func(ts *config.TenantSeed) {
-		ts.Login = &config.Login{} // new_device_email defaults to on
-	})
-	a := srv.NewBrowser(t)
-	resp, _, state, verifier := authorizeWith(t, srv, a, nil)
-	resp, body := passwordStep(t, srv, a, resp)
-	finishAtClient(t, srv, a, resp, body, srv.FirstParty, state, verifier)
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			var skew atomic.Int64
+			srv := mfaServer(t, backend, relay, config.MFAOff, &skew, func(ts *config.TenantSeed) {
+				ts.Login = &config.Login{} // new_device_email defaults to on
+			})
+			a := srv.NewBrowser(t)
+			resp, _, state, verifier := authorizeWith(t, srv, a, nil)
+			resp, body := passwordStep(t, srv, a, resp)
+			finishAtClient(t, srv, a, resp, body, srv.FirstParty, state, verifier)
 
-	b := srv.NewBrowser(t)
-	resp, _, state, verifier = authorizeWith(t, srv, b, nil)
-	resp, body = passwordStep(t, srv, b, resp)
-	finishAtClient(t, srv, b, resp, body, srv.FirstParty, state, verifier)
-	m := awaitMailTo(t, relay, 1, srv.User.Email)
-	if !strings.Contains(m.Subject, "New sign-in") {
-		t.Fatalf("the first message is %q, want the New sign-in email", m.Subject)
-	}
-	link := regexp.MustCompile(`https?://\S+/account/not-me\?token=[A-Za-z0-9_-]+`).FindString(m.Body)
-	if link == "" {
-		t.Fatalf("no This wasn't me link in:\n%s", m.Body)
-	}
-	live := func() int {
-		ss, err := srv.DB.ListUserSessions(context.Background(), srv.Tenant, srv.User.ID, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(ss)
-	}
-	c := srv.NewBrowser(t)
-	f, _, _ := c.GetForm(link, "/account/not-me")
-	if live() != 2 {
-		t.Fatalf("opening the link ended sessions: %d live", live())
-	}
-	resp, _ = c.Submit(f, nil)
-	if loc := servertest.Location(t, resp); !strings.Contains(loc.Path, "/recover") {
-		t.Errorf("This wasn't me went to %s, want the recovery code page", loc)
-	}
-	if live() != 0 || eventCount(t, srv, "account.not_me") != 1 {
-		t.Errorf("after This wasn't me: %d live sessions, %d account.not_me events", live(), eventCount(t, srv, "account.not_me"))
-	}
-	if m := awaitMailTo(t, relay, 2, srv.User.Email); !strings.Contains(m.Body, "/recover/password?token=") {
-		t.Errorf("the second message is not a password reset:\n%s", m.Body)
-	}
-	if resp, _ := c.Get(link); resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("the used link = %d, want 400", resp.StatusCode)
+			b := srv.NewBrowser(t)
+			resp, _, state, verifier = authorizeWith(t, srv, b, nil)
+			resp, body = passwordStep(t, srv, b, resp)
+			finishAtClient(t, srv, b, resp, body, srv.FirstParty, state, verifier)
+			m := awaitMailTo(t, relay, 1, srv.User.Email)
+			if !strings.Contains(m.Subject, "New sign-in") {
+				t.Fatalf("the first message is %q, want the New sign-in email", m.Subject)
+			}
+			link := regexp.MustCompile(`https?://\S+/account/not-me\?token=[A-Za-z0-9_-]+`).FindString(m.Body)
+			if link == "" {
+				t.Fatalf("no This wasn't me link in:\n%s", m.Body)
+			}
+			live := func() int {
+				ss, err := srv.DB.ListUserSessions(context.Background(), srv.Tenant, srv.User.ID, time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(ss)
+			}
+			c := srv.NewBrowser(t)
+			f, _, _ := c.GetForm(link, "/account/not-me")
+			if live() != 2 {
+				t.Fatalf("opening the link ended sessions: %d live", live())
+			}
+			resp, _ = c.Submit(f, nil)
+			if loc := servertest.Location(t, resp); !strings.Contains(loc.Path, "/recover") {
+				t.Errorf("This wasn't me went to %s, want the recovery code page", loc)
+			}
+			if live() != 0 || eventCount(t, srv, "account.not_me") != 1 {
+				t.Errorf("after This wasn't me: %d live sessions, %d account.not_me events", live(), eventCount(t, srv, "account.not_me"))
+			}
+			if m := awaitMailTo(t, relay, 2, srv.User.Email); !strings.Contains(m.Body, "/recover/password?token=") {
+				t.Errorf("the second message is not a password reset:\n%s", m.Body)
+			}
+			if resp, _ := c.Get(link); resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("the used link = %d, want 400", resp.StatusCode)
+			}
+		})
 	}
 }

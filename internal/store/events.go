@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -141,6 +142,18 @@ func (q *queries) QueryEvents(ctx context.Context, tenantID string, f EventQuery
 	if err != nil {
 		return nil, fmt.Errorf("query events: %w", err)
 	}
+	return out, nil
+}
+
+// RecentEvents returns the newest limit events of a tenant (1..1000; otherwise 100), oldest first, of
+// type eventType and about user userID (its subject, actor or data's user_id) when they are not empty:
+// what an operator reads of the audit log.
+func (q *queries) RecentEvents(ctx context.Context, tenantID, eventType, userID string, limit int) ([]Event, error) {
+	out, err := q.QueryEvents(ctx, tenantID, EventQuery{Type: eventType, UserID: userID, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(out)
 	return out, nil
 }
 
