@@ -17,6 +17,7 @@ type User struct {
 	FamilyName    string         `json:"family_name,omitempty"`
 	Status        string         `json:"status,omitempty"` // "active" or "blocked"
 	Attributes    map[string]any `json:"attributes,omitempty"`
+	Roles         []string       `json:"roles,omitempty"` // the roles held directly (groups and organizations add more)
 	CreatedAt     time.Time      `json:"created_at,omitzero"`
 	UpdatedAt     time.Time      `json:"updated_at,omitzero"`
 	// ETag is the version this value was read at; pass it to IfMatch.
@@ -37,8 +38,8 @@ type NewUser struct {
 	EmailVerified bool           `json:"email_verified,omitempty"`
 	GivenName     string         `json:"given_name,omitempty"`
 	FamilyName    string         `json:"family_name,omitempty"`
-	Status        string         `json:"status,omitempty"`
 	Attributes    map[string]any `json:"attributes,omitempty"`
+	Roles         []string       `json:"roles,omitempty"`
 	// Password, when set, is the user's initial password; otherwise the user sets one through recovery
 	// or signs in another way.
 	Password string `json:"password,omitempty"`
@@ -58,16 +59,24 @@ type UserPatch struct {
 // UserListOptions filter and page the users.
 type UserListOptions struct {
 	ListOptions
-	Email  string // exact address
-	Status string // UserActive or UserBlocked
-	Query  string // free text over email and names
+	Email     string // a whole address, or the beginning of addresses
+	Name      string // the beginning of a given or family name (case-insensitive)
+	Attribute string // name:value of a profile value, such as "department:sales"
+	Role      string // users holding this role directly
+	Org       string // members of this organization
+	Status    string // UserActive or UserBlocked
+	Sort      string // "id" (default), "email" or "created_at"
 }
 
 func (o UserListOptions) values() url.Values {
 	q := o.ListOptions.values()
 	setIf(q, "email", o.Email)
+	setIf(q, "name", o.Name)
+	setIf(q, "attribute", o.Attribute)
+	setIf(q, "role", o.Role)
+	setIf(q, "org", o.Org)
 	setIf(q, "status", o.Status)
-	setIf(q, "q", o.Query)
+	setIf(q, "sort", o.Sort)
 	return q
 }
 
