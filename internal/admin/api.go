@@ -92,6 +92,11 @@ func (a *API) register() {
 	a.public("GET", "/openapi.json", a.serveOpenAPI)
 	a.document("GET", "/openapi.json", opDoc{summary: "This API's OpenAPI 3.1 document", tag: "meta", public: true, answer: map[string]any{}})
 	a.registerUsers()
+	a.registerAPIs()
+	a.registerRoles()
+	a.registerGroups()
+	a.registerOrganizations()
+	a.registerAuthz()
 }
 
 // handle adds an authenticated operation needing scope.
