@@ -96,6 +96,7 @@ func (a *API) register() {
 	a.registerRoles()
 	a.registerGroups()
 	a.registerOrganizations()
+	a.registerOrgInvitations()
 	a.registerAuthz()
 }
 
