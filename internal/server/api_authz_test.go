@@ -14,6 +14,7 @@ import (
 	"github.com/umm-project/umm/internal/admin"
 	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/keys"
+	"github.com/umm-project/umm/internal/notify/notifytest"
 	"github.com/umm-project/umm/internal/server/servertest"
 	"github.com/umm-project/umm/internal/store/storetest"
 )
@@ -600,4 +601,107 @@ func codeFlowAs(t *testing.T, srv *servertest.Server, client config.ClientSeed, 
 	}
 	t.Fatalf("the flow did not reach the client (at %s)", next)
 	return "", ""
+}
+
+type invitationResource struct {
+	ID       string   `json:"id"`
+	Email    string   `json:"email"`
+	Roles    []string `json:"roles"`
+	Status   string   `json:"status"`
+	UserID   string   `json:"user_id"`
+	ClientID string   `json:"client_id"`
+}
+
+// TestManagementAPIOrganizationInvitations invites addresses to an organization over HTTP: the emailed
+// link creates the account as a member holding the invitation's roles there; a revoked invitation's link
+// stops working.
+func TestManagementAPIOrganizationInvitations(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			relay := notifytest.New(t, notifytest.Options{})
+			srv := servertest.New(t, servertest.WithBackend(backend), servertest.WithConfig(func(c *config.Config) { c.Email = relay.Config }))
+			m := operator(t, srv)
+			tb := "/tenants/" + srv.Tenant
+			org := tb + "/organizations/globex"
+			m.ok(http.StatusCreated, "POST", tb+"/roles", map[string]any{"name": "buyer"})
+			m.ok(http.StatusCreated, "POST", tb+"/organizations", map[string]any{"id": "globex", "name": "Globex", "display_name": "Globex Corporation"})
+
+			r := m.ok(http.StatusCreated, "POST", org+"/invitations", map[string]any{"email": "erin@example.com", "roles": []string{"buyer"}})
+			var inv invitationResource
+			r.json(t, &inv)
+			if inv.Status != "pending" || !slices.Equal(inv.Roles, []string{"buyer"}) || r.Header.Get("Location") != admin.APIPrefix+org+"/invitations/"+inv.ID {
+				t.Fatalf("invitation %+v at %q", inv, r.Header.Get("Location"))
+			}
+			link := lastLink(t, relay, 1, "erin@example.com")
+			if msg := relay.Messages()[0]; !strings.Contains(msg.Subject, "Globex Corporation") {
+				t.Errorf("the email does not name the organization: %q", msg.Subject)
+			}
+
+			t.Run("refusals name the field", func(t *testing.T) {
+				m := m.on(t)
+				p := m.do("POST", org+"/invitations", map[string]any{"email": "frank@example.com", "roles": []string{"pilot"}, "client_id": "nope"}).problem(t, http.StatusBadRequest)
+				if fields := fieldsOf(p); len(fields) != 1 || fields[0] != "roles" && fields[0] != "client_id" {
+					t.Errorf("errors %+v", p.Errors)
+				}
+				p = m.do("POST", org+"/invitations", map[string]any{"email": srv.User.Email}).problem(t, http.StatusConflict)
+				if !strings.Contains(p.Detail, "/members") {
+					t.Errorf("an existing account's detail %q does not say to add it as a member", p.Detail)
+				}
+				m.do("POST", tb+"/organizations/initech/invitations", map[string]any{"email": "frank@example.com"}).problem(t, http.StatusNotFound)
+				m.do("GET", tb+"/organizations/initech/invitations", nil).problem(t, http.StatusNotFound)
+			})
+
+			t.Run("accepting makes the account a member holding the roles", func(t *testing.T) {
+				m := m.on(t)
+				b := srv.NewBrowser(t)
+				form, resp, body := b.GetForm(link, "/invitation")
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("GET link = %d:\n%s", resp.StatusCode, body)
+				}
+				if resp, body := b.Submit(form, url.Values{"password": {"hazel-kettle-orbit-9090"}}); resp.StatusCode != http.StatusSeeOther {
+					t.Fatalf("accepting = %d:\n%s", resp.StatusCode, body)
+				}
+				var l struct{ Data []memberResource }
+				m.ok(http.StatusOK, "GET", org+"/members", nil).json(t, &l)
+				if len(l.Data) != 1 || l.Data[0].Email != "erin@example.com" || !slices.Equal(l.Data[0].Roles, []string{"buyer"}) {
+					t.Fatalf("members %+v", l.Data)
+				}
+				var got invitationResource
+				m.ok(http.StatusOK, "GET", org+"/invitations/"+inv.ID, nil).json(t, &got)
+				if got.Status != "accepted" || got.UserID != l.Data[0].UserID {
+					t.Errorf("accepted invitation %+v", got)
+				}
+				m.do("DELETE", org+"/invitations/"+inv.ID, nil).problem(t, http.StatusConflict)
+			})
+
+			t.Run("a revoked invitation's link stops working", func(t *testing.T) {
+				m := m.on(t)
+				var grace invitationResource
+				m.ok(http.StatusCreated, "POST", org+"/invitations", map[string]any{"email": "grace@example.com", "expires_in": 3600}).json(t, &grace)
+				link := lastLink(t, relay, 2, "grace@example.com")
+				var l struct {
+					Data       []invitationResource
+					NextCursor string `json:"next_cursor"`
+				}
+				m.ok(http.StatusOK, "GET", org+"/invitations?limit=1", nil).json(t, &l)
+				if len(l.Data) != 1 || l.NextCursor == "" {
+					t.Fatalf("first page %+v", l)
+				}
+				seen := l.Data[0].ID
+				cursor := l.NextCursor
+				l.Data, l.NextCursor = nil, ""
+				m.ok(http.StatusOK, "GET", org+"/invitations?limit=1&cursor="+url.QueryEscape(cursor), nil).json(t, &l)
+				if len(l.Data) != 1 || l.Data[0].ID == seen || l.NextCursor != "" {
+					t.Fatalf("second page %+v", l)
+				}
+				m.ok(http.StatusNoContent, "DELETE", org+"/invitations/"+grace.ID, nil)
+				if _, body := srv.NewBrowser(t).Get(link); strings.Contains(body, `name="password"`) || !strings.Contains(body, "withdrawn") {
+					t.Fatalf("a revoked link does not say it was withdrawn:\n%s", body)
+				}
+				m.do("GET", tb+"/organizations/globex/invitations/nope", nil).problem(t, http.StatusNotFound)
+			})
+		})
+	}
 }
