@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -42,8 +43,17 @@ func (b createAPIBody) input() authz.APIInput {
 	for i, p := range b.Permissions {
 		perms[i] = store.APIPermission{Name: p.Name, Description: p.Description}
 	}
-	return authz.APIInput{Identifier: strings.TrimSpace(b.Identifier), Name: b.Name, TokenLifetime: time.Duration(b.TokenLifetime) * time.Second,
+	return authz.APIInput{Identifier: strings.TrimSpace(b.Identifier), Name: b.Name, TokenLifetime: seconds(b.TokenLifetime),
 		Claims: b.Claims, Permissions: perms}
+}
+
+// seconds converts a count of seconds from a body; a count too large for a Duration becomes -1 s, which
+// validation refuses, instead of wrapping around to a value that might pass.
+func seconds(n int64) time.Duration {
+	if n > math.MaxInt64/int64(time.Second) {
+		return -time.Second
+	}
+	return time.Duration(n) * time.Second
 }
 
 func apiJSON(x store.API) apiAPI {

@@ -112,7 +112,7 @@ func (a *API) createOrgInvitation(w http.ResponseWriter, r *http.Request, c *cal
 		inviter = o.Name
 	}
 	inv, err := a.svc.CreateInvitation(r.Context(), c.tenant, InvitationInput{Email: b.Email, ClientID: b.ClientID,
-		TTL: time.Duration(b.ExpiresIn) * time.Second, Inviter: inviter, OrgID: o.ID, OrgRoles: b.Roles}, c.actor())
+		TTL: seconds(b.ExpiresIn), Inviter: inviter, OrgID: o.ID, OrgRoles: b.Roles}, c.actor())
 	if errors.Is(err, identity.ErrAccountExists) {
 		return problem(http.StatusConflict, "conflict", "the address has an account already: make it a member with POST .../organizations/"+o.ID+"/members",
 			FieldError{Field: "email", Message: "has an account already"})

@@ -135,6 +135,10 @@ func TestManagementAPIAuthz(t *testing.T) {
 						t.Errorf("errors %v lack %s", fields, f)
 					}
 				}
+				p = m.do("POST", tb+"/apis", `{"identifier": "https://big.example", "token_lifetime": 9223372036854775807}`).problem(t, http.StatusBadRequest)
+				if fields := fieldsOf(p); !slices.Equal(fields, []string{"token_lifetime"}) {
+					t.Errorf("a lifetime beyond any duration: errors %+v", p.Errors)
+				}
 				p = m.do("POST", tb+"/apis", map[string]any{"identifier": ordersAPI}).problem(t, http.StatusConflict)
 				if len(p.Errors) != 1 || p.Errors[0].Field != "identifier" {
 					t.Errorf("conflict errors %+v", p.Errors)
