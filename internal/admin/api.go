@@ -103,6 +103,12 @@ func (a *API) register() {
 	a.registerEvents()
 	a.registerConsents()
 	a.registerConnections()
+	a.registerAPIs()
+	a.registerRoles()
+	a.registerGroups()
+	a.registerOrganizations()
+	a.registerOrgInvitations()
+	a.registerAuthz()
 }
 
 // EndStreams ends the event streams being served and makes new ones end at once, so that a graceful

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/umm-project/umm/internal/authz"
 	"github.com/umm-project/umm/internal/store"
 )
 
@@ -62,12 +63,40 @@ func asProblem(err error) (*Problem, bool) {
 		}
 		return invalidInput("the request has fields to fix: see errors", fields...), true
 	}
+	if p, ok := authzProblem(err); ok {
+		return p, true
+	}
 	msg := cliHint.ReplaceAllString(err.Error(), "")
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return problem(http.StatusNotFound, "not-found", strings.TrimSuffix(msg, ": not found")), true
 	case errors.Is(err, store.ErrConflict):
 		return problem(http.StatusConflict, "conflict", strings.TrimSuffix(msg, ": conflict")), true
+	}
+	return nil, false
+}
+
+// authzProblem maps the authorization model's errors, which name their field or object themselves.
+func authzProblem(err error) (*Problem, bool) {
+	var ie *authz.InvalidError
+	if errors.As(err, &ie) {
+		fields := make([]FieldError, len(ie.Problems))
+		for i, fp := range ie.Problems {
+			fields[i] = FieldError{Field: fp.Field, Message: fp.Message}
+		}
+		return invalidInput("the request has fields to fix: see errors", fields...), true
+	}
+	var nf *authz.NotFoundError
+	if errors.As(err, &nf) {
+		detail := "no " + nf.Kind + " " + strconv.Quote(nf.ID) + " in this tenant"
+		if nf.Kind == "member" {
+			detail = "user " + strconv.Quote(nf.ID) + " is not a member"
+		}
+		return problem(http.StatusNotFound, "not-found", detail), true
+	}
+	var ce *authz.ConflictError
+	if errors.As(err, &ce) {
+		return problem(http.StatusConflict, "conflict", ce.Field+": "+ce.Message, FieldError{Field: ce.Field, Message: ce.Message}), true
 	}
 	return nil, false
 }

@@ -91,6 +91,7 @@ func (a *API) registerUsers() {
 		{name: "name", desc: "The beginning of a given or family name (case-insensitive)."},
 		{name: "attribute", desc: "name:value of a profile value, such as department:sales."},
 		{name: "role", desc: "Users holding this role directly."},
+		{name: "org", desc: "Members of this organization (its id)."},
 		{name: "status", enum: []string{statusActive, statusBlocked}},
 		{name: "sort", enum: []string{"id", "email", "created_at"}},
 	}, pageParams...)})
@@ -148,6 +149,14 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, c *call) error {
 			fields = append(fields, FieldError{Field: "attribute", Message: "must be name:value, such as attribute=department:sales"})
 		}
 		s.AttrKey, s.AttrValue = k, v
+	}
+	if org := q.Get("org"); org != "" {
+		if _, err := a.svc.Authz().GetOrganization(r.Context(), c.tenant, org); errors.Is(err, store.ErrNotFound) {
+			fields = append(fields, FieldError{Field: "org", Message: "is not the id of an organization of this tenant"})
+		} else if err != nil {
+			return err
+		}
+		s.InSet, s.InSetArgs = "SELECT user_id FROM organization_members WHERE tenant_id = ? AND org_id = ?", []any{c.tenant, org}
 	}
 	if len(fields) > 0 {
 		return invalidInput("the search has parameters to fix", fields...)

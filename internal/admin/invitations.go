@@ -24,6 +24,9 @@ type InvitationInput struct {
 	ClientID string        // optional: the client the new account is sent to (its initiate_login_uri)
 	TTL      time.Duration // how long the link works; 0: 72 hours
 	Inviter  string        // who invites, as the email names them; empty: the tenant's name
+	// OrgID, when set, makes the new account a member of that organization holding OrgRoles there.
+	OrgID    string
+	OrgRoles []string
 }
 
 // CreateInvitation invites an address to the tenant through identity: the invitee is emailed a single-use
@@ -33,7 +36,7 @@ func (s *Service) CreateInvitation(ctx context.Context, tenantID string, in Invi
 		return store.Invitation{}, err
 	}
 	inv, err := s.identity.CreateInvitation(ctx, tenantID, identity.NewInvitation{Email: in.Email, Roles: in.Roles,
-		ClientID: in.ClientID, TTL: in.TTL, Inviter: in.Inviter}, actor)
+		ClientID: in.ClientID, TTL: in.TTL, Inviter: in.Inviter, OrgID: in.OrgID, OrgRoles: in.OrgRoles}, actor)
 	if err != nil {
 		return inv, invalidInvitation(err)
 	}
@@ -95,6 +98,8 @@ func invalidInvitation(err error) error {
 		field = "roles"
 	case errors.Is(err, identity.ErrUnknownClient):
 		field = "client"
+	case errors.Is(err, identity.ErrUnknownOrganization):
+		field = "organization"
 	case errors.Is(err, identity.ErrInvitationTTL):
 		field = "expires"
 	case errors.Is(err, identity.ErrInvitationClosed):

@@ -36,6 +36,8 @@ var (
 	ErrInvitationTTL = errors.New("invalid invitation validity")
 	// ErrInvitationClosed: the invitation was accepted or revoked; it can be neither resent nor revoked.
 	ErrInvitationClosed = errors.New("the invitation is no longer pending")
+	// ErrUnknownOrganization: the organization to make the invitee a member of does not exist.
+	ErrUnknownOrganization = errors.New("unknown organization")
 )
 
 // Reasons an invitation link cannot be used (InvitationLinkError.Reason).
@@ -59,6 +61,10 @@ type NewInvitation struct {
 	TTL      time.Duration // how long the link works; 0 is DefaultInvitationTTL
 	// Inviter names who invites in the email ("Ada Admin invites you to Acme"); empty: the tenant's name.
 	Inviter string
+	// OrgID, when set, is an organization of the tenant the account becomes a member of on acceptance,
+	// holding OrgRoles (roles of the tenant) there.
+	OrgID    string
+	OrgRoles []string
 }
 
 // InvitationLink is the address of the page that accepts the invitation whose link carries token.
@@ -81,6 +87,19 @@ func (s *Service) CreateInvitation(ctx context.Context, tenantID string, in NewI
 	roles, err := s.existingRoles(ctx, tenantID, in.Roles)
 	if err != nil {
 		return store.Invitation{}, err
+	}
+	var orgRoles []string
+	if in.OrgID != "" {
+		if _, err := s.db.GetOrganization(ctx, tenantID, in.OrgID); errors.Is(err, store.ErrNotFound) {
+			return store.Invitation{}, fmt.Errorf("%w %q", ErrUnknownOrganization, in.OrgID)
+		} else if err != nil {
+			return store.Invitation{}, err
+		}
+		if orgRoles, err = s.existingRoles(ctx, tenantID, in.OrgRoles); err != nil {
+			return store.Invitation{}, err
+		}
+	} else if len(in.OrgRoles) > 0 {
+		return store.Invitation{}, fmt.Errorf("%w: roles in an organization need the organization", ErrUnknownOrganization)
 	}
 	if in.ClientID != "" {
 		if _, err := s.db.GetClient(ctx, tenantID, in.ClientID); errors.Is(err, store.ErrNotFound) {
@@ -105,14 +124,18 @@ func (s *Service) CreateInvitation(ctx context.Context, tenantID string, in NewI
 	}
 	inv := store.Invitation{TenantID: tenantID, ID: keys.NewID(), Email: strings.TrimSpace(in.Email), EmailNorm: norm,
 		Roles: roles, ClientID: in.ClientID, Status: store.InvitationPending, ExpiresAt: now.Add(ttl).Truncate(time.Second),
-		CreatedAt: now.Truncate(time.Second), InvitedBy: actor}
+		CreatedAt: now.Truncate(time.Second), InvitedBy: actor, OrgID: in.OrgID, OrgRoles: orgRoles}
 	inv.UpdatedAt = inv.CreatedAt
 	token := keys.NewToken()
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CreateInvitation(ctx, inv, keys.HashToken(token)); err != nil {
 			return err
 		}
-		if err := tx.AppendEvent(ctx, at(events.InvitationCreated(tenantID, inv.ID, actor, roles, inv.ClientID), now)); err != nil {
+		e := events.InvitationCreated(tenantID, inv.ID, actor, roles, inv.ClientID)
+		if inv.OrgID != "" {
+			e.Data["org_id"], e.Data["org_roles"] = inv.OrgID, nonNilRoles(orgRoles)
+		}
+		if err := tx.AppendEvent(ctx, at(e, now)); err != nil {
 			return err
 		}
 		return s.enqueueInvitation(ctx, tx, inv, token, in.Inviter, now)
@@ -298,7 +321,28 @@ func (s *Service) AcceptInvitation(ctx context.Context, tx *store.Tx, a Acceptan
 	if err := tx.AppendEvent(ctx, at(events.UserCreated(u.TenantID, u.ID, u.ID), now)); err != nil {
 		return err
 	}
+	if org := a.inv.OrgID; org != "" {
+		// Deleting an organization revokes its pending invitations, so the one just accepted names an
+		// organization that exists.
+		if err := tx.AddOrganizationMember(ctx, u.TenantID, org, u.ID); err != nil {
+			return fmt.Errorf("accept invitation: membership: %w", err)
+		}
+		if err := tx.SetOrganizationMemberRoles(ctx, u.TenantID, org, u.ID, a.inv.OrgRoles); err != nil {
+			return fmt.Errorf("accept invitation: membership: %w", err)
+		}
+		if err := tx.AppendEvent(ctx, at(events.OrganizationMember(events.TypeOrganizationMemberAdded, u.TenantID, u.ID, org, u.ID,
+			a.inv.OrgRoles), now)); err != nil {
+			return err
+		}
+	}
 	return tx.AppendEvent(ctx, at(events.InvitationAccepted(u.TenantID, a.inv.ID, u.ID), now))
+}
+
+func nonNilRoles(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
 }
 
 // invitationTTL applies the default and the bounds to a requested validity.

@@ -95,6 +95,9 @@ func TestInvitations(t *testing.T) {
 		t.Run("bad requests are refused and write nothing", func(t *testing.T) {
 			s, _, tid := setup(t)
 			createUser(t, s, tid, NewUser{Email: "taken@example.com"})
+			if err := db.CreateOrganization(ctx, store.Organization{TenantID: tid, ID: "globex", Name: "Globex"}); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := s.CreateInvitation(ctx, tid, NewInvitation{Email: "dup@example.com"}, "cli"); err != nil {
 				t.Fatal(err)
 			}
@@ -110,6 +113,9 @@ func TestInvitations(t *testing.T) {
 				{"an address with a pending invitation", NewInvitation{Email: "dup@example.com"}, ErrAlreadyInvited},
 				{"a validity too short", NewInvitation{Email: "a@example.com", TTL: time.Minute}, ErrInvitationTTL},
 				{"a validity too long", NewInvitation{Email: "a@example.com", TTL: 31 * 24 * time.Hour}, ErrInvitationTTL},
+				{"an organization the tenant does not have", NewInvitation{Email: "a@example.com", OrgID: "initech"}, ErrUnknownOrganization},
+				{"roles in an organization without one", NewInvitation{Email: "a@example.com", OrgRoles: []string{"editor"}}, ErrUnknownOrganization},
+				{"a role in the organization the tenant does not have", NewInvitation{Email: "a@example.com", OrgID: "globex", OrgRoles: []string{"admin"}}, ErrUnknownRole},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
@@ -218,6 +224,68 @@ func TestInvitations(t *testing.T) {
 			}
 			if n := len(eventsOf(t, db, tid, events.TypeInvitationAccepted)); n != 1 {
 				t.Fatalf("%d invitation.accepted events, want 1", n)
+			}
+		})
+
+		t.Run("accepting an organization's invitation makes the account a member holding its roles there", func(t *testing.T) {
+			s, _, tid := setup(t)
+			if err := db.CreateOrganization(ctx, store.Organization{TenantID: tid, ID: "globex", Name: "Globex"}); err != nil {
+				t.Fatal(err)
+			}
+			inv, err := s.CreateInvitation(ctx, tid, NewInvitation{Email: "carol@example.com", OrgID: "globex", OrgRoles: []string{"editor"}}, "cli")
+			if err != nil || inv.OrgID != "globex" || !slices.Equal(inv.OrgRoles, []string{"editor"}) {
+				t.Fatalf("invitation = %+v, %v", inv, err)
+			}
+			open, err := s.OpenInvitation(ctx, tid, invitationToken(t, db, tid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := s.PrepareAcceptance(ctx, open, "hazel-kettle-orbit-1234", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.InTx(ctx, func(tx *store.Tx) error { return s.AcceptInvitation(ctx, tx, a) }); err != nil {
+				t.Fatal(err)
+			}
+			m, err := db.GetOrganizationMember(ctx, tid, "globex", a.UserID())
+			if err != nil || !slices.Equal(m.Roles, []string{"editor"}) {
+				t.Fatalf("membership = %+v, %v", m, err)
+			}
+			if u, _ := s.GetUser(ctx, tid, a.UserID()); len(u.Roles) != 0 {
+				t.Errorf("the organization's roles became tenant roles: %v", u.Roles)
+			}
+			if n := len(eventsOf(t, db, tid, events.TypeOrganizationMemberAdded)); n != 1 {
+				t.Errorf("%d organization.member_added events, want 1", n)
+			}
+		})
+
+		t.Run("an organization's invitation cannot be accepted once the organization is deleted", func(t *testing.T) {
+			s, _, tid := setup(t)
+			if err := db.CreateOrganization(ctx, store.Organization{TenantID: tid, ID: "globex", Name: "Globex"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.CreateInvitation(ctx, tid, NewInvitation{Email: "dave@example.com", OrgID: "globex"}, "cli"); err != nil {
+				t.Fatal(err)
+			}
+			token := invitationToken(t, db, tid)
+			open, err := s.OpenInvitation(ctx, tid, token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := s.PrepareAcceptance(ctx, open, "hazel-kettle-orbit-1234", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.DeleteOrganization(ctx, tid, "globex"); err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.OpenInvitation(ctx, tid, token)
+			linkErr(t, err, LinkRevoked)
+			if err := db.InTx(ctx, func(tx *store.Tx) error { return s.AcceptInvitation(ctx, tx, a) }); !errors.Is(err, store.ErrConflict) {
+				t.Fatalf("accepting after the deletion: %v, want a conflict", err)
+			}
+			if _, err := s.FindUserByEmail(ctx, tid, "dave@example.com"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("an account was created: %v", err)
 			}
 		})
 

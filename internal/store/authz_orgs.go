@@ -77,6 +77,11 @@ func (q *queries) DeleteOrganization(ctx context.Context, tenantID, id string) e
 	if err := q.execOne(ctx, `DELETE FROM organizations WHERE tenant_id = ? AND id = ?`, tenantID, id); err != nil {
 		return fmt.Errorf("delete organization %s: %w", id, err)
 	}
+	// Its pending invitations can no longer make members: their links stop working.
+	if _, err := q.exec(ctx, `UPDATE invitations SET status = '`+InvitationRevoked+`', updated_at = ?
+		WHERE tenant_id = ? AND org_id = ? AND status = '`+InvitationPending+`'`, time.Now().Unix(), tenantID, id); err != nil {
+		return fmt.Errorf("delete organization %s: revoke its invitations: %w", id, err)
+	}
 	return nil
 }
 

@@ -28,24 +28,35 @@ type Invitation struct {
 	UpdatedAt time.Time
 	InvitedBy string // the actor that created it
 	UserID    string // the account that accepted it
+	// OrgID, when set, is the organization the account becomes a member of on acceptance, holding OrgRoles
+	// there.
+	OrgID    string
+	OrgRoles []string
 }
 
 const invitationCols = `tenant_id, id, email, email_norm, roles, client_id, status, expires_at, created_at, updated_at,
-	invited_by, user_id`
+	invited_by, user_id, org_id, org_roles`
 
 // CreateInvitation stores inv (pending) with the hash of its link's token.
 func (q *queries) CreateInvitation(ctx context.Context, inv Invitation, tokenHash []byte) error {
 	if inv.Roles == nil {
 		inv.Roles = []string{}
 	}
+	if inv.OrgRoles == nil {
+		inv.OrgRoles = []string{}
+	}
 	roles, err := json.Marshal(inv.Roles)
 	if err != nil {
 		return fmt.Errorf("create invitation: %w", err)
 	}
+	orgRoles, err := json.Marshal(inv.OrgRoles)
+	if err != nil {
+		return fmt.Errorf("create invitation: %w", err)
+	}
 	if _, err := q.exec(ctx, `INSERT INTO invitations (tenant_id, id, email, email_norm, roles, client_id, token_hash, status,
-		expires_at, created_at, updated_at, invited_by, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')`,
+		expires_at, created_at, updated_at, invited_by, user_id, org_id, org_roles) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)`,
 		inv.TenantID, inv.ID, inv.Email, inv.EmailNorm, string(roles), inv.ClientID, tokenHash, InvitationPending,
-		inv.ExpiresAt.Unix(), inv.CreatedAt.Unix(), inv.CreatedAt.Unix(), inv.InvitedBy); err != nil {
+		inv.ExpiresAt.Unix(), inv.CreatedAt.Unix(), inv.CreatedAt.Unix(), inv.InvitedBy, inv.OrgID, string(orgRoles)); err != nil {
 		return fmt.Errorf("create invitation: %w", err)
 	}
 	return nil
@@ -90,6 +101,21 @@ func (q *queries) ListInvitations(ctx context.Context, tenantID, status string, 
 	return out, nil
 }
 
+// ListOrganizationInvitations returns up to limit of the organization's invitations, newest first, after
+// the one created at afterCreated with id afterID (keyset pagination; afterID empty for the first page).
+func (q *queries) ListOrganizationInvitations(ctx context.Context, tenantID, orgID string, afterCreated time.Time, afterID string, limit int) ([]Invitation, error) {
+	where, args := `tenant_id = ? AND org_id = ?`, []any{tenantID, orgID}
+	if afterID != "" {
+		at := afterCreated.Unix()
+		where, args = where+` AND (created_at < ? OR (created_at = ? AND id < ?))`, append(args, at, at, afterID)
+	}
+	out, err := q.listInvitations(ctx, where+` ORDER BY created_at DESC, id DESC LIMIT ?`, append(args, pageLimit(limit))...)
+	if err != nil {
+		return nil, fmt.Errorf("list organization invitations: %w", err)
+	}
+	return out, nil
+}
+
 // PendingInvitationsFor returns the tenant's pending invitations of the normalised address emailNorm.
 func (q *queries) PendingInvitationsFor(ctx context.Context, tenantID, emailNorm string) ([]Invitation, error) {
 	out, err := q.listInvitations(ctx, `tenant_id = ? AND email_norm = ? AND status = ?`, tenantID, emailNorm, InvitationPending)
@@ -108,14 +134,17 @@ func (q *queries) listInvitations(ctx context.Context, where string, args ...any
 	var out []Invitation
 	for rows.Next() {
 		var inv Invitation
-		var roles string
+		var roles, orgRoles string
 		var expires, created, updated int64
 		if err := rows.Scan(&inv.TenantID, &inv.ID, &inv.Email, &inv.EmailNorm, &roles, &inv.ClientID, &inv.Status,
-			&expires, &created, &updated, &inv.InvitedBy, &inv.UserID); err != nil {
+			&expires, &created, &updated, &inv.InvitedBy, &inv.UserID, &inv.OrgID, &orgRoles); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(roles), &inv.Roles); err != nil {
 			return nil, fmt.Errorf("invitation %s: roles: %w", inv.ID, err)
+		}
+		if err := json.Unmarshal([]byte(orgRoles), &inv.OrgRoles); err != nil {
+			return nil, fmt.Errorf("invitation %s: org_roles: %w", inv.ID, err)
 		}
 		inv.ExpiresAt, inv.CreatedAt, inv.UpdatedAt = time.Unix(expires, 0), time.Unix(created, 0), time.Unix(updated, 0)
 		out = append(out, inv)

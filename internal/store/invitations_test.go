@@ -168,6 +168,47 @@ func TestInvitations(t *testing.T) {
 				t.Fatalf("left after collection: %v, want only the live one", left)
 			}
 		})
+		t.Run("an organization's invitations carry it, list newest first and are revoked with it", func(t *testing.T) {
+			tid := storetest.Tenant(t, db)
+			if err := db.CreateOrganization(ctx, store.Organization{TenantID: tid, ID: "globex", Name: "Globex"}); err != nil {
+				t.Fatal(err)
+			}
+			for i, id := range []string{"o1", "o2", "o3"} {
+				inv := store.Invitation{TenantID: tid, ID: id, Email: id + "@example.com", EmailNorm: id + "@example.com",
+					ExpiresAt: now.Add(72 * time.Hour), CreatedAt: now.Add(time.Duration(i) * time.Minute), InvitedBy: "cli",
+					OrgID: "globex", OrgRoles: []string{"buyer"}}
+				if err := db.CreateInvitation(ctx, inv, []byte(tid+id)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			plain := create(t, tid, "plain", "p@example.com", tid+"plain")
+			got, err := db.GetInvitation(ctx, tid, "o1")
+			if err != nil || got.OrgID != "globex" || !slices.Equal(got.OrgRoles, []string{"buyer"}) {
+				t.Fatalf("organization invitation = %+v, %v", got, err)
+			}
+			if got, _ := db.GetInvitation(ctx, tid, plain.ID); got.OrgID != "" || got.OrgRoles == nil || len(got.OrgRoles) != 0 {
+				t.Errorf("a tenant invitation reads org %q roles %v", got.OrgID, got.OrgRoles)
+			}
+			first, err := db.ListOrganizationInvitations(ctx, tid, "globex", time.Time{}, "", 2)
+			if err != nil || len(first) != 2 || first[0].ID != "o3" || first[1].ID != "o2" {
+				t.Fatalf("first page %+v, %v", first, err)
+			}
+			rest, err := db.ListOrganizationInvitations(ctx, tid, "globex", first[1].CreatedAt, first[1].ID, 2)
+			if err != nil || len(rest) != 1 || rest[0].ID != "o1" {
+				t.Fatalf("second page %+v, %v", rest, err)
+			}
+			if err := db.DeleteOrganization(ctx, tid, "globex"); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"o1", "o2", "o3"} {
+				if got, _ := db.GetInvitation(ctx, tid, id); got.Status != store.InvitationRevoked {
+					t.Errorf("invitation %s is %s after its organization was deleted, want revoked", id, got.Status)
+				}
+			}
+			if got, _ := db.GetInvitation(ctx, tid, plain.ID); got.Status != store.InvitationPending {
+				t.Errorf("the tenant invitation is %s, want pending", got.Status)
+			}
+		})
 		t.Run("invitations are deleted with the tenant", func(t *testing.T) {
 			tid := storetest.Tenant(t, db)
 			create(t, tid, "i1", "bob@example.com", tid+"a")
