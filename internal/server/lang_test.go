@@ -177,7 +177,7 @@ func TestTheLanguageSwitcher(t *testing.T) {
 
 // rawKey matches a message key that reached a page untranslated. Passkey keys have three parts, so that
 // the name of the script passkey.js is no match.
-var rawKey = regexp.MustCompile(`\b((layout|error|login|mfa|reauth|notme|phone|sms|consent|scope|device|account|console|signed_out|wait|oidc|playground|register|invite|field|password|recover|emailchange|complete|connections|saml)\.[a-z_]+|passkey\.[a-z_]+\.[a-z_]+)(\.[a-z_]+)*\b`)
+var rawKey = regexp.MustCompile(`\b((layout|error|login|org|mfa|reauth|notme|phone|sms|consent|scope|device|account|console|signed_out|wait|oidc|playground|register|invite|field|password|recover|emailchange|complete|connections|saml)\.[a-z_]+|passkey\.[a-z_]+\.[a-z_]+)(\.[a-z_]+)*\b`)
 
 // TestEveryPageInEveryLanguage visits every hosted page in each shipped language and fails when one is
 // not in that language or shows a message key instead of its text.

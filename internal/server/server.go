@@ -68,7 +68,7 @@ type Server struct {
 	seed     admin.SeedResult
 	// bootstrap is the operator tenant's first client, created by this start (Banner prints its secret).
 	bootstrap *admin.Bootstrap
-	outbox   *events.Outbox // this node's dispatcher (outbox.go), woken by invalidate
+	outbox    *events.Outbox // this node's dispatcher (outbox.go), woken by invalidate
 
 	mu      sync.Mutex
 	closed  bool
@@ -174,7 +174,7 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 	pages, err := login.New(login.Deps{
 		DB: s.DB, Identity: s.Identity, Sessions: sessions, CSRF: csrf, Metrics: metrics, Keyring: s.Keyring,
 		PublicURL: cfg.Server.PublicURL, Log: log, Now: now, DeviceCookieTTL: cfg.Security.DeviceCookieTTL.D(),
-		Risk: s.Risk, Federation: s.Federation,
+		Risk: s.Risk, Federation: s.Federation, Authz: s.Authz,
 	})
 	if err != nil {
 		return err
