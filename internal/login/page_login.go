@@ -545,7 +545,11 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, t store.Tena
 	org := p.requestOrganization(r.Context(), t, lr)
 	if org != nil {
 		d.Organization = orgName(*org)
-		pd.Title = p.page(r, t, pd.Lang).T("org.login.title", d.Organization)
+		texts := pd
+		if texts.Texts.Lang == "" {
+			texts = p.page(r, t, pd.Lang)
+		}
+		pd.Title = texts.T("org.login.title", d.Organization)
 	}
 	shown, err := p.signInConnections(r.Context(), t, cs, org)
 	if err != nil {

@@ -139,34 +139,34 @@ type organizationState struct {
 // user's organizations. It answers itself and returns false when there is nothing to choose (the request
 // then goes on to its next step).
 func (p *Pages) loadOrganization(w http.ResponseWriter, r *http.Request, t store.Tenant) (organizationState, bool) {
-	var os organizationState
+	var st organizationState
 	lr, ok := p.loadRequest(w, r, t)
 	if !ok || !p.requestPending(w, r, t, lr) {
-		return os, false
+		return st, false
 	}
 	if lr.Kind != store.LoginKindAuthorize {
 		seeOther(w, continuePath(t, lr))
-		return os, false
+		return st, false
 	}
 	s, u, client, ok := p.requestSession(w, r, t, lr, "organization")
 	if !ok {
-		return os, false
+		return st, false
 	}
-	os = organizationState{lr: lr, s: s, u: u, client: client}
+	st = organizationState{lr: lr, s: s, u: u, client: client}
 	need, err := p.needsOrganization(r.Context(), t, lr, client, u)
 	if err != nil {
 		p.serverError(w, r, t, err)
-		return os, false
+		return st, false
 	}
 	if !need { // named or chosen already (another tab), or nothing to choose from
 		p.goOn(w, r, t, lr, s, u)
-		return os, false
+		return st, false
 	}
-	if os.orgs, err = p.db.ListUserOrganizations(r.Context(), t.ID, u.ID); err != nil {
+	if st.orgs, err = p.db.ListUserOrganizations(r.Context(), t.ID, u.ID); err != nil {
 		p.serverError(w, r, t, err)
-		return os, false
+		return st, false
 	}
-	return os, true
+	return st, true
 }
 
 // goOn sends lr, whose user u signed in with session s, to its next step, or completes it.
@@ -189,11 +189,11 @@ func (p *Pages) handleOrganizationForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	os, ok := p.loadOrganization(w, r, t)
+	st, ok := p.loadOrganization(w, r, t)
 	if !ok {
 		return
 	}
-	p.renderOrganization(w, r, t, os, http.StatusOK, web.PageData{})
+	p.renderOrganization(w, r, t, st, http.StatusOK, web.PageData{})
 }
 
 // handleOrganizationSubmit is POST /t/{tenant}/organization?lr=, organization=ID: store the choice (one
@@ -203,35 +203,35 @@ func (p *Pages) handleOrganizationSubmit(w http.ResponseWriter, r *http.Request)
 	if !ok || !p.checkCSRF(w, r, t) {
 		return
 	}
-	os, ok := p.loadOrganization(w, r, t)
+	st, ok := p.loadOrganization(w, r, t)
 	if !ok {
 		return
 	}
 	chosen := r.PostFormValue("organization")
-	if !slices.ContainsFunc(os.orgs, func(o store.Organization) bool { return o.ID == chosen }) {
-		p.renderOrganization(w, r, t, os, http.StatusBadRequest, web.PageData{Error: "org.choose.error"})
+	if !slices.ContainsFunc(st.orgs, func(o store.Organization) bool { return o.ID == chosen }) {
+		p.renderOrganization(w, r, t, st, http.StatusBadRequest, web.PageData{Error: "org.choose.error"})
 		return
 	}
-	err := p.db.SetLoginRequestOrganization(r.Context(), t.ID, os.lr.ID, chosen)
+	err := p.db.SetLoginRequestOrganization(r.Context(), t.ID, st.lr.ID, chosen)
 	if errors.Is(err, store.ErrNotFound) { // completed or refused meanwhile: its next step tells
-		seeOther(w, continuePath(t, os.lr))
+		seeOther(w, continuePath(t, st.lr))
 		return
 	}
 	if err != nil {
 		p.serverError(w, r, t, fmt.Errorf("choose organization: %w", err))
 		return
 	}
-	os.lr.Params.Organization = chosen
-	p.goOn(w, r, t, os.lr, os.s, os.u)
+	st.lr.Params.Organization = chosen
+	p.goOn(w, r, t, st.lr, st.s, st.u)
 }
 
-func (p *Pages) renderOrganization(w http.ResponseWriter, r *http.Request, t store.Tenant, os organizationState, status int, pd web.PageData) {
+func (p *Pages) renderOrganization(w http.ResponseWriter, r *http.Request, t store.Tenant, st organizationState, status int, pd web.PageData) {
 	// The choice ends in a redirect to the client (through resume), which form-action also governs.
-	web.AllowFormAction(w, os.lr.Params.RedirectURI)
-	pd.Lang = os.lr.Params.Lang
+	web.AllowFormAction(w, st.lr.Params.RedirectURI)
+	pd.Lang = st.lr.Params.Lang
 	pd.Title = "org.choose.title"
-	d := organizationData{Action: organizationPath(t, os.lr.ID), ClientName: clientLabel(os.client)}
-	for _, o := range os.orgs {
+	d := organizationData{Action: organizationPath(t, st.lr.ID), ClientName: clientLabel(st.client)}
+	for _, o := range st.orgs {
 		d.Choices = append(d.Choices, organizationChoice{ID: o.ID, Name: orgName(o)})
 	}
 	pd.Data = d
