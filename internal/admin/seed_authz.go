@@ -171,10 +171,15 @@ func (s *Service) seedGroup(ctx context.Context, tenantID string, g config.Group
 func (s *Service) seedOrganization(ctx context.Context, tenantID string, o config.OrganizationSeed, res *SeedResult) error {
 	return s.seedAuthzItem(ctx, tenantID, "organization", o.ID, o, res, func() error {
 		in := authz.OrganizationInput{ID: o.ID, Name: o.Name, DisplayName: o.DisplayName, Connections: o.Connections}
+		if o.Branding != nil {
+			in.Branding = o.Branding.Map()
+		}
 		old, err := s.authz.GetOrganization(ctx, tenantID, o.ID)
 		switch {
 		case err == nil:
-			in.Branding = old.Branding // set through the API; the seed has no branding key
+			if o.Branding == nil {
+				in.Branding = old.Branding // set through the API; the seed names none
+			}
 			_, err = s.authz.UpdateOrganization(ctx, tenantID, o.ID, in, events.ActorSeed)
 		case errors.Is(err, store.ErrNotFound):
 			_, err = s.authz.CreateOrganization(ctx, tenantID, in, events.ActorSeed)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/umm-project/umm/internal/config"
@@ -29,6 +30,14 @@ func (in OrganizationInput) check(ctx context.Context, tx *store.Tx, tenantID st
 	}
 	if len(in.DisplayName) > 200 {
 		p.add("display_name", "is longer than 200 characters")
+	}
+	if b, err := config.BrandingFromMap(in.Branding); err != nil {
+		p.add("branding", "%v", err)
+	} else {
+		for _, msg := range (config.TenantLook{Branding: b}).Validate("organization") {
+			field, text, _ := strings.Cut(strings.TrimPrefix(msg, "organization."), ": ")
+			p.add(field, "%s", text)
+		}
 	}
 	for i, c := range in.Connections {
 		_, err := tx.GetConnection(ctx, tenantID, c)
@@ -191,4 +200,40 @@ func (s *Service) RemoveOrganizationMember(ctx context.Context, tenantID, orgID,
 		}
 		return tx.AppendEvent(ctx, events.OrganizationMember(events.TypeOrganizationMemberRemoved, tenantID, actor, orgID, userID, nil))
 	})
+}
+
+// JoinThroughConnection makes userID a member (with no roles) of organization orgID after the user signed
+// in to it through connectionID, one of the organization's own connections: the organization's identity
+// provider vouches for its people, so they join just in time, as an account is created just in time. It
+// reports whether the user joined now; a connection that is not the organization's joins no one.
+func (s *Service) JoinThroughConnection(ctx context.Context, tenantID, orgID, userID, connectionID string) (bool, error) {
+	joined := false
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		o, err := tx.GetOrganization(ctx, tenantID, orgID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(o.Connections, connectionID) {
+			return nil
+		}
+		if _, err := tx.GetOrganizationMember(ctx, tenantID, orgID, userID); err == nil {
+			return nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := tx.AddOrganizationMember(ctx, tenantID, orgID, userID); err != nil {
+			return err
+		}
+		joined = true
+		e := events.OrganizationMember(events.TypeOrganizationMemberAdded, tenantID, userID, orgID, userID, nil)
+		e.Data["connection"] = connectionID
+		return tx.AppendEvent(ctx, e)
+	})
+	if err != nil {
+		return false, fmt.Errorf("join organization %s: %w", orgID, err)
+	}
+	return joined, nil
 }

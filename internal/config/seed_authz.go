@@ -63,6 +63,9 @@ type OrganizationSeed struct {
 	DisplayName string      `yaml:"display_name" json:"display_name,omitempty"`
 	Connections []string    `yaml:"connections" json:"connections,omitempty"`
 	Members     []OrgMember `yaml:"members" json:"members,omitempty"`
+	// Branding applies to the hosted pages of a sign-in to the organization, over the tenant's; absent,
+	// the seed leaves the organization's branding as it is.
+	Branding *Branding `yaml:"branding" json:"branding,omitempty"`
 }
 
 // OrgMember is a member of a seeded organization and the roles it holds there.
@@ -243,6 +246,9 @@ func validateAuthz(tp string, t TenantSeed) Problems {
 			add("%s.name: %q appears twice", op, o.Name)
 		}
 		orgNames[o.Name] = true
+		if o.Branding != nil {
+			p = append(p, TenantLook{Branding: *o.Branding}.Validate(op)...)
+		}
 		for k, c := range o.Connections {
 			if !conns[c] {
 				add("%s.connections[%d]: %q is not one of this tenant's connections", op, k, c)

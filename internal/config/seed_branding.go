@@ -1,6 +1,8 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/mail"
@@ -152,4 +154,49 @@ func checkAssetURL(raw string) error {
 		return fmt.Errorf("%q has a host that cannot be named in a Content-Security-Policy", raw)
 	}
 	return nil
+}
+
+// BrandingFromMap reads branding stored as a JSON object (an organization's) into a Branding. An unknown
+// key or a value of the wrong kind is an error naming it.
+func BrandingFromMap(m map[string]any) (Branding, error) {
+	var b Branding
+	if len(m) == 0 {
+		return b, nil
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return b, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return Branding{}, fmt.Errorf("branding: %w (keys: display_name, logo_url, primary_color, stylesheet_url, support_email)", err)
+	}
+	return b, nil
+}
+
+// Map is b as the JSON object an organization stores (empty keys left out).
+func (b Branding) Map() map[string]any {
+	m := map[string]any{}
+	for k, v := range map[string]string{"display_name": b.DisplayName, "logo_url": b.LogoURL, "primary_color": b.PrimaryColor,
+		"stylesheet_url": b.StylesheetURL, "support_email": b.SupportEmail} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// Over is b with every field it leaves empty taken from base: an organization's branding over its
+// tenant's.
+func (b Branding) Over(base Branding) Branding {
+	pick := func(v, def string) string {
+		if v != "" {
+			return v
+		}
+		return def
+	}
+	return Branding{DisplayName: pick(b.DisplayName, base.DisplayName), LogoURL: pick(b.LogoURL, base.LogoURL),
+		PrimaryColor: pick(b.PrimaryColor, base.PrimaryColor), StylesheetURL: pick(b.StylesheetURL, base.StylesheetURL),
+		SupportEmail: pick(b.SupportEmail, base.SupportEmail)}
 }

@@ -590,6 +590,10 @@ func (p *Pages) federatedDone(w http.ResponseWriter, r *http.Request, t store.Te
 		p.sendVerification(w, r, t, lr, u)
 		return
 	}
+	if err := p.joinOrganization(r.Context(), t, lr, c, u); err != nil {
+		p.serverError(w, r, t, err)
+		return
+	}
 	p.firstFactorDoneVia(w, r, t, lr, u, c.ID, methods...)
 }
 

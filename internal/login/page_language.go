@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/umm-project/umm/internal/config"
 	"github.com/umm-project/umm/internal/i18n"
 	"github.com/umm-project/umm/internal/store"
 	"github.com/umm-project/umm/internal/web"
@@ -60,5 +61,19 @@ func (p *Pages) handleBrandingCSS(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	web.ServeBrandingCSS(w, r, t.Settings.Look.Branding)
+	look := t.Settings.Look
+	if id := r.URL.Query().Get("org"); id != "" {
+		// An organization's pages link its own colours (see Pages.page).
+		if config.CheckOrganizationID(id) != nil {
+			http.NotFound(w, r)
+			return
+		}
+		o, err := p.db.GetOrganization(r.Context(), t.ID, id)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		look = orgLook(t, &o)
+	}
+	web.ServeBrandingCSS(w, r, look.Branding)
 }

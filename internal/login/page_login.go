@@ -39,8 +39,11 @@ type loginData struct {
 	IdentifierFirst, Methods     bool
 	// Passkey is the "Sign in with a passkey" button (nil when the tenant does not allow it).
 	Passkey *passkeySignin
-	// Connections are the "Sign in with ..." buttons of the tenant's upstream identity providers.
+	// Connections are the "Sign in with ..." buttons of the tenant's upstream identity providers (with an
+	// organization, its own first).
 	Connections []connectionButton
+	// Organization is the name of the organization the request signs in to ("" for none).
+	Organization string
 }
 
 // identifierFirst reports whether t's sign-in page asks for the address first (cs: the tenant's
@@ -402,9 +405,10 @@ func (p *Pages) consentNeeded(ctx context.Context, t store.Tenant, lr store.Logi
 type step int
 
 const (
-	stepDone    step = iota // complete the request and go on (resume, or the device page)
-	stepProfile             // the complete-profile page first
-	stepConsent             // the consent page first
+	stepDone         step = iota // complete the request and go on (resume, or the device page)
+	stepProfile                  // the complete-profile page first
+	stepOrganization             // the organization page first
+	stepConsent                  // the consent page first
 )
 
 // path is the page of step s for lr (stepDone: where a completed request goes on).
@@ -412,6 +416,8 @@ func (s step) path(t store.Tenant, lr store.LoginRequest) string {
 	switch s {
 	case stepProfile:
 		return completeProfilePath(t, lr.ID)
+	case stepOrganization:
+		return organizationPath(t, lr.ID)
 	case stepConsent:
 		return consentPath(t, lr.ID)
 	}
@@ -420,7 +426,7 @@ func (s step) path(t store.Tenant, lr store.LoginRequest) string {
 
 // nextStep decides where lr goes once u signed in (u.SignIns counting this sign-in): the complete-profile
 // page while the client requires fields u lacks or a progressive field is due (identity.AskProfile), then
-// consent when needed, else completion. store.ErrNotFound when lr's client was deleted.
+// the organization page when u must choose one, then consent when needed, else completion. store.ErrNotFound when lr's client was deleted.
 func (p *Pages) nextStep(ctx context.Context, t store.Tenant, lr store.LoginRequest, u store.User) (step, error) {
 	client, err := p.requestClient(ctx, t, lr)
 	if err != nil {
@@ -432,6 +438,11 @@ func (p *Pages) nextStep(ctx context.Context, t store.Tenant, lr store.LoginRequ
 	}
 	if !identity.AskProfile(t.Settings.Profile, u, required).Empty() {
 		return stepProfile, nil
+	}
+	if choose, err := p.needsOrganization(ctx, t, lr, client, u); err != nil {
+		return stepDone, err
+	} else if choose {
+		return stepOrganization, nil
 	}
 	need, _, err := p.consentNeeded(ctx, t, lr, u.ID)
 	if err != nil {
@@ -534,11 +545,24 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, t store.Tena
 		}
 	}
 	d.Passkey = p.passkeyLogin(w, t, lr)
-	d.Connections = connectionButtons(w, t, cs, lr)
 	if lr != nil {
 		pd.Lang = lr.Params.Lang
 	}
 	pd.Title = "login.title"
+	org := p.requestOrganization(r.Context(), t, lr)
+	if org != nil {
+		d.Organization = orgName(*org)
+		texts := pd
+		if texts.Texts.Lang == "" {
+			texts = p.page(r, t, pd.Lang)
+		}
+		pd.Title = texts.T("org.login.title", d.Organization)
+	}
+	shown, err := p.signInConnections(r.Context(), t, cs, org)
+	if err != nil {
+		p.log.ErrorContext(r.Context(), "organization connections not listed", "tenant", t.ID, "err", err)
+	}
+	d.Connections = connectionButtons(w, t, shown, lr)
 	pd.Data = d
 	p.render(w, r, t, status, "login", pd)
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/umm-project/umm/internal/authz"
 	"github.com/umm-project/umm/internal/federation"
 	"github.com/umm-project/umm/internal/identity"
 	"github.com/umm-project/umm/internal/keys"
@@ -57,6 +58,8 @@ type Deps struct {
 	Risk *risk.Engine
 	// Federation reads the tenants' upstream identity providers (nil: no connections).
 	Federation *federation.Service
+	// Authz adds the members an organization's connections vouch for (nil: nobody joins just in time).
+	Authz *authz.Service
 }
 
 // Pages serves the hosted pages of every tenant.
@@ -76,6 +79,7 @@ type Pages struct {
 	deviceTTL  time.Duration // umm_device lifetime
 	risk       *risk.Engine
 	federation *federation.Service
+	authz      *authz.Service
 }
 
 // New checks d and parses the page templates.
@@ -106,7 +110,7 @@ func New(d Deps) (*Pages, error) {
 	p := &Pages{db: d.DB, identity: d.Identity, sessions: d.Sessions, csrf: d.CSRF, keyring: d.Keyring, metrics: d.Metrics,
 		log: d.Log, now: d.Now, rd: rd, publicURL: strings.TrimSuffix(d.PublicURL, "/"),
 		secure: strings.HasPrefix(d.PublicURL, "https://"), deviceTTL: d.DeviceCookieTTL, risk: d.Risk,
-		federation: d.Federation}
+		federation: d.Federation, authz: d.Authz}
 	if p.deviceTTL <= 0 {
 		p.deviceTTL = defaultDeviceCookieTTL
 	}
@@ -134,6 +138,8 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{tenant}/account/reauth", p.handleReauthSubmit)
 	mux.HandleFunc("GET /t/{tenant}/consent", p.handleConsentForm)
 	mux.HandleFunc("POST /t/{tenant}/consent", p.handleConsentSubmit)
+	mux.HandleFunc("GET /t/{tenant}/organization", p.handleOrganizationForm)
+	mux.HandleFunc("POST /t/{tenant}/organization", p.handleOrganizationSubmit)
 	mux.HandleFunc("GET /t/{tenant}/complete-profile", p.handleCompleteProfileForm)
 	mux.HandleFunc("POST /t/{tenant}/complete-profile", p.handleCompleteProfileSubmit)
 	mux.HandleFunc("GET /t/{tenant}/device", p.handleDevice)
@@ -287,26 +293,32 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, t store.Tenant, s
 
 // page is the PageData a page of t starts from: the tenant's name, branding and overrides, in lang, or
 // when lang is "", in the language of the flow named by ?lr= (chosen when it started), else the one the
-// request asks for.
+// request asks for. A page of a flow for an organization wears the organization's branding.
 func (p *Pages) page(r *http.Request, t store.Tenant, lang string) web.PageData {
-	if lang == "" {
-		lang = p.flowLang(r, t)
+	lr := p.urlRequest(r, t)
+	if lang == "" && lr != nil {
+		lang = lr.Params.Lang
 	}
-	return web.TenantPage(r, t.ID, t.Name, t.Settings.Look, lang)
+	org := p.requestOrganization(r.Context(), t, lr)
+	pd := web.TenantPage(r, t.ID, t.Name, orgLook(t, org), lang)
+	if org != nil {
+		pd.Organization = org.ID
+	}
+	return pd
 }
 
-// flowLang is the stored language of the login request named by ?lr= ("" when there is none). The
-// request is looked up again only on pages that did not load it (error pages of the flow).
-func (p *Pages) flowLang(r *http.Request, t store.Tenant) string {
+// urlRequest is the login request named by ?lr= (nil when there is none). The request is looked up
+// again: pages render from what they loaded, and this only gives them the flow's language and look.
+func (p *Pages) urlRequest(r *http.Request, t store.Tenant) *store.LoginRequest {
 	id := r.URL.Query().Get("lr")
 	if id == "" || len(id) > maxIDLen {
-		return ""
+		return nil
 	}
 	lr, err := p.db.GetLoginRequest(r.Context(), t.ID, id)
 	if err != nil {
-		return ""
+		return nil
 	}
-	return lr.Params.Lang
+	return &lr
 }
 
 // message renders a plain page: a title (the h1), a message and links, all given as message keys.

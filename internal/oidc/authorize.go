@@ -543,6 +543,14 @@ func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Te
 	// pages (a second factor, without the password again).
 	stepUp := hasSession && !requireLogin && (tooOld || !sessionStrongEnough(t, ar.Client, sess, ar.ACRValues))
 
+	// A member of several organizations chooses one on the hosted pages when the client requires one.
+	chooseOrg := false
+	if hasSession && !requireLogin {
+		if chooseOrg, err = p.organizationChoice(ctx, t.ID, ar.Client, sess.UserID, ar.Organization); err != nil {
+			return fmt.Errorf("organization choice: %w", err)
+		}
+	}
+
 	if ar.hasPrompt(promptNone) {
 		switch {
 		case !hasSession || requireLogin:
@@ -553,6 +561,9 @@ func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Te
 			return newErr("interaction_required", http.StatusBadRequest, nil, "the session must be stepped up to the requested authentication")
 		case profileNeeded:
 			return newErr("interaction_required", http.StatusBadRequest, nil, "the user must complete their profile")
+		case chooseOrg:
+			return newErr("interaction_required", http.StatusBadRequest, nil,
+				"the user is a member of several organizations and must choose one: send organization=<organization id>")
 		case consentNeeded:
 			return newErr("consent_required", http.StatusBadRequest, nil, "the user has not consented to this request")
 		}
@@ -567,7 +578,7 @@ func (p *Provider) startLogin(w http.ResponseWriter, r *http.Request, t store.Te
 	lr.Params.Lang = web.Lang(r, ar.UILocales, t.Settings.Look.DefaultLocale)
 	target.Page = p.page(r, t, lr.Params.Lang) // a form_post answer is in it too
 
-	if hasSession && !requireLogin && !consentNeeded && !profileNeeded && !stepUp {
+	if hasSession && !requireLogin && !consentNeeded && !profileNeeded && !stepUp && !chooseOrg {
 		// SSO: the session, the profile and consent cover the request, so the request is born complete and consumed.
 		lr.Status, lr.UserID, lr.SessionID = store.LoginDone, sess.UserID, sess.ID
 		lr.AuthTime, lr.AMR, lr.ACR, lr.GrantedScopes = sess.AuthTime, sess.AMR, sess.ACR, ar.Scopes

@@ -81,9 +81,25 @@ func (p *Provider) resolveOrganization(ctx context.Context, tenantID string, cli
 	case 1:
 		return orgs[0], nil
 	case 0:
-		return "", errInvalidRequest("this client requires organization=<organization id>, and the user is a member of no organization")
+		return "", errAccessDenied("this application is for members of an organization, and the user is a member of none")
 	}
+	// The hosted pages ask a member of several which one; a request that got here without that choice
+	// (it was completed elsewhere) cannot pick one for the user.
 	return "", errInvalidRequest("this client requires organization=<organization id>: the user is a member of several organizations")
+}
+
+// organizationChoice reports whether a signed-in user must choose an organization on the hosted pages
+// before the client gets a code: the client requires one, the request named none, and the user is a
+// member of several.
+func (p *Provider) organizationChoice(ctx context.Context, tenantID string, client store.Client, userID, requested string) (bool, error) {
+	if !client.OrganizationRequired || requested != "" {
+		return false, nil
+	}
+	orgs, err := p.db.UserOrganizations(ctx, tenantID, userID)
+	if err != nil {
+		return false, err
+	}
+	return len(orgs) > 1, nil
 }
 
 // applyAuthz settles what a grant's tokens say about authorization, before they are minted. With an API

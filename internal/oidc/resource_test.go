@@ -271,7 +271,7 @@ func TestAuthorizeResourceAndOrganization(t *testing.T) {
 			{"a non-member is refused", f.bob, first(set("organization", "globex")), "access_denied", "", ""},
 			{"an unknown organization is invalid_request", f.alice, first(set("organization", "initech")), "invalid_request", "", ""},
 			{"a client requiring an organization takes the user's only one", f.alice, b2b(), "", "globex", ""},
-			{"a client requiring an organization refuses a user of none", f.bob, b2b(), "invalid_request", "", ""},
+			{"a client requiring an organization refuses a user of none", f.bob, b2b(), "access_denied", "", ""},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -294,5 +294,56 @@ func TestAuthorizeResourceAndOrganization(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+func TestAuthorizeOrganizationChoice(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		az := authzModel(t, db, f.tenant.ID, f.alice.ID)
+		if _, err := az.CreateOrganization(ctx, f.tenant.ID, authz.OrganizationInput{ID: "initech", Name: "Initech"}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if err := az.AddOrganizationMember(ctx, f.tenant.ID, "initech", f.alice.ID, nil, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.UpsertClient(ctx, store.Client{TenantID: f.tenant.ID, ClientID: "b2b", Name: "B2B", SecretHash: []byte("x"),
+			GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "client_secret_post", FirstParty: true,
+			RedirectURIs: []string{"https://b2b.example.com/cb"}, OrganizationRequired: true}); err != nil {
+			t.Fatal(err)
+		}
+		b2b := func(mods ...func(url.Values)) url.Values {
+			return codeParams(append([]func(url.Values){set("client_id", "b2b"), set("redirect_uri", "https://b2b.example.com/cb")}, mods...)...)
+		}
+
+		t.Run("a member of several organizations with a session goes to the pages to choose one", func(t *testing.T) {
+			b := f.browser()
+			b.signIn(f.alice)
+			w := b.get(f.authorizeURL(b2b()))
+			if w.Code != http.StatusFound || !strings.Contains(location(t, w).Path, "/login") {
+				t.Fatalf("status %d to %s, want the sign-in pages", w.Code, w.Header().Get("Location"))
+			}
+			if q := location(t, w).Query(); q.Get("code") != "" || q.Get("lr") == "" {
+				t.Errorf("redirect %s, want a login request and no code", location(t, w))
+			}
+		})
+		t.Run("with prompt=none the choice is interaction_required", func(t *testing.T) {
+			b := f.browser()
+			b.signIn(f.alice)
+			w := b.get(f.authorizeURL(b2b(set("prompt", "none"))))
+			if q := location(t, w).Query(); q.Get("error") != "interaction_required" {
+				t.Errorf("error %q (%s), want interaction_required", q.Get("error"), q.Get("error_description"))
+			}
+		})
+		t.Run("naming the organization needs no choice", func(t *testing.T) {
+			b := f.browser()
+			b.signIn(f.alice)
+			params := b2b(set("organization", "initech"))
+			c := f.code(t, b.get(f.authorizeURL(params)), params.Get("redirect_uri"), params.Get("state"))
+			if c.OrgID != "initech" {
+				t.Errorf("code org %q, want initech", c.OrgID)
+			}
+		})
 	})
 }

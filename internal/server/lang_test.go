@@ -177,7 +177,7 @@ func TestTheLanguageSwitcher(t *testing.T) {
 
 // rawKey matches a message key that reached a page untranslated. Passkey keys have three parts, so that
 // the name of the script passkey.js is no match.
-var rawKey = regexp.MustCompile(`\b((layout|error|login|mfa|reauth|notme|phone|sms|consent|scope|device|account|console|signed_out|wait|oidc|playground|register|invite|field|password|recover|emailchange|complete|connections|saml)\.[a-z_]+|passkey\.[a-z_]+\.[a-z_]+)(\.[a-z_]+)*\b`)
+var rawKey = regexp.MustCompile(`\b((layout|error|login|org|mfa|reauth|notme|phone|sms|consent|scope|device|account|console|signed_out|wait|oidc|playground|register|invite|field|password|recover|emailchange|complete|connections|saml)\.[a-z_]+|passkey\.[a-z_]+\.[a-z_]+)(\.[a-z_]+)*\b`)
 
 // TestEveryPageInEveryLanguage visits every hosted page in each shipped language and fails when one is
 // not in that language or shows a message key instead of its text.
@@ -190,8 +190,18 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 		s.Clients = append(s.Clients, config.ClientSeed{ClientID: "needs-phone", Name: "Phone App",
 			RedirectURIs: []string{servertest.RedirectURI}, GrantTypes: []string{"authorization_code"},
 			TokenEndpointAuthMethod: "none", FirstParty: true, RequiredProfileFields: []string{"phone_number"}})
+		// A client that requires an organization, of which every user has two: its sign-in shows the
+		// organization page.
+		s.Clients = append(s.Clients, config.ClientSeed{ClientID: "b2b", Name: "B2B App",
+			RedirectURIs: []string{servertest.RedirectURI}, GrantTypes: []string{"authorization_code"},
+			TokenEndpointAuthMethod: "none", FirstParty: true, OrganizationRequired: true})
+		s.Organizations = append(s.Organizations, config.OrganizationSeed{ID: "globex", Name: "Globex"},
+			config.OrganizationSeed{ID: "initech", Name: "Initech"})
 		for _, lang := range i18n.Languages { // one user per language: each consents on its own
 			s.Users = append(s.Users, config.UserSeed{Email: lang + "@example.com", Password: "password-of-" + lang, GivenName: "Ada"})
+			for i := range s.Organizations {
+				s.Organizations[i].Members = append(s.Organizations[i].Members, config.OrgMember{Email: lang + "@example.com"})
+			}
 		}
 	}))
 	for _, lang := range i18n.Languages {
@@ -299,6 +309,18 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 			pages["complete profile"] = body
 			_, pages["complete profile with field errors"] = b.Submit(form, url.Values{"action": {"save"}, "phone_number": {"12"}})
 			_, pages["complete profile refusing a skip"] = b.Submit(form, url.Values{"action": {"skip"}})
+
+			b2b := servertest.Client{ID: "b2b", RedirectURI: servertest.RedirectURI}
+			loginURL = startAuthorize(t, srv, b, b2b, nil)
+			resp, _ = b.Get(loginURL.String()) // signed in already: on to the organization page
+			form, _, body = b.GetForm(servertest.Location(t, resp).String(), "/organization")
+			pages["organization choice"] = body
+			_, pages["organization choice refused"] = b.Submit(form, url.Values{"organization": {"umbrella"}})
+			ob := browserIn(t, srv, lang)
+			_, pages["sign-in to an organization"] = ob.Get(startAuthorize(t, srv, ob, b2b, url.Values{"organization": {"globex"}}).String())
+			if want := i18n.Builtin.Text(lang, "org.login.title", "Globex"); !strings.Contains(pages["sign-in to an organization"], want) {
+				t.Errorf("the sign-in page of an organization lacks %q", want)
+			}
 
 			resp, body = postClient(t, srv, "/device_authorization", srv.Public, url.Values{"scope": {"openid profile offline_access"}})
 			var da struct {

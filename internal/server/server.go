@@ -177,7 +177,7 @@ func (s *Server) build(ctx context.Context, proxies []netip.Prefix) error {
 	pages, err := login.New(login.Deps{
 		DB: s.DB, Identity: s.Identity, Sessions: sessions, CSRF: csrf, Metrics: metrics, Keyring: s.Keyring,
 		PublicURL: cfg.Server.PublicURL, Log: log, Now: now, DeviceCookieTTL: cfg.Security.DeviceCookieTTL.D(),
-		Risk: s.Risk, Federation: s.Federation,
+		Risk: s.Risk, Federation: s.Federation, Authz: s.Authz,
 	})
 	if err != nil {
 		return err

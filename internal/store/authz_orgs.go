@@ -257,3 +257,25 @@ func (q *queries) UserOrganizations(ctx context.Context, tenantID, userID string
 	}
 	return out, nil
 }
+
+// ListUserOrganizations returns the organizations the user is a member of, with their connections,
+// ordered by display name (then name) as a person choosing one reads them.
+func (q *queries) ListUserOrganizations(ctx context.Context, tenantID, userID string) ([]Organization, error) {
+	os, err := q.listOrganizations(ctx, tenantID, `AND id IN (SELECT org_id FROM organization_members WHERE tenant_id = ? AND user_id = ?)
+		ORDER BY CASE WHEN display_name = '' THEN name ELSE display_name END, name`, tenantID, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list user organizations: %w", err)
+	}
+	return os, nil
+}
+
+// OrganizationConnectionIDs returns the ids of the connections that belong to some organization, sorted:
+// an organization's enterprise sign-in, offered on the sign-in pages of that organization only.
+func (q *queries) OrganizationConnectionIDs(ctx context.Context, tenantID string) ([]string, error) {
+	out, err := q.queryStrings(ctx, `SELECT DISTINCT connection_id FROM organization_connections WHERE tenant_id = ? ORDER BY connection_id`,
+		tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("organization connections: %w", err)
+	}
+	return out, nil
+}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 
@@ -33,7 +34,10 @@ type PageData struct {
 	Texts    i18n.Texts
 	TenantID string          // the tenant whose branding stylesheet and language switcher the page links
 	Branding config.Branding // the tenant's logo, colour and stylesheet (branding.go)
-	Here     string          // where the language switcher returns to; "" hides the switcher
+	// Organization is the organization whose branding the page wears over its tenant's ("" for none): its
+	// stylesheet is the tenant's stylesheet for that organization.
+	Organization string
+	Here         string // where the language switcher returns to; "" hides the switcher
 }
 
 // Renderer renders a surface's pages inside web's layout.
@@ -253,5 +257,10 @@ var funcs = template.FuncMap{
 	// asset is the versioned URL of an embedded static file: {{asset "umm.css"}}.
 	"asset": assetURL,
 	// brandingCSS is the URL of the page's tenant stylesheet: {{brandingCSS .}}.
-	"brandingCSS": func(d PageData) string { return BrandingPath(d.TenantID, d.Branding) },
+	"brandingCSS": func(d PageData) string {
+		if d.Organization != "" {
+			return BrandingPath(d.TenantID, d.Branding) + "&org=" + url.QueryEscape(d.Organization)
+		}
+		return BrandingPath(d.TenantID, d.Branding)
+	},
 }
