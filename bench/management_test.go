@@ -42,7 +42,7 @@ func fillUsers(b *testing.B, db *sql.DB, postgres bool, tenant string, n int) {
 		if postgres {
 			return "$" + strconv.Itoa(i)
 		}
-		return "?"
+		return "?" + strconv.Itoa(i) // numbered: the tenant comes first in the text but is the third argument
 	}
 	series := `WITH RECURSIVE s(i) AS (SELECT ` + ph(1) + ` UNION ALL SELECT i + 1 FROM s WHERE i < ` + ph(2) + `) SELECT i FROM s`
 	if postgres {
