@@ -263,4 +263,3 @@ func jwtClaims(b *testing.B, tok string) map[string]any {
 	}
 	return m
 }
-
