@@ -103,6 +103,7 @@ func (a *API) register() {
 	a.registerEvents()
 	a.registerConsents()
 	a.registerConnections()
+	a.registerWebhooks()
 }
 
 // EndStreams ends the event streams being served and makes new ones end at once, so that a graceful
