@@ -92,8 +92,8 @@ type receiver struct {
 	inside chan struct{} // receives when a held request arrived
 }
 
-func newReceiver(t *testing.T) *receiver {
-	rc := &receiver{inside: make(chan struct{}, 4)}
+func newReceiver(t *testing.T, answer func(n int) int) *receiver {
+	rc := &receiver{answer: answer, inside: make(chan struct{}, 4)}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		rc.mu.Lock()
@@ -145,13 +145,12 @@ func TestAPIWebhooks(t *testing.T) {
 				servertest.WithConfig(func(c *config.Config) { c.Webhooks.AllowPrivateTargets = true }))
 			m := operator(t, srv)
 			base := "/tenants/" + srv.Tenant + "/webhooks"
-			rcv := newReceiver(t)
-			rcv.answer = func(n int) int {
+			rcv := newReceiver(t, func(n int) int {
 				if n == 1 {
 					return http.StatusInternalServerError
 				}
 				return http.StatusNoContent
-			}
+			})
 
 			created := m.ok(http.StatusCreated, "POST", base, map[string]any{"url": rcv.URL, "event_types": []string{"user.created"},
 				"description": "CRM sync"})
