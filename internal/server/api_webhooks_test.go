@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/umm-project/umm/sdk/go/management"
 	sdkwebhook "github.com/umm-project/umm/sdk/go/webhook"
 
 	"github.com/umm-project/umm/internal/config"
@@ -374,6 +376,25 @@ func TestAPIWebhooks(t *testing.T) {
 				r.json(t, &off)
 				if off.Enabled || off.Description != "paused" || off.URL != rcv.URL || r.Header.Get("ETag") == cur.Header.Get("ETag") {
 					t.Errorf("patched webhook %s", r.body)
+				}
+			})
+
+			t.Run("the Go SDK's management client reads the subscription and its delivery log", func(t *testing.T) {
+				b, _ := srv.Bootstrap()
+				mc, err := management.New(management.Config{PublicURL: srv.URL, Tenant: srv.Tenant, ClientID: b.ClientID,
+					ClientSecret: string(b.Secret), TokenURL: srv.URL + "/t/" + b.Tenant + "/token"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx := context.Background()
+				got, err := mc.GetWebhook(ctx, wh.ID)
+				if err != nil || got.ID != wh.ID || got.URL != rcv.URL || got.Secret != "" || got.ETag == "" {
+					t.Fatalf("GetWebhook = %+v, %v", got, err)
+				}
+				page, err := mc.ListWebhookDeliveries(ctx, wh.ID, management.ListOptions{})
+				if err != nil || len(page.Data) != 2 || page.Data[0].Status != "succeeded" || page.Data[0].DeliveredAt.IsZero() ||
+					page.Data[0].WebhookID != wh.ID {
+					t.Fatalf("ListWebhookDeliveries = %+v, %v", page, err)
 				}
 			})
 
