@@ -32,6 +32,9 @@ func personMessage(c *command, fs *flag.FlagSet, err error) string {
 		case "clients":
 			return fmt.Sprintf("a client with the id %s already exists in tenant %s", ref, tenant)
 		}
+		if group == "webhooks" && stringFlag(fs, "delivery") != "" {
+			return fmt.Sprintf("delivery %s of webhook %s is being attempted right now: run the command again once the attempt is over", stringFlag(fs, "delivery"), ref)
+		}
 		return "it already exists: " + humanPart(err)
 	case errors.Is(err, store.ErrNotFound):
 		if tenant != "" && strings.Contains(err.Error(), fmt.Sprintf("tenant %q does not exist", tenant)) {
@@ -44,6 +47,11 @@ func personMessage(c *command, fs *flag.FlagSet, err error) string {
 			return fmt.Sprintf("tenant %s has no user %s (umm users list --tenant %s shows them)", tenant, ref, tenant)
 		case "clients":
 			return fmt.Sprintf("tenant %s has no client %s (umm clients list --tenant %s shows them)", tenant, ref, tenant)
+		case "webhooks":
+			if strings.Contains(err.Error(), "webhook delivery") {
+				return fmt.Sprintf("webhook %s has no delivery %s (umm webhooks deliveries --tenant %s --id %s shows them)", ref, stringFlag(fs, "delivery"), tenant, ref)
+			}
+			return fmt.Sprintf("tenant %s has no webhook %s (umm webhooks list --tenant %s shows them)", tenant, ref, tenant)
 		case "invitations":
 			return fmt.Sprintf("tenant %s has no invitation %s (umm invitations list --tenant %s shows them)", tenant, stringFlag(fs, "id"), tenant)
 		}

@@ -121,6 +121,13 @@ func init() {
 	register(samlAppsListCommand())
 	register(samlAppsDeleteCommand())
 	register(eventsListCommand())
+	register(webhooksCreateCommand())
+	register(webhooksListCommand())
+	register(webhooksUpdateCommand())
+	register(webhooksDeleteCommand())
+	register(webhooksRotateSecretCommand())
+	register(webhooksDeliveriesCommand())
+	register(webhooksRedeliverCommand())
 }
 
 // usageError is a mistake in the command line; it exits 2 after printing the command's usage.
@@ -267,7 +274,7 @@ never from the command line.
 
 // order keeps the usage list in a reading order: serve first, then maintenance, then management.
 func order(name string) string {
-	for i, p := range []string{"serve", "migrate", "version", "tenants", "clients", "users", "invitations", "connections", "saml-apps", "events", "keys"} {
+	for i, p := range []string{"serve", "migrate", "version", "tenants", "clients", "users", "invitations", "connections", "saml-apps", "events", "webhooks", "keys"} {
 		if strings.HasPrefix(name, p) {
 			return fmt.Sprintf("%02d %s", i, name)
 		}

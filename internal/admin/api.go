@@ -109,6 +109,7 @@ func (a *API) register() {
 	a.registerOrganizations()
 	a.registerOrgInvitations()
 	a.registerAuthz()
+	a.registerWebhooks()
 }
 
 // EndStreams ends the event streams being served and makes new ones end at once, so that a graceful

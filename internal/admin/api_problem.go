@@ -53,13 +53,10 @@ func asProblem(err error) (*Problem, bool) {
 	}
 	var ie *InvalidError
 	if errors.As(err, &ie) {
-		fields := make([]FieldError, 0, len(ie.Problems))
-		for _, s := range ie.Problems {
-			f, msg, ok := strings.Cut(s, ": ")
-			if !ok || strings.ContainsAny(f, " ") && !strings.Contains(f, ",") {
-				f, msg = "", s
-			}
-			fields = append(fields, FieldError{Field: f, Message: msg})
+		fps := ie.FieldProblems()
+		fields := make([]FieldError, len(fps))
+		for i, fp := range fps {
+			fields[i] = FieldError{Field: fp.Field, Message: fp.Message}
 		}
 		return invalidInput("the request has fields to fix: see errors", fields...), true
 	}

@@ -94,7 +94,8 @@ func IsInvalid(err error) bool {
 
 // FieldProblems returns the problems with their fields apart: Fields when the problems were collected
 // that way, else each of Problems split at its first ": " when what comes before names a field (no
-// spaces: "redirect_uris[0]", "settings.mfa.policy"), with Field "" for a sentence about no one field.
+// spaces: "redirect_uris[0]", "settings.mfa.policy"; or a list of them: "given_name, family_name"), with
+// Field "" for a sentence about no one field.
 func (e *InvalidError) FieldProblems() []FieldProblem {
 	if len(e.Fields) > 0 {
 		return e.Fields
@@ -102,12 +103,22 @@ func (e *InvalidError) FieldProblems() []FieldProblem {
 	out := make([]FieldProblem, 0, len(e.Problems))
 	for _, p := range e.Problems {
 		field, msg, ok := strings.Cut(p, ": ")
-		if !ok || field == "" || strings.ContainsAny(field, " \t\"'") {
+		if !ok || !namesFields(field) {
 			field, msg = "", p
 		}
 		out = append(out, FieldProblem{Field: field, Message: msg})
 	}
 	return out
+}
+
+// namesFields reports whether s is a field name, or a list of them separated by ", ".
+func namesFields(s string) bool {
+	for _, f := range strings.Split(s, ", ") {
+		if f == "" || strings.ContainsAny(f, " \t\"'") {
+			return false
+		}
+	}
+	return true
 }
 
 // problems collects validation problems.

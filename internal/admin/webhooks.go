@@ -240,15 +240,30 @@ func (s *Service) WebhookDeliveries(ctx context.Context, tenantID, id string, be
 	}
 	out := make([]WebhookDelivery, len(ds))
 	for i, d := range ds {
-		out[i] = WebhookDelivery{ID: d.ID, MessageID: events.WebhookMessageID(d.ID), EventID: d.EventID, EventType: d.EventType,
-			Status: d.Status, Attempts: d.Attempts, LastStatusCode: d.LastStatusCode, LastError: d.LastError,
-			LastDurationMS: d.LastDuration.Milliseconds(), FirstAttemptAt: d.FirstAttemptAt, LastAttemptAt: d.LastAttemptAt,
-			CreatedAt: d.CreatedAt}
-		if d.Status == store.DeliveryPending || d.Status == store.DeliveryFailed {
-			out[i].NextAttemptAt = d.NextAttemptAt
-		}
+		out[i] = deliveryView(d)
 	}
 	return out, next, nil
+}
+
+// WebhookDelivery returns one entry of a subscription's delivery log, or an error wrapping
+// store.ErrNotFound.
+func (s *Service) WebhookDelivery(ctx context.Context, tenantID, id string, deliveryID int64) (WebhookDelivery, error) {
+	d, err := s.db.GetWebhookDelivery(ctx, tenantID, id, deliveryID)
+	if err != nil {
+		return WebhookDelivery{}, err
+	}
+	return deliveryView(d), nil
+}
+
+func deliveryView(d store.WebhookDelivery) WebhookDelivery {
+	out := WebhookDelivery{ID: d.ID, MessageID: events.WebhookMessageID(d.ID), EventID: d.EventID, EventType: d.EventType,
+		Status: d.Status, Attempts: d.Attempts, LastStatusCode: d.LastStatusCode, LastError: d.LastError,
+		LastDurationMS: d.LastDuration.Milliseconds(), FirstAttemptAt: d.FirstAttemptAt, LastAttemptAt: d.LastAttemptAt,
+		CreatedAt: d.CreatedAt}
+	if d.Status == store.DeliveryPending || d.Status == store.DeliveryFailed {
+		out.NextAttemptAt = d.NextAttemptAt
+	}
+	return out
 }
 
 // RedeliverWebhook makes a delivery due now, whatever its status, with a fresh retry period; the attempt

@@ -222,9 +222,11 @@ func TestWebhookSubscriptionManagement(t *testing.T) {
 
 func TestWebhookInvalidErrorFieldsOfSentenceProblems(t *testing.T) {
 	t.Parallel()
-	ie := &admin.InvalidError{Problems: []string{"redirect_uris[0]: must be https", "tenant \"x\" does not exist"}}
+	ie := &admin.InvalidError{Problems: []string{"redirect_uris[0]: must be https", "tenant \"x\" does not exist",
+		"given_name, family_name: too long", "connection x has a problem: y"}}
 	got := ie.FieldProblems()
-	if len(got) != 2 || got[0].Field != "redirect_uris[0]" || got[0].Message != "must be https" || got[1].Field != "" {
+	if len(got) != 4 || got[0].Field != "redirect_uris[0]" || got[0].Message != "must be https" || got[1].Field != "" ||
+		got[2].Field != "given_name, family_name" || got[2].Message != "too long" || got[3].Field != "" || got[3].Message != ie.Problems[3] {
 		t.Errorf("FieldProblems = %+v", got)
 	}
 }

@@ -107,6 +107,24 @@ var catalogue = []EventType{
 	{TypeWebhookSecretRotated, "A webhook subscription's signing secret was rotated."},
 	{TypeWebhookDisabled, "A webhook subscription was turned off after its deliveries kept failing."},
 	{TypeWebhookRedelivered, "A webhook delivery was asked again."},
+
+	{TypeAPICreated, "An API (resource server) was created with its permissions."},
+	{TypeAPIUpdated, "An API's name, permissions, token lifetime or claims changed."},
+	{TypeAPIDeleted, "An API was deleted; roles no longer grant its permissions."},
+	{TypeRoleCreated, "A role was created."},
+	{TypeRoleUpdated, "A role's description or permissions changed."},
+	{TypeRoleDeleted, "A role was deleted; nobody holds it any more."},
+	{TypeGroupCreated, "A group was created."},
+	{TypeGroupUpdated, "A group's name, description or roles changed."},
+	{TypeGroupDeleted, "A group was deleted; its members lost the roles it gave."},
+	{TypeGroupMemberAdded, "A user joined a group."},
+	{TypeGroupMemberRemoved, "A user left a group."},
+	{TypeOrganizationCreated, "An organization was created."},
+	{TypeOrganizationUpdated, "An organization's name, display name, branding or connections changed."},
+	{TypeOrganizationDeleted, "An organization was deleted with its memberships."},
+	{TypeOrganizationMemberAdded, "A user became a member of an organization (by an operator, an invitation or a sign-in through its connection)."},
+	{TypeOrganizationMemberRemoved, "A user stopped being a member of an organization."},
+	{TypeOrganizationMemberRolesChanged, "A member's roles in an organization changed."},
 }
 
 // Catalogue returns every event type with its description, in the catalogue's order.

@@ -47,7 +47,7 @@ type Delivery struct {
 	WebhookID      string    `json:"webhook_id,omitempty"`
 	EventID        flexID    `json:"event_id,omitzero"`
 	EventType      string    `json:"event_type,omitempty"`
-	Status         string    `json:"status,omitempty"` // pending, delivered, failed
+	Status         string    `json:"status,omitempty"` // pending, failed (retried at NextAttemptAt), succeeded, gave_up
 	Attempts       int       `json:"attempts,omitempty"`
 	ResponseStatus int       `json:"response_status,omitempty"`
 	Error          string    `json:"error,omitempty"`
