@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/umm-project/umm/internal/authz"
@@ -51,114 +52,34 @@ type addGroupMemberBody struct {
 func (a *API) registerGroups() {
 	const base = "/tenants/{tenant}/groups"
 	r, w := scopeRead("groups"), scopeWrite("groups")
-	a.handle("GET", base, r, a.listGroups)
-	a.handle("POST", base, w, a.createGroup)
-	a.handle("GET", base+"/{id}", r, a.getGroup)
-	a.handle("PATCH", base+"/{id}", w, a.patchGroup)
-	a.handle("DELETE", base+"/{id}", w, a.deleteGroup)
+	az := a.authzService()
+	serveCRUD(a, crud[store.Group, apiGroup, groupBody]{
+		collection: "groups", param: "id", readOnly: []string{"id", "created_at"},
+		list: az.ListGroups, get: az.GetGroup,
+		create: func(ctx context.Context, tenant string, b groupBody, actor string) (store.Group, error) {
+			return az.CreateGroup(ctx, tenant, b.input(), actor)
+		},
+		update: func(ctx context.Context, tenant string, cur store.Group, b groupBody, actor string) (store.Group, error) {
+			return az.UpdateGroup(ctx, tenant, cur.ID, b.input(), actor)
+		},
+		remove: func(ctx context.Context, tenant string, cur store.Group, actor string) error {
+			return az.DeleteGroup(ctx, tenant, cur.ID, actor)
+		},
+		view: groupJSON, key: func(x apiGroup) string { return x.ID },
+		listDoc:   "List groups",
+		createDoc: "Create a group holding roles",
+		getDoc:    "Get a group",
+		patchDoc:  "Change a group's name, description or roles (the full list)",
+		deleteDoc: "Delete a group; its members lose the roles they held through it",
+	})
 	a.handle("GET", base+"/{id}/members", r, a.listGroupMembers)
 	a.handle("POST", base+"/{id}/members", w, a.addGroupMember)
 	a.handle("DELETE", base+"/{id}/members/{user_id}", w, a.removeGroupMember)
 
 	const tag = "groups"
-	a.document("GET", base, opDoc{summary: "List groups", tag: tag, list: true, answer: apiGroup{}, query: pageParams})
-	a.document("POST", base, opDoc{summary: "Create a group holding roles", tag: tag, body: groupBody{}, status: http.StatusCreated, answer: apiGroup{}, etag: true})
-	a.document("GET", base+"/{id}", opDoc{summary: "Get a group", tag: tag, answer: apiGroup{}, etag: true})
-	a.document("PATCH", base+"/{id}", opDoc{summary: "Change a group's name, description or roles (the full list)", tag: tag, body: apiGroup{}, patch: true, answer: apiGroup{}, etag: true})
-	a.document("DELETE", base+"/{id}", opDoc{summary: "Delete a group; its members lose the roles they held through it", tag: tag, status: http.StatusNoContent, etag: true})
 	a.document("GET", base+"/{id}/members", opDoc{summary: "List a group's members", tag: tag, list: true, answer: apiGroupMember{}, query: pageParams})
 	a.document("POST", base+"/{id}/members", opDoc{summary: "Add a user to a group", tag: tag, body: addGroupMemberBody{}, status: http.StatusCreated, answer: apiGroupMember{}})
 	a.document("DELETE", base+"/{id}/members/{user_id}", opDoc{summary: "Take a user out of a group", tag: tag, status: http.StatusNoContent})
-}
-
-func (a *API) listGroups(w http.ResponseWriter, r *http.Request, c *call) error {
-	p, err := pageOf(r)
-	if err != nil {
-		return err
-	}
-	az, err := a.authzOf(r.Context(), c)
-	if err != nil {
-		return err
-	}
-	gs, err := az.ListGroups(r.Context(), c.tenant, p.after, p.limit+1)
-	if err != nil {
-		return err
-	}
-	out := make([]apiGroup, len(gs))
-	for i, g := range gs {
-		out[i] = groupJSON(g)
-	}
-	writeList(w, p, out, func(g apiGroup) string { return g.ID })
-	return nil
-}
-
-func (a *API) createGroup(w http.ResponseWriter, r *http.Request, c *call) error {
-	az, err := a.authzOf(r.Context(), c)
-	if err != nil {
-		return err
-	}
-	var b groupBody
-	if err := decodeBody(r, &b); err != nil {
-		return err
-	}
-	g, err := az.CreateGroup(r.Context(), c.tenant, b.input(), c.actor())
-	if err != nil {
-		return err
-	}
-	return writeResource(w, http.StatusCreated, a.location(c, "groups", g.ID), groupJSON(g))
-}
-
-// groupOf loads the path's group.
-func (a *API) groupOf(r *http.Request, c *call) (*authz.Service, store.Group, error) {
-	az, err := a.authzOf(r.Context(), c)
-	if err != nil {
-		return nil, store.Group{}, err
-	}
-	g, err := az.GetGroup(r.Context(), c.tenant, r.PathValue("id"))
-	return az, g, err
-}
-
-func (a *API) getGroup(w http.ResponseWriter, r *http.Request, c *call) error {
-	_, g, err := a.groupOf(r, c)
-	if err != nil {
-		return err
-	}
-	return writeResource(w, http.StatusOK, "", groupJSON(g))
-}
-
-func (a *API) patchGroup(w http.ResponseWriter, r *http.Request, c *call) error {
-	az, g, err := a.groupOf(r, c)
-	if err != nil {
-		return err
-	}
-	cur := groupJSON(g)
-	if err := checkIfMatch(r, cur); err != nil {
-		return err
-	}
-	var b groupBody
-	if err := patchInto(r, cur, &b, "id", "created_at"); err != nil {
-		return err
-	}
-	g, err = az.UpdateGroup(r.Context(), c.tenant, g.ID, b.input(), c.actor())
-	if err != nil {
-		return err
-	}
-	return writeResource(w, http.StatusOK, "", groupJSON(g))
-}
-
-func (a *API) deleteGroup(w http.ResponseWriter, r *http.Request, c *call) error {
-	az, g, err := a.groupOf(r, c)
-	if err != nil {
-		return err
-	}
-	if err := checkIfMatch(r, groupJSON(g)); err != nil {
-		return err
-	}
-	if err := az.DeleteGroup(r.Context(), c.tenant, g.ID, c.actor()); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 func groupMemberJSON(m store.GroupMember) apiGroupMember {

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/umm-project/umm/internal/authz"
@@ -69,63 +70,37 @@ type addOrgMemberBody struct {
 func (a *API) registerOrganizations() {
 	const base = "/tenants/{tenant}/organizations"
 	r, w := scopeRead("organizations"), scopeWrite("organizations")
-	a.handle("GET", base, r, a.listOrganizations)
-	a.handle("POST", base, w, a.createOrganization)
-	a.handle("GET", base+"/{id}", r, a.getOrganization)
-	a.handle("PATCH", base+"/{id}", w, a.patchOrganization)
-	a.handle("DELETE", base+"/{id}", w, a.deleteOrganization)
+	az := a.authzService()
+	serveCRUD(a, crud[store.Organization, apiOrganization, organizationBody]{
+		collection: "organizations", param: "id", readOnly: []string{"id", "created_at", "updated_at"},
+		list: az.ListOrganizations, get: az.GetOrganization,
+		create: func(ctx context.Context, tenant string, b organizationBody, actor string) (store.Organization, error) {
+			return az.CreateOrganization(ctx, tenant, b.input(), actor)
+		},
+		update: func(ctx context.Context, tenant string, cur store.Organization, b organizationBody, actor string) (store.Organization, error) {
+			b.ID = cur.ID
+			return az.UpdateOrganization(ctx, tenant, cur.ID, b.input(), actor)
+		},
+		remove: func(ctx context.Context, tenant string, cur store.Organization, actor string) error {
+			return az.DeleteOrganization(ctx, tenant, cur.ID, actor)
+		},
+		view: organizationJSON, key: func(x apiOrganization) string { return x.ID },
+		listDoc:   "List organizations",
+		createDoc: "Create an organization",
+		getDoc:    "Get an organization",
+		patchDoc:  "Change an organization's name, display name, branding or connections",
+		deleteDoc: "Delete an organization and its memberships",
+	})
 	a.handle("GET", base+"/{id}/members", r, a.listOrgMembers)
 	a.handle("POST", base+"/{id}/members", w, a.addOrgMember)
 	a.handle("PUT", base+"/{id}/members/{user_id}/roles", w, a.putOrgMemberRoles)
 	a.handle("DELETE", base+"/{id}/members/{user_id}", w, a.removeOrgMember)
 
 	const tag = "organizations"
-	a.document("GET", base, opDoc{summary: "List organizations", tag: tag, list: true, answer: apiOrganization{}, query: pageParams})
-	a.document("POST", base, opDoc{summary: "Create an organization", tag: tag, body: organizationBody{}, status: http.StatusCreated, answer: apiOrganization{}, etag: true})
-	a.document("GET", base+"/{id}", opDoc{summary: "Get an organization", tag: tag, answer: apiOrganization{}, etag: true})
-	a.document("PATCH", base+"/{id}", opDoc{summary: "Change an organization's name, display name, branding or connections", tag: tag, body: apiOrganization{}, patch: true, answer: apiOrganization{}, etag: true})
-	a.document("DELETE", base+"/{id}", opDoc{summary: "Delete an organization and its memberships", tag: tag, status: http.StatusNoContent, etag: true})
 	a.document("GET", base+"/{id}/members", opDoc{summary: "List an organization's members with their roles there", tag: tag, list: true, answer: apiOrgMember{}, query: pageParams})
 	a.document("POST", base+"/{id}/members", opDoc{summary: "Make a user a member holding roles", tag: tag, body: addOrgMemberBody{}, status: http.StatusCreated, answer: apiOrgMember{}})
 	a.document("PUT", base+"/{id}/members/{user_id}/roles", opDoc{summary: "Set a member's roles in the organization (the full list)", tag: tag, body: rolesBody{}, answer: rolesBody{}})
 	a.document("DELETE", base+"/{id}/members/{user_id}", opDoc{summary: "End a user's membership and the roles held through it", tag: tag, status: http.StatusNoContent})
-}
-
-func (a *API) listOrganizations(w http.ResponseWriter, r *http.Request, c *call) error {
-	p, err := pageOf(r)
-	if err != nil {
-		return err
-	}
-	az, err := a.authzOf(r.Context(), c)
-	if err != nil {
-		return err
-	}
-	orgs, err := az.ListOrganizations(r.Context(), c.tenant, p.after, p.limit+1)
-	if err != nil {
-		return err
-	}
-	out := make([]apiOrganization, len(orgs))
-	for i, o := range orgs {
-		out[i] = organizationJSON(o)
-	}
-	writeList(w, p, out, func(o apiOrganization) string { return o.ID })
-	return nil
-}
-
-func (a *API) createOrganization(w http.ResponseWriter, r *http.Request, c *call) error {
-	az, err := a.authzOf(r.Context(), c)
-	if err != nil {
-		return err
-	}
-	var b organizationBody
-	if err := decodeBody(r, &b); err != nil {
-		return err
-	}
-	o, err := az.CreateOrganization(r.Context(), c.tenant, b.input(), c.actor())
-	if err != nil {
-		return err
-	}
-	return writeResource(w, http.StatusCreated, a.location(c, "organizations", o.ID), organizationJSON(o))
 }
 
 // organizationOf loads the path's organization.
@@ -136,50 +111,6 @@ func (a *API) organizationOf(r *http.Request, c *call) (*authz.Service, store.Or
 	}
 	o, err := az.GetOrganization(r.Context(), c.tenant, r.PathValue("id"))
 	return az, o, err
-}
-
-func (a *API) getOrganization(w http.ResponseWriter, r *http.Request, c *call) error {
-	_, o, err := a.organizationOf(r, c)
-	if err != nil {
-		return err
-	}
-	return writeResource(w, http.StatusOK, "", organizationJSON(o))
-}
-
-func (a *API) patchOrganization(w http.ResponseWriter, r *http.Request, c *call) error {
-	az, o, err := a.organizationOf(r, c)
-	if err != nil {
-		return err
-	}
-	cur := organizationJSON(o)
-	if err := checkIfMatch(r, cur); err != nil {
-		return err
-	}
-	var b organizationBody
-	if err := patchInto(r, cur, &b, "id", "created_at", "updated_at"); err != nil {
-		return err
-	}
-	b.ID = o.ID
-	o, err = az.UpdateOrganization(r.Context(), c.tenant, o.ID, b.input(), c.actor())
-	if err != nil {
-		return err
-	}
-	return writeResource(w, http.StatusOK, "", organizationJSON(o))
-}
-
-func (a *API) deleteOrganization(w http.ResponseWriter, r *http.Request, c *call) error {
-	az, o, err := a.organizationOf(r, c)
-	if err != nil {
-		return err
-	}
-	if err := checkIfMatch(r, organizationJSON(o)); err != nil {
-		return err
-	}
-	if err := az.DeleteOrganization(r.Context(), c.tenant, o.ID, c.actor()); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 func (a *API) listOrgMembers(w http.ResponseWriter, r *http.Request, c *call) error {
