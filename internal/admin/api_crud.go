@@ -73,11 +73,7 @@ func (c crud[S, J, B]) serveList(w http.ResponseWriter, r *http.Request, cl *cal
 	if err != nil {
 		return err
 	}
-	out := make([]J, len(xs))
-	for i, x := range xs {
-		out[i] = c.view(x)
-	}
-	writeList(w, p, out, c.key)
+	writePage(w, p, xs, c.view, c.key)
 	return nil
 }
 

@@ -99,11 +99,7 @@ func (a *API) listGroupMembers(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	out := make([]apiGroupMember, len(ms))
-	for i, m := range ms {
-		out[i] = groupMemberJSON(m)
-	}
-	writeList(w, p, out, func(m apiGroupMember) string { return m.UserID })
+	writePage(w, p, ms, groupMemberJSON, func(m apiGroupMember) string { return m.UserID })
 	return nil
 }
 

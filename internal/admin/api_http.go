@@ -297,6 +297,24 @@ func writeList[T any](w http.ResponseWriter, p page, items []T, key func(T) stri
 	writeJSON(w, http.StatusOK, body)
 }
 
+// writePage answers one page of stored items in their representation (see writeList).
+func writePage[S, J any](w http.ResponseWriter, p page, xs []S, view func(S) J, key func(J) string) {
+	out := make([]J, len(xs))
+	for i, x := range xs {
+		out[i] = view(x)
+	}
+	writeList(w, p, out, key)
+}
+
+// writeAll answers a whole (short, unpaged) list of stored items in their representation.
+func writeAll[S, J any](w http.ResponseWriter, xs []S, view func(S) J) {
+	out := make([]J, len(xs))
+	for i, x := range xs {
+		out[i] = view(x)
+	}
+	writeJSON(w, http.StatusOK, listBody[J]{Data: out})
+}
+
 // timeJSON is how times appear in bodies: RFC 3339 in UTC, or omitted when zero.
 func timeJSON(t time.Time) string {
 	if t.IsZero() {

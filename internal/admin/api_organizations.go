@@ -126,11 +126,7 @@ func (a *API) listOrgMembers(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	out := make([]apiOrgMember, len(ms))
-	for i, m := range ms {
-		out[i] = orgMemberJSON(m)
-	}
-	writeList(w, p, out, func(m apiOrgMember) string { return m.UserID })
+	writePage(w, p, ms, orgMemberJSON, func(m apiOrgMember) string { return m.UserID })
 	return nil
 }
 

@@ -168,11 +168,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	out := make([]apiUser, len(us))
-	for i, u := range us {
-		out[i] = userJSON(u)
-	}
-	writeList(w, p, out, func(u apiUser) string { return userCursorKey(s.Sort, u) })
+	writePage(w, p, us, userJSON, func(u apiUser) string { return userCursorKey(s.Sort, u) })
 	return nil
 }
 
@@ -417,16 +413,14 @@ func (a *API) listUserSessions(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	out := make([]apiSession, 0, len(ss))
-	for _, s := range ss {
+	writeAll(w, ss, func(s store.Session) apiSession {
 		amr := s.AMR
 		if amr == nil {
 			amr = []string{}
 		}
-		out = append(out, apiSession{ID: s.ID, AuthTime: timeJSON(s.AuthTime), AMR: amr, ACR: s.ACR, UserAgent: s.UserAgent,
-			IP: s.IP, CreatedAt: timeJSON(s.CreatedAt), LastSeenAt: timeJSON(s.LastSeenAt), ExpiresAt: timeJSON(s.ExpiresAt)})
-	}
-	writeJSON(w, http.StatusOK, listBody[apiSession]{Data: out})
+		return apiSession{ID: s.ID, AuthTime: timeJSON(s.AuthTime), AMR: amr, ACR: s.ACR, UserAgent: s.UserAgent,
+			IP: s.IP, CreatedAt: timeJSON(s.CreatedAt), LastSeenAt: timeJSON(s.LastSeenAt), ExpiresAt: timeJSON(s.ExpiresAt)}
+	})
 	return nil
 }
 
@@ -475,11 +469,9 @@ func (a *API) listUserFactors(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
-	out := make([]apiFactor, 0, len(fs))
-	for _, f := range fs {
-		out = append(out, apiFactor{ID: f.ID, Kind: f.Kind, Name: f.Name, CreatedAt: timeJSON(f.CreatedAt), LastUsedAt: timeJSON(f.LastUsedAt)})
-	}
-	writeJSON(w, http.StatusOK, listBody[apiFactor]{Data: out})
+	writeAll(w, fs, func(f store.Factor) apiFactor {
+		return apiFactor{ID: f.ID, Kind: f.Kind, Name: f.Name, CreatedAt: timeJSON(f.CreatedAt), LastUsedAt: timeJSON(f.LastUsedAt)}
+	})
 	return nil
 }
 
@@ -517,12 +509,10 @@ func (a *API) listUserIdentities(w http.ResponseWriter, r *http.Request, c *call
 	if err != nil {
 		return err
 	}
-	out := make([]apiIdentity, 0, len(ids))
-	for _, i := range ids {
-		out = append(out, apiIdentity{Connection: i.ConnectionID, Subject: i.Subject, Email: i.Email, EmailVerified: i.EmailVerified,
-			CreatedAt: timeJSON(i.CreatedAt), LastUsedAt: timeJSON(i.LastUsedAt)})
-	}
-	writeJSON(w, http.StatusOK, listBody[apiIdentity]{Data: out})
+	writeAll(w, ids, func(i store.UserIdentity) apiIdentity {
+		return apiIdentity{Connection: i.ConnectionID, Subject: i.Subject, Email: i.Email, EmailVerified: i.EmailVerified,
+			CreatedAt: timeJSON(i.CreatedAt), LastUsedAt: timeJSON(i.LastUsedAt)}
+	})
 	return nil
 }
 
