@@ -87,19 +87,35 @@ func groupMemberJSON(m store.GroupMember) apiGroupMember {
 }
 
 func (a *API) listGroupMembers(w http.ResponseWriter, r *http.Request, c *call) error {
+	return listMembers(a, w, r, c, a.authzService().ListGroupMembers, groupMemberJSON, func(m apiGroupMember) string { return m.UserID })
+}
+
+// listMembers answers a page of the members of the path's group or organization.
+func listMembers[M, J any](a *API, w http.ResponseWriter, r *http.Request, c *call,
+	list func(ctx context.Context, tenantID, parentID, after string, limit int) ([]M, error), view func(M) J, key func(J) string) error {
 	p, err := pageOf(r)
 	if err != nil {
 		return err
 	}
-	az, err := a.authzOf(r.Context(), c)
+	if _, err := a.tenantOf(r.Context(), c); err != nil {
+		return err
+	}
+	ms, err := list(r.Context(), c.tenant, r.PathValue("id"), p.after, p.limit+1)
 	if err != nil {
 		return err
 	}
-	ms, err := az.ListGroupMembers(r.Context(), c.tenant, r.PathValue("id"), p.after, p.limit+1)
-	if err != nil {
+	writePage(w, p, ms, view, key)
+	return nil
+}
+
+// memberToAdd reads the body of a POST .../members, which must name the user.
+func memberToAdd[B any](r *http.Request, b *B, userID func(B) string) error {
+	if err := decodeBody(r, b); err != nil {
 		return err
 	}
-	writePage(w, p, ms, groupMemberJSON, func(m apiGroupMember) string { return m.UserID })
+	if userID(*b) == "" {
+		return invalidInput("user_id is required", FieldError{Field: "user_id", Message: "is required: the id of the user to add"})
+	}
 	return nil
 }
 
@@ -109,11 +125,8 @@ func (a *API) addGroupMember(w http.ResponseWriter, r *http.Request, c *call) er
 		return err
 	}
 	var b addGroupMemberBody
-	if err := decodeBody(r, &b); err != nil {
+	if err := memberToAdd(r, &b, func(b addGroupMemberBody) string { return b.UserID }); err != nil {
 		return err
-	}
-	if b.UserID == "" {
-		return invalidInput("user_id is required", FieldError{Field: "user_id", Message: "is required: the id of the user to add"})
 	}
 	groupID := r.PathValue("id")
 	if err := az.AddGroupMember(r.Context(), c.tenant, groupID, b.UserID, c.actor()); err != nil {

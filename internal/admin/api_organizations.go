@@ -114,20 +114,7 @@ func (a *API) organizationOf(r *http.Request, c *call) (*authz.Service, store.Or
 }
 
 func (a *API) listOrgMembers(w http.ResponseWriter, r *http.Request, c *call) error {
-	p, err := pageOf(r)
-	if err != nil {
-		return err
-	}
-	az, err := a.authzOf(r.Context(), c)
-	if err != nil {
-		return err
-	}
-	ms, err := az.ListOrganizationMembers(r.Context(), c.tenant, r.PathValue("id"), p.after, p.limit+1)
-	if err != nil {
-		return err
-	}
-	writePage(w, p, ms, orgMemberJSON, func(m apiOrgMember) string { return m.UserID })
-	return nil
+	return listMembers(a, w, r, c, a.authzService().ListOrganizationMembers, orgMemberJSON, func(m apiOrgMember) string { return m.UserID })
 }
 
 func (a *API) addOrgMember(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -136,11 +123,8 @@ func (a *API) addOrgMember(w http.ResponseWriter, r *http.Request, c *call) erro
 		return err
 	}
 	var b addOrgMemberBody
-	if err := decodeBody(r, &b); err != nil {
+	if err := memberToAdd(r, &b, func(b addOrgMemberBody) string { return b.UserID }); err != nil {
 		return err
-	}
-	if b.UserID == "" {
-		return invalidInput("user_id is required", FieldError{Field: "user_id", Message: "is required: the id of the user to add"})
 	}
 	orgID := r.PathValue("id")
 	if err := az.AddOrganizationMember(r.Context(), c.tenant, orgID, b.UserID, b.Roles, c.actor()); err != nil {

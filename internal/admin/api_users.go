@@ -405,15 +405,10 @@ type apiSession struct {
 }
 
 func (a *API) listUserSessions(w http.ResponseWriter, r *http.Request, c *call) error {
-	u, err := a.user(r.Context(), r, c)
-	if err != nil {
-		return err
+	active := func(ctx context.Context, tenantID, userID string) ([]store.Session, error) {
+		return a.db.ListUserSessions(ctx, tenantID, userID, a.now())
 	}
-	ss, err := a.db.ListUserSessions(r.Context(), c.tenant, u.ID, a.now())
-	if err != nil {
-		return err
-	}
-	writeAll(w, ss, func(s store.Session) apiSession {
+	return listOfUser(a, w, r, c, active, func(s store.Session) apiSession {
 		amr := s.AMR
 		if amr == nil {
 			amr = []string{}
@@ -421,34 +416,18 @@ func (a *API) listUserSessions(w http.ResponseWriter, r *http.Request, c *call) 
 		return apiSession{ID: s.ID, AuthTime: timeJSON(s.AuthTime), AMR: amr, ACR: s.ACR, UserAgent: s.UserAgent,
 			IP: s.IP, CreatedAt: timeJSON(s.CreatedAt), LastSeenAt: timeJSON(s.LastSeenAt), ExpiresAt: timeJSON(s.ExpiresAt)}
 	})
-	return nil
 }
 
 func (a *API) endUserSessions(w http.ResponseWriter, r *http.Request, c *call) error {
-	u, err := a.user(r.Context(), r, c)
-	if err != nil {
-		return err
-	}
-	if err := a.sessions.EndAll(r.Context(), c.tenant, u.ID, c.actor()); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return a.onUser(w, r, c, "", func(ctx context.Context, u store.User) error {
+		return a.sessions.EndAll(ctx, c.tenant, u.ID, c.actor())
+	})
 }
 
 func (a *API) endUserSession(w http.ResponseWriter, r *http.Request, c *call) error {
-	u, err := a.user(r.Context(), r, c)
-	if err != nil {
-		return err
-	}
-	if err := a.sessions.EndByID(r.Context(), c.tenant, u.ID, r.PathValue("sid"), c.actor()); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return problem(http.StatusNotFound, "not-found", "the user has no session "+r.PathValue("sid"))
-		}
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return a.onUser(w, r, c, "the user has no session "+r.PathValue("sid"), func(ctx context.Context, u store.User) error {
+		return a.sessions.EndByID(ctx, c.tenant, u.ID, r.PathValue("sid"), c.actor())
+	})
 }
 
 // apiFactor is a confirmed second factor or passkey (never its secret).
@@ -461,33 +440,15 @@ type apiFactor struct {
 }
 
 func (a *API) listUserFactors(w http.ResponseWriter, r *http.Request, c *call) error {
-	u, err := a.user(r.Context(), r, c)
-	if err != nil {
-		return err
-	}
-	fs, err := a.svc.identity.Factors(r.Context(), c.tenant, u.ID)
-	if err != nil {
-		return err
-	}
-	writeAll(w, fs, func(f store.Factor) apiFactor {
+	return listOfUser(a, w, r, c, a.svc.identity.Factors, func(f store.Factor) apiFactor {
 		return apiFactor{ID: f.ID, Kind: f.Kind, Name: f.Name, CreatedAt: timeJSON(f.CreatedAt), LastUsedAt: timeJSON(f.LastUsedAt)}
 	})
-	return nil
 }
 
 func (a *API) deleteUserFactor(w http.ResponseWriter, r *http.Request, c *call) error {
-	u, err := a.user(r.Context(), r, c)
-	if err != nil {
-		return err
-	}
-	if err := a.svc.identity.RemoveFactor(r.Context(), c.tenant, u.ID, r.PathValue("factor"), c.actor()); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return problem(http.StatusNotFound, "not-found", "the user has no factor "+r.PathValue("factor"))
-		}
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return a.onUser(w, r, c, "the user has no factor "+r.PathValue("factor"), func(ctx context.Context, u store.User) error {
+		return a.svc.identity.RemoveFactor(ctx, c.tenant, u.ID, r.PathValue("factor"), c.actor())
+	})
 }
 
 // apiIdentity is an upstream account linked to a user.
@@ -501,37 +462,52 @@ type apiIdentity struct {
 }
 
 func (a *API) listUserIdentities(w http.ResponseWriter, r *http.Request, c *call) error {
+	return listOfUser(a, w, r, c, a.db.ListUserIdentities, func(i store.UserIdentity) apiIdentity {
+		return apiIdentity{Connection: i.ConnectionID, Subject: i.Subject, Email: i.Email, EmailVerified: i.EmailVerified,
+			CreatedAt: timeJSON(i.CreatedAt), LastUsedAt: timeJSON(i.LastUsedAt)}
+	})
+}
+
+// listOfUser answers the whole list of something the path's user has.
+func listOfUser[S, J any](a *API, w http.ResponseWriter, r *http.Request, c *call,
+	list func(ctx context.Context, tenantID, userID string) ([]S, error), view func(S) J) error {
 	u, err := a.user(r.Context(), r, c)
 	if err != nil {
 		return err
 	}
-	ids, err := a.db.ListUserIdentities(r.Context(), c.tenant, u.ID)
+	xs, err := list(r.Context(), c.tenant, u.ID)
 	if err != nil {
 		return err
 	}
-	writeAll(w, ids, func(i store.UserIdentity) apiIdentity {
-		return apiIdentity{Connection: i.ConnectionID, Subject: i.Subject, Email: i.Email, EmailVerified: i.EmailVerified,
-			CreatedAt: timeJSON(i.CreatedAt), LastUsedAt: timeJSON(i.LastUsedAt)}
-	})
+	writeAll(w, xs, view)
 	return nil
 }
 
 func (a *API) unlinkUserIdentity(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx := r.Context()
-	u, err := a.user(ctx, r, c)
-	if err != nil {
-		return err
-	}
-	t, err := a.tenantOf(ctx, c)
-	if err != nil {
-		return err
-	}
-	if err := a.svc.identity.UnlinkIdentity(ctx, t, u, r.PathValue("connection"), r.PathValue("subject"), c.actor()); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return problem(http.StatusNotFound, "not-found", "the user has no identity "+r.PathValue("subject")+" of connection "+r.PathValue("connection"))
+	missing := "the user has no identity " + r.PathValue("subject") + " of connection " + r.PathValue("connection")
+	return a.onUser(w, r, c, missing, func(ctx context.Context, u store.User) error {
+		t, err := a.tenantOf(ctx, c)
+		if err != nil {
+			return err
 		}
+		err = a.svc.identity.UnlinkIdentity(ctx, t, u, r.PathValue("connection"), r.PathValue("subject"), c.actor())
 		if errors.Is(err, identity.ErrLastSignIn) {
 			return problem(http.StatusConflict, "last-sign-in-method", "this identity is the user's only way to sign in: set a password or link another identity first")
+		}
+		return err
+	})
+}
+
+// onUser runs a write on the path's user and answers 204. A store.ErrNotFound from fn means that what the
+// path names under the user does not exist: it is answered 404 with the detail missing.
+func (a *API) onUser(w http.ResponseWriter, r *http.Request, c *call, missing string, fn func(ctx context.Context, u store.User) error) error {
+	u, err := a.user(r.Context(), r, c)
+	if err != nil {
+		return err
+	}
+	if err := fn(r.Context(), u); err != nil {
+		if missing != "" && errors.Is(err, store.ErrNotFound) {
+			return problem(http.StatusNotFound, "not-found", missing)
 		}
 		return err
 	}
