@@ -19,7 +19,6 @@ import (
 	"github.com/umm-project/umm/sdk/go/resource"
 )
 
-
 // apiToken gets a client-credentials token for a resource.
 func apiToken(t *testing.T, srv *servertest.Server, c config.ClientSeed, resourceID, scope string) string {
 	t.Helper()
