@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -199,17 +201,23 @@ func pageLimit(limit int) int {
 // APIPermissionNames returns those of names that are a permission of some API of the tenant, in the
 // order given.
 func (q *queries) APIPermissionNames(ctx context.Context, tenantID string, names []string) ([]string, error) {
-	var out []string
+	if len(names) == 0 {
+		return nil, nil
+	}
+	args := []any{tenantID}
 	for _, n := range names {
-		var one int
-		err := scanErr(q.row(ctx, `SELECT 1 FROM api_permissions WHERE tenant_id = ? AND name = ? LIMIT 1`, tenantID, n).Scan(&one))
-		if isNotFound(err) {
-			continue
+		args = append(args, n)
+	}
+	ph := strings.Repeat("?, ", len(names))
+	found, err := q.queryStrings(ctx, `SELECT DISTINCT name FROM api_permissions WHERE tenant_id = ? AND name IN (`+ph[:len(ph)-2]+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("api permission names: %w", err)
+	}
+	var out []string
+	for _, n := range names { // in the order asked
+		if slices.Contains(found, n) {
+			out = append(out, n)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("api permission names: %w", err)
-		}
-		out = append(out, n)
 	}
 	return out, nil
 }

@@ -46,15 +46,7 @@ func (q *queries) AppendEvent(ctx context.Context, e Event) error {
 
 // ListEvents returns a tenant's events after id afterID, oldest first, at most limit (optionally of one type).
 func (q *queries) ListEvents(ctx context.Context, tenantID string, afterID int64, eventType string, limit int) ([]Event, error) {
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	rows, err := q.query(ctx, `SELECT id, tenant_id, type, actor, subject, client_id, ip, data, created_ms FROM events
-		WHERE tenant_id = ? AND id > ? AND (? = '' OR type = ?) ORDER BY id LIMIT ?`, tenantID, afterID, eventType, eventType, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	return scanEvents(rows)
+	return q.QueryEvents(ctx, tenantID, EventQuery{Type: eventType, AfterID: afterID, Oldest: true, Limit: limit})
 }
 
 func scanEvents(rows interface {

@@ -86,22 +86,3 @@ func (q *queries) UserRoles(ctx context.Context, tenantID, userID string) ([]str
 	}
 	return out, nil
 }
-
-// rolesOfUsers returns the roles of the users with ids in [fromID, toID], by user id.
-func (q *queries) rolesOfUsers(ctx context.Context, tenantID, fromID, toID string) (map[string][]string, error) {
-	rows, err := q.query(ctx, `SELECT user_id, role FROM user_roles WHERE tenant_id = ? AND user_id >= ? AND user_id <= ?
-		ORDER BY user_id, role`, tenantID, fromID, toID)
-	if err != nil {
-		return nil, fmt.Errorf("user roles: %w", err)
-	}
-	defer rows.Close()
-	out := map[string][]string{}
-	for rows.Next() {
-		var u, r string
-		if err := rows.Scan(&u, &r); err != nil {
-			return nil, fmt.Errorf("user roles: %w", err)
-		}
-		out[u] = append(out[u], r)
-	}
-	return out, rows.Err()
-}

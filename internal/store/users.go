@@ -143,29 +143,7 @@ func (q *queries) getUser(ctx context.Context, where string, tenantID, v string)
 
 // ListUsers returns up to limit users with id > after, ordered by id (keyset pagination), with their roles.
 func (q *queries) ListUsers(ctx context.Context, tenantID, after string, limit int) ([]User, error) {
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	rows, err := q.query(ctx, `SELECT `+userReadCols+` FROM users WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`,
-		tenantID, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	us, err := scanUsers(rows)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	if len(us) == 0 {
-		return us, nil
-	}
-	roles, err := q.rolesOfUsers(ctx, tenantID, us[0].ID, us[len(us)-1].ID)
-	if err != nil {
-		return nil, err
-	}
-	for i := range us {
-		us[i].Roles = roles[us[i].ID]
-	}
-	return us, nil
+	return q.SearchUsers(ctx, tenantID, UserSearch{AfterID: after, Limit: limit})
 }
 
 func scanUsers(rows interface {
