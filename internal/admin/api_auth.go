@@ -76,7 +76,7 @@ func (a *API) authenticate(r *http.Request) (principal, error) {
 	if err != nil {
 		return p, err
 	}
-	if typ, _ := hdr.ExtraHeaders["typ"].(string); !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
+	if !keys.IsAccessToken(hdr) {
 		return p, unauthorized("the token is not an access token (typ must be at+jwt)")
 	}
 	var c managementClaims

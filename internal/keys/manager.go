@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -641,6 +642,16 @@ func (m *Manager) Verify(ctx context.Context, tenantID, token string, algs ...st
 		return nil, jose.Header{}, fmt.Errorf("verify: %w: %w", ErrInvalidToken, err)
 	}
 	return payload, h, nil
+}
+
+// TypAccessToken is the typ header of UMM's access tokens (RFC 9068 §2.1).
+const TypAccessToken = "at+jwt"
+
+// IsAccessToken reports whether a verified token's header marks it an access token: typ "at+jwt" or its
+// full media type "application/at+jwt" (RFC 9068 §4), in any case.
+func IsAccessToken(h jose.Header) bool {
+	typ, _ := h.ExtraHeaders[jose.HeaderType].(string)
+	return strings.EqualFold(typ, TypAccessToken) || strings.EqualFold(typ, "application/"+TypAccessToken)
 }
 
 // JWKS returns the tenant's JWK Set document (RFC 7517 §5): current, next and recently retired keys of

@@ -85,7 +85,7 @@ type tokenResponse struct {
 // Access tokens are signed ES256 (fast to sign and verify); ID tokens RS256 unless the client asks ES256.
 const (
 	accessTokenAlg = keys.ES256
-	typAccessToken = "at+jwt"
+	typAccessToken = keys.TypAccessToken
 	typIDToken     = "JWT"
 )
 
@@ -280,8 +280,8 @@ func (p *Provider) verifyAccessTokenSignature(ctx context.Context, tenant store.
 	if err != nil {
 		return c, nil, fmt.Errorf("verify access token: %w", err)
 	}
-	if typ, _ := hdr.ExtraHeaders["typ"].(string); !strings.EqualFold(typ, typAccessToken) &&
-		!strings.EqualFold(typ, "application/"+typAccessToken) {
+	if !keys.IsAccessToken(hdr) {
+		typ, _ := hdr.ExtraHeaders["typ"].(string)
 		return c, nil, errInvalidToken(errors.New("typ "+typ), "the token is not an access token (typ must be at+jwt)")
 	}
 	if err := json.Unmarshal(payload, &c); err != nil {
